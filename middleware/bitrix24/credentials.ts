@@ -1,0 +1,123 @@
+import type { Logger, SecretScrubber } from '../log';
+import type { Store } from '../store';
+import { AuthError, NotInstalledError, TransportError } from './errors';
+
+/** Where and how to call: `base` ends with "/" and the method name is appended; `auth` is the OAuth access token. */
+export interface Endpoint {
+  base: string;
+  auth: string | null;
+}
+
+export interface Credentials {
+  readonly mode: 'webhook' | 'app';
+  endpoint(): Endpoint;
+  /** Called after an `expired_token` answer to the request made with `rejected`. */
+  refresh(rejected: Endpoint): Promise<void>;
+}
+
+export class WebhookCredentials implements Credentials {
+  readonly mode = 'webhook';
+  constructor(private readonly url: string) {}
+  endpoint(): Endpoint {
+    return { base: this.url, auth: null };
+  }
+  async refresh(): Promise<void> {
+    throw new AuthError('NO_AUTH_FOUND', 'the webhook was refused; check B24_WEBHOOK_URL', 401, 'webhook');
+  }
+}
+
+/** What the portal gave us at install (and refreshes since). */
+export interface Installation {
+  memberId: string;
+  domain: string;
+  clientEndpoint: string;
+  serverEndpoint: string;
+  accessToken: string;
+  refreshToken: string;
+  applicationToken: string;
+  expiresAt: number;
+  installedAt: number;
+}
+
+const KEY = 'bitrix24.installation';
+
+/**
+ * Application mode (a local OAuth application). Tokens are persisted; a refresh happens only after the portal
+ * answered `expired_token` (refreshing early can get an application blocked), once for all waiting callers,
+ * and the rotated refresh token replaces the old one atomically.
+ */
+export class AppCredentials implements Credentials {
+  readonly mode = 'app';
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly app: { clientId: string; clientSecret: string; oauthUrl: string | null },
+    private readonly scrubber: SecretScrubber,
+    private readonly log: Logger,
+    private readonly timeoutMs: number,
+  ) {
+    const inst = this.installation();
+    if (inst) scrubber.add(inst.accessToken, inst.refreshToken, inst.applicationToken);
+  }
+
+  installation(): Installation | null {
+    return this.store.getKv<Installation>(KEY);
+  }
+
+  save(inst: Installation): void {
+    this.scrubber.add(inst.accessToken, inst.refreshToken, inst.applicationToken);
+    this.store.setKv(KEY, inst);
+  }
+
+  endpoint(): Endpoint {
+    const inst = this.installation();
+    if (!inst) throw new NotInstalledError('NOT_INSTALLED', 'the Bitrix24 application is not installed yet', null, 'app');
+    return { base: inst.clientEndpoint, auth: inst.accessToken };
+  }
+
+  refresh(rejected: Endpoint): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    const inst = this.installation();
+    if (!inst) return Promise.reject(new NotInstalledError('NOT_INSTALLED', 'the Bitrix24 application is not installed yet', null, 'app'));
+    if (inst.accessToken !== rejected.auth) return Promise.resolve(); // someone refreshed already
+    this.refreshing = this.doRefresh(inst).finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  oauthUrl(inst: Installation): string {
+    return this.app.oauthUrl ?? new URL('/oauth/token/', inst.serverEndpoint).toString();
+  }
+
+  private async doRefresh(inst: Installation): Promise<void> {
+    const url = new URL(this.oauthUrl(inst));
+    url.search = new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: this.app.clientId,
+      client_secret: this.app.clientSecret,
+      refresh_token: inst.refreshToken,
+    }).toString();
+    let res: Response;
+    let body: Record<string, unknown>;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      body = (await res.json()) as Record<string, unknown>;
+    } catch (err) {
+      throw new TransportError('', `token refresh failed: ${(err as Error).message}`, null, 'oauth/token');
+    }
+    if (!res.ok || typeof body.access_token !== 'string' || typeof body.refresh_token !== 'string') {
+      // invalid_grant: the refresh token is spent or older than 180 days; only a reinstall helps.
+      throw new AuthError(String(body.error ?? ''), String(body.error_description ?? 'token refresh refused'), res.status, 'oauth/token');
+    }
+    const expiresIn = Number(body.expires_in ?? 3600);
+    this.save({
+      ...inst,
+      accessToken: body.access_token,
+      refreshToken: body.refresh_token,
+      clientEndpoint: typeof body.client_endpoint === 'string' && body.client_endpoint ? body.client_endpoint : inst.clientEndpoint,
+      serverEndpoint: typeof body.server_endpoint === 'string' && body.server_endpoint ? body.server_endpoint : inst.serverEndpoint,
+      expiresAt: Date.now() + expiresIn * 1000,
+    });
+    this.log.info({ memberId: inst.memberId }, 'Bitrix24 access token refreshed');
+  }
+}

@@ -1,0 +1,89 @@
+import type { CrmEntityType, CrmMatch, CrmUser } from '../lookup/caller-match';
+import type { Bitrix24Client } from './rest-client';
+
+/**
+ * The CRM as the lookup needs it, in our shapes: who has this phone, who is this user, add a lead.
+ * Nothing past this file speaks ASSIGNED_BY_ID or UF_PHONE_INNER.
+ *
+ * Application mode asks `telephony.externalCall.searchCrmEntities` (one call, contacts/leads/companies with their
+ * responsible). Webhook mode asks `crm.duplicate.findbycomm` per type (a type with ≥ 20 matches hides the others),
+ * then the records' responsible users; the client batches those calls.
+ */
+export interface NewLead {
+  title: string;
+  e164: string;
+  responsibleId: number;
+  originId: string | null;
+}
+
+const TYPES: CrmEntityType[] = ['CONTACT', 'LEAD', 'COMPANY'];
+const isType = (t: unknown): t is CrmEntityType => typeof t === 'string' && (TYPES as string[]).includes(t);
+const toInt = (v: unknown): number | null => {
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : null;
+};
+
+export class CrmDirectory {
+  constructor(private readonly client: Bitrix24Client) {}
+
+  async findByPhone(variants: string[], signal?: AbortSignal): Promise<CrmMatch[]> {
+    if (this.client.mode === 'app') return this.searchCrmEntities(variants[0]!, signal);
+    return this.findByComm(variants, TYPES, signal);
+  }
+
+  private async searchCrmEntities(digits: string, signal?: AbortSignal): Promise<CrmMatch[]> {
+    const result = await this.client.call<unknown>('telephony.externalCall.searchCrmEntities', { PHONE_NUMBER: `+${digits}` }, { signal });
+    if (!Array.isArray(result)) return [];
+    const matches: CrmMatch[] = [];
+    for (const r of result as Array<Record<string, unknown>>) {
+      const id = toInt(r.CRM_ENTITY_ID);
+      if (isType(r.CRM_ENTITY_TYPE) && id !== null) matches.push({ type: r.CRM_ENTITY_TYPE, id, responsibleId: toInt(r.ASSIGNED_BY_ID) });
+    }
+    return matches;
+  }
+
+  /** Per-type findbycomm, then the records' ASSIGNED_BY_ID. */
+  async findByComm(variants: string[], types: CrmEntityType[], signal?: AbortSignal): Promise<CrmMatch[]> {
+    const found = await Promise.all(
+      types.map(async (type) => {
+        const r = await this.client.call<unknown>('crm.duplicate.findbycomm', { type: 'PHONE', values: variants.slice(0, 20), entity_type: type }, { signal });
+        // No match is `[]`, a match is {"CONTACT": [42, 97]}.
+        const ids = r && !Array.isArray(r) && typeof r === 'object' ? (r as Record<string, unknown>)[type] : undefined;
+        return Array.isArray(ids) ? ids.map(toInt).filter((n): n is number => n !== null).map((id) => ({ type, id })) : [];
+      }),
+    );
+    const records = found.flat();
+    return Promise.all(
+      records.map(async ({ type, id }) => {
+        const rec = await this.client.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }, { signal });
+        return { type, id, responsibleId: toInt(rec?.ASSIGNED_BY_ID) };
+      }),
+    );
+  }
+
+  async getUser(id: number, signal?: AbortSignal): Promise<CrmUser | null> {
+    const r = await this.client.call<unknown>('user.get', { FILTER: { ID: id } }, { signal });
+    const u = Array.isArray(r) ? (r[0] as Record<string, unknown> | undefined) : undefined;
+    if (!u) return null;
+    const ext = typeof u.UF_PHONE_INNER === 'string' ? u.UF_PHONE_INNER.trim() : '';
+    return { id, active: u.ACTIVE === true || u.ACTIVE === 'Y' || u.ACTIVE === 'true', extension: ext || null };
+  }
+
+  async addLead(lead: NewLead): Promise<number> {
+    const fields: Record<string, unknown> = {
+      TITLE: lead.title,
+      PHONE: [{ VALUE: lead.e164, VALUE_TYPE: 'WORK' }],
+      SOURCE_ID: 'CALL',
+      ASSIGNED_BY_ID: lead.responsibleId,
+      ORIGINATOR_ID: 'finesse-bitrix24',
+    };
+    if (lead.originId) fields.ORIGIN_ID = lead.originId;
+    const id = toInt(await this.client.call<unknown>('crm.lead.add', { fields, params: { REGISTER_SONET_EVENT: 'Y' } }));
+    if (id === null) throw new Error('crm.lead.add returned no id');
+    return id;
+  }
+
+  async serverTime(signal?: AbortSignal): Promise<string> {
+    return String(await this.client.call<unknown>('server.time', {}, { signal }));
+  }
+}

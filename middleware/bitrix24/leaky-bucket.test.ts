@@ -1,0 +1,40 @@
+import { LeakyBucket } from './leaky-bucket';
+
+describe('LeakyBucket', () => {
+  let t = 0;
+  const clock = () => t;
+  beforeEach(() => {
+    t = 0;
+  });
+
+  it('lets the reserve go at once, then paces at the drain rate', () => {
+    const b = new LeakyBucket(2, 50, clock); // reserve 10
+    for (let i = 0; i < 10; i++) {
+      expect(b.delay()).toBe(0);
+      b.take();
+    }
+    expect(b.delay()).toBe(500); // one request drains in 1/2 s
+    t = 500;
+    expect(b.delay()).toBe(0);
+  });
+
+  it('drains over time', () => {
+    const b = new LeakyBucket(5, 250, clock);
+    for (let i = 0; i < 50; i++) b.take();
+    t = 4000; // 20 drained
+    expect(b.current()).toBeCloseTo(30);
+  });
+
+  it('waits for the whole bucket to drain below the reserve after the portal says full', () => {
+    const b = new LeakyBucket(2, 50, clock);
+    b.fill();
+    expect(b.delay()).toBe(Math.ceil(((50 - 9) / 2) * 1000));
+  });
+
+  it('never exceeds a tiny burst', () => {
+    const b = new LeakyBucket(1, 1, clock);
+    expect(b.delay()).toBe(0);
+    b.take();
+    expect(b.delay()).toBe(1000);
+  });
+});

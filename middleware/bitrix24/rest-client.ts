@@ -1,0 +1,199 @@
+import qs from 'qs';
+import type { Logger } from '../log';
+import type { Credentials, Endpoint } from './credentials';
+import { AuthError, Bitrix24Error, DeadlineError, RateLimitError, TransportError, errorFromBody } from './errors';
+import type { LeakyBucket } from './leaky-bucket';
+
+/**
+ * A thin typed Bitrix24 REST client: every call has a deadline, requests respect the portal's leaky bucket, and
+ * calls made close together are sent as one `batch` (≤ 50 commands) with each result or `result_error` handed back
+ * to its caller.
+ *
+ * Why not @bitrix24/b24jssdk (reference bitrix24.md §7): it pins requests to https:// (the lab and on-premise
+ * portals behind plain HTTP fail with EPROTO), retries network errors of writes by default (a lead or a call could
+ * be created twice; our outbox owns retries of writes), limits without batching concurrent callers together (the
+ * thing that keeps a burst of calls under 2 req/s), and brings axios, luxon and 23 MB for the few methods we use.
+ */
+export type Params = Record<string, unknown>;
+
+export interface CallOptions {
+  /** Aborting rejects the call with DeadlineError; a request already sent may still complete at Bitrix24. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  method: string;
+  params: Params;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  settled: boolean;
+}
+
+export interface ClientObserver {
+  request?(kind: 'single' | 'batch', outcome: string, seconds: number): void;
+  command?(method: string, outcome: string): void;
+}
+
+export interface ClientOptions {
+  requestTimeoutMs: number;
+  log: Logger;
+  observer?: ClientObserver;
+  maxBatch?: number;
+}
+
+const outcomeOf = (err: unknown) => (err instanceof Bitrix24Error ? err.code || err.name : 'error');
+
+export class Bitrix24Client {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly maxBatch: number;
+  /** Counters for benchmarks and tests: HTTP requests sent, commands carried. */
+  readonly counters = { requests: 0, commands: 0, batches: 0 };
+
+  constructor(
+    private readonly creds: Credentials,
+    private readonly bucket: LeakyBucket,
+    private readonly opts: ClientOptions,
+  ) {
+    this.maxBatch = Math.min(50, opts.maxBatch ?? 50);
+  }
+
+  get mode(): 'webhook' | 'app' {
+    return this.creds.mode;
+  }
+
+  call<T = unknown>(method: string, params: Params = {}, options: CallOptions = {}): Promise<T> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new DeadlineError('DEADLINE', 'deadline passed before the call', null, method));
+    return new Promise<T>((resolve, reject) => {
+      const p: Pending = { method, params, resolve: resolve as (v: unknown) => void, reject, signal, settled: false };
+      if (signal) {
+        p.onAbort = () => {
+          this.queue = this.queue.filter((q) => q !== p);
+          this.settle(p, new DeadlineError('DEADLINE', 'deadline passed', null, method));
+        };
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.queue.push(p);
+      this.schedule();
+    });
+  }
+
+  /** Rejects everything still queued (shutdown). */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const p of this.queue.splice(0)) this.settle(p, new TransportError('', 'client closed', null, p.method));
+  }
+
+  private settle(p: Pending, outcome: Error | { value: unknown }): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
+    if (outcome instanceof Error) {
+      this.opts.observer?.command?.(p.method, outcomeOf(outcome));
+      p.reject(outcome);
+    } else {
+      this.opts.observer?.command?.(p.method, 'ok');
+      p.resolve(outcome.value);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    const delay = this.bucket.delay();
+    const run = () => {
+      this.scheduled = false;
+      this.timer = null;
+      this.flush();
+    };
+    if (delay === 0) setImmediate(run);
+    else this.timer = setTimeout(run, delay);
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0) return;
+    if (this.bucket.delay() > 0) return this.schedule();
+    const group = this.queue.splice(0, this.maxBatch);
+    void this.send(group);
+    this.schedule();
+  }
+
+  private async send(group: Pending[]): Promise<void> {
+    const kind = group.length === 1 ? 'single' : 'batch';
+    const started = performance.now();
+    try {
+      const body = await this.request(group);
+      this.opts.observer?.request?.(kind, 'ok', (performance.now() - started) / 1000);
+      if (group.length === 1) return this.settle(group[0]!, { value: body.result });
+      const r = (body.result ?? {}) as { result?: unknown; result_error?: unknown };
+      const results = (r.result && typeof r.result === 'object' ? r.result : {}) as Record<string, unknown>;
+      const errors = (r.result_error && typeof r.result_error === 'object' ? r.result_error : {}) as Record<string, unknown>;
+      group.forEach((p, i) => {
+        const key = `c${i}`;
+        if (key in errors) this.settle(p, errorFromBody(errors[key], null, p.method));
+        else this.settle(p, { value: results[key] ?? null });
+      });
+    } catch (err) {
+      this.opts.observer?.request?.(kind, outcomeOf(err), (performance.now() - started) / 1000);
+      const e = err instanceof Error ? err : new Error(String(err));
+      for (const p of group) this.settle(p, e);
+      if (!(err instanceof Bitrix24Error)) this.opts.log.error({ err: e.message }, 'Bitrix24 client failure');
+    }
+  }
+
+  /** One HTTP request for the group; on `expired_token` refreshes and sends once more. */
+  private async request(group: Pending[], refreshed = false): Promise<{ result?: unknown }> {
+    const endpoint = this.creds.endpoint();
+    this.bucket.take();
+    this.counters.requests += 1;
+    this.counters.commands += group.length;
+    if (group.length > 1) this.counters.batches += 1;
+    try {
+      return await this.post(endpoint, group);
+    } catch (err) {
+      if (err instanceof RateLimitError) this.bucket.fill();
+      if (err instanceof AuthError && err.expired && !refreshed) {
+        await this.creds.refresh(endpoint);
+        this.counters.commands -= group.length; // the same commands, counted once
+        return this.request(group, true);
+      }
+      throw err;
+    }
+  }
+
+  private async post(endpoint: Endpoint, group: Pending[]): Promise<{ result?: unknown }> {
+    const single = group.length === 1 ? group[0]! : null;
+    const method = single ? single.method : 'batch';
+    const payload: Params = single
+      ? { ...single.params }
+      : { halt: 0, cmd: Object.fromEntries(group.map((p, i) => [`c${i}`, `${p.method}?${qs.stringify(p.params)}`])) };
+    if (endpoint.auth) payload.auth = endpoint.auth;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${endpoint.base}${method}.json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      const e = err as Error;
+      const timeout = e.name === 'TimeoutError' || e.name === 'AbortError';
+      throw new TransportError(timeout ? 'TIMEOUT' : 'NETWORK', timeout ? `no answer in ${this.opts.requestTimeoutMs} ms` : e.message, null, method);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new TransportError('BAD_RESPONSE', `HTTP ${res.status}, not JSON: ${text.slice(0, 80)}`, res.status, method);
+    }
+    if (res.ok && typeof body === 'object' && body !== null && 'result' in body) return body as { result?: unknown };
+    throw errorFromBody(body, res.status, method);
+  }
+}

@@ -1,0 +1,240 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * The configuration keys are a public contract (README lists each with its default).
+ * One table drives parsing, validation, secret redaction and the README check.
+ */
+type Kind =
+  | { type: 'int'; min: number; max: number }
+  | { type: 'string'; pattern?: RegExp; hint?: string }
+  | { type: 'url' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'bool' }
+  | { type: 'list' };
+
+interface KeySpec {
+  kind: Kind;
+  default?: string;
+  secret?: boolean;
+  doc: string;
+}
+
+export const CONFIG_KEYS = {
+  PORT: { kind: { type: 'int', min: 0, max: 65535 }, default: '8080', doc: 'HTTP(S) port of the middleware' },
+  HOST: { kind: { type: 'string' }, default: '0.0.0.0', doc: 'address to listen on' },
+  DATA_DIR: { kind: { type: 'string' }, default: './data', doc: 'folder of the embedded store (outbox, tokens)' },
+  TLS_CERT: { kind: { type: 'string' }, doc: 'PEM certificate path; with TLS_KEY serves HTTPS' },
+  TLS_KEY: { kind: { type: 'string' }, doc: 'PEM private key path; with TLS_CERT serves HTTPS' },
+  TRUST_PROXY: { kind: { type: 'bool' }, default: 'false', doc: 'trust X-Forwarded-* from a reverse proxy' },
+  LOG_LEVEL: {
+    kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    default: 'info',
+    doc: 'log verbosity',
+  },
+  UI_LANGUAGE: { kind: { type: 'enum', values: ['ru', 'en'] }, default: 'ru', doc: 'language of texts written to Bitrix24 (lead titles)' },
+  B24_WEBHOOK_URL: { kind: { type: 'url' }, secret: true, doc: 'incoming webhook URL (webhook mode)' },
+  B24_CLIENT_ID: { kind: { type: 'string' }, doc: 'local application client_id (application mode)' },
+  B24_CLIENT_SECRET: { kind: { type: 'string' }, secret: true, doc: 'local application client_secret (application mode)' },
+  B24_PORTAL_URL: { kind: { type: 'url' }, doc: 'the portal allowed to install the application (recommended)' },
+  B24_OAUTH_URL: { kind: { type: 'url' }, doc: 'token endpoint; default: <server_endpoint origin>/oauth/token/' },
+  B24_UNPROCESSED_USER_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'Bitrix24 user who owns leads of unknown callers' },
+  B24_RATE_PER_SEC: { kind: { type: 'int', min: 1, max: 1000 }, default: '2', doc: 'leaky bucket drain rate of the portal plan' },
+  B24_RATE_BURST: { kind: { type: 'int', min: 1, max: 100000 }, default: '50', doc: 'leaky bucket size of the portal plan' },
+  B24_REQUEST_TIMEOUT_MS: { kind: { type: 'int', min: 100, max: 120000 }, default: '10000', doc: 'deadline of one HTTP request to Bitrix24' },
+  LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time' },
+  LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
+  USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
+  UCCX_LOOKUP_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'shared token the UCCX script sends as `token`' },
+  UCCX_ALLOWED_IPS: { kind: { type: 'list' }, doc: 'comma-separated client IPs allowed to call /uccx/lookup (empty: any)' },
+  PHONE_COUNTRY_CODE: { kind: { type: 'string', pattern: /^[1-9]\d{0,2}$/, hint: '1 to 3 digits' }, default: '7', doc: 'country code added to national numbers' },
+  PHONE_NATIONAL_LENGTH: { kind: { type: 'int', min: 4, max: 14 }, default: '10', doc: 'digits of a national number without trunk prefix' },
+  PHONE_TRUNK_PREFIX: { kind: { type: 'string', pattern: /^\d{0,2}$/, hint: '0 to 2 digits' }, default: '8', doc: 'national trunk prefix (8 in Russia, 0 in most of Europe)' },
+  PHONE_OUTSIDE_PREFIXES: { kind: { type: 'list' }, default: '', doc: 'outside-line prefixes UCCX may put before the number, e.g. `9`' },
+  SHUTDOWN_GRACE_MS: { kind: { type: 'int', min: 0, max: 120000 }, default: '10000', doc: 'time to finish requests and flush the outbox on SIGTERM' },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  tls: { cert: string; key: string } | null;
+  trustProxy: boolean;
+  logLevel: string;
+  uiLanguage: 'ru' | 'en';
+  bitrix24:
+    | { mode: 'webhook'; webhookUrl: string }
+    | { mode: 'app'; clientId: string; clientSecret: string; portalUrl: string | null; oauthUrl: string | null };
+  unprocessedUserId: number;
+  rate: { perSecond: number; burst: number };
+  requestTimeoutMs: number;
+  lookupDeadlineMs: number;
+  lookupCacheTtlMs: number;
+  userCacheTtlMs: number;
+  uccxToken: string | null;
+  uccxAllowedIps: string[];
+  phone: { countryCode: string; nationalLength: number; trunkPrefix: string; outsidePrefixes: string[] };
+  shutdownGraceMs: number;
+  /** Every secret value, so the logger can scrub it from any line. */
+  secrets: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly key: string, expected: string, got?: string) {
+    super(`configuration ${key}: expected ${expected}${got === undefined ? '' : `, got "${got}"`}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+/** Environment wins over the optional JSON file named by CONFIG_FILE. */
+export function loadSource(env: Source = process.env): Source {
+  const file = env.CONFIG_FILE;
+  if (!file) return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('CONFIG_FILE', 'a readable JSON object file', `${file}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('CONFIG_FILE', 'a JSON object of KEY: value', file);
+  }
+  const merged: Source = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!(k in CONFIG_KEYS)) throw new ConfigError(k, `a known key (see README), in ${file}`);
+    merged[k] = String(v);
+  }
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  return merged;
+}
+
+function raw(src: Source, key: ConfigKey): string | undefined {
+  const spec: KeySpec = CONFIG_KEYS[key];
+  const v = src[key];
+  return v === undefined || v === '' ? spec.default : v;
+}
+
+function shown(key: ConfigKey, value: string): string {
+  const spec: KeySpec = CONFIG_KEYS[key];
+  return spec.secret ? '***' : value;
+}
+
+function parseValue(src: Source, key: ConfigKey): string | number | boolean | string[] | undefined {
+  const v = raw(src, key);
+  if (v === undefined) return undefined;
+  const kind: Kind = CONFIG_KEYS[key].kind;
+  switch (kind.type) {
+    case 'int': {
+      const n = Number(v);
+      if (!/^-?\d+$/.test(v.trim()) || n < kind.min || n > kind.max) {
+        throw new ConfigError(key, `a whole number from ${kind.min} to ${kind.max}`, shown(key, v));
+      }
+      return n;
+    }
+    case 'url': {
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        throw new ConfigError(key, 'an absolute http(s) URL', shown(key, v));
+      }
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(key, 'an http(s) URL', shown(key, v));
+      return v;
+    }
+    case 'enum':
+      if (!kind.values.includes(v)) throw new ConfigError(key, `one of ${kind.values.join(', ')}`, shown(key, v));
+      return v;
+    case 'bool':
+      if (!['true', 'false', '1', '0', 'yes', 'no'].includes(v.toLowerCase())) throw new ConfigError(key, 'true or false', v);
+      return ['true', '1', 'yes'].includes(v.toLowerCase());
+    case 'list':
+      return v.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'string':
+      if (kind.pattern && !kind.pattern.test(v)) throw new ConfigError(key, kind.hint ?? String(kind.pattern), shown(key, v));
+      return v;
+  }
+}
+
+/** Parses and validates the whole configuration; throws ConfigError naming the first bad key. */
+export function parseConfig(src: Source): Config {
+  const get = <T>(key: ConfigKey) => parseValue(src, key) as T;
+  const str = (key: ConfigKey) => get<string | undefined>(key);
+
+  const webhookUrl = str('B24_WEBHOOK_URL');
+  const clientId = str('B24_CLIENT_ID');
+  const clientSecret = str('B24_CLIENT_SECRET');
+  let bitrix24: Config['bitrix24'];
+  if (webhookUrl && (clientId || clientSecret)) {
+    throw new ConfigError('B24_WEBHOOK_URL', 'either a webhook URL or B24_CLIENT_ID/B24_CLIENT_SECRET, not both');
+  } else if (webhookUrl) {
+    if (!/\/rest\/\d+\/[^/]+\/?$/.test(new URL(webhookUrl).pathname)) {
+      throw new ConfigError('B24_WEBHOOK_URL', 'https://<portal>/rest/<user id>/<secret>/', '***');
+    }
+    bitrix24 = { mode: 'webhook', webhookUrl: webhookUrl.endsWith('/') ? webhookUrl : `${webhookUrl}/` };
+  } else if (clientId || clientSecret) {
+    if (!clientId) throw new ConfigError('B24_CLIENT_ID', 'the application client_id (B24_CLIENT_SECRET is set)');
+    if (!clientSecret) throw new ConfigError('B24_CLIENT_SECRET', 'the application client_secret (B24_CLIENT_ID is set)');
+    bitrix24 = { mode: 'app', clientId, clientSecret, portalUrl: str('B24_PORTAL_URL') ?? null, oauthUrl: str('B24_OAUTH_URL') ?? null };
+  } else {
+    throw new ConfigError('B24_WEBHOOK_URL', 'a Bitrix24 connection: B24_WEBHOOK_URL, or B24_CLIENT_ID and B24_CLIENT_SECRET');
+  }
+
+  const unprocessedUserId = get<number | undefined>('B24_UNPROCESSED_USER_ID');
+  if (unprocessedUserId === undefined) {
+    throw new ConfigError('B24_UNPROCESSED_USER_ID', 'the id of the Bitrix24 user who owns leads of unknown callers');
+  }
+
+  const cert = str('TLS_CERT');
+  const key = str('TLS_KEY');
+  if (Boolean(cert) !== Boolean(key)) throw new ConfigError(cert ? 'TLS_KEY' : 'TLS_CERT', 'set together with its pair (TLS_CERT and TLS_KEY)');
+  const tls = cert && key ? { cert, key } : null;
+  for (const [k, path] of [['TLS_CERT', cert], ['TLS_KEY', key]] as const) {
+    if (path) {
+      try {
+        readFileSync(path);
+      } catch {
+        throw new ConfigError(k, 'a readable PEM file', path);
+      }
+    }
+  }
+
+  const uccxToken = str('UCCX_LOOKUP_TOKEN') ?? null;
+  const secrets = [uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
+
+  return {
+    port: get('PORT'),
+    host: get('HOST'),
+    dataDir: get('DATA_DIR'),
+    tls,
+    trustProxy: get('TRUST_PROXY'),
+    logLevel: get('LOG_LEVEL'),
+    uiLanguage: get('UI_LANGUAGE'),
+    bitrix24,
+    unprocessedUserId,
+    rate: { perSecond: get('B24_RATE_PER_SEC'), burst: get('B24_RATE_BURST') },
+    requestTimeoutMs: get('B24_REQUEST_TIMEOUT_MS'),
+    lookupDeadlineMs: get('LOOKUP_DEADLINE_MS'),
+    lookupCacheTtlMs: get<number>('LOOKUP_CACHE_TTL_S') * 1000,
+    userCacheTtlMs: get<number>('USER_CACHE_TTL_S') * 1000,
+    uccxToken,
+    uccxAllowedIps: get('UCCX_ALLOWED_IPS') ?? [],
+    phone: {
+      countryCode: get('PHONE_COUNTRY_CODE'),
+      nationalLength: get('PHONE_NATIONAL_LENGTH'),
+      trunkPrefix: get('PHONE_TRUNK_PREFIX'),
+      outsidePrefixes: get('PHONE_OUTSIDE_PREFIXES'),
+    },
+    shutdownGraceMs: get('SHUTDOWN_GRACE_MS'),
+    secrets,
+  };
+}
+
+/** The secret part of https://portal/rest/<user>/<secret>/. */
+export function webhookSecret(url: string): string | undefined {
+  return /\/rest\/\d+\/([^/]+)/.exec(url)?.[1];
+}

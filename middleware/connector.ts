@@ -1,0 +1,187 @@
+import { bodyParser } from '@koa/bodyparser';
+import Koa from 'koa';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import { AppCredentials, WebhookCredentials, type Credentials } from './bitrix24/credentials';
+import { CrmDirectory } from './bitrix24/crm-directory';
+import { LeakyBucket } from './bitrix24/leaky-bucket';
+import { Bitrix24Client } from './bitrix24/rest-client';
+import type { Config } from './config';
+import { BadRequest, errorAnswers } from './http-errors';
+import { SecretScrubber, createLogger, type Logger } from './log';
+import { LookupService } from './lookup/lookup-service';
+import { Metrics } from './metrics';
+import { Outbox } from './outbox';
+import { healthRoutes, type Check } from './routes/health-routes';
+import { installRoutes } from './routes/install-routes';
+import { lookupRoutes } from './routes/lookup-routes';
+import { Store } from './store';
+import { ENSURE_LEAD, ensureLeadHandler } from './lookup/unknown-caller';
+
+const LEAD_TITLE = {
+  ru: (phone: string) => `Входящий звонок ${phone}`,
+  en: (phone: string) => `Incoming call ${phone}`,
+};
+
+/** Everything one middleware instance is made of, wired from the configuration. */
+export class Connector {
+  readonly log: Logger;
+  readonly scrubber = new SecretScrubber();
+  readonly metrics = new Metrics();
+  readonly store: Store;
+  readonly credentials: Credentials;
+  readonly client: Bitrix24Client;
+  readonly directory: CrmDirectory;
+  readonly outbox: Outbox;
+  readonly lookups: LookupService;
+  readonly app = new Koa();
+  private server: http.Server | null = null;
+  private probe: { at: number; check: Check } | null = null;
+
+  constructor(
+    readonly config: Config,
+    logDestination?: DestinationStream,
+  ) {
+    this.scrubber.add(...config.secrets);
+    this.log = createLogger(config.logLevel, this.scrubber, logDestination);
+    this.store = Store.open(config.dataDir);
+    const b24 = config.bitrix24;
+    this.credentials =
+      b24.mode === 'webhook'
+        ? new WebhookCredentials(b24.webhookUrl)
+        : new AppCredentials(this.store, b24, this.scrubber, this.log, config.requestTimeoutMs);
+    this.client = new Bitrix24Client(this.credentials, new LeakyBucket(config.rate.perSecond, config.rate.burst), {
+      requestTimeoutMs: config.requestTimeoutMs,
+      log: this.log,
+      observer: this.metrics.bitrix24,
+    });
+    this.directory = new CrmDirectory(this.client);
+    this.outbox = new Outbox(this.store, { [ENSURE_LEAD]: ensureLeadHandler(this.directory, config.unprocessedUserId) }, this.log, {
+      onChange: () => this.updateOutboxGauges(),
+    });
+    this.lookups = new LookupService(this.directory, this.outbox, {
+      deadlineMs: config.lookupDeadlineMs,
+      cacheTtlMs: config.lookupCacheTtlMs,
+      userCacheTtlMs: config.userCacheTtlMs,
+      leadTitle: LEAD_TITLE[config.uiLanguage],
+      log: this.log,
+      onAnswer: (a, s, cached) => this.metrics.lookup(a, s, cached),
+    });
+    this.buildApp();
+  }
+
+  private buildApp(): void {
+    const app = this.app;
+    app.proxy = this.config.trustProxy;
+    app.silent = true;
+    app.use(errorAnswers(this.log));
+    app.use(async (ctx, next) => {
+      if (ctx.querystring.length > 2048) throw new BadRequest(414, 'query string longer than 2048 characters');
+      await next();
+    });
+    app.use(
+      bodyParser({
+        enableTypes: ['form', 'json'],
+        formLimit: '64kb',
+        jsonLimit: '64kb',
+        extendTypes: { form: ['application/x-www-form-urlencoded'] },
+        onError: (err) => {
+          throw new BadRequest(400, `body: ${err.message}`);
+        },
+      }),
+    );
+    const routers = [
+      healthRoutes(
+        {
+          store: () => {
+            this.store.ping();
+            return { ok: true, dataDir: this.config.dataDir };
+          },
+          bitrix24: () => this.bitrix24Check(),
+          outbox: () => {
+            const s = this.outbox.stats();
+            // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
+            return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000) };
+          },
+        },
+        this.metrics,
+      ),
+      lookupRoutes(this.lookups, { token: this.config.uccxToken, allowedIps: this.config.uccxAllowedIps, rules: this.config.phone }),
+    ];
+    if (this.credentials instanceof AppCredentials) {
+      routers.push(installRoutes(this.credentials, this.config.bitrix24.mode === 'app' ? this.config.bitrix24.portalUrl : null, this.log));
+    }
+    for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
+  }
+
+  /** Bitrix24 readiness: credentials present and a cheap call answered within the last 30 s. */
+  private async bitrix24Check(): Promise<Check> {
+    const mode = this.credentials.mode;
+    if (this.credentials instanceof AppCredentials && !this.credentials.installation()) {
+      return { ok: false, mode, reason: 'the Bitrix24 application is not installed: install it from the portal (README)' };
+    }
+    if (this.probe && Date.now() - this.probe.at < 30_000) return this.probe.check;
+    let check: Check;
+    try {
+      await this.directory.serverTime(AbortSignal.timeout(2000));
+      check = { ok: true, mode };
+    } catch (err) {
+      check = { ok: false, mode, reason: (err as Error).message };
+    }
+    this.probe = { at: Date.now(), check };
+    return check;
+  }
+
+  private updateOutboxGauges(): void {
+    const s = this.outbox.stats();
+    this.metrics.outboxDepth.set(s.depth);
+    this.metrics.outboxOldest.set(s.oldestPendingMs / 1000);
+  }
+
+  async listen(port = this.config.port, host = this.config.host): Promise<AddressInfo> {
+    const handler = this.app.callback();
+    const tls = this.config.tls;
+    this.server = tls
+      ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler)
+      : http.createServer(handler);
+    this.server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    this.outbox.start();
+    this.updateOutboxGauges();
+    const address = this.server.address() as AddressInfo;
+    this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
+    return address;
+  }
+
+  get url(): string {
+    const a = this.server?.address() as AddressInfo | null;
+    if (!a) throw new Error('not listening');
+    const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address;
+    return `${this.config.tls ? 'https' : 'http'}://${host}:${a.port}`;
+  }
+
+  /** Graceful stop: refuse new connections, let requests in flight finish, give the outbox one last try. */
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+    }
+    await this.outbox.flush(Math.min(graceMs, 5000));
+    this.client.close();
+    this.store.close();
+    this.log.info('middleware stopped');
+    await new Promise<void>((r) => this.log.flush(() => r()));
+  }
+}

@@ -1,0 +1,44 @@
+import { Writable } from 'node:stream';
+import { SecretScrubber, createLogger } from './log';
+
+function capture() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('SecretScrubber', () => {
+  it.each([
+    ['https://portal.example/rest/1/abcdef123456/crm.lead.add', 'https://portal.example/rest/1/***/crm.lead.add'],
+    ['GET /uccx/lookup?ani=79001112233&token=s3cr3t-token', 'GET /uccx/lookup?ani=79001112233&token=***'],
+    ['auth[access_token]=deadbeef&x=1', 'auth[access_token]=***&x=1'],
+    ['{"refresh_token":"r1r2r3r4","ok":1}', '{"refresh_token":"***","ok":1}'],
+    ['Authorization: Bearer eyJabc.def', 'Authorization: Bearer ***'],
+  ])('scrubs %s', (input, expected) => {
+    expect(new SecretScrubber().scrub(input)).toBe(expected);
+  });
+
+  it('scrubs known values anywhere, including inside free text', () => {
+    const s = new SecretScrubber();
+    s.add('tok-9f8e7d6c');
+    expect(s.scrub('failed with tok-9f8e7d6c in message')).toBe('failed with *** in message');
+  });
+
+  it('keeps the logger output free of secrets passed as fields or messages', () => {
+    const { lines, stream } = capture();
+    const scrubber = new SecretScrubber();
+    scrubber.add('client-secret-value');
+    const log = createLogger('info', scrubber, stream);
+    log.info({ url: 'https://p.example/rest/5/hooksecret/user.get', access_token: 'abcd1234' }, 'call client-secret-value');
+    const out = lines.join('');
+    expect(out).toContain('user.get');
+    expect(out).not.toContain('hooksecret');
+    expect(out).not.toContain('abcd1234');
+    expect(out).not.toContain('client-secret-value');
+  });
+});

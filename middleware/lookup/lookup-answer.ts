@@ -1,0 +1,50 @@
+import { Builder } from 'xml2js';
+import type { CrmEntityType } from './caller-match';
+
+/**
+ * The answer to "who owns this caller", in the flat shape the UCCX script reads with one XPath per field
+ * (README "The UCCX contract"). Pure rendering.
+ */
+export type LookupStatus = 'found' | 'created' | 'pending' | 'degraded';
+
+export interface LookupAnswer {
+  route: 'agent' | 'queue';
+  extension: string;
+  entityType: CrmEntityType | '';
+  entityId: number | null;
+  status: LookupStatus;
+  responsibleId: number | null;
+  /** The caller in E.164 form. */
+  phone: string;
+  /** Why the answer is degraded, as a code (not shown to callers). */
+  reason: string;
+}
+
+export function queueAnswer(phone: string, status: LookupStatus, reason = ''): LookupAnswer {
+  return { route: 'queue', extension: '', entityType: '', entityId: null, status, responsibleId: null, phone, reason };
+}
+
+/** The value for Set Enterprise Call Info → PeripheralVariable2 (and the gadget): "CONTACT:42" or "". */
+export function crmReference(a: LookupAnswer): string {
+  return a.entityType && a.entityId !== null ? `${a.entityType}:${a.entityId}` : '';
+}
+
+const builder = new Builder({ rootName: 'lookup', renderOpts: { pretty: false }, xmldec: { version: '1.0', encoding: 'UTF-8' } });
+
+export function renderXml(a: LookupAnswer): string {
+  return builder.buildObject({
+    route: a.route,
+    extension: a.extension,
+    entityType: a.entityType,
+    entityId: a.entityId === null ? '' : String(a.entityId),
+    crmRef: crmReference(a),
+    status: a.status,
+    responsibleId: a.responsibleId === null ? '' : String(a.responsibleId),
+    phone: a.phone,
+    reason: a.reason,
+  });
+}
+
+export function renderJson(a: LookupAnswer): Record<string, unknown> {
+  return { ...a, crmRef: crmReference(a) };
+}

@@ -1,0 +1,167 @@
+import type { CrmDirectory } from '../bitrix24/crm-directory';
+import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, RateLimitError } from '../bitrix24/errors';
+import type { Logger } from '../log';
+import type { Outbox, OutboxItem } from '../outbox';
+import { candidates, chooseRouting, type CrmUser } from './caller-match';
+import { queueAnswer, type LookupAnswer } from './lookup-answer';
+import type { PhoneNumber } from './phone-number';
+import { TtlCache } from './ttl-cache';
+import { ENSURE_LEAD, leadKey, type EnsureLeadPayload, type EnsureLeadResult } from './unknown-caller';
+
+export interface LookupOptions {
+  deadlineMs: number;
+  cacheTtlMs: number;
+  userCacheTtlMs: number;
+  leadTitle: (e164: string) => string;
+  log: Logger;
+  onAnswer?: (a: LookupAnswer, seconds: number, cached: boolean) => void;
+}
+
+/** A finished lead job is trusted this long (covers UCCX retries and index lag); after it, a new search decides. */
+export const LEAD_KEY_WINDOW_MS = 60 * 60 * 1000;
+
+const TIMEOUT = Symbol('timeout');
+
+function reasonOf(err: unknown): string {
+  if (err instanceof DeadlineError) return 'bitrix24_timeout';
+  if (err instanceof RateLimitError) return 'bitrix24_rate_limited';
+  if (err instanceof NotInstalledError) return 'bitrix24_not_installed';
+  if (err instanceof AuthError) return 'bitrix24_auth';
+  if (err instanceof AccessError) return 'bitrix24_access_denied';
+  if (err instanceof Bitrix24Error) return err.transient ? 'bitrix24_unavailable' : 'bitrix24_error';
+  return 'internal_error';
+}
+
+/**
+ * Who owns a caller. Answers within the deadline whatever Bitrix24 does (fail open to the queue); concurrent
+ * lookups of one number share one resolution; an unknown caller's lead goes through the outbox, so it is created
+ * exactly once and never lost, even when the answer had to be given without it.
+ */
+export class LookupService {
+  private readonly answers: TtlCache<LookupAnswer>;
+  private readonly users: TtlCache<CrmUser | null>;
+  private readonly inflight = new Map<string, Promise<LookupAnswer>>();
+  private readonly margin: number;
+
+  constructor(
+    private readonly directory: CrmDirectory,
+    private readonly outbox: Outbox,
+    private readonly opts: LookupOptions,
+  ) {
+    this.answers = new TtlCache(opts.cacheTtlMs);
+    this.users = new TtlCache(opts.userCacheTtlMs);
+    // Leave room to render and send the answer inside the deadline.
+    this.margin = Math.min(50, Math.floor(opts.deadlineMs / 10));
+  }
+
+  async lookup(phone: PhoneNumber, callId: string | null): Promise<LookupAnswer> {
+    const started = performance.now();
+    const cached = this.answers.get(phone.digits);
+    if (cached) {
+      this.opts.onAnswer?.(cached, (performance.now() - started) / 1000, true);
+      return cached;
+    }
+    let work = this.inflight.get(phone.digits);
+    if (!work) {
+      const deadline = AbortSignal.timeout(Math.max(1, this.opts.deadlineMs - this.margin));
+      work = this.resolve(phone, callId, deadline).finally(() => this.inflight.delete(phone.digits));
+      this.inflight.set(phone.digits, work);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const budget = Math.max(0, this.opts.deadlineMs - this.margin - (performance.now() - started));
+    let answer: LookupAnswer;
+    try {
+      const r = await Promise.race([work, new Promise<typeof TIMEOUT>((res) => (timer = setTimeout(res, budget, TIMEOUT)))]);
+      answer = r === TIMEOUT ? this.degraded(phone, callId, new DeadlineError('DEADLINE', '', null, 'lookup')) : r;
+    } catch (err) {
+      answer = this.degraded(phone, callId, err);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.opts.onAnswer?.(answer, (performance.now() - started) / 1000, false);
+    return answer;
+  }
+
+  /** Bitrix24 did not tell us who the caller is in time: route to the queue, and make sure a lead follows if needed. */
+  private degraded(phone: PhoneNumber, callId: string | null, err: unknown): LookupAnswer {
+    const reason = reasonOf(err);
+    this.opts.log.warn({ phone: phone.e164, reason, err: (err as Error).message }, 'lookup degraded: routing to the queue');
+    try {
+      this.queueLead(phone, callId, false);
+    } catch (e) {
+      this.opts.log.error({ phone: phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+    }
+    return queueAnswer(phone.e164, 'degraded', reason);
+  }
+
+  private async resolve(phone: PhoneNumber, callId: string | null, signal: AbortSignal): Promise<LookupAnswer> {
+    const matches = await this.directory.findByPhone(phone.variants, signal);
+    if (matches.length === 0) return this.unknownCaller(phone, callId);
+    const shortlist = candidates(matches);
+    const ids = [...new Set(shortlist.map((m) => m.responsibleId).filter((id): id is number => id !== null))];
+    const users = new Map<number, CrmUser>();
+    await Promise.all(
+      ids.map(async (id) => {
+        const u = await this.user(id, signal);
+        if (u) users.set(id, u);
+      }),
+    );
+    const routing = chooseRouting(shortlist, users)!;
+    const answer: LookupAnswer = {
+      route: routing.agent ? 'agent' : 'queue',
+      extension: routing.agent?.extension ?? '',
+      entityType: routing.match.type,
+      entityId: routing.match.id,
+      status: 'found',
+      responsibleId: routing.match.responsibleId,
+      phone: phone.e164,
+      reason: '',
+    };
+    this.answers.set(phone.digits, answer);
+    return answer;
+  }
+
+  private async user(id: number, signal: AbortSignal): Promise<CrmUser | null> {
+    const key = String(id);
+    const hit = this.users.get(key);
+    if (hit !== undefined) return hit;
+    const u = await this.directory.getUser(id, signal);
+    this.users.set(key, u);
+    return u;
+  }
+
+  private queueLead(phone: PhoneNumber, callId: string | null, searched: boolean): OutboxItem {
+    const key = leadKey(phone.digits);
+    const known = this.outbox.get(key);
+    if (known?.state === 'done' && Date.now() - (known.doneAt ?? 0) > LEAD_KEY_WINDOW_MS) this.outbox.forgetDone(key);
+    const payload: EnsureLeadPayload = {
+      digits: phone.digits,
+      e164: phone.e164,
+      variants: phone.variants,
+      callId,
+      title: this.opts.leadTitle(phone.e164),
+      searched,
+    };
+    return this.outbox.enqueue(key, ENSURE_LEAD, payload);
+  }
+
+  private async unknownCaller(phone: PhoneNumber, callId: string | null): Promise<LookupAnswer> {
+    let item = this.queueLead(phone, callId, true);
+    // Try now only if nobody tried yet or the retry is due; otherwise the outbox's backoff stands.
+    if (item.state === 'pending' && (item.attempts === 0 || item.nextAt <= Date.now())) item = await this.outbox.deliver(item.id);
+    if (item.state !== 'done') return queueAnswer(phone.e164, 'pending', item.lastError ? 'bitrix24_unavailable' : '');
+    const r = item.result as EnsureLeadResult;
+    const answer: LookupAnswer = {
+      route: 'queue',
+      extension: '',
+      entityType: r.type,
+      entityId: r.id,
+      status: r.created ? 'created' : 'found',
+      responsibleId: null,
+      phone: phone.e164,
+      reason: '',
+    };
+    this.answers.set(phone.digits, answer);
+    return answer;
+  }
+}

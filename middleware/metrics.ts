@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClientObserver } from './bitrix24/rest-client';
+import type { LookupAnswer } from './lookup/lookup-answer';
+
+/** Prometheus metrics of one connector instance (own registry, so tests can run several). */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly lookupSeconds = new Histogram({
+    name: 'lookup_duration_seconds',
+    help: 'Server time of caller lookups',
+    labelNames: ['status', 'cached'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5],
+    registers: [this.registry],
+  });
+  private readonly b24Calls = new Counter({
+    name: 'bitrix24_calls_total',
+    help: 'Bitrix24 REST method calls by method and outcome (ok or the error code)',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly b24Requests = new Histogram({
+    name: 'bitrix24_http_requests_seconds',
+    help: 'HTTP requests to Bitrix24 (a batch carries several calls) by kind and outcome',
+    labelNames: ['kind', 'outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly outboxDepth = new Gauge({ name: 'outbox_depth', help: 'Outbox items waiting for delivery', registers: [this.registry] });
+  readonly outboxOldest = new Gauge({
+    name: 'outbox_oldest_pending_seconds',
+    help: 'Age of the oldest undelivered outbox item',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  readonly bitrix24: ClientObserver = {
+    request: (kind, outcome, seconds) => this.b24Requests.observe({ kind, outcome }, seconds),
+    command: (method, outcome) => this.b24Calls.inc({ method, outcome }),
+  };
+
+  lookup(a: LookupAnswer, seconds: number, cached: boolean): void {
+    this.lookupSeconds.observe({ status: a.status, cached: String(cached) }, seconds);
+  }
+}

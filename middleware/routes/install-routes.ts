@@ -1,0 +1,75 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AppCredentials, Installation } from '../bitrix24/credentials';
+import { BadRequest } from '../http-errors';
+import type { Logger } from '../log';
+
+type Form = Record<string, unknown>;
+const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+
+const PAGE = {
+  ru: { title: 'Приложение установлено', body: 'Коннектор Finesse ↔ Bitrix24 подключён к порталу.' },
+  en: { title: 'Application installed', body: 'The Finesse ↔ Bitrix24 connector is connected to the portal.' },
+};
+
+/**
+ * Reads the install callback in either form Bitrix24 sends: `auth[...]` fields (ONAPPINSTALL, script-only
+ * applications) or the application frame's POST (AUTH_ID, REFRESH_ID, member_id; DOMAIN in the query).
+ */
+export function readInstallation(form: Form, query: Form): Omit<Installation, 'installedAt'> {
+  const auth = (typeof form.auth === 'object' && form.auth !== null ? form.auth : {}) as Form;
+  const domain = text(auth.domain) || text(query.DOMAIN);
+  const protocol = text(query.PROTOCOL) === '0' ? 'http' : 'https';
+  const inst = {
+    memberId: text(auth.member_id) || text(form.member_id),
+    domain,
+    clientEndpoint: text(auth.client_endpoint) || (domain ? `${protocol}://${domain}/rest/` : ''),
+    serverEndpoint: text(auth.server_endpoint) || text(form.SERVER_ENDPOINT) || 'https://oauth.bitrix.info/rest/',
+    accessToken: text(auth.access_token) || text(form.AUTH_ID),
+    refreshToken: text(auth.refresh_token) || text(form.REFRESH_ID),
+    applicationToken: text(auth.application_token) || text(form.APPLICATION_TOKEN),
+    expiresAt: Date.now() + 1000 * (Number(text(auth.expires_in) || text(form.AUTH_EXPIRES)) || 3600),
+  };
+  const missing = (['memberId', 'domain', 'accessToken', 'refreshToken', 'applicationToken'] as const).filter((k) => !inst[k]);
+  if (missing.length) throw new BadRequest(400, `install: missing ${missing.join(', ')} in the Bitrix24 callback`);
+  try {
+    new URL(inst.clientEndpoint);
+    new URL(inst.serverEndpoint);
+  } catch {
+    throw new BadRequest(400, 'install: client_endpoint or server_endpoint is not a URL');
+  }
+  return inst;
+}
+
+/**
+ * POST /bitrix/install: the application's install handler. Trusts only the configured portal (B24_PORTAL_URL), or
+ * the first portal that installs us when none is configured; proves the token by calling app.info with it.
+ */
+export function installRoutes(creds: AppCredentials, portalUrl: string | null, log: Logger): Router {
+  const router = new Router();
+  router.post('/bitrix/install', async (ctx: Context) => {
+    const inst = readInstallation(((ctx.request as { body?: unknown }).body ?? {}) as Form, ctx.query as Form);
+    if (portalUrl && new URL(inst.clientEndpoint).origin !== new URL(portalUrl).origin) {
+      throw new BadRequest(403, `install: portal ${inst.domain} is not B24_PORTAL_URL`);
+    }
+    const current = creds.installation();
+    if (current && current.memberId !== inst.memberId) {
+      throw new BadRequest(409, `install: already installed on portal ${current.domain}; uninstall there first`);
+    }
+    const res = await fetch(`${inst.clientEndpoint}app.info.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: inst.accessToken }),
+      signal: AbortSignal.timeout(5000),
+    }).catch((err: Error) => {
+      throw new BadRequest(502, `install: could not reach ${inst.clientEndpoint}: ${err.message}`);
+    });
+    if (!res.ok) throw new BadRequest(403, `install: the portal refused the install token (HTTP ${res.status})`);
+    creds.save({ ...inst, installedAt: Date.now() });
+    log.info({ domain: inst.domain, memberId: inst.memberId }, 'Bitrix24 application installed');
+    const lang = /^ru/i.test(text(ctx.query.LANG) || 'ru') ? 'ru' : 'en';
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${PAGE[lang].title}</title><h1>${PAGE[lang].title}</h1><p>${PAGE[lang].body}</p></html>`;
+  });
+  return router;
+}

@@ -1,0 +1,68 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { timingSafeEqual } from 'node:crypto';
+import { BadRequest } from '../http-errors';
+import { renderJson, renderXml } from '../lookup/lookup-answer';
+import type { LookupService } from '../lookup/lookup-service';
+import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
+
+export interface LookupRouteOptions {
+  token: string | null;
+  allowedIps: string[];
+  rules: PhoneRules;
+}
+
+function param(ctx: Context, name: string): string | undefined {
+  const body = (ctx.request as { body?: unknown }).body;
+  const fromBody = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  const v = fromBody ?? ctx.query[name];
+  if (Array.isArray(v)) throw new BadRequest(400, `${name}: given more than once`);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function checkAccess(ctx: Context, opts: LookupRouteOptions): void {
+  if (opts.allowedIps.length > 0 && !opts.allowedIps.includes(ctx.ip.replace(/^::ffff:/, ''))) {
+    throw new BadRequest(403, `client ${ctx.ip} is not in UCCX_ALLOWED_IPS`);
+  }
+  if (opts.token === null) return;
+  const bearer = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+  const given = param(ctx, 'token') ?? bearer;
+  if (!given) throw new BadRequest(401, 'token: missing (UCCX_LOOKUP_TOKEN is set)');
+  if (!sameSecret(given, opts.token)) throw new BadRequest(403, 'token: wrong');
+}
+
+const CALL_ID = /^[\w.:\-]{1,64}$/;
+
+/** GET/POST /uccx/lookup (XML for the UCCX script) and GET /api/lookup (its JSON twin). */
+export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): Router {
+  const router = new Router();
+
+  const run = async (ctx: Context, phoneParam: 'ani' | 'phone') => {
+    checkAccess(ctx, opts);
+    const parsed = normalisePhone(param(ctx, phoneParam), opts.rules);
+    if (!parsed.ok) throw new BadRequest(400, parsed.ok === false && param(ctx, phoneParam) === undefined ? `${phoneParam}: missing` : parsed.reason.replace(/^ani/, phoneParam));
+    const callId = param(ctx, 'callId') ?? null;
+    if (callId !== null && !CALL_ID.test(callId)) throw new BadRequest(400, 'callId: expected 1-64 letters, digits or ._:-');
+    ctx.set('Cache-Control', 'no-store');
+    return service.lookup(parsed.phone, callId);
+  };
+
+  const xml = async (ctx: Context) => {
+    const answer = await run(ctx, 'ani');
+    ctx.type = 'text/xml; charset=utf-8';
+    ctx.body = renderXml(answer);
+  };
+  router.get('/uccx/lookup', xml);
+  router.post('/uccx/lookup', xml);
+  router.get('/api/lookup', async (ctx) => {
+    const answer = await run(ctx, 'phone');
+    ctx.body = renderJson(answer);
+  });
+  return router;
+}

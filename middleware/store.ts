@@ -1,0 +1,64 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The embedded store in DATA_DIR: OAuth tokens (kv) and the outbox with its idempotency keys.
+ * WAL + synchronous=FULL: a row written before we answer survives a crash of the process or the host.
+ */
+export class Store {
+  readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  static open(dir: string): Store {
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(join(dir, 'connector.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 2000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS kv (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL,
+        last_error TEXT,
+        result TEXT,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);
+    `);
+    return new Store(db);
+  }
+
+  getKv<T>(key: string): T | null {
+    const row = this.db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : null;
+  }
+
+  setKv(key: string, value: unknown): void {
+    this.db
+      .prepare('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+      .run(key, JSON.stringify(value), Date.now());
+  }
+
+  ping(): void {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
