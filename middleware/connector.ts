@@ -89,7 +89,8 @@ export class Connector {
         jsonLimit: '64kb',
         extendTypes: { form: ['application/x-www-form-urlencoded'] },
         onError: (err) => {
-          throw new BadRequest(400, `body: ${err.message}`);
+          const status = (err as Error & { status?: number }).status === 413 ? 413 : 400;
+          throw new BadRequest(status, `body: ${err.message}`);
         },
       }),
     );

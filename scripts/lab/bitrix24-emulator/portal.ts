@@ -1,0 +1,125 @@
+/**
+ * The state of an emulated Bitrix24 portal and the CRM rules the connector depends on, written from
+ * shared/reference/bitrix24.md (§3). Lab code: independent of the product's own implementation on purpose.
+ */
+export interface PortalUser {
+  ID: number;
+  NAME: string;
+  LAST_NAME: string;
+  ACTIVE: boolean;
+  UF_PHONE_INNER: string;
+}
+
+export type EntityType = 'CONTACT' | 'LEAD' | 'COMPANY';
+
+export interface PortalEntity {
+  type: EntityType;
+  ID: number;
+  TITLE: string;
+  NAME: string;
+  ASSIGNED_BY_ID: number;
+  PHONE: Array<{ ID: number; VALUE: string; VALUE_TYPE: string }>;
+  SOURCE_ID: string;
+  ORIGINATOR_ID: string;
+  ORIGIN_ID: string;
+  STATUS_ID: string;
+  DATE_CREATE: string;
+}
+
+export class RestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+/** Bitrix24's NormalizePhone as the duplicate index applies it (§3.3). */
+export function indexForm(value: string): string {
+  let s = String(value).trim();
+  if (s.startsWith('+8')) s = '00' + s.slice(1);
+  let d = s.replace(/[^0-9#*]/g, '').replace(/[#*].*$/, '');
+  if (d.length >= 10 && !/^8[012]/.test(d)) {
+    if (d.startsWith('00')) d = d.slice(2);
+    else if (d.startsWith('011')) d = d.slice(3);
+    else if (d.startsWith('8')) d = '7' + d.slice(1);
+    else if (d.startsWith('0')) d = d.slice(1);
+  }
+  return d;
+}
+
+export class Portal {
+  users = new Map<number, PortalUser>();
+  entities = new Map<string, PortalEntity>();
+  private nextId: Record<EntityType, number> = { CONTACT: 1000, LEAD: 1000, COMPANY: 1000 };
+  private nextPhoneId = 1;
+
+  addUser(u: PortalUser): void {
+    this.users.set(u.ID, u);
+  }
+
+  addEntity(type: EntityType, fields: { ID?: number; TITLE?: string; NAME?: string; ASSIGNED_BY_ID: number; phones: string[]; ORIGIN_ID?: string; SOURCE_ID?: string; ORIGINATOR_ID?: string }): PortalEntity {
+    const ID = fields.ID ?? this.nextId[type]++;
+    if (fields.ID !== undefined && fields.ID >= this.nextId[type]) this.nextId[type] = fields.ID + 1;
+    const e: PortalEntity = {
+      type,
+      ID,
+      TITLE: fields.TITLE ?? '',
+      NAME: fields.NAME ?? '',
+      ASSIGNED_BY_ID: fields.ASSIGNED_BY_ID,
+      PHONE: fields.phones.map((VALUE) => ({ ID: this.nextPhoneId++, VALUE, VALUE_TYPE: 'WORK' })),
+      SOURCE_ID: fields.SOURCE_ID ?? '',
+      ORIGINATOR_ID: fields.ORIGINATOR_ID ?? '',
+      ORIGIN_ID: fields.ORIGIN_ID ?? '',
+      STATUS_ID: type === 'LEAD' ? 'NEW' : '',
+      DATE_CREATE: new Date().toISOString(),
+    };
+    this.entities.set(`${type}:${ID}`, e);
+    return e;
+  }
+
+  list(type: EntityType): PortalEntity[] {
+    return [...this.entities.values()].filter((e) => e.type === type).sort((a, b) => a.ID - b.ID);
+  }
+
+  get(type: EntityType, id: number): PortalEntity | undefined {
+    return this.entities.get(`${type}:${id}`);
+  }
+
+  /** Ids of `type` whose phones match any value in the duplicate index (at most 20, like the real one). */
+  findByPhone(type: EntityType, values: string[]): number[] {
+    const wanted = new Set(values.map(indexForm).filter(Boolean));
+    return this.list(type)
+      .filter((e) => e.PHONE.some((p) => wanted.has(indexForm(p.VALUE))))
+      .map((e) => e.ID)
+      .slice(0, 20);
+  }
+
+  leadsWithPhone(value: string): PortalEntity[] {
+    const f = indexForm(value);
+    return this.list('LEAD').filter((e) => e.PHONE.some((p) => indexForm(p.VALUE) === f));
+  }
+}
+
+export function seedDemoPortal(): Portal {
+  const p = new Portal();
+  const users: Array<[number, string, string, boolean, string]> = [
+    [1, 'Admin', 'Adminov', true, ''],
+    [5, 'Ivan', 'Petrov', true, '1021'],
+    [6, 'Maria', 'Sidorova', true, '1022'],
+    [7, 'Oleg', 'Uvolennyi', false, '1023'],
+    [8, 'Anna', 'Bezdobavochnaya', true, ''],
+    [9, 'Unprocessed', 'Calls', true, ''],
+  ];
+  for (const [ID, NAME, LAST_NAME, ACTIVE, UF_PHONE_INNER] of users) p.addUser({ ID, NAME, LAST_NAME, ACTIVE, UF_PHONE_INNER });
+  p.addEntity('CONTACT', { ID: 42, NAME: 'Sergey Klientov', ASSIGNED_BY_ID: 5, phones: ['+7 (912) 345-67-89'] });
+  p.addEntity('CONTACT', { ID: 43, NAME: 'Pavel Staryi', ASSIGNED_BY_ID: 7, phones: ['8 495 111-22-33'] });
+  p.addEntity('CONTACT', { ID: 44, NAME: 'Elena Novaya', ASSIGNED_BY_ID: 8, phones: ['+7 916 000-11-22'] });
+  p.addEntity('CONTACT', { ID: 45, NAME: 'Dmitry Dvoinoi', ASSIGNED_BY_ID: 6, phones: ['+7 903 777-88-99'] });
+  p.addEntity('LEAD', { ID: 310, TITLE: 'Website request', NAME: 'Olga', ASSIGNED_BY_ID: 6, phones: ['79001112233'] });
+  p.addEntity('LEAD', { ID: 311, TITLE: 'Old lead of Dmitry', NAME: 'Dmitry', ASSIGNED_BY_ID: 5, phones: ['89037778899'] });
+  p.addEntity('COMPANY', { ID: 12, TITLE: 'OOO Romashka', ASSIGNED_BY_ID: 5, phones: ['+7 812 555-00-00'] });
+  return p;
+}

@@ -1,0 +1,425 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import qs from 'qs';
+import { Portal, RestError, seedDemoPortal, type EntityType, type PortalEntity } from './portal';
+import { renderEntityPage, renderHome } from './pages';
+
+/**
+ * A Bitrix24 portal emulator for the lab and the tests, speaking HTTP exactly like the REST API in
+ * shared/reference/bitrix24.md §6: webhook and OAuth endpoints, the envelope with `time`, errors with their HTTP
+ * statuses (including empty codes), the per-IP leaky bucket with the exact 503 body, operating limits, expiring
+ * and rotating tokens, `batch` semantics, and switches for latency and outages.
+ */
+export interface EmulatorOptions {
+  rate?: { perSecond: number; burst: number };
+  webhook?: { userId: number; secret: string };
+  app?: { clientId: string; clientSecret: string };
+  tokenTtlS?: number;
+  portal?: Portal;
+}
+
+type Params = Record<string, unknown>;
+type Auth = { kind: 'webhook'; userId: number } | { kind: 'app'; userId: number };
+
+export interface Counters {
+  httpRequests: number;
+  rejected503: number;
+  calls: Record<string, number>;
+  refreshes: number;
+}
+
+export class Bitrix24Emulator {
+  readonly portal: Portal;
+  readonly webhook: { userId: number; secret: string };
+  readonly app: { clientId: string; clientSecret: string };
+  readonly memberId = 'lab' + randomBytes(8).toString('hex');
+  readonly applicationToken = randomBytes(16).toString('hex');
+  switches = { latencyMs: 0, outage: 'none' as 'none' | 'hang' | 'error', operatingLimited: new Set<string>(), failNext: new Map<string, RestError>() };
+  counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, refreshes: 0 };
+  private rate: { perSecond: number; burst: number };
+  private buckets = new Map<string, { level: number; at: number }>();
+  private tokens = new Map<string, { userId: number; expiresAt: number }>();
+  private refreshTokens = new Map<string, number>();
+  private readonly tokenTtlS: number;
+  private server: http.Server | null = null;
+  private hung = new Set<http.ServerResponse>();
+  private operating = new Map<string, number>();
+
+  constructor(opts: EmulatorOptions = {}) {
+    this.portal = opts.portal ?? seedDemoPortal();
+    this.rate = opts.rate ?? { perSecond: 2, burst: 50 };
+    this.webhook = opts.webhook ?? { userId: 1, secret: randomBytes(8).toString('hex') };
+    this.app = opts.app ?? { clientId: 'local.lab0000000001', clientSecret: randomBytes(16).toString('hex') };
+    this.tokenTtlS = opts.tokenTtlS ?? 3600;
+  }
+
+  get url(): string {
+    const a = this.server?.address() as AddressInfo | undefined;
+    if (!a) throw new Error('emulator not started');
+    return `http://127.0.0.1:${a.port}`;
+  }
+  get webhookUrl(): string {
+    return `${this.url}/rest/${this.webhook.userId}/${this.webhook.secret}/`;
+  }
+
+  setRate(rate: { perSecond: number; burst: number }): void {
+    this.rate = rate;
+    this.buckets.clear();
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: Error) => {
+        if (!res.headersSent) this.send(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: err.message });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, resolve);
+    });
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    const s = this.server;
+    this.server = null;
+    if (s) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }
+
+  /** Ends an outage of kind "hang": the held requests are cut off (the client sees a network error). */
+  release(): void {
+    for (const res of this.hung) res.destroy();
+    this.hung.clear();
+  }
+
+  /** Issues an access/refresh pair for the application as the install callback carries it. */
+  issueTokens(userId = 1): { accessToken: string; refreshToken: string } {
+    const accessToken = randomBytes(36).toString('hex');
+    const refreshToken = randomBytes(36).toString('hex');
+    this.tokens.set(accessToken, { userId, expiresAt: Date.now() + this.tokenTtlS * 1000 });
+    this.refreshTokens.set(refreshToken, userId);
+    return { accessToken, refreshToken };
+  }
+
+  expireAccessTokens(): void {
+    for (const t of this.tokens.values()) t.expiresAt = 0;
+  }
+
+  /** The form Bitrix24 POSTs to a script-only application's install path (ONAPPINSTALL). */
+  installForm(): string {
+    const { accessToken, refreshToken } = this.issueTokens();
+    const domain = new URL(this.url).host;
+    return qs.stringify({
+      event: 'ONAPPINSTALL',
+      data: { VERSION: '1', ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: 'ru' },
+      ts: String(Math.floor(Date.now() / 1000)),
+      auth: {
+        access_token: accessToken,
+        expires_in: String(this.tokenTtlS),
+        scope: 'crm,telephony,user,placement',
+        domain,
+        server_endpoint: `${this.url}/rest/`,
+        status: 'L',
+        client_endpoint: `${this.url}/rest/`,
+        member_id: this.memberId,
+        refresh_token: refreshToken,
+        application_token: this.applicationToken,
+      },
+    });
+  }
+
+  async installInto(installUrl: string): Promise<Response> {
+    return fetch(installUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: this.installForm() });
+  }
+
+  leadCount(phone?: string): number {
+    return phone ? this.portal.leadsWithPhone(phone).length : this.portal.list('LEAD').length;
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  private send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
+    res.writeHead(status, { 'content-type': type });
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const type = String(req.headers['content-type'] ?? '');
+    let body: Params = {};
+    try {
+      body = type.includes('json') && raw ? (JSON.parse(raw) as Params) : (qs.parse(raw, { depth: 10, arrayLimit: 1000 }) as Params);
+    } catch {
+      return this.send(res, 400, { error: 'INVALID_REQUEST', error_description: 'Invalid JSON' });
+    }
+    const params: Params = { ...(qs.parse(url.search.slice(1), { depth: 10 }) as Params), ...body };
+
+    if (url.pathname === '/oauth/token/' || url.pathname === '/oauth/token') return this.oauth(res, params);
+    if (url.pathname.startsWith('/_lab/')) return this.control(req, res, url.pathname, params);
+    const rest = /^\/rest\/(?:(\d+)\/([^/]+)\/)?([a-zA-Z0-9_.]+?)(?:\.json)?$/.exec(url.pathname);
+    if (rest) return this.rest(req, res, rest[3]!, params, rest[1], rest[2]);
+    if (url.pathname === '/' || url.pathname === '') return this.send(res, 200, renderHome(this.portal), 'text/html; charset=utf-8');
+    const page = /^\/crm\/(lead|contact|company)\/details\/(\d+)\/?$/.exec(url.pathname);
+    if (page) {
+      const e = this.portal.get(page[1]!.toUpperCase() as EntityType, Number(page[2]));
+      return e ? this.send(res, 200, renderEntityPage(e, this.portal), 'text/html; charset=utf-8') : this.send(res, 404, 'Not found', 'text/plain');
+    }
+    this.send(res, 404, 'Not found', 'text/plain');
+  }
+
+  private oauth(res: http.ServerResponse, p: Params): void {
+    this.counters.refreshes += 1;
+    const userId = this.refreshTokens.get(String(p.refresh_token));
+    if (p.client_id !== this.app.clientId || p.client_secret !== this.app.clientSecret) {
+      return this.send(res, 401, { error: 'invalid_client', error_description: 'Invalid client' });
+    }
+    if (p.grant_type !== 'refresh_token' || userId === undefined) {
+      return this.send(res, 400, { error: 'invalid_grant', error_description: 'Invalid grant' });
+    }
+    this.refreshTokens.delete(String(p.refresh_token)); // rotated: a reused refresh token is refused
+    const { accessToken, refreshToken } = this.issueTokens(userId);
+    this.send(res, 200, {
+      access_token: accessToken,
+      expires: Math.floor(Date.now() / 1000) + this.tokenTtlS,
+      expires_in: this.tokenTtlS,
+      scope: 'app',
+      domain: 'oauth.bitrix.info',
+      server_endpoint: `${this.url}/rest/`,
+      status: 'L',
+      client_endpoint: `${this.url}/rest/`,
+      member_id: this.memberId,
+      user_id: userId,
+      refresh_token: refreshToken,
+    });
+  }
+
+  private control(req: http.IncomingMessage, res: http.ServerResponse, path: string, p: Params): void {
+    if (path === '/_lab/state') {
+      return this.send(res, 200, {
+        switches: { latencyMs: this.switches.latencyMs, outage: this.switches.outage, operatingLimited: [...this.switches.operatingLimited] },
+        counters: this.counters,
+        leads: this.portal.list('LEAD'),
+      });
+    }
+    if (path === '/_lab/switches' && req.method === 'POST') {
+      if (p.latencyMs !== undefined) this.switches.latencyMs = Math.max(0, Number(p.latencyMs) || 0);
+      if (p.outage === 'none' || p.outage === 'hang' || p.outage === 'error') {
+        this.switches.outage = p.outage;
+        if (p.outage === 'none') this.release();
+      }
+      return this.send(res, 200, { ok: true });
+    }
+    this.send(res, 404, { error: 'not found' });
+  }
+
+  private bucketAllows(ip: string): boolean {
+    const now = Date.now();
+    const b = this.buckets.get(ip) ?? { level: 0, at: now };
+    b.level = Math.max(0, b.level - ((now - b.at) / 1000) * this.rate.perSecond);
+    b.at = now;
+    this.buckets.set(ip, b);
+    if (b.level + 1 > this.rate.burst) return false;
+    b.level += 1;
+    return true;
+  }
+
+  private authenticate(p: Params, userId?: string, secret?: string): Auth {
+    if (userId !== undefined) {
+      if (Number(userId) !== this.webhook.userId || secret !== this.webhook.secret) throw new RestError(401, 'NO_AUTH_FOUND', 'Wrong authorization data');
+      return { kind: 'webhook', userId: this.webhook.userId };
+    }
+    const token = typeof p.auth === 'string' ? p.auth : '';
+    const t = this.tokens.get(token);
+    if (!t) throw new RestError(401, 'NO_AUTH_FOUND', 'Wrong authorization data');
+    if (t.expiresAt <= Date.now()) throw new RestError(401, 'expired_token', 'The access token provided has expired.');
+    return { kind: 'app', userId: t.userId };
+  }
+
+  private envelope(result: unknown, started: number, extra: Params = {}): Params {
+    const finish = Date.now() / 1000;
+    const start = started / 1000;
+    return {
+      result,
+      ...extra,
+      time: {
+        start,
+        finish,
+        duration: finish - start,
+        processing: finish - start,
+        date_start: new Date(started).toISOString(),
+        date_finish: new Date().toISOString(),
+        operating_reset_at: Math.floor(finish) + 600,
+        operating: 0,
+      },
+    };
+  }
+
+  private async rest(req: http.IncomingMessage, res: http.ServerResponse, method: string, p: Params, userId?: string, secret?: string): Promise<void> {
+    const started = Date.now();
+    this.counters.httpRequests += 1;
+    const ip = req.socket.remoteAddress ?? '';
+    if (this.switches.outage === 'hang') {
+      this.hung.add(res);
+      return;
+    }
+    if (this.switches.latencyMs > 0) await new Promise((r) => setTimeout(r, this.switches.latencyMs));
+    if (this.switches.outage === 'error') return this.send(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
+    if (!this.bucketAllows(ip)) {
+      this.counters.rejected503 += 1;
+      return this.send(res, 503, { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' });
+    }
+    try {
+      const auth = this.authenticate(p, userId, secret);
+      if (method === 'batch') return this.send(res, 200, this.envelope(this.batch(p, auth), started));
+      this.send(res, 200, this.envelope(this.call(method, p, auth), started));
+    } catch (err) {
+      if (err instanceof RestError) return this.send(res, err.status, { error: err.code, error_description: err.description });
+      throw err;
+    }
+  }
+
+  private batch(p: Params, auth: Auth): Params {
+    const cmd = (p.cmd ?? {}) as Record<string, string>;
+    const entries = Object.entries(cmd);
+    if (entries.length > 50) throw new RestError(400, 'ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded');
+    const result: Record<string, unknown> = {};
+    const errors: Record<string, unknown> = {};
+    const times: Record<string, unknown> = {};
+    for (const [key, line] of entries) {
+      const [m, query = ''] = String(line).split('?', 2) as [string, string?];
+      if (m === 'batch') {
+        errors[key] = { error: 'ERROR_BATCH_METHOD_NOT_ALLOWED', error_description: 'Method is not allowed for batch usage' };
+        continue;
+      }
+      try {
+        result[key] = this.call(m, qs.parse(query, { depth: 10, arrayLimit: 1000 }) as Params, auth);
+        times[key] = { start: Date.now() / 1000, duration: 0 };
+      } catch (err) {
+        if (!(err instanceof RestError)) throw err;
+        errors[key] = { error: err.code, error_description: err.description };
+        if (Number(p.halt) === 1) break;
+      }
+    }
+    // PHP serialises an empty map as [], not {}.
+    const section = (o: Record<string, unknown>) => (Object.keys(o).length ? o : []);
+    return { result: section(result), result_error: section(errors), result_total: [], result_next: [], result_time: section(times) };
+  }
+
+  private call(method: string, p: Params, auth: Auth): unknown {
+    this.counters.calls[method] = (this.counters.calls[method] ?? 0) + 1;
+    const forced = this.switches.failNext.get(method);
+    if (forced) {
+      this.switches.failNext.delete(method);
+      throw forced;
+    }
+    if (this.switches.operatingLimited.has(method)) throw new RestError(429, 'OPERATION_TIME_LIMIT', 'Method is blocked due to operation time limit.');
+    const portal = this.portal;
+    switch (method) {
+      case 'server.time':
+        return new Date().toISOString();
+      case 'app.info':
+        if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+        return { ID: 7, CODE: this.app.clientId, VERSION: 1, STATUS: 'L', INSTALLED: true, PAYMENT_EXPIRED: 'N', DAYS: null };
+      case 'user.current':
+        return this.userRow(auth.userId);
+      case 'user.get': {
+        const filter = (p.FILTER ?? p.filter ?? {}) as Params;
+        const ids = filter.ID === undefined ? null : ([] as unknown[]).concat(filter.ID).map(Number);
+        return [...portal.users.values()]
+          .filter((u) => ids === null || ids.includes(u.ID))
+          .filter((u) => filter.ACTIVE === undefined || String(u.ACTIVE) === String(filter.ACTIVE))
+          .map((u) => this.userRow(u.ID));
+      }
+      case 'telephony.externalCall.searchCrmEntities': {
+        const phone = String(p.PHONE_NUMBER ?? '').trim();
+        if (!phone) throw new RestError(400, 'ERROR_CORE', 'PHONE_NUMBER is empty');
+        const out: unknown[] = [];
+        for (const type of ['CONTACT', 'LEAD', 'COMPANY'] as EntityType[]) {
+          for (const id of portal.findByPhone(type, [phone])) {
+            const e = portal.get(type, id)!;
+            const u = portal.users.get(e.ASSIGNED_BY_ID);
+            out.push({
+              CRM_ENTITY_TYPE: type,
+              CRM_ENTITY_ID: id,
+              ASSIGNED_BY_ID: e.ASSIGNED_BY_ID,
+              NAME: e.NAME || e.TITLE,
+              ASSIGNED_BY: u
+                ? { ID: u.ID, TIMEMAN_STATUS: 'OPENED', USER_PHONE_INNER: u.UF_PHONE_INNER, WORK_PHONE: '', PERSONAL_PHONE: '', PERSONAL_MOBILE: '' }
+                : null,
+            });
+          }
+        }
+        return out;
+      }
+      case 'crm.duplicate.findbycomm': {
+        if (!p.type) throw new RestError(400, '', 'Communication type is not defined.');
+        if (p.type !== 'PHONE' && p.type !== 'EMAIL') throw new RestError(400, '', `Communication type '${String(p.type)}' is not supported in current context.`);
+        const values = ([] as unknown[]).concat(p.values ?? []).map(String);
+        if (values.length === 0) throw new RestError(400, '', 'Communication values is not defined.');
+        const types = p.entity_type ? [String(p.entity_type) as EntityType] : (['CONTACT', 'COMPANY', 'LEAD'] as EntityType[]);
+        const found: Record<string, number[]> = {};
+        for (const t of types) {
+          const ids = portal.findByPhone(t, values.slice(0, 20));
+          if (ids.length) found[t] = ids;
+          if (ids.length >= 20) break; // a type with ≥ 20 matches hides the others
+        }
+        return Object.keys(found).length ? found : [];
+      }
+      case 'crm.contact.get':
+      case 'crm.lead.get':
+      case 'crm.company.get': {
+        const e = portal.get(method.split('.')[1]!.toUpperCase() as EntityType, Number(p.id ?? p.ID));
+        if (!e) throw new RestError(400, '', 'Not found');
+        return this.entityRow(e);
+      }
+      case 'crm.lead.add': {
+        const f = (p.fields ?? {}) as Params;
+        const phones = ([] as unknown[]).concat(f.PHONE ?? []).map((x) => String((x as Params).VALUE ?? ''));
+        const owner = Number(f.ASSIGNED_BY_ID ?? auth.userId);
+        if (!portal.users.has(owner)) throw new RestError(400, '', 'Responsible user not found.');
+        const e = portal.addEntity('LEAD', {
+          TITLE: String(f.TITLE ?? ''),
+          ASSIGNED_BY_ID: owner,
+          phones,
+          SOURCE_ID: String(f.SOURCE_ID ?? ''),
+          ORIGIN_ID: String(f.ORIGIN_ID ?? ''),
+          ORIGINATOR_ID: String(f.ORIGINATOR_ID ?? ''),
+        });
+        return e.ID;
+      }
+      case 'crm.lead.list':
+        return portal.list('LEAD').map((e) => this.entityRow(e));
+      default:
+        throw new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
+    }
+  }
+
+  private userRow(id: number): Params | null {
+    const u = this.portal.users.get(id);
+    return u ? { ID: String(u.ID), ACTIVE: u.ACTIVE, NAME: u.NAME, LAST_NAME: u.LAST_NAME, UF_PHONE_INNER: u.UF_PHONE_INNER, IS_ONLINE: 'N' } : null;
+  }
+
+  private entityRow(e: PortalEntity): Params {
+    return {
+      ID: String(e.ID),
+      TITLE: e.TITLE,
+      NAME: e.NAME,
+      ASSIGNED_BY_ID: String(e.ASSIGNED_BY_ID),
+      SOURCE_ID: e.SOURCE_ID,
+      ORIGIN_ID: e.ORIGIN_ID,
+      ORIGINATOR_ID: e.ORIGINATOR_ID,
+      STATUS_ID: e.STATUS_ID,
+      DATE_CREATE: e.DATE_CREATE,
+      HAS_PHONE: e.PHONE.length ? 'Y' : 'N',
+      PHONE: e.PHONE.map((x) => ({ ...x, ID: String(x.ID), TYPE_ID: 'PHONE' })),
+    };
+  }
+}

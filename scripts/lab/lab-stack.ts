@@ -1,0 +1,60 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
+import { parseConfig } from '../../middleware/config';
+import { Connector } from '../../middleware/connector';
+import { Bitrix24Emulator, type EmulatorOptions } from './bitrix24-emulator/server';
+
+/** The Bitrix24 emulator and a middleware configured against it, as the lab, the tests and the benchmarks use them. */
+export interface StackOptions {
+  mode?: 'app' | 'webhook';
+  env?: Record<string, string>;
+  emulator?: EmulatorOptions;
+  dataDir?: string;
+  port?: number;
+  emulatorPort?: number;
+  logDestination?: DestinationStream;
+}
+
+export interface Stack {
+  emulator: Bitrix24Emulator;
+  connector: Connector;
+  url: string;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export const LAB_UCCX_TOKEN = 'lab-uccx-token';
+
+export function middlewareEnv(emulator: Bitrix24Emulator, mode: 'app' | 'webhook', dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  const bitrix: Record<string, string> =
+    mode === 'webhook'
+      ? { B24_WEBHOOK_URL: emulator.webhookUrl }
+      : { B24_CLIENT_ID: emulator.app.clientId, B24_CLIENT_SECRET: emulator.app.clientSecret, B24_PORTAL_URL: emulator.url };
+  return { ...bitrix, B24_UNPROCESSED_USER_ID: '9', DATA_DIR: dataDir, UCCX_LOOKUP_TOKEN: LAB_UCCX_TOKEN, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extra };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const mode = opts.mode ?? 'app';
+  const emulator = new Bitrix24Emulator(opts.emulator);
+  await emulator.start(opts.emulatorPort ?? 0);
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fb24-'));
+  const env = middlewareEnv(emulator, mode, dataDir, opts.env);
+  const connector = new Connector(parseConfig(env), opts.logDestination);
+  await connector.listen(opts.port ?? 0, '127.0.0.1');
+  if (mode === 'app') {
+    const res = await emulator.installInto(`${connector.url}/bitrix/install`);
+    if (!res.ok) throw new Error(`lab install failed: ${res.status} ${await res.text()}`);
+  }
+  return {
+    emulator,
+    connector,
+    url: connector.url,
+    env,
+    async stop() {
+      await connector.stop(500);
+      await emulator.stop();
+    },
+  };
+}
