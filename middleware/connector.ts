@@ -40,6 +40,7 @@ export class Connector {
   readonly app = new Koa();
   private server: http.Server | null = null;
   private probe: { at: number; check: Check } | null = null;
+  private stopping: Promise<void> | null = null;
 
   constructor(
     readonly config: Config,
@@ -168,7 +169,12 @@ export class Connector {
   }
 
   /** Graceful stop: refuse new connections, let requests in flight finish, give the outbox one last try. */
-  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+  stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    this.stopping ??= this.shutdown(graceMs);
+    return this.stopping;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
     const server = this.server;
     this.server = null;
     if (server) {

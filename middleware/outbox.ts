@@ -167,7 +167,7 @@ export class Outbox {
       this.runDue()
         .catch((err) => this.log.error({ err: (err as Error).message }, 'outbox tick failed'))
         .finally(() => {
-          if (this.running) this.timer = setTimeout(tick, this.pollMs);
+          if (this.running) this.timer = setTimeout(tick, this.pollMs).unref();
         });
     };
     tick();

@@ -1,4 +1,5 @@
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { renderXml } from '../lookup/lookup-answer';
 import { uccxLookup } from '../test-support/lookup-client';
 
 describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
@@ -86,7 +87,6 @@ describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
   });
 
   it('escapes values in the XML', async () => {
-    const { renderXml } = await import('../lookup/lookup-answer');
     const xml = renderXml({ route: 'queue', extension: '<1&2>', entityType: '', entityId: null, status: 'degraded', responsibleId: null, phone: '+7', reason: 'a"b' });
     expect(xml).toContain('<extension>&lt;1&amp;2&gt;</extension>');
     expect(xml).not.toContain('<1&2>');

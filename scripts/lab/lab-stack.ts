@@ -32,7 +32,7 @@ export function middlewareEnv(emulator: Bitrix24Emulator, mode: 'app' | 'webhook
     mode === 'webhook'
       ? { B24_WEBHOOK_URL: emulator.webhookUrl }
       : { B24_CLIENT_ID: emulator.app.clientId, B24_CLIENT_SECRET: emulator.app.clientSecret, B24_PORTAL_URL: emulator.url };
-  return { ...bitrix, B24_UNPROCESSED_USER_ID: '9', DATA_DIR: dataDir, UCCX_LOOKUP_TOKEN: LAB_UCCX_TOKEN, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extra };
+  return { ...bitrix, B24_UNPROCESSED_USER_ID: '9', DATA_DIR: dataDir, UCCX_LOOKUP_TOKEN: LAB_UCCX_TOKEN, HOST: '127.0.0.1', LOG_LEVEL: process.env.LAB_LOG_LEVEL ?? 'warn', ...extra };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {

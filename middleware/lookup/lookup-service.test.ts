@@ -1,0 +1,245 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
+import { LAB_UCCX_TOKEN, middlewareEnv, startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { parseConfig } from '../config';
+import { Connector } from '../connector';
+import { uccxLookup } from '../test-support/lookup-client';
+
+const token = LAB_UCCX_TOKEN;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function logSink() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _e, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('unknown callers: exactly one lead, never lost', () => {
+  let stack: Stack;
+  afterEach(() => stack?.stop());
+
+  it('50 concurrent lookups of one unknown number create one lead', async () => {
+    stack = await startStack({ mode: 'app' });
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => uccxLookup(stack.url, { ani: '+7 999 200-00-02', callId: `c${i}`, token })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const ids = new Set(answers.map((a) => a.fields.entityId));
+    expect(ids.size).toBe(1);
+    expect(answers[0]!.fields.status).toBe('created');
+    expect(stack.emulator.leadCount('+79992000002')).toBe(1);
+    expect(stack.emulator.counters.calls['crm.lead.add']).toBe(1);
+  });
+
+  it('Bitrix24 hanging: the answer comes within the deadline, the lead is created once after recovery', async () => {
+    stack = await startStack({ mode: 'webhook', env: { LOOKUP_DEADLINE_MS: '800', B24_REQUEST_TIMEOUT_MS: '1000' } });
+    stack.emulator.switches.outage = 'hang';
+    const results = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const t0 = performance.now();
+        const a = await uccxLookup(stack.url, { ani: '89992000003', callId: `h${i}`, token });
+        return { a, ms: performance.now() - t0 };
+      }),
+    );
+    for (const { a, ms } of results) {
+      expect(a.fields).toMatchObject({ route: 'queue', status: 'degraded', reason: 'bitrix24_timeout' });
+      expect(ms).toBeLessThan(800 + 50);
+    }
+    expect(stack.connector.outbox.stats().depth).toBe(1);
+    await sleep(1500); // retries fail while the portal hangs
+    expect(stack.emulator.leadCount('+79992000003')).toBe(0);
+    stack.emulator.switches.outage = 'none';
+    stack.emulator.release();
+    await until(() => stack.connector.outbox.stats().depth === 0, 'outbox to drain');
+    expect(stack.emulator.leadCount('+79992000003')).toBe(1);
+    const after = await uccxLookup(stack.url, { ani: '89992000003', token });
+    expect(after.fields).toMatchObject({ entityType: 'LEAD', route: 'queue' });
+    expect(stack.emulator.leadCount('+79992000003')).toBe(1);
+  });
+
+  it('a known caller answered degraded gets no lead: the queued job finds the contact', async () => {
+    stack = await startStack({ mode: 'app', env: { LOOKUP_DEADLINE_MS: '300', B24_REQUEST_TIMEOUT_MS: '500' } });
+    stack.emulator.switches.latencyMs = 600;
+    const a = await uccxLookup(stack.url, { ani: '89123456789', token });
+    expect(a.fields.status).toBe('degraded');
+    stack.emulator.switches.latencyMs = 0;
+    await until(() => stack.connector.outbox.stats().depth === 0, 'outbox to drain');
+    expect(stack.emulator.counters.calls['crm.lead.add'] ?? 0).toBe(0);
+  });
+});
+
+describe('the portal limits', () => {
+  let stack: Stack;
+  afterEach(() => stack?.stop());
+
+  it('a burst of 120 distinct unknown callers causes no 503 and every lookup answers in time', async () => {
+    stack = await startStack({ mode: 'app', env: { LOOKUP_CACHE_TTL_S: '0' } });
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => uccxLookup(stack.url, { ani: `+7 999 3${String(i).padStart(6, '0')}`, token })),
+    );
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(stack.emulator.counters.rejected503).toBe(0);
+    await until(() => stack.connector.outbox.stats().depth === 0, 'all leads', 30000);
+    expect(stack.emulator.counters.rejected503).toBe(0);
+    expect(stack.emulator.leadCount()).toBe(2 + 120);
+    // Far fewer HTTP requests than calls: the burst went out in batches.
+    expect(stack.connector.client.counters.requests * 5).toBeLessThan(stack.connector.client.counters.commands);
+  });
+
+  it('an expired access token is refreshed once, and the rotated tokens are kept', async () => {
+    stack = await startStack({ mode: 'app' });
+    stack.emulator.expireAccessTokens();
+    const answers = await Promise.all(['89123456789', '84951112233', '79160001122'].map((ani) => uccxLookup(stack.url, { ani, token })));
+    expect(answers.map((a) => a.fields.status)).toEqual(['found', 'found', 'found']);
+    expect(stack.emulator.counters.refreshes).toBe(1);
+    const saved = stack.connector.store.getKv<{ accessToken: string }>('bitrix24.installation')!;
+    expect(stack.connector.credentials.endpoint().auth).toBe(saved.accessToken);
+  });
+
+  it('answers degraded (not 5xx) when the application is not installed, and says why in /readyz', async () => {
+    const emulator = new Bitrix24Emulator();
+    await emulator.start();
+    const c = new Connector(parseConfig(middlewareEnv(emulator, 'app', mkdtempSync(join(tmpdir(), 'fb24-')))));
+    await c.listen(0, '127.0.0.1');
+    try {
+      const a = await uccxLookup(c.url, { ani: '89123456789', token });
+      expect(a.fields).toMatchObject({ status: 'degraded', reason: 'bitrix24_not_installed', route: 'queue' });
+      const ready = await fetch(`${c.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ ready: false, checks: { bitrix24: { ok: false, reason: expect.stringContaining('not installed') } } });
+    } finally {
+      await c.stop(200);
+      await emulator.stop();
+    }
+  });
+});
+
+describe('operations', () => {
+  it('health, readiness and metrics', async () => {
+    const stack = await startStack({ mode: 'webhook' });
+    try {
+      await uccxLookup(stack.url, { ani: '89123456789', token });
+      expect(await (await fetch(`${stack.url}/healthz`)).json()).toEqual({ ok: true });
+      const ready = await fetch(`${stack.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ready: true, checks: { store: { ok: true }, bitrix24: { ok: true, mode: 'webhook' }, outbox: { ok: true, depth: 0 } } });
+      const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+      expect(metrics).toMatch(/lookup_duration_seconds_bucket\{le="0.005",status="found",cached="false"\} \d/);
+      expect(metrics).toMatch(/bitrix24_calls_total\{method="crm.duplicate.findbycomm",outcome="ok"\} [1-9]/);
+      expect(metrics).toMatch(/outbox_depth 0/);
+      stack.emulator.switches.outage = 'error';
+      await stack.connector.stop(100).catch(() => undefined);
+    } finally {
+      await stack.emulator.stop();
+    }
+  });
+
+  it('secrets never reach the logs', async () => {
+    const sink = logSink();
+    const stack = await startStack({ mode: 'app', logDestination: sink.stream, env: { LOG_LEVEL: 'debug', LOOKUP_DEADLINE_MS: '300', B24_REQUEST_TIMEOUT_MS: '400' } });
+    const inst = stack.connector.store.getKv<{ accessToken: string; refreshToken: string; applicationToken: string }>('bitrix24.installation')!;
+    stack.emulator.expireAccessTokens();
+    await uccxLookup(stack.url, { ani: '89123456789', token });
+    await uccxLookup(stack.url, { ani: '89123456789', token: 'wrong-token' });
+    stack.emulator.switches.outage = 'hang';
+    await uccxLookup(stack.url, { ani: '89990000077', token });
+    await sleep(600);
+    stack.emulator.switches.outage = 'none';
+    stack.emulator.release();
+    await stack.stop();
+    const log = sink.lines.join('');
+    expect(log).toContain('lookup degraded');
+    expect(log).toContain('Bitrix24 access token refreshed');
+    for (const secret of [LAB_UCCX_TOKEN, stack.emulator.app.clientSecret, inst.accessToken, inst.refreshToken, inst.applicationToken]) {
+      expect(log).not.toContain(secret);
+    }
+  });
+});
+
+describe('crash safety', () => {
+  let child: ChildProcess | null = null;
+  afterEach(() => {
+    child?.kill('SIGKILL');
+  });
+
+  function startMiddleware(env: Record<string, string>, port: number): ChildProcess {
+    const p = spawn(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, '../main.ts')], {
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    return p;
+  }
+
+  async function ready(url: string): Promise<void> {
+    await until(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true, 'middleware to start', 20000);
+  }
+
+  it('a pending lead survives kill -9 and is delivered exactly once after restart', async () => {
+    const emulator = new Bitrix24Emulator();
+    await emulator.start();
+    const dataDir = mkdtempSync(join(tmpdir(), 'fb24-crash-'));
+    const env = middlewareEnv(emulator, 'webhook', dataDir, { LOOKUP_DEADLINE_MS: '500', B24_REQUEST_TIMEOUT_MS: '800' });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      emulator.switches.outage = 'error';
+      child = startMiddleware(env, port);
+      await ready(url);
+      const a = await uccxLookup(url, { ani: '89994000004', callId: 'crash-1', token });
+      expect(a.fields.status).toBe('degraded');
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+      expect(emulator.leadCount('+79994000004')).toBe(0);
+
+      emulator.switches.outage = 'none';
+      child = startMiddleware(env, port);
+      await ready(url);
+      await until(() => emulator.leadCount('+79994000004') === 1, 'the lead after restart');
+      await sleep(1500); // nothing more arrives
+      expect(emulator.leadCount('+79994000004')).toBe(1);
+      expect(emulator.portal.leadsWithPhone('+79994000004')[0]).toMatchObject({ ORIGIN_ID: 'crash-1', ASSIGNED_BY_ID: 9 });
+    } finally {
+      child?.kill('SIGKILL');
+      await emulator.stop();
+    }
+  });
+
+  it('SIGTERM lets a request in flight finish before exiting', async () => {
+    const emulator = new Bitrix24Emulator();
+    await emulator.start();
+    const env = middlewareEnv(emulator, 'webhook', mkdtempSync(join(tmpdir(), 'fb24-term-')));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      child = startMiddleware(env, port);
+      await ready(url);
+      emulator.switches.latencyMs = 400;
+      const pending = uccxLookup(url, { ani: '89123456789', token });
+      await sleep(100);
+      const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      const a = await pending;
+      expect(a.fields).toMatchObject({ status: 'found', extension: '1021' });
+      expect(await exited).toBe(0);
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
