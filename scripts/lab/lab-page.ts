@@ -1,0 +1,116 @@
+/** The lab page: the components, a form to place a simulated call, switches, and what happened. ru and en. */
+export const LAB_TEXT = {
+  en: {
+    title: 'finesse-bitrix24 lab',
+    intro: 'Everything here is emulated except the middleware, which is the product itself.',
+    components: 'Components',
+    middleware: 'Middleware (the product)',
+    portal: 'Bitrix24 portal emulator',
+    guide: 'UCCX call script guide',
+    place: 'Place a simulated call',
+    from: 'Caller number',
+    call: 'Call',
+    examples: 'Try: 89123456789 (contact, agent 1021) · 84951112233 (owner fired) · 79037778899 (contact + lead) · any new number (lead)',
+    switches: 'Switches',
+    latency: 'Bitrix24 latency, ms',
+    outage: 'Bitrix24 outage',
+    none: 'none',
+    hang: 'hangs',
+    error: 'HTTP 500',
+    ready: 'Agents Ready',
+    csq: 'CSQ has agents',
+    calls: 'Calls',
+    time: 'Time',
+    answer: 'Lookup answer',
+    went: 'Where the call went',
+    card: 'CRM card',
+    steps: 'Script steps',
+    agent: 'agent',
+    queue: 'CSQ',
+    voicemail: 'voicemail',
+    lang: 'Русский',
+  },
+  ru: {
+    title: 'Лаборатория finesse-bitrix24',
+    intro: 'Здесь всё эмулируется, кроме middleware — это и есть продукт.',
+    components: 'Компоненты',
+    middleware: 'Middleware (продукт)',
+    portal: 'Эмулятор портала Битрикс24',
+    guide: 'Руководство по скрипту UCCX',
+    place: 'Сымитировать входящий звонок',
+    from: 'Номер звонящего',
+    call: 'Позвонить',
+    examples: 'Примеры: 89123456789 (контакт, агент 1021) · 84951112233 (ответственный уволен) · 79037778899 (контакт + лид) · любой новый номер (лид)',
+    switches: 'Переключатели',
+    latency: 'Задержка Битрикс24, мс',
+    outage: 'Сбой Битрикс24',
+    none: 'нет',
+    hang: 'зависает',
+    error: 'HTTP 500',
+    ready: 'Агенты в Ready',
+    csq: 'В CSQ есть агенты',
+    calls: 'Звонки',
+    time: 'Время',
+    answer: 'Ответ поиска',
+    went: 'Куда ушёл звонок',
+    card: 'Карточка CRM',
+    steps: 'Шаги скрипта',
+    agent: 'агент',
+    queue: 'очередь',
+    voicemail: 'голосовая почта',
+    lang: 'English',
+  },
+} as const;
+
+export type LabLang = keyof typeof LAB_TEXT;
+
+export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, extensions: string[]): string {
+  const t = LAB_TEXT[lang];
+  const other = lang === 'en' ? 'ru' : 'en';
+  const boxes = extensions.map((e) => `<label><input type="checkbox" name="ready" value="${e}" checked> ${e}</label>`).join(' ');
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:0;color:#222;background:#f4f6f8}header{background:#1d3557;color:#fff;padding:12px 24px}
+main{padding:16px 24px;display:grid;grid-template-columns:340px 1fr;gap:16px}section{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 3px #0002}
+h1{margin:0;font-size:20px}h2{font-size:15px;margin:0 0 8px}a{color:#1a73e8}input[type=text]{width:200px;padding:6px;font-size:15px}
+button{padding:6px 14px;font-size:15px;background:#2fc6f6;border:0;border-radius:4px;cursor:pointer}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #eee;padding:6px;text-align:left;vertical-align:top}small{color:#666}.ok{color:#137333}.warn{color:#b06000}.bad{color:#c5221f}
+ol{margin:0;padding-left:18px;font-size:12px;color:#444}#calls{grid-column:1/3}</style></head><body>
+<header><h1>${t.title}</h1><small>${t.intro}</small> · <a style="color:#fff" href="?lang=${other}">${t.lang}</a></header>
+<main>
+<section><h2>${t.components}</h2><ul>
+<li>${t.middleware}: <a href="${urls.middleware}/readyz" target="_blank">${urls.middleware}</a> · <a href="${urls.middleware}/metrics" target="_blank">/metrics</a></li>
+<li>${t.portal}: <a href="${urls.portal}/" target="_blank">${urls.portal}</a></li>
+<li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
+<h2>${t.switches}</h2>
+<p>${t.latency}: <select id="latency"><option>0</option><option>50</option><option>500</option><option>2000</option></select></p>
+<p>${t.outage}: <select id="outage"><option value="none">${t.none}</option><option value="hang">${t.hang}</option><option value="error">${t.error}</option></select></p>
+<p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq" checked> ${t.csq}</label></p></section>
+<section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
+<p><small>${t.examples}</small></p><div id="last"></div></section>
+<section id="calls"><h2>${t.calls}</h2><table><thead><tr><th>${t.time}</th><th>${t.from}</th><th>${t.answer}</th><th>${t.went}</th><th>${t.card}</th><th>${t.steps}</th></tr></thead><tbody id="log"></tbody></table></section>
+</main>
+<script>
+const T=${JSON.stringify({ agent: t.agent, queue: t.queue, voicemail: t.voicemail })};
+const portal=${JSON.stringify(urls.portal)};
+const esc=s=>String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';');
+async function switches(){
+  const ready=[...document.querySelectorAll('input[name=ready]:checked')].map(i=>i.value);
+  await fetch('/api/switches',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({latencyMs:+document.getElementById('latency').value,outage:document.getElementById('outage').value,ready,csqStaffed:document.getElementById('csq').checked})});
+}
+document.querySelectorAll('select,input[type=checkbox]').forEach(e=>e.addEventListener('change',switches));
+document.getElementById('call').addEventListener('submit',async ev=>{
+  ev.preventDefault();
+  const res=await fetch('/api/call',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({ani:document.getElementById('ani').value})});
+  const c=await res.json();
+  if(!res.ok){document.getElementById('last').innerHTML='<p class="bad">'+esc(c.error)+'</p>';return;}
+  const a=c.lookup;
+  const cls=!a?'bad':a.status==='degraded'?'warn':'ok';
+  const card=a&&a.crmRef?'<a target="_blank" href="'+portal+'/crm/'+a.entityType.toLowerCase()+'/details/'+a.entityId+'/">'+esc(a.crmRef)+'</a>':'—';
+  const went=T[c.outcome.kind==='csq'?'queue':c.outcome.kind]+' '+esc(c.outcome.target);
+  const row='<tr data-call="'+c.callId+'"><td>'+new Date().toLocaleTimeString()+'</td><td>'+esc(c.ani)+'</td><td class="'+cls+'">'+(a?esc(a.status+' · '+a.route+(a.extension?' '+a.extension:'')+(a.reason?' · '+a.reason:'')):'exception')+'<br><small>'+Math.round(c.lookupMs)+' ms</small></td><td class="went"><b>'+went+'</b></td><td>'+card+'</td><td><ol>'+c.steps.map(s=>'<li>'+esc(s)+'</li>').join('')+'</ol></td></tr>';
+  document.getElementById('log').insertAdjacentHTML('afterbegin',row);
+  document.getElementById('last').innerHTML='<p class="'+cls+'"><b>'+went+'</b></p>';
+});
+</script></body></html>`;
+}

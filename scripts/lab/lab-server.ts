@@ -1,0 +1,54 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { LAB_UCCX_TOKEN, type Stack } from './lab-stack';
+import { renderLabPage } from './lab-page';
+import { runCallScript, type CallTrace, type Site } from './uccx-simulator';
+
+/** Serves the lab page and drives the emulators for it. */
+export async function startLabServer(stack: Stack, port: number): Promise<{ url: string; server: http.Server; calls: CallTrace[] }> {
+  const site: Site = { readyExtensions: new Set(['1021', '1022', '1023']), csqStaffed: true };
+  const calls: CallTrace[] = [];
+  const router = new Router();
+  router.get('/', (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = renderLabPage(ctx.query.lang === 'ru' ? 'ru' : 'en', { middleware: stack.url, portal: stack.emulator.url }, [...site.readyExtensions]);
+  });
+  router.get('/guide', (ctx) => {
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = readFileSync(join(__dirname, '../uccx-script-guide.md'), 'utf8');
+  });
+  router.post('/api/call', async (ctx) => {
+    const ani = String((ctx.request.body as { ani?: unknown })?.ani ?? '');
+    const trace = await runCallScript(ani, { middlewareUrl: stack.url, token: LAB_UCCX_TOKEN, timeoutMs: 3000, csq: 'Sales', voicemailPilot: '5999' }, site);
+    calls.unshift(trace);
+    ctx.body = trace;
+  });
+  router.post('/api/switches', (ctx) => {
+    const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };
+    const sw = stack.emulator.switches;
+    if (typeof b.latencyMs === 'number') sw.latencyMs = b.latencyMs;
+    if (b.outage === 'none' || b.outage === 'hang' || b.outage === 'error') {
+      sw.outage = b.outage;
+      if (b.outage === 'none') stack.emulator.release();
+    }
+    if (Array.isArray(b.ready)) site.readyExtensions = new Set(b.ready.map(String));
+    if (typeof b.csqStaffed === 'boolean') site.csqStaffed = b.csqStaffed;
+    ctx.body = { ok: true };
+  });
+  router.get('/api/calls', (ctx) => {
+    ctx.body = calls;
+  });
+  const app = new Koa();
+  app.use(bodyParser()).use(router.routes()).use(router.allowedMethods());
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, calls };
+}

@@ -1,0 +1,47 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { runMiddleware } from '../../middleware/main';
+import { startLabServer } from './lab-server';
+import { startStack } from './lab-stack';
+
+/**
+ * `npm start`. With a Bitrix24 connection configured it runs the middleware against the real systems; with none,
+ * the whole lab: the Bitrix24 emulator, the middleware installed into it as a local application, and the lab page
+ * with the UCCX call simulator.
+ */
+async function main(): Promise<void> {
+  if (process.env.B24_WEBHOOK_URL || process.env.B24_CLIENT_ID || process.env.CONFIG_FILE) {
+    await runMiddleware();
+    return;
+  }
+  const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+  const dataDir = join(__dirname, '../../.lab-data/middleware');
+  rmSync(dataDir, { recursive: true, force: true }); // the emulator starts fresh, so does the store
+  process.env.LAB_LOG_LEVEL ??= 'info';
+  const stack = await startStack({ mode: 'app', dataDir, port: port('PORT', 8080), emulatorPort: port('LAB_B24_PORT', 8091) });
+  const lab = await startLabServer(stack, port('LAB_PORT', 8090));
+  process.stdout.write(
+    [
+      '',
+      'finesse-bitrix24 lab is running / лаборатория запущена:',
+      `  lab page / страница лаборатории:   ${lab.url}/`,
+      `  middleware (the product):          ${stack.url}   (/readyz, /metrics, /uccx/lookup)`,
+      `  Bitrix24 portal emulator:          ${stack.emulator.url}/`,
+      `  try / попробуйте: curl '${stack.url}/uccx/lookup?ani=89123456789&token=${stack.env.UCCX_LOOKUP_TOKEN}'`,
+      'Ctrl+C stops it / Ctrl+C — остановить.',
+      '',
+    ].join('\n'),
+  );
+  const stop = async () => {
+    lab.server.close();
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`lab failed to start: ${err.message}\n`);
+  process.exit(1);
+});
