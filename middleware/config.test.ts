@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_KEYS, ConfigError, loadSource, parseConfig } from './config';
+
+const base = { B24_WEBHOOK_URL: 'https://p.example/rest/1/s3cretsecret/', B24_UNPROCESSED_USER_ID: '9' };
+
+describe('configuration', () => {
+  it('applies the documented defaults', () => {
+    const c = parseConfig(base);
+    expect(c).toMatchObject({
+      port: 8080,
+      lookupDeadlineMs: 1500,
+      rate: { perSecond: 2, burst: 50 },
+      dataDir: './data',
+      uccxToken: null,
+      bitrix24: { mode: 'webhook', webhookUrl: 'https://p.example/rest/1/s3cretsecret/' },
+      phone: { countryCode: '7', nationalLength: 10, trunkPrefix: '8', outsidePrefixes: [] },
+    });
+    expect(c.secrets).toContain('s3cretsecret');
+  });
+
+  it.each([
+    [{ ...base, PORT: 'eighty' }, 'PORT', 'a whole number from 0 to 65535'],
+    [{ ...base, LOOKUP_DEADLINE_MS: '5' }, 'LOOKUP_DEADLINE_MS', 'a whole number from 100 to 60000'],
+    [{ B24_UNPROCESSED_USER_ID: '9' }, 'B24_WEBHOOK_URL', 'a Bitrix24 connection'],
+    [{ ...base, B24_CLIENT_ID: 'local.x' }, 'B24_WEBHOOK_URL', 'not both'],
+    [{ B24_CLIENT_ID: 'local.x', B24_UNPROCESSED_USER_ID: '9' }, 'B24_CLIENT_SECRET', 'client_secret'],
+    [{ ...base, B24_WEBHOOK_URL: 'https://p.example/crm' }, 'B24_WEBHOOK_URL', '/rest/<user id>/<secret>/'],
+    [{ B24_WEBHOOK_URL: base.B24_WEBHOOK_URL }, 'B24_UNPROCESSED_USER_ID', 'unknown callers'],
+    [{ ...base, UCCX_LOOKUP_TOKEN: 'short' }, 'UCCX_LOOKUP_TOKEN', 'at least 8 characters'],
+    [{ ...base, TLS_CERT: '/nonexistent.pem' }, 'TLS_KEY', 'set together'],
+    [{ ...base, TLS_CERT: '/nonexistent.pem', TLS_KEY: '/nonexistent.key' }, 'TLS_CERT', 'a readable PEM file'],
+    [{ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of fatal'],
+  ])('names the bad key: %j', (env, key, expected) => {
+    let error: unknown;
+    try {
+      parseConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe(key);
+    expect((error as ConfigError).message).toContain(expected);
+  });
+
+  it('never echoes a secret value in its error', () => {
+    expect(() => parseConfig({ ...base, UCCX_LOOKUP_TOKEN: 'a b' })).toThrow('got "***"');
+  });
+
+  it('reads a JSON file named by CONFIG_FILE; the environment wins', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'c.json');
+    writeFileSync(file, JSON.stringify({ ...base, PORT: 9000, LOOKUP_DEADLINE_MS: 900 }));
+    const c = parseConfig(loadSource({ CONFIG_FILE: file, PORT: '9100' }));
+    expect([c.port, c.lookupDeadlineMs]).toEqual([9100, 900]);
+    writeFileSync(file, JSON.stringify({ PROT: 1 }));
+    expect(() => loadSource({ CONFIG_FILE: file })).toThrow('configuration PROT');
+  });
+
+  it('README documents every key with its default', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${key}\``));
+      expect(row).toBeDefined();
+      const d = (spec as { default?: string }).default;
+      if (d) expect(row).toContain(`\`${d}\``);
+    }
+  });
+});
