@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# `npm test`: type-check everything, then run jest. Installs nothing for now: the lookup
-# capability needs only Node; browser and XMPP tests will install Debian packages here.
+# `npm test`: type-check everything, then run jest. Installs the Debian tools the tests use when missing
+# (as root on a fresh machine; elsewhere it says what to install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "npm test needs: ${need[*]} (apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
 npx tsc -p tsconfig.json
 npx jest "$@"

@@ -44,13 +44,17 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
   const router = new Router();
 
   const run = async (ctx: Context, phoneParam: 'ani' | 'phone') => {
+    const started = performance.now();
     checkAccess(ctx, opts);
     const parsed = normalisePhone(param(ctx, phoneParam), opts.rules);
     if (!parsed.ok) throw new BadRequest(400, parsed.ok === false && param(ctx, phoneParam) === undefined ? `${phoneParam}: missing` : parsed.reason.replace(/^ani/, phoneParam));
     const callId = param(ctx, 'callId') ?? null;
     if (callId !== null && !CALL_ID.test(callId)) throw new BadRequest(400, 'callId: expected 1-64 letters, digits or ._:-');
     ctx.set('Cache-Control', 'no-store');
-    return service.lookup(parsed.phone, callId);
+    const answer = await service.lookup(parsed.phone, callId);
+    // Server time of the lookup, for monitoring from the client side (and the benchmarks).
+    ctx.set('Server-Timing', `lookup;dur=${(performance.now() - started).toFixed(3)}`);
+    return answer;
   };
 
   const xml = async (ctx: Context) => {

@@ -1,0 +1,123 @@
+import { Agent, fetch as undiciFetch } from 'undici';
+import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
+
+/**
+ * `npm run bench`: the lookup's speed goals, measured against the emulator on loopback. Prints percentiles and ratios;
+ * goals are stated beside each number and judged here, not in tests.
+ */
+const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
+const f = (n: number) => n.toFixed(2);
+const verdict = (ok: boolean) => (ok ? 'goal met' : 'GOAL MISSED');
+
+async function lookup(stack: Stack, ani: string): Promise<{ serverMs: number; totalMs: number; status: string }> {
+  const t0 = performance.now();
+  const res = await undiciFetch(`${stack.url}/uccx/lookup?ani=${encodeURIComponent(ani)}&token=${LAB_UCCX_TOKEN}`, { dispatcher: agent });
+  const body = await res.text();
+  const totalMs = performance.now() - t0;
+  const serverMs = Number(/dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1] ?? NaN);
+  return { serverMs, totalMs, status: /<status>(\w+)<\/status>/.exec(body)?.[1] ?? `HTTP ${res.status}` };
+}
+
+/** Fires `count` lookups at `perSecond`, without waiting for answers (an open-loop load, like calls arriving). */
+async function paced(count: number, perSecond: number, fn: (i: number) => Promise<void>): Promise<void> {
+  const start = performance.now();
+  const all: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = start + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    all.push(fn(i));
+  }
+  await Promise.all(all);
+}
+
+async function warmCache(): Promise<void> {
+  const stack = await startStack({ mode: 'app', env: { LOG_LEVEL: 'silent' } });
+  try {
+    await lookup(stack, '89123456789');
+    const server: number[] = [];
+    const total: number[] = [];
+    await paced(2000, 200, async () => {
+      const r = await lookup(stack, '89123456789');
+      server.push(r.serverMs);
+      total.push(r.totalMs);
+    });
+    const p99 = pct(server, 99);
+    console.log('\n1. Warm-cache lookups, 2000 at 200 req/s');
+    console.log(`   server time  p50 ${f(pct(server, 50))} ms  p99 ${f(p99)} ms   (goal p99 ≤ 2 ms: ${verdict(p99 <= 2)})`);
+    console.log(`   round trip   p50 ${f(pct(total, 50))} ms  p99 ${f(pct(total, 99))} ms`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function coldLookups(): Promise<void> {
+  const latency = 50;
+  // A generous portal limit: this measures our overhead per lookup, not the limiter's pacing.
+  const stack = await startStack({
+    mode: 'app',
+    env: { LOG_LEVEL: 'silent', LOOKUP_CACHE_TTL_S: '0', B24_RATE_PER_SEC: '1000', B24_RATE_BURST: '10000' },
+    emulator: { rate: { perSecond: 1000, burst: 10000 } },
+  });
+  try {
+    await lookup(stack, '89123456789'); // users cached, answers never
+    stack.emulator.switches.latencyMs = latency;
+    const known = ['89123456789', '79037778899', '9001112233', '78125550000'];
+    const server: number[] = [];
+    await paced(200, 20, async (i) => {
+      const r = await lookup(stack, known[i % known.length]!);
+      server.push(r.serverMs - latency);
+    });
+    const p99 = pct(server, 99);
+    console.log(`\n2. Cold lookups (no answer cache), Bitrix24 answering in ${latency} ms, 200 at 20/s`);
+    console.log(`   server time minus latency  p50 ${f(pct(server, 50))} ms  p99 ${f(p99)} ms   (goal p99 ≤ 15 ms: ${verdict(p99 <= 15)})`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function burst(): Promise<void> {
+  const stack = await startStack({ mode: 'app', env: { LOG_LEVEL: 'silent' } });
+  try {
+    const before = { requests: stack.emulator.counters.httpRequests, commands: stack.connector.client.counters.commands };
+    const total: number[] = [];
+    const statuses: Record<string, number> = {};
+    await paced(200, 20, async (i) => {
+      const r = await lookup(stack, `+7 999 7${String(i).padStart(6, '0')}`);
+      total.push(r.totalMs);
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    });
+    const deadline = stack.connector.config.lookupDeadlineMs;
+    const end = Date.now() + 60_000;
+    while (stack.connector.outbox.stats().depth > 0 && Date.now() < end) await sleep(100);
+    const requests = stack.emulator.counters.httpRequests - before.requests;
+    const commands = stack.connector.client.counters.commands - before.commands;
+    const ratio = commands / requests;
+    const inTime = total.filter((t) => t <= deadline).length;
+    console.log('\n3. Burst: 200 distinct unknown callers in 10 s, portal limit 2 req/s, burst 50');
+    console.log(`   REST calls ${commands}, HTTP requests ${requests}: ${f(ratio)}× fewer than one request per call   (goal ≥ 10×: ${verdict(ratio >= 10)})`);
+    console.log(`   answered within the ${deadline} ms deadline: ${inTime}/200   (goal 200/200: ${verdict(inTime === 200)});  max ${f(Math.max(...total))} ms, p99 ${f(pct(total, 99))} ms`);
+    console.log(`   answers: ${Object.entries(statuses).map(([k, v]) => `${k} ${v}`).join(', ')};  503s from the portal: ${stack.emulator.counters.rejected503};  leads created: ${stack.emulator.leadCount() - 2}/200`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log('finesse-bitrix24 benchmarks (loopback, this machine)');
+  await warmCache();
+  await coldLookups();
+  await burst();
+  await agent.close();
+}
+
+main().catch((err: Error) => {
+  console.error(err);
+  process.exit(1);
+});
