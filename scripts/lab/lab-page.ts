@@ -64,10 +64,23 @@ export const LAB_TEXT = {
 
 export type LabLang = keyof typeof LAB_TEXT;
 
-export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, extensions: string[]): string {
+/** The lab's current state, so a reload shows what is really switched on. */
+export interface LabState {
+  agents: Array<{ extension: string; ready: boolean }>;
+  latencyMs: number;
+  outage: 'none' | 'hang' | 'error';
+  csqStaffed: boolean;
+}
+
+export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, state: LabState): string {
   const t = LAB_TEXT[lang];
   const other = lang === 'en' ? 'ru' : 'en';
-  const boxes = extensions.map((e) => `<label><input type="checkbox" name="ready" value="${e}" checked> ${e}</label>`).join(' ');
+  const boxes = state.agents
+    .map((a) => `<label><input type="checkbox" name="ready" value="${a.extension}"${a.ready ? ' checked' : ''}> ${a.extension}</label>`)
+    .join(' ');
+  const option = (value: string | number, label: string, current: string | number) =>
+    `<option value="${value}"${String(value) === String(current) ? ' selected' : ''}>${label}</option>`;
+  const latencies = [...new Set([0, 50, 500, 2000, state.latencyMs])].map((ms) => option(ms, String(ms), state.latencyMs)).join('');
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:0;color:#222;background:#f4f6f8}header{background:#1d3557;color:#fff;padding:12px 24px}
@@ -83,9 +96,9 @@ ol{margin:0;padding-left:18px;font-size:12px;color:#444}#calls{grid-column:1/3}<
 <li>${t.portal}: <a href="${urls.portal}/" target="_blank">${urls.portal}</a></li>
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>
-<p>${t.latency}: <select id="latency"><option>0</option><option>50</option><option>500</option><option>2000</option></select></p>
-<p>${t.outage}: <select id="outage"><option value="none">${t.none}</option><option value="hang">${t.hang}</option><option value="error">${t.error}</option></select></p>
-<p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq" checked> ${t.csq}</label></p></section>
+<p>${t.latency}: <select id="latency">${latencies}</select></p>
+<p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}</select></p>
+<p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p></section>
 <section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
 <p><small>${t.examples}</small></p><div id="last"></div></section>
 <section id="calls"><h2>${t.calls}</h2><table><thead><tr><th>${t.time}</th><th>${t.from}</th><th>${t.answer}</th><th>${t.went}</th><th>${t.card}</th><th>${t.steps}</th></tr></thead><tbody id="log"></tbody></table></section>

@@ -11,12 +11,23 @@ import { runCallScript, type CallTrace, type Site } from './uccx-simulator';
 
 /** Serves the lab page and drives the emulators for it. */
 export async function startLabServer(stack: Stack, port: number): Promise<{ url: string; server: http.Server; calls: CallTrace[] }> {
-  const site: Site = { readyExtensions: new Set(['1021', '1022', '1023']), csqStaffed: true };
+  // Every portal user with an extension is an agent of the lab's contact center, Ready at start.
+  const agents = [...stack.emulator.portal.users.values()].map((u) => u.UF_PHONE_INNER).filter(Boolean);
+  const site: Site = { readyExtensions: new Set(agents), csqStaffed: true };
   const calls: CallTrace[] = [];
   const router = new Router();
   router.get('/', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = renderLabPage(ctx.query.lang === 'ru' ? 'ru' : 'en', { middleware: stack.url, portal: stack.emulator.url }, [...site.readyExtensions]);
+    ctx.body = renderLabPage(
+      ctx.query.lang === 'ru' ? 'ru' : 'en',
+      { middleware: stack.url, portal: stack.emulator.url },
+      {
+        agents: agents.map((extension) => ({ extension, ready: site.readyExtensions.has(extension) })),
+        latencyMs: stack.emulator.switches.latencyMs,
+        outage: stack.emulator.switches.outage,
+        csqStaffed: site.csqStaffed,
+      },
+    );
   });
   router.get('/guide', (ctx) => {
     ctx.type = 'text/plain; charset=utf-8';
