@@ -1,16 +1,6 @@
-import { Writable } from 'node:stream';
 import { SecretScrubber, createLogger } from './log';
+import { logSink } from './test-support/log-sink';
 
-function capture() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { lines, stream };
-}
 
 describe('SecretScrubber', () => {
   it.each([
@@ -30,7 +20,7 @@ describe('SecretScrubber', () => {
   });
 
   it('keeps the logger output free of secrets passed as fields or messages', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = logSink();
     const scrubber = new SecretScrubber();
     scrubber.add('client-secret-value');
     const log = createLogger('info', scrubber, stream);

@@ -11,8 +11,8 @@ export interface Endpoint {
 export interface Credentials {
   readonly mode: 'webhook' | 'app';
   endpoint(): Endpoint;
-  /** Called after an `expired_token` answer to the request made with `rejected`. */
-  refresh(rejected: Endpoint): Promise<void>;
+  /** Present where tokens expire (application mode): called after `expired_token` for the request made with `rejected`. */
+  refresh?(rejected: Endpoint): Promise<void>;
 }
 
 export class WebhookCredentials implements Credentials {
@@ -20,9 +20,6 @@ export class WebhookCredentials implements Credentials {
   constructor(private readonly url: string) {}
   endpoint(): Endpoint {
     return { base: this.url, auth: null };
-  }
-  async refresh(): Promise<void> {
-    throw new AuthError('NO_AUTH_FOUND', 'the webhook was refused; check B24_WEBHOOK_URL', 401, 'webhook');
   }
 }
 

@@ -18,18 +18,23 @@ export class Bitrix24Error extends Error {
   }
 }
 
+/** Worth retrying later: the portal or the network may answer next time. */
+export class TransientError extends Bitrix24Error {
+  override get transient() {
+    return true;
+  }
+}
+
 /** 503 QUERY_LIMIT_EXCEEDED / OVERLOAD_LIMIT: the portal's leaky bucket overflowed. */
-export class RateLimitError extends Bitrix24Error {
-  override get transient() {
-    return true;
-  }
-}
+export class RateLimitError extends TransientError {}
 /** 429 OPERATION_TIME_LIMIT: this method used up its operating time for now. */
-export class OperatingLimitError extends Bitrix24Error {
-  override get transient() {
-    return true;
-  }
-}
+export class OperatingLimitError extends TransientError {}
+/** 5xx other than the rate limits: the portal failed. */
+export class ServerError extends TransientError {}
+/** The request never got a Bitrix24 answer: network error, timeout, or a body that is not the REST envelope. */
+export class TransportError extends TransientError {}
+/** The caller's own deadline passed before an answer; the request may still complete at Bitrix24. */
+export class DeadlineError extends TransientError {}
 /** 401 expired_token / invalid_token / NO_AUTH_FOUND: the credentials do not work. */
 export class AuthError extends Bitrix24Error {
   get expired(): boolean {
@@ -38,24 +43,6 @@ export class AuthError extends Bitrix24Error {
 }
 /** 403 insufficient_scope / WRONG_AUTH_TYPE / ACCESS_DENIED …: not allowed for these credentials. */
 export class AccessError extends Bitrix24Error {}
-/** 5xx other than the rate limits: the portal failed. */
-export class ServerError extends Bitrix24Error {
-  override get transient() {
-    return true;
-  }
-}
-/** The request never got a Bitrix24 answer: network error, timeout, or a body that is not the REST envelope. */
-export class TransportError extends Bitrix24Error {
-  override get transient() {
-    return true;
-  }
-}
-/** The caller's own deadline passed before an answer; the request may still complete at Bitrix24. */
-export class DeadlineError extends Bitrix24Error {
-  override get transient() {
-    return true;
-  }
-}
 /** Application mode before the portal installed us. */
 export class NotInstalledError extends Bitrix24Error {}
 

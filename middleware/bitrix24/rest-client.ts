@@ -156,7 +156,7 @@ export class Bitrix24Client {
       return await this.post(endpoint, group);
     } catch (err) {
       if (err instanceof RateLimitError) this.bucket.fill();
-      if (err instanceof AuthError && err.expired && !refreshed && this.creds.mode === 'app') {
+      if (err instanceof AuthError && err.expired && !refreshed && this.creds.refresh) {
         await this.creds.refresh(endpoint);
         this.counters.commands -= group.length; // the same commands, counted once
         return this.request(group, true);

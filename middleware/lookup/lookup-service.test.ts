@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
 import { LAB_UCCX_TOKEN, middlewareEnv, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
+import { logSink } from '../test-support/log-sink';
 import { uccxLookup } from '../test-support/lookup-client';
 
 const token = LAB_UCCX_TOKEN;
@@ -21,16 +21,6 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function logSink() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _e, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { lines, stream };
-}
 
 describe('unknown callers: exactly one lead, never lost', () => {
   let stack: Stack;

@@ -46,8 +46,10 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
   const run = async (ctx: Context, phoneParam: 'ani' | 'phone') => {
     const started = performance.now();
     checkAccess(ctx, opts);
-    const parsed = normalisePhone(param(ctx, phoneParam), opts.rules);
-    if (!parsed.ok) throw new BadRequest(400, parsed.ok === false && param(ctx, phoneParam) === undefined ? `${phoneParam}: missing` : parsed.reason.replace(/^ani/, phoneParam));
+    const raw = param(ctx, phoneParam);
+    if (raw === undefined) throw new BadRequest(400, `${phoneParam}: missing`);
+    const parsed = normalisePhone(raw, opts.rules);
+    if (!parsed.ok) throw new BadRequest(400, parsed.reason.replace(/^ani/, phoneParam));
     const callId = param(ctx, 'callId') ?? null;
     if (callId !== null && !CALL_ID.test(callId)) throw new BadRequest(400, 'callId: expected 1-64 letters, digits or ._:-');
     ctx.set('Cache-Control', 'no-store');
