@@ -33,6 +33,7 @@ export function createLogger(level: string, scrubber: SecretScrubber, destinatio
       hooks: { streamWrite: (s: string) => scrubber.scrub(s) },
       redact: { paths: ['req.headers.authorization', '*.password', '*.access_token', '*.refresh_token'], censor: '***' },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // Synchronous: the last lines before a crash are the ones an operator needs.
+    destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
