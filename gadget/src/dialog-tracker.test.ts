@@ -1,0 +1,63 @@
+import { DOMParser as XmlDomParser } from '@xmldom/xmldom';
+import { dialogUpdate, ringing, type DialogSpec } from './dialog-fixtures';
+import { DialogTracker, type TrackerOptions } from './dialog-tracker';
+import { parseUpdate, type Dialog, type XmlParser } from './finesse-update';
+
+const parse: XmlParser = (xml) => new XmlDomParser().parseFromString(xml, 'text/xml') as unknown as Document;
+const agent = '1001';
+const opts: TrackerOptions = { agentExtension: agent, trigger: 'ALERTING', inbound: true, outbound: false };
+const up = (event: 'POST' | 'PUT' | 'DELETE', d: DialogSpec) => parseUpdate(dialogUpdate(agent, event, d), parse);
+const dialog = (d: DialogSpec): Dialog => (up('PUT', d) as { dialogs: Dialog[] }).dialogs[0]!;
+
+const ring = ringing(agent, 'd1', '79001112233');
+const answered: DialogSpec = { ...ring, state: 'ACTIVE', participants: [{ address: agent, type: 'AGENT_DEVICE', state: 'ACTIVE' }, { address: '79001112233', state: 'ACTIVE' }] };
+const dropped: DialogSpec = { ...ring, state: 'DROPPED', participants: [{ address: agent, type: 'AGENT_DEVICE', state: 'DROPPED' }, { address: '79001112233', state: 'DROPPED' }] };
+
+/** Feeds a sequence and returns the ids popped after each step. */
+function run(o: TrackerOptions, steps: Array<['POST' | 'PUT' | 'DELETE', DialogSpec]>): string[][] {
+  const t = new DialogTracker(o);
+  return steps.map(([e, d]) => t.apply(up(e, d)).map((p) => p.dialog.id));
+}
+
+describe('DialogTracker', () => {
+  it.each<[string, TrackerOptions, Array<['POST' | 'PUT' | 'DELETE', DialogSpec]>, string[][]]>([
+    ['ring → answer → drop pops once, at ringing', opts, [['POST', ring], ['PUT', answered], ['PUT', dropped], ['DELETE', dropped]], [['d1'], [], [], []]],
+    ['trigger ACTIVE pops at answer', { ...opts, trigger: 'ACTIVE' }, [['POST', ring], ['PUT', ring], ['PUT', answered]], [[], [], ['d1']]],
+    ['a missed call never pops with trigger ACTIVE', { ...opts, trigger: 'ACTIVE' }, [['POST', ring], ['PUT', dropped], ['DELETE', dropped]], [[], [], []]],
+    ['duplicate POST and PUTs pop once', opts, [['POST', ring], ['POST', ring], ['PUT', ring], ['PUT', answered]], [['d1'], [], [], []]],
+    ['a PUT for an unknown live dialog (subscribed mid-call) pops', opts, [['PUT', answered]], [['d1']]],
+    ['a late PUT after DELETE does not pop', opts, [['DELETE', dropped], ['PUT', answered]], [[], []]],
+    ['outbound calls are ignored by default', opts, [['POST', { id: 'o1', state: 'INITIATED', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }]], [[]]],
+    ['outbound pops when enabled and the far end rings', { ...opts, outbound: true }, [
+      ['POST', { id: 'o1', state: 'INITIATED', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }],
+      ['PUT', { id: 'o1', state: 'ALERTING', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }],
+    ], [[], ['o1']]],
+    ['a consult leg between agents does not pop', opts, [['POST', { ...ringing(agent, 'c1', '1002'), callType: 'CONSULT' }]], [[]]],
+    ['a transferred customer call pops for the agent who receives it', opts, [['POST', { ...ringing(agent, 't1', '79001112233'), callType: 'TRANSFER' }]], [['t1']]],
+    ['two calls pop each', opts, [['POST', ring], ['POST', ringing(agent, 'd2', '79005556677')]], [['d1'], ['d2']]],
+  ])('%s', (_name, o, steps, expected) => {
+    expect(run(o, steps)).toEqual(expected);
+  });
+
+  it('keeps call variables that arrive late and never erases them with empty values', () => {
+    const t = new DialogTracker({ ...opts, trigger: 'ACTIVE' });
+    t.apply(up('POST', { ...ring, vars: { callVariable2: '' } }));
+    t.apply(up('PUT', { ...ring, vars: { callVariable2: 'CONTACT:42' } }));
+    const [pop] = t.apply(up('PUT', { ...answered, vars: { callVariable2: '' } }));
+    expect(pop!.dialog.callVariables.callVariable2).toBe('CONTACT:42');
+  });
+
+  it('resync after reconnection pops a live dialog it missed, once, and forgets dialogs that ended meanwhile', () => {
+    const t = new DialogTracker(opts);
+    expect(t.apply(up('POST', ring)).length).toBe(1);
+    const missed = dialog(ringing(agent, 'd2', '79005556677'));
+    expect(t.resync([dialog(answered), missed]).map((p) => p.dialog.id)).toEqual(['d2']);
+    expect(t.resync([dialog(answered), missed])).toEqual([]);
+    t.resync([]);
+    expect(t.live()).toEqual([]);
+  });
+
+  it('does not pop again what was popped before a page reload', () => {
+    expect(new DialogTracker({ ...opts, alreadyPopped: ['d1'] }).apply(up('POST', ring))).toEqual([]);
+  });
+});

@@ -1,0 +1,56 @@
+import type { Dialog } from './finesse-update';
+import { targetFromDialog, targetFromLookup, type PopConfig } from './pop-target';
+
+const cfg: PopConfig = { crmBaseUrl: 'https://crm.example/', entityVariable: 'callVariable2', phoneVariable: 'callVariable1', scriptUrlTemplate: '' };
+const d = (vars: Record<string, string>, from = '79001112233'): Dialog => ({
+  id: '16777301',
+  state: 'ALERTING',
+  fromAddress: from,
+  toAddress: '5000',
+  callType: 'ACD_IN',
+  dnis: '5000',
+  queueName: 'Q',
+  callVariables: vars,
+  participants: [],
+});
+
+describe('targetFromDialog', () => {
+  it.each([
+    [{ callVariable2: 'CONTACT:42' }, { kind: 'open', url: 'https://crm.example/crm/contact/details/42/', label: 'CONTACT:42', entity: { type: 'CONTACT', id: 42 } }],
+    [{ callVariable2: 'lead:311' }, { kind: 'open', url: 'https://crm.example/crm/lead/details/311/', label: 'LEAD:311', entity: { type: 'LEAD', id: 311 } }],
+    [{ callVariable1: '+7 900 111-22-33', callVariable2: '' }, { kind: 'lookup', phone: '+7 900 111-22-33' }],
+    [{ callVariable2: 'CONTACT:42/../../x' }, { kind: 'lookup', phone: '79001112233' }], // not a reference: never put into a URL
+    [{}, { kind: 'lookup', phone: '79001112233' }],
+  ])('%j', (vars, expected) => {
+    expect(targetFromDialog(d(vars), cfg)).toEqual(expected);
+  });
+
+  it('has nothing to do without any number', () => {
+    expect(targetFromDialog(d({}, ''), cfg)).toEqual({ kind: 'none', reason: 'no caller number' });
+  });
+});
+
+describe('targetFromLookup', () => {
+  const dialog = d({});
+  it.each([
+    [{ status: 'found', entityType: 'CONTACT', entityId: 42, phone: '+79001112233' }, cfg, 'https://crm.example/crm/contact/details/42/'],
+    [{ status: 'created', entityType: 'LEAD', entityId: 1000, phone: '+79001112233' }, cfg, 'https://crm.example/crm/lead/details/1000/'],
+    [
+      { status: 'created', entityType: 'LEAD', entityId: 1000, phone: '+79001112233' },
+      { ...cfg, scriptUrlTemplate: 'https://kb.example/script?phone={phone}&lead={leadId}&dialog={dialogId}' },
+      'https://kb.example/script?phone=%2B79001112233&lead=1000&dialog=16777301',
+    ],
+    [
+      { status: 'pending', entityType: '', entityId: null, phone: '+79001112233' },
+      { ...cfg, scriptUrlTemplate: 'https://kb.example/script?phone={phone}&lead={leadId}' },
+      'https://kb.example/script?phone=%2B79001112233&lead=',
+    ],
+  ] as const)('%j', (answer, config, url) => {
+    expect(targetFromLookup(answer, dialog, config)).toMatchObject({ kind: 'open', url });
+  });
+
+  it('says why when there is nothing to open', () => {
+    expect(targetFromLookup({ status: 'degraded', entityType: '', entityId: null, phone: '+7' }, dialog, cfg)).toEqual({ kind: 'none', reason: 'crm_unavailable' });
+    expect(targetFromLookup({ status: 'pending', entityType: '', entityId: null, phone: '+7' }, dialog, cfg)).toEqual({ kind: 'none', reason: 'lead_pending' });
+  });
+});

@@ -1,0 +1,70 @@
+import type { Dialog } from './finesse-update';
+
+/**
+ * Where a pop goes, decided from the dialog alone when the UCCX script left the CRM record in a call variable
+ * (`TYPE:ID`, README "The UCCX contract"), else after asking the middleware by the caller's number. Pure.
+ */
+export interface PopConfig {
+  /** Bitrix24 portal base URL, e.g. https://company.bitrix24.ru */
+  crmBaseUrl: string;
+  /** Call variable holding `TYPE:ID` (default callVariable2). */
+  entityVariable: string;
+  /** Call variable holding the caller's number (default callVariable1); else the dialog's fromAddress. */
+  phoneVariable: string;
+  /** Sales script for a new caller; placeholders {phone}, {leadId}, {dialogId}. Empty: the new lead's card. */
+  scriptUrlTemplate: string;
+}
+
+export type EntityType = 'CONTACT' | 'LEAD' | 'COMPANY' | 'DEAL';
+
+export type Target =
+  | { kind: 'open'; url: string; label: string; entity: { type: EntityType; id: number } | null }
+  | { kind: 'lookup'; phone: string }
+  | { kind: 'none'; reason: string };
+
+/** What /api/lookup answers (the middleware's JSON twin of the UCCX lookup). */
+export interface LookupAnswer {
+  status: 'found' | 'created' | 'pending' | 'degraded';
+  entityType: string;
+  entityId: number | null;
+  phone: string;
+}
+
+const REF = /^(CONTACT|LEAD|COMPANY|DEAL):(\d{1,12})$/i;
+
+export function entityUrl(base: string, type: EntityType, id: number): string {
+  return `${base.replace(/\/+$/, '')}/crm/${type.toLowerCase()}/details/${id}/`;
+}
+
+export function callerNumber(d: Dialog, cfg: PopConfig): string {
+  return (d.callVariables[cfg.phoneVariable] ?? '').trim() || d.fromAddress;
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(phone|leadId|dialogId)\}/g, (_m, k: string) => encodeURIComponent(values[k] ?? ''));
+}
+
+export function targetFromDialog(d: Dialog, cfg: PopConfig): Target {
+  const ref = REF.exec((d.callVariables[cfg.entityVariable] ?? '').trim());
+  if (ref) {
+    const type = ref[1]!.toUpperCase() as EntityType;
+    const id = Number(ref[2]);
+    return { kind: 'open', url: entityUrl(cfg.crmBaseUrl, type, id), label: `${type}:${id}`, entity: { type, id } };
+  }
+  const phone = callerNumber(d, cfg);
+  return phone ? { kind: 'lookup', phone } : { kind: 'none', reason: 'no caller number' };
+}
+
+export function targetFromLookup(answer: LookupAnswer, d: Dialog, cfg: PopConfig): Target {
+  const type = answer.entityType.toUpperCase();
+  const id = answer.entityId;
+  const newCaller = answer.status !== 'found';
+  if (newCaller && cfg.scriptUrlTemplate) {
+    const leadId = type === 'LEAD' && id !== null ? String(id) : '';
+    return { kind: 'open', url: fill(cfg.scriptUrlTemplate, { phone: answer.phone, leadId, dialogId: d.id }), label: 'script', entity: leadId ? { type: 'LEAD', id: Number(leadId) } : null };
+  }
+  if (REF.test(`${type}:${id ?? ''}`) && id !== null) {
+    return { kind: 'open', url: entityUrl(cfg.crmBaseUrl, type as EntityType, id), label: `${type}:${id}`, entity: { type: type as EntityType, id } };
+  }
+  return { kind: 'none', reason: answer.status === 'degraded' ? 'crm_unavailable' : 'lead_pending' };
+}
