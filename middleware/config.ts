@@ -45,6 +45,7 @@ export const CONFIG_KEYS = {
   LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
   USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
   UCCX_LOOKUP_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'shared token the UCCX script sends as `token`' },
+  FINESSE_ORIGINS: { kind: { type: 'list' }, default: '', doc: 'origins of the Finesse desktop allowed to call /api/* from the gadget (CORS)' },
   UCCX_ALLOWED_IPS: { kind: { type: 'list' }, doc: 'comma-separated client IPs allowed to call /uccx/lookup (empty: any)' },
   PHONE_COUNTRY_CODE: { kind: { type: 'string', pattern: /^[1-9]\d{0,2}$/, hint: '1 to 3 digits' }, default: '7', doc: 'country code added to national numbers' },
   PHONE_NATIONAL_LENGTH: { kind: { type: 'int', min: 4, max: 14 }, default: '10', doc: 'digits of a national number without trunk prefix' },
@@ -74,6 +75,7 @@ export interface Config {
   userCacheTtlMs: number;
   uccxToken: string | null;
   uccxAllowedIps: string[];
+  finesseOrigins: string[];
   phone: { countryCode: string; nationalLength: number; trunkPrefix: string; outsidePrefixes: string[] };
   shutdownGraceMs: number;
   /** Every secret value, so the logger can scrub it from any line. */
@@ -223,6 +225,13 @@ export function parseConfig(src: Source): Config {
     userCacheTtlMs: get<number>('USER_CACHE_TTL_S') * 1000,
     uccxToken,
     uccxAllowedIps: get('UCCX_ALLOWED_IPS') ?? [],
+    finesseOrigins: (get<string[]>('FINESSE_ORIGINS') ?? []).map((o) => {
+      try {
+        return new URL(o).origin;
+      } catch {
+        throw new ConfigError('FINESSE_ORIGINS', 'comma-separated origins such as https://finesse1.example.com:8445', o);
+      }
+    }),
     phone: {
       countryCode: get('PHONE_COUNTRY_CODE'),
       nationalLength: get('PHONE_NATIONAL_LENGTH'),

@@ -1,4 +1,5 @@
 import { bodyParser } from '@koa/bodyparser';
+import cors from '@koa/cors';
 import Koa from 'koa';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -79,6 +80,15 @@ export class Connector {
     app.proxy = this.config.trustProxy;
     app.silent = true;
     app.use(errorAnswers(this.log));
+    // The gadget runs on the Finesse origin and calls /api/* directly: allow exactly the configured origins.
+    const origins = new Set(this.config.finesseOrigins);
+    const corsForFinesse = cors({
+      origin: (ctx) => (origins.has(ctx.get('origin')) ? ctx.get('origin') : ''),
+      allowMethods: ['GET', 'POST'],
+      allowHeaders: ['Authorization', 'Content-Type'],
+      maxAge: 600,
+    });
+    app.use(async (ctx, next) => (ctx.path.startsWith('/api/') ? corsForFinesse(ctx, next) : next()));
     app.use(async (ctx, next) => {
       if (ctx.querystring.length > 2048) throw new BadRequest(414, 'query string longer than 2048 characters');
       await next();

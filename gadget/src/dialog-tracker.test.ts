@@ -1,5 +1,5 @@
 import { DOMParser as XmlDomParser } from '@xmldom/xmldom';
-import { dialogUpdate, ringing, type DialogSpec } from './dialog-fixtures';
+import { dialogUpdate, ringing, type DialogSpec } from '../../scripts/lab/finesse/finesse-xml';
 import { DialogTracker, type TrackerOptions } from './dialog-tracker';
 import { parseUpdate, type Dialog, type XmlParser } from './finesse-update';
 

@@ -1,5 +1,5 @@
 import { DOMParser as XmlDomParser } from '@xmldom/xmldom';
-import { dialogUpdate, dialogXml, pubsubMessage, ringing, updateXml } from './dialog-fixtures';
+import { dialogUpdate, dialogXml, pubsubMessage, ringing, updateXml } from '../../scripts/lab/finesse/finesse-xml';
 import { ParseError, parseUpdate, topicOf, type XmlParser } from './finesse-update';
 
 const parse: XmlParser = (xml) => new XmlDomParser().parseFromString(xml, 'text/xml') as unknown as Document;

@@ -117,5 +117,18 @@ export function parseUpdate(input: string | Element, parse: XmlParser = defaultP
   return { kind: 'other', event, source, requestId };
 }
 
+/** The body of GET /finesse/api/User/{id}/Dialogs: <Dialogs><Dialog>…</Dialog>…</Dialogs>. */
+export function parseDialogList(xml: string, parse: XmlParser = defaultParser): Dialog[] {
+  let doc: Document;
+  try {
+    doc = parse(xml.trim());
+  } catch (err) {
+    throw new ParseError(`malformed XML: ${(err as Error).message}`);
+  }
+  const root = doc.documentElement;
+  if (!root || lower(root) !== 'dialogs') throw new ParseError('expected <Dialogs>');
+  return children(root, 'dialog').map(readDialog);
+}
+
 /** The hub topic the desktop relays a node on: "/finesse/api/User/1001/Dialogs" → "finesse.api.User.1001.Dialogs". */
 export const topicOf = (node: string) => node.replace(/^\//, '').replace(/\//g, '.');

@@ -80,3 +80,24 @@ describe('UCCX_ALLOWED_IPS', () => {
     }
   });
 });
+
+describe('CORS for the gadget', () => {
+  it('answers only the configured Finesse origins', async () => {
+    const stack = await startStack({ mode: 'webhook', env: { FINESSE_ORIGINS: 'https://finesse1.example.com:8445' } });
+    try {
+      const preflight = await fetch(`${stack.url}/api/lookup?phone=89123456789`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://finesse1.example.com:8445', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('https://finesse1.example.com:8445');
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('Authorization');
+      const other = await fetch(`${stack.url}/api/lookup?phone=89123456789`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${LAB_UCCX_TOKEN}` } });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const uccx = await fetch(`${stack.url}/uccx/lookup?ani=89123456789&token=${LAB_UCCX_TOKEN}`, { headers: { origin: 'https://finesse1.example.com:8445' } });
+      expect(uccx.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await stack.stop();
+    }
+  });
+});

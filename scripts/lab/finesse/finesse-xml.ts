@@ -1,4 +1,4 @@
-/** Finesse-shaped XML for tests (reference finesse.md §2.4, §3.4): one dialog, an Update around it, the XMPP message. */
+/** Finesse-shaped XML (reference finesse.md §2.4, §3.4): a dialog, an Update around it, the XMPP message. Lab code. */
 export interface DialogSpec {
   id: string;
   state: string;

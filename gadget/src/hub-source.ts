@@ -1,0 +1,57 @@
+import type { ConnectionInfo, OpenAjaxHub, RelayedNotification } from './finesse-container';
+import { topicOf } from './finesse-update';
+import type { ConnectionState, NotificationSource, SourceHandlers } from './notification-source';
+
+/**
+ * Inside the Finesse desktop: the desktop owns the agent's single XMPP session and relays each notification on the
+ * OpenAjax hub (topic = node with "/" → "."; payload {content, object}); its connection state on
+ * `finesse.info.connection`.
+ */
+const STATES: Record<string, ConnectionState['status']> = {
+  connected: 'connected',
+  recovered: 'connected',
+  connecting: 'connecting',
+  reconnecting: 'reconnecting',
+  disconnected: 'reconnecting',
+  disconnecting: 'reconnecting',
+  failing: 'reconnecting',
+  unloading: 'failed',
+};
+
+export class HubSource implements NotificationSource {
+  readonly kind = 'hub';
+  private subscriptions: string[] = [];
+  private wasDown = false;
+
+  constructor(
+    private readonly hub: OpenAjaxHub,
+    private readonly agentId: string,
+  ) {}
+
+  start(h: SourceHandlers): void {
+    this.subscriptions.push(
+      this.hub.subscribe(topicOf(`/finesse/api/User/${this.agentId}/Dialogs`), (_topic, data) => {
+        const n = data as RelayedNotification | string;
+        const content = typeof n === 'string' ? n : n?.content;
+        if (typeof content === 'string') h.update(content);
+      }),
+      this.hub.subscribe('finesse.info.connection', (_topic, data) => {
+        const info = (data ?? {}) as ConnectionInfo;
+        const status = STATES[String(info.status ?? '').toLowerCase()];
+        if (!status) return;
+        h.state({ status, reason: status === 'connected' ? undefined : `desktop: ${info.status}` });
+        if (status !== 'connected') this.wasDown = true;
+        else if (this.wasDown || info.status === 'recovered') {
+          this.wasDown = false;
+          h.resync();
+        }
+      }),
+    );
+    // The desktop is connected when it renders gadgets; it says otherwise on the connection topic.
+    h.state({ status: 'connected' });
+  }
+
+  stop(): void {
+    for (const id of this.subscriptions.splice(0)) this.hub.unsubscribe(id);
+  }
+}

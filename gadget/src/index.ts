@@ -1,0 +1,2 @@
+/** The bundle's global `fb24`. */
+export { startInDesktop } from './desktop';

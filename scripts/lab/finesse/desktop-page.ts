@@ -1,0 +1,76 @@
+import type { LabAgent } from './finesse-emulator';
+
+/**
+ * The lab's Finesse desktop: a container page that owns the agent's notification channel and relays every
+ * notification to the gadget over a hub (postMessage), with topic = node ("/" → ".") and payload {content, object},
+ * plus `finesse.info.connection`, as the Finesse desktop does (reference finesse.md §6.4). Lab code.
+ */
+const TEXT = {
+  ru: { title: 'Finesse (эмулятор лаборатории)', agent: 'Агент', ext: 'добавочный', state: 'Готов' },
+  en: { title: 'Finesse (lab emulator)', agent: 'Agent', ext: 'extension', state: 'Ready' },
+};
+
+export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', gadgetSrc: string): string {
+  const t = TEXT[lang];
+  const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
+<style>body{margin:0;font:14px Arial,sans-serif;background:#e9edf0}header{background:#0d274d;color:#fff;padding:10px 16px;display:flex;justify-content:space-between}
+main{display:flex;gap:16px;padding:16px}.panel{background:#fff;border-radius:4px;box-shadow:0 1px 2px #0003}#gadget{border:0;width:360px;height:200px;display:block}
+#log{font:12px monospace;white-space:pre-wrap;max-height:400px;overflow:auto;padding:8px;width:520px}</style></head><body>
+<header><b>${t.title}</b><span>${t.agent} ${esc(agent.name)} (${esc(agent.id)}), ${t.ext} ${esc(agent.extension)} · <span id="agent-state">${t.state}</span></span></header>
+<main><div class="panel"><iframe id="gadget" title="Bitrix24" src="${esc(gadgetSrc)}"></iframe></div><div class="panel" id="log"></div></main>
+<script>
+const iframe = document.getElementById('gadget');
+const gadgetOrigin = new URL(iframe.src).origin;
+const subscribed = [];
+const log = (s) => { const l = document.getElementById('log'); l.textContent = new Date().toLocaleTimeString() + ' ' + s + '\\n' + l.textContent.slice(0, 20000); };
+const matches = (pattern, topic) => {
+  const p = pattern.split('.'), t = topic.split('.');
+  for (let i = 0; i < p.length; i++) { if (p[i] === '**') return true; if (p[i] !== '*' && p[i] !== t[i]) return false; }
+  return p.length === t.length;
+};
+function relay(topic, data) {
+  if (!subscribed.some((p) => matches(p, topic))) return;
+  iframe.contentWindow.postMessage({ type: 'hub', topic, data }, gadgetOrigin);
+}
+window.addEventListener('message', (ev) => {
+  if (ev.origin !== gadgetOrigin || !ev.data) return;
+  if (ev.data.type === 'subscribe') subscribed.push(ev.data.topic);
+  if (ev.data.type === 'adjustHeight') iframe.style.height = Math.max(120, ev.data.height) + 'px';
+});
+const es = new EventSource('/lab/events?agent=${encodeURIComponent(agent.id)}');
+es.onmessage = (e) => {
+  const m = JSON.parse(e.data);
+  if (m.connection) { log('finesse.info.connection ' + m.connection); relay('finesse.info.connection', { status: m.connection, resourceID: 'desktop' }); return; }
+  const topic = m.node.replace(/^\\//, '').replace(/\\//g, '.');
+  log(topic + ' ' + m.content.slice(0, 160));
+  relay(topic, { content: m.content, object: null });
+};
+</script></body></html>`;
+}
+
+/** Stands in for Shindig's gadgets.* inside the gadget iframe: Hub over postMessage, Prefs, adjustHeight. */
+export const SHINDIG_STANDIN = `(function () {
+  var parentOrigin = window.__LAB_PARENT, prefs = window.__LAB_PREFS || {}, subs = {}, n = 0;
+  function match(pattern, topic) {
+    var p = pattern.split('.'), t = topic.split('.');
+    for (var i = 0; i < p.length; i++) { if (p[i] === '**') return true; if (p[i] !== '*' && p[i] !== t[i]) return false; }
+    return p.length === t.length;
+  }
+  window.gadgets = {
+    HubSettings: {},
+    Hub: {
+      subscribe: function (topic, cb) { var id = 's' + (++n); subs[id] = { topic: topic, cb: cb }; parent.postMessage({ type: 'subscribe', topic: topic }, parentOrigin); return id; },
+      unsubscribe: function (id) { delete subs[id]; },
+      publish: function (topic, data) { parent.postMessage({ type: 'publish', topic: topic, data: data }, parentOrigin); },
+      isConnected: function () { return true; }
+    },
+    window: { adjustHeight: function (h) { parent.postMessage({ type: 'adjustHeight', height: h || document.documentElement.scrollHeight }, parentOrigin); } },
+    Prefs: function () { this.getString = function (k) { return prefs[k] || ''; }; this.getLang = function () { return (prefs.locale || 'en').slice(0, 2); }; }
+  };
+  window.addEventListener('message', function (ev) {
+    if (ev.origin !== parentOrigin || !ev.data || ev.data.type !== 'hub') return;
+    for (var id in subs) if (match(subs[id].topic, ev.data.topic)) subs[id].cb(ev.data.topic, ev.data.data);
+  });
+  window.addEventListener('load', function () { if (gadgets.HubSettings.onConnect) gadgets.HubSettings.onConnect(); });
+})();`;

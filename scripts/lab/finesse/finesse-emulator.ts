@@ -1,0 +1,231 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { dialogUpdate, dialogXml, type DialogSpec } from './finesse-xml';
+import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
+
+/**
+ * The Finesse side of the lab (reference finesse.md §4, §5): agents, dialogs with the documented incoming-call
+ * lifecycle published as <Update>s to each agent's node, GET User/{id}/Dialogs, and a desktop page that hosts the
+ * real gadget in a cross-origin iframe and relays notifications over a hub the way the Finesse desktop does.
+ */
+export interface LabAgent {
+  id: string;
+  extension: string;
+  name: string;
+  password: string;
+}
+
+export const LAB_AGENTS: LabAgent[] = [
+  { id: '1001', extension: '1021', name: 'Ivan Petrov', password: 'lab' },
+  { id: '1002', extension: '1022', name: 'Maria Sidorova', password: 'lab' },
+  { id: '1003', extension: '1023', name: 'Oleg Uvolennyi', password: 'lab' },
+];
+
+export interface RingOptions {
+  vars?: Record<string, string>;
+  /** Answer after this many ms; null: nobody answers (ring no answer after `ringMs`). */
+  answerAfterMs?: number | null;
+  talkMs?: number;
+  ringMs?: number;
+}
+
+type Listener = (event: { node: string; content: string } | { connection: string }) => void;
+
+export class FinesseEmulator {
+  private server: http.Server | null = null;
+  private nextId = 16777300;
+  private readonly live = new Map<string, Map<string, DialogSpec>>(); // agent id → dialogs
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly down = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Every Update published, per agent: what the agent's desktop would have received. */
+  readonly published: Array<{ agent: string; content: string }> = [];
+
+  constructor(
+    readonly gadgetDir: string,
+    readonly config: { middlewareUrl: string; crmUrl: string; token: string },
+    readonly agents: LabAgent[] = LAB_AGENTS,
+  ) {}
+
+  get url(): string {
+    const a = this.server?.address() as AddressInfo | undefined;
+    if (!a) throw new Error('Finesse emulator not started');
+    return `http://127.0.0.1:${a.port}`;
+  }
+  /** The same server under another host name: the gadget's origin differs from the desktop's, as with Shindig. */
+  get gadgetOrigin(): string {
+    return this.url.replace('127.0.0.1', 'localhost');
+  }
+
+  agentByExtension(ext: string): LabAgent | undefined {
+    return this.agents.find((a) => a.extension === ext);
+  }
+
+  desktopUrl(agentId: string, params: Record<string, string> = {}): string {
+    return `${this.url}/desktop?${new URLSearchParams({ agent: agentId, ...params })}`;
+  }
+
+  /** Publishes an Update (or any text, to test robustness) on the agent's Dialogs node. */
+  publish(agentId: string, content: string): void {
+    this.published.push({ agent: agentId, content });
+    if (this.down.has(agentId)) return; // the agent's notification channel is down: the event is lost
+    for (const l of this.listeners.get(agentId) ?? []) l({ node: `/finesse/api/User/${agentId}/Dialogs`, content });
+  }
+
+  /** Cuts or restores the agent's notification channel; the desktop reports it on finesse.info.connection. */
+  setLink(agentId: string, up: boolean): void {
+    if (up) this.down.delete(agentId);
+    else this.down.add(agentId);
+    for (const l of this.listeners.get(agentId) ?? []) l({ connection: up ? 'recovered' : 'reconnecting' });
+  }
+
+  liveDialogs(agentId: string): DialogSpec[] {
+    return [...(this.live.get(agentId)?.values() ?? [])];
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private put(agent: LabAgent, d: DialogSpec, event: 'POST' | 'PUT' | 'DELETE'): void {
+    const dialogs = this.live.get(agent.id) ?? new Map<string, DialogSpec>();
+    this.live.set(agent.id, dialogs);
+    if (event === 'DELETE') dialogs.delete(d.id);
+    else dialogs.set(d.id, d);
+    this.publish(agent.id, dialogUpdate(agent.id, event, d));
+  }
+
+  /** An inbound call rings at the agent with this extension: POST ALERTING, PUT ACTIVE, PUT DROPPED, DELETE. */
+  ring(extension: string, caller: string, o: RingOptions = {}): string {
+    const agent = this.agentByExtension(extension);
+    if (!agent) throw new Error(`no lab agent with extension ${extension}`);
+    const id = String(++this.nextId);
+    const parts = (agentState: string, callerState: string) => [
+      { address: agent.extension, type: 'AGENT_DEVICE', state: agentState },
+      { address: caller, state: callerState },
+    ];
+    const base = { id, from: caller, to: '5000', callType: 'ACD_IN', vars: o.vars ?? {} };
+    this.put(agent, { ...base, state: 'ALERTING', participants: parts('ALERTING', 'INITIATED') }, 'POST');
+    const end = () => {
+      const dropped = { ...base, state: 'DROPPED', participants: parts('DROPPED', 'DROPPED') };
+      this.put(agent, dropped, 'PUT');
+      this.put(agent, dropped, 'DELETE');
+    };
+    const answerAfter = o.answerAfterMs === undefined ? 1500 : o.answerAfterMs;
+    if (answerAfter === null) this.later(o.ringMs ?? 10_000, end);
+    else
+      this.later(answerAfter, () => {
+        this.put(agent, { ...base, state: 'ACTIVE', participants: parts('ACTIVE', 'ACTIVE') }, 'PUT');
+        this.later(o.talkMs ?? 20_000, end);
+      });
+    return id;
+  }
+
+  async start(port = 0): Promise<string> {
+    const router = new Router();
+    router.get('/desktop', (ctx) => {
+      const agent = this.agents.find((a) => a.id === ctx.query.agent) ?? this.agents[0]!;
+      const lang = ctx.query.lang === 'en' ? 'en' : 'ru';
+      const gadget = new URL(`${this.gadgetOrigin}/3rdpartygadget/files/fb24/FinesseBitrix24.xml`);
+      gadget.search = new URLSearchParams({
+        middleware: this.config.middlewareUrl,
+        token: this.config.token,
+        crm: this.config.crmUrl,
+        ...Object.fromEntries(Object.entries(ctx.query).filter(([k]) => !['agent', 'lang'].includes(k)).map(([k, v]) => [k, String(v)])),
+      }).toString();
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = renderDesktop(agent, lang, `${this.gadgetOrigin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`);
+    });
+    router.get('/lab/events', (ctx) => {
+      const agentId = String(ctx.query.agent ?? '');
+      ctx.request.socket.setTimeout(0);
+      ctx.req.socket.setNoDelay(true);
+      ctx.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+      ctx.status = 200;
+      const res = ctx.res;
+      res.flushHeaders();
+      res.write(': connected\n\n');
+      const listener: Listener = (e) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+      const set = this.listeners.get(agentId) ?? new Set();
+      set.add(listener);
+      this.listeners.set(agentId, set);
+      ctx.respond = false;
+      res.on('close', () => set.delete(listener));
+    });
+    // Shindig stand-in: renders the gadget XML's content with a hub client, as the desktop's container would.
+    router.get('/gadgets/ifr', (ctx) => {
+      const gadgetUrl = new URL(String(ctx.query.url ?? ''));
+      const agent = this.agents.find((a) => a.id === ctx.query.agent) ?? this.agents[0]!;
+      const xml = readFileSync(join(this.gadgetDir, 'FinesseBitrix24.xml'), 'utf8');
+      const content = /<!\[CDATA\[([\s\S]*?)\]\]>/.exec(xml)?.[1] ?? '';
+      const prefs = {
+        id: agent.id,
+        extension: agent.extension,
+        authorization: Buffer.from(`${agent.id}:${agent.password}`).toString('base64'),
+        locale: ctx.query.lang === 'en' ? 'en_US' : 'ru_RU',
+        scheme: 'http',
+        host: new URL(this.gadgetOrigin).hostname,
+        hostPort: new URL(this.gadgetOrigin).port,
+      };
+      const base = new URL('.', gadgetUrl).toString();
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = `<!DOCTYPE html><html><head><base href="${base}"><script>window.__LAB_PREFS=${JSON.stringify(prefs)};window.__LAB_PARENT=${JSON.stringify(this.url)};</script><script>${SHINDIG_STANDIN}</script></head>${content.replace('<!DOCTYPE html>', '')}</html>`;
+    });
+    router.get('/3rdpartygadget/files/fb24/:file', (ctx) => {
+      const file = normalize(String(ctx.params.file));
+      const path = join(this.gadgetDir, file);
+      if (file.includes('..') || !existsSync(path)) return;
+      ctx.type = extname(path) === '.xml' ? 'application/xml' : extname(path);
+      ctx.body = readFileSync(path);
+    });
+    router.get('/finesse/api/User/:id/Dialogs', (ctx) => {
+      const agent = this.agents.find((a) => a.id === ctx.params.id);
+      const [user, pass] = Buffer.from((ctx.get('authorization').match(/^Basic (.+)$/) ?? [])[1] ?? '', 'base64').toString().split(':');
+      if (!agent || user !== agent.id || pass !== agent.password) {
+        ctx.status = 401;
+        ctx.type = 'application/xml';
+        ctx.body = '<ApiErrors><ApiError><ErrorType>Authorization Failure</ErrorType><ErrorMessage>UNAUTHORIZED</ErrorMessage></ApiError></ApiErrors>';
+        return;
+      }
+      ctx.type = 'application/xml';
+      ctx.body = `<Dialogs>${this.liveDialogs(agent.id).map((d) => dialogXml(d)).join('')}</Dialogs>`;
+    });
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      // The gadget (other origin) reads Finesse REST like in the desktop, where both share one origin.
+      ctx.set('Access-Control-Allow-Origin', ctx.get('origin') || '*');
+      ctx.set('Access-Control-Allow-Headers', 'authorization, accept');
+      if (ctx.method === 'OPTIONS') {
+        ctx.status = 204;
+        return;
+      }
+      await next();
+    });
+    app.use(router.routes()).use(router.allowedMethods());
+    this.server = http.createServer(app.callback());
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const s = this.server;
+    this.server = null;
+    if (s) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }
+}
