@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `npm test`: type-check everything, then run jest. Installs the Debian tools the tests use when missing
-# (as root on a fresh machine; elsewhere it says what to install).
+# `npm test`: type-check everything, then run jest. Installs the Debian packages the tests use when missing
+# (as root on a fresh machine; elsewhere it says what to install). Tests that need them fail, never skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The gadget's end-to-end tests drive Debian's Chromium (never a downloaded browser).
+[ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_PATH:-}" ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

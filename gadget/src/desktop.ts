@@ -4,6 +4,15 @@ import { GadgetView } from './gadget-view';
 import { HubSource } from './hub-source';
 import { pickLang, STRINGS } from './i18n';
 
+/** Reading sessionStorage throws in an iframe whose browser blocks third-party storage: then go without it. */
+function sessionStorageIfAllowed(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
 /** Entry point inside the Finesse desktop; the gadget XML calls it from gadgets.HubSettings.onConnect. */
 export function startInDesktop(container: HTMLElement | null = document.getElementById('fb24-app')): GadgetApp | null {
   const g = window.gadgets;
@@ -18,7 +27,7 @@ export function startInDesktop(container: HTMLElement | null = document.getEleme
       parse: (xml) => new DOMParser().parseFromString(xml, 'text/xml'),
       fetch: window.fetch.bind(window),
       openWindow: (url, name) => window.open(url, name),
-      storage: window.sessionStorage,
+      storage: sessionStorageIfAllowed(),
       log: (m, d) => console.warn(`[fb24] ${m}`, d ?? ''),
     });
     app.start();

@@ -7,6 +7,7 @@ export const LAB_TEXT = {
     middleware: 'Middleware (the product)',
     portal: 'Bitrix24 portal emulator',
     guide: 'UCCX call script guide',
+    desktops: 'Finesse desktops with the gadget (open one, then place a call)',
     place: 'Place a simulated call',
     from: 'Caller number',
     call: 'Call',
@@ -37,6 +38,7 @@ export const LAB_TEXT = {
     middleware: 'Middleware (продукт)',
     portal: 'Эмулятор портала Битрикс24',
     guide: 'Руководство по скрипту UCCX',
+    desktops: 'Рабочие столы Finesse с гаджетом (откройте и позвоните)',
     place: 'Сымитировать входящий звонок',
     from: 'Номер звонящего',
     call: 'Позвонить',
@@ -72,7 +74,7 @@ export interface LabState {
   csqStaffed: boolean;
 }
 
-export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, state: LabState): string {
+export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, state: LabState, desktops: Array<{ label: string; url: string }> = []): string {
   const t = LAB_TEXT[lang];
   const other = lang === 'en' ? 'ru' : 'en';
   const boxes = state.agents
@@ -94,6 +96,7 @@ ol{margin:0;padding-left:18px;font-size:12px;color:#444}#calls{grid-column:1/3}<
 <section><h2>${t.components}</h2><ul>
 <li>${t.middleware}: <a href="${urls.middleware}/readyz" target="_blank">${urls.middleware}</a> · <a href="${urls.middleware}/metrics" target="_blank">/metrics</a></li>
 <li>${t.portal}: <a href="${urls.portal}/" target="_blank">${urls.portal}</a></li>
+<li>${t.desktops}: ${desktops.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || '—'}</li>
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
@@ -120,7 +123,7 @@ document.getElementById('call').addEventListener('submit',async ev=>{
   const a=c.lookup;
   const cls=!a?'bad':a.status==='degraded'?'warn':'ok';
   const card=a&&a.crmRef?'<a target="_blank" href="'+portal+'/crm/'+a.entityType.toLowerCase()+'/details/'+a.entityId+'/">'+esc(a.crmRef)+'</a>':'—';
-  const went=T[c.outcome.kind==='csq'?'queue':c.outcome.kind]+' '+esc(c.outcome.target);
+  const went=T[c.outcome.kind==='csq'?'queue':c.outcome.kind]+' '+esc(c.outcome.target)+(c.ringing?' → Finesse '+esc(c.ringing.agent):'');
   const row='<tr data-call="'+c.callId+'"><td>'+new Date().toLocaleTimeString()+'</td><td>'+esc(c.ani)+'</td><td class="'+cls+'">'+(a?esc(a.status+' · '+a.route+(a.extension?' '+a.extension:'')+(a.reason?' · '+a.reason:'')):'exception')+'<br><small>'+Math.round(c.lookupMs)+' ms</small></td><td class="went"><b>'+went+'</b></td><td>'+card+'</td><td><ol>'+c.steps.map(s=>'<li>'+esc(s)+'</li>').join('')+'</ol></td></tr>';
   document.getElementById('log').insertAdjacentHTML('afterbegin',row);
   document.getElementById('last').innerHTML='<p class="'+cls+'"><b>'+went+'</b></p>';

@@ -15,6 +15,16 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
   const agents = [...stack.emulator.portal.users.values()].map((u) => u.UF_PHONE_INNER).filter(Boolean);
   const site: Site = { readyExtensions: new Set(agents), csqStaffed: true };
   const calls: CallTrace[] = [];
+  /** The call reaches an agent: the agent's phone rings in Finesse with the call variables the script set. */
+  const ringAgent = (trace: CallTrace): { agent: string; dialogId: string } | null => {
+    const finesse = stack.finesse;
+    if (!finesse) return null;
+    const ext = trace.outcome.kind === 'agent' ? trace.outcome.target : trace.outcome.kind === 'csq' ? [...site.readyExtensions].sort()[0] : undefined;
+    const agent = ext ? finesse.agentByExtension(ext) : undefined;
+    if (!agent) return null;
+    const vars = { callVariable1: trace.variables.PeripheralVariable1, callVariable2: trace.variables.PeripheralVariable2 };
+    return { agent: agent.id, dialogId: finesse.ring(agent.extension, trace.ani, { vars }) };
+  };
   const router = new Router();
   router.get('/', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
@@ -27,6 +37,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
         outage: stack.emulator.switches.outage,
         csqStaffed: site.csqStaffed,
       },
+      stack.finesse ? stack.finesse.agents.map((a) => ({ label: `${a.name} (${a.extension})`, url: stack.finesse!.desktopUrl(a.id, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) })) : [],
     );
   });
   router.get('/guide', (ctx) => {
@@ -37,7 +48,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     const ani = String((ctx.request.body as { ani?: unknown })?.ani ?? '');
     const trace = await runCallScript(ani, { middlewareUrl: stack.url, token: LAB_UCCX_TOKEN, timeoutMs: 3000, csq: 'Sales', voicemailPilot: '5999' }, site);
     calls.unshift(trace);
-    ctx.body = trace;
+    ctx.body = { ...trace, ringing: ringAgent(trace) };
   });
   router.post('/api/switches', (ctx) => {
     const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };

@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino';
 import { parseConfig } from '../../middleware/config';
 import { Connector } from '../../middleware/connector';
 import { Bitrix24Emulator, type EmulatorOptions } from './bitrix24-emulator/server';
+import { FinesseEmulator } from './finesse/finesse-emulator';
 
 /** The Bitrix24 emulator and a middleware configured against it, as the lab, the tests and the benchmarks use them. */
 export interface StackOptions {
@@ -15,11 +16,14 @@ export interface StackOptions {
   port?: number;
   emulatorPort?: number;
   logDestination?: DestinationStream;
+  /** Also run the Finesse side (desktop + gadget built into this folder). */
+  finesse?: { gadgetDir: string; port?: number };
 }
 
 export interface Stack {
   emulator: Bitrix24Emulator;
   connector: Connector;
+  finesse: FinesseEmulator | null;
   url: string;
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -40,19 +44,29 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const emulator = new Bitrix24Emulator(opts.emulator);
   await emulator.start(opts.emulatorPort ?? 0);
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fb24-'));
-  const env = middlewareEnv(emulator, mode, dataDir, opts.env);
+  let finesse: FinesseEmulator | null = null;
+  const extra: Record<string, string> = {};
+  if (opts.finesse) {
+    finesse = new FinesseEmulator(opts.finesse.gadgetDir);
+    await finesse.start(opts.finesse.port ?? 0);
+    extra.FINESSE_ORIGINS = finesse.gadgetOrigin;
+  }
+  const env = middlewareEnv(emulator, mode, dataDir, { ...extra, ...opts.env });
   const connector = new Connector(parseConfig(env), opts.logDestination);
   await connector.listen(opts.port ?? 0, '127.0.0.1');
   if (mode === 'app') {
     const res = await emulator.installInto(`${connector.url}/bitrix/install`);
     if (!res.ok) throw new Error(`lab install failed: ${res.status} ${await res.text()}`);
   }
+  if (finesse) finesse.config = { middlewareUrl: connector.url, crmUrl: emulator.url, token: LAB_UCCX_TOKEN };
   return {
     emulator,
     connector,
+    finesse,
     url: connector.url,
     env,
     async stop() {
+      await finesse?.stop();
       await connector.stop(500);
       await emulator.stop();
     },

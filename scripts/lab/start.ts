@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildGadget } from '../../gadget/build';
 import { runMiddleware } from '../../middleware/main';
 import { startLabServer } from './lab-server';
 import { startStack } from './lab-stack';
@@ -18,7 +19,14 @@ async function main(): Promise<void> {
   const dataDir = join(__dirname, '../../.lab-data/middleware');
   rmSync(dataDir, { recursive: true, force: true }); // the emulator starts fresh, so does the store
   process.env.LAB_LOG_LEVEL ??= 'info';
-  const stack = await startStack({ mode: 'app', dataDir, port: port('PORT', 8080), emulatorPort: port('LAB_B24_PORT', 8091) });
+  const gadget = await buildGadget(join(__dirname, '../../.lab-data/gadget'));
+  const stack = await startStack({
+    mode: 'app',
+    dataDir,
+    port: port('PORT', 8080),
+    emulatorPort: port('LAB_B24_PORT', 8091),
+    finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092) },
+  });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));
   process.stdout.write(
     [
@@ -27,6 +35,7 @@ async function main(): Promise<void> {
       `  lab page / страница лаборатории:   ${lab.url}/`,
       `  middleware (the product):          ${stack.url}   (/readyz, /metrics, /uccx/lookup)`,
       `  Bitrix24 portal emulator:          ${stack.emulator.url}/`,
+      `  Finesse desktop, agent 1001:       ${stack.finesse!.desktopUrl('1001')}`,
       `  try / попробуйте: curl '${stack.url}/uccx/lookup?ani=89123456789&token=${stack.env.UCCX_LOOKUP_TOKEN}'`,
       'Ctrl+C stops it / Ctrl+C — остановить.',
       '',

@@ -45,9 +45,11 @@ export class FinesseEmulator {
   /** Every Update published, per agent: what the agent's desktop would have received. */
   readonly published: Array<{ agent: string; content: string }> = [];
 
+  /** What the desktop puts in the gadget URL; set once the middleware is up (it needs our origin first). */
+  config = { middlewareUrl: '', crmUrl: '', token: '' };
+
   constructor(
     readonly gadgetDir: string,
-    readonly config: { middlewareUrl: string; crmUrl: string; token: string },
     readonly agents: LabAgent[] = LAB_AGENTS,
   ) {}
 
@@ -81,6 +83,19 @@ export class FinesseEmulator {
     if (up) this.down.delete(agentId);
     else this.down.add(agentId);
     for (const l of this.listeners.get(agentId) ?? []) l({ connection: up ? 'recovered' : 'reconnecting' });
+  }
+
+  /** Hangs up every live call now (DROPPED, DELETE) and cancels their scheduled steps. */
+  endAll(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const agent of this.agents) {
+      for (const d of this.liveDialogs(agent.id)) {
+        const dropped = { ...d, state: 'DROPPED', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'DROPPED' })) };
+        this.put(agent, dropped, 'PUT');
+        this.put(agent, dropped, 'DELETE');
+      }
+    }
   }
 
   liveDialogs(agentId: string): DialogSpec[] {

@@ -1,0 +1,125 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/lab/browser';
+import { dialogUpdate, ringing } from '../../scripts/lab/finesse/finesse-xml';
+import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { buildGadget } from '../build';
+
+/** Polls until `read()` gives `expected` (the page updates asynchronously), then asserts it. */
+async function eventually<T>(read: () => Promise<T>, expected: T, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  let value = await read();
+  while (value !== expected && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  expect(value).toBe(expected);
+}
+
+/** The gadget inside the (lab) Finesse desktop, in real Chromium: hub relay → pop. */
+describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
+  let stack: Stack;
+  let gadgetDir: string;
+  beforeAll(async () => {
+    gadgetDir = (await buildGadget(mkdtempSync(join(tmpdir(), 'gadget-')))).outDir;
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir } });
+  });
+  afterAll(() => stack.stop());
+
+  let browser: Browser;
+  let context: BrowserContext;
+  afterEach(async () => {
+    await browser?.close();
+    stack.finesse!.endAll(); // the next test starts with no call in progress
+  });
+
+  async function openDesktop(agent = '1001', params: Record<string, string> = {}, popupBlocking = false): Promise<Page> {
+    ({ browser, context } = await launchChromium({ popupBlocking }));
+    const page = await context.newPage();
+    await page.goto(stack.finesse!.desktopUrl(agent, params));
+    await page.frameLocator('#gadget').locator('.fb24-state[data-status=connected]').waitFor();
+    return page;
+  }
+
+  const card = (type: string, id: number) => `${stack.emulator.url}/crm/${type}/details/${id}/`;
+
+  it('opens the CRM record the UCCX script put in callVariable2 when the phone rings', async () => {
+    await openDesktop();
+    const popup = context.waitForEvent('page');
+    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable1: '89123456789', callVariable2: 'CONTACT:42' } });
+    expect((await popup).url()).toBe(card('contact', 42));
+  });
+
+  it('without the record in the call variables, asks the middleware by the caller number', async () => {
+    await openDesktop();
+    const popup = context.waitForEvent('page');
+    stack.finesse!.ring('1021', '79001112233');
+    expect((await popup).url()).toBe(card('lead', 310));
+  });
+
+  it('reuses one named window for the next call (no tab storm) and lists the shift calls', async () => {
+    const page = await openDesktop();
+    const first = context.waitForEvent('page');
+    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' } });
+    const win = await first;
+    await win.waitForLoadState();
+    stack.finesse!.ring('1021', '79001112233', { vars: { callVariable2: 'LEAD:310' } });
+    await win.waitForURL(card('lead', 310));
+    expect(context.pages()).toHaveLength(2);
+    await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 2);
+  });
+
+  it('with the pop-up blocker on, shows an "Open in Bitrix24" button that opens the card', async () => {
+    const page = await openDesktop('1001', { lang: 'en' }, true);
+    await page.waitForTimeout(5500); // let any user activation from navigation expire
+    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' } });
+    const button = page.frameLocator('#gadget').locator('a.fb24-open-big');
+    await button.waitFor();
+    expect(await button.textContent()).toBe('Open in Bitrix24');
+    expect(context.pages()).toHaveLength(1); // the blocker stopped the automatic pop
+    const popup = context.waitForEvent('page');
+    await button.click();
+    expect((await popup).url()).toBe(card('contact', 42));
+  });
+
+  it('skips malformed notifications and duplicate deliveries, and still pops once', async () => {
+    const page = await openDesktop();
+    const f = stack.finesse!;
+    f.publish('1001', '<Update><data><dialogs><Dialog>');
+    f.publish('1001', 'not xml at all');
+    const dup = dialogUpdate('1001', 'POST', { ...ringing('1021', '99000001', '89123456789'), vars: { callVariable2: 'CONTACT:42' } });
+    const popup = context.waitForEvent('page');
+    f.publish('1001', dup);
+    f.publish('1001', dup);
+    expect((await popup).url()).toBe(card('contact', 42));
+    await page.waitForTimeout(500);
+    expect(context.pages()).toHaveLength(2);
+    await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 1);
+  });
+
+  it('after the desktop reconnects, reads live dialogs again and pops the call it missed, once', async () => {
+    const page = await openDesktop();
+    const f = stack.finesse!;
+    f.setLink('1001', false);
+    const state = () => page.frameLocator('#gadget').locator('.fb24-state').getAttribute('data-status');
+    await eventually(state, 'reconnecting');
+    f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 60_000 }); // lost: the link is down
+    await page.waitForTimeout(300);
+    expect(context.pages()).toHaveLength(1);
+    const popup = context.waitForEvent('page');
+    f.setLink('1001', true);
+    expect((await popup).url()).toBe(card('contact', 42));
+    await eventually(state, 'connected');
+  });
+
+  it('with trigger=ACTIVE pops when the agent answers, not while it rings', async () => {
+    const page = await openDesktop('1001', { trigger: 'ACTIVE' });
+    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 1000 });
+    await page.waitForTimeout(500);
+    expect(context.pages()).toHaveLength(1);
+    const popup = context.waitForEvent('page');
+    expect((await popup).url()).toBe(card('contact', 42));
+  });
+});
