@@ -3,7 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/middleware', '<rootDir>/scripts', '<rootDir>/gadget'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  // @xmpp/* and ltx are ESM-only: transform them too (shared/reference/toolchain.md).
+  transform: { '^.+\\.(ts|js)$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
+  transformIgnorePatterns: ['/node_modules/(?!(@xmpp|ltx)/)'],
   testTimeout: 30000,
   maxWorkers: 2,
   setupFiles: ['<rootDir>/jest.setup.js'],
