@@ -6,7 +6,7 @@ import { GADGET_CSS } from './src/gadget-view';
 
 /**
  * `npm run build`: the folder to upload to Finesse's 3rdpartygadget (README "Installing the gadget"):
- * FinesseBitrix24.xml, fb24.js, fb24.css, and standalone.html. Asset URLs carry a content hash, so the desktop's
+ * FinesseBitrix24.xml, fb24.js, fb24.css, and standalone.html (the gadget outside the desktop). Asset URLs carry a content hash, so the desktop's
  * gadget cache never serves an old bundle after an upgrade.
  */
 export const GADGET_XML = 'FinesseBitrix24.xml';
@@ -24,6 +24,8 @@ export async function buildGadget(outDir = join(__dirname, '..', 'dist', 'gadget
     target: ['chrome100', 'firefox100', 'edge100', 'safari15'],
     write: false,
     legalComments: 'none',
+    // @xmpp/resolve imports node:dns even in the browser build (xmpp.js #1093, fixed upstream, unreleased).
+    alias: { 'node:dns': join(__dirname, 'src', 'empty', 'dns.ts') },
   });
   const js = result.outputFiles[0]!.contents;
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
@@ -56,6 +58,16 @@ export async function buildGadget(outDir = join(__dirname, '..', 'dist', 'gadget
     <script>gadgets.HubSettings.onConnect = function () { fb24.startInDesktop(); };</script>
   ]]></Content>
 </Module>
+`,
+  );
+  writeFileSync(
+    join(outDir, 'standalone.html'),
+    `<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Bitrix24 · Finesse</title>
+<link rel="stylesheet" href="fb24.css?v=${version}">
+<script src="fb24.js?v=${version}"></script>
+</head><body><div id="fb24-app"></div><script>fb24.startStandalone();</script></body></html>
 `,
   );
   return { outDir, version, bundleBytes: js.byteLength };

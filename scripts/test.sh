@@ -16,4 +16,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 npx tsc -p tsconfig.json
+npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @xmpp/client)
 npx jest "$@"

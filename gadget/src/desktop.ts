@@ -1,17 +1,9 @@
+import { browserDeps } from './browser-deps';
 import { GadgetApp } from './gadget-app';
 import { configFromPrefs, gadgetParams, readSettings, SettingsError } from './gadget-settings';
 import { GadgetView } from './gadget-view';
 import { HubSource } from './hub-source';
 import { pickLang, STRINGS } from './i18n';
-
-/** Reading sessionStorage throws in an iframe whose browser blocks third-party storage: then go without it. */
-function sessionStorageIfAllowed(): Storage | null {
-  try {
-    return window.sessionStorage;
-  } catch {
-    return null;
-  }
-}
 
 /** Entry point inside the Finesse desktop; the gadget XML calls it from gadgets.HubSettings.onConnect. */
 export function startInDesktop(container: HTMLElement | null = document.getElementById('fb24-app')): GadgetApp | null {
@@ -23,13 +15,7 @@ export function startInDesktop(container: HTMLElement | null = document.getEleme
   const view = new GadgetView(container, t, () => g.window?.adjustHeight());
   try {
     const settings = readSettings(params, config, window.location.origin);
-    const app = new GadgetApp(settings, new HubSource(g.Hub, settings.agentId), view, t, {
-      parse: (xml) => new DOMParser().parseFromString(xml, 'text/xml'),
-      fetch: window.fetch.bind(window),
-      openWindow: (url, name) => window.open(url, name),
-      storage: sessionStorageIfAllowed(),
-      log: (m, d) => console.warn(`[fb24] ${m}`, d ?? ''),
-    });
+    const app = new GadgetApp(settings, new HubSource(g.Hub, settings.agentId), view, t, browserDeps());
     app.start();
     return app;
   } catch (err) {
