@@ -101,6 +101,13 @@ describe('BoshSocket protocol handling', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/http-bind`, bodies, server };
   }
+  /** Ends the socket and waits until it is closed, before the peer goes away. */
+  async function finish(s: BoshSocket, server: http.Server): Promise<void> {
+    const closed = new Promise((r) => s.once('close', r));
+    s.end();
+    await closed;
+    await new Promise((r) => server.close(r));
+  }
   const created = (res: http.ServerResponse) => {
     res.writeHead(200, { 'content-type': 'text/xml' });
     res.end(`<body xmlns='http://jabber.org/protocol/httpbind' xmlns:stream='http://etherx.jabber.org/streams' sid='S1' wait='5' requests='2' from='lab'><stream:features/></body>`);
@@ -114,13 +121,13 @@ describe('BoshSocket protocol handling', () => {
       res.end(`<body xmlns='http://jabber.org/protocol/httpbind'><message xmlns='jabber:client'><body>ok</body></message></body>`);
     });
     const s = new BoshSocket();
+    s.on('error', () => undefined);
     const data: string[] = [];
     s.on('data', (d: string) => data.push(d));
     s.connect(p.url);
     s.write("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='lab' version='1.0'/>");
     await new Promise((r) => setTimeout(r, 800));
-    s.end();
-    p.server.close();
+    await finish(s, p.server);
     const rids = p.bodies.map((b) => Number(/rid='(\d+)'/.exec(b)![1]));
     const first = rids[0]!;
     expect(rids.slice(0, 3)).toEqual([first, first + 1, first + 1]); // create, poll, the same poll again
@@ -143,6 +150,7 @@ describe('BoshSocket protocol handling', () => {
       else setTimeout(() => answer(''), 1000);
     });
     const s = new BoshSocket();
+    s.on('error', () => undefined);
     const data: string[] = [];
     s.on('data', (d: string) => data.push(d));
     s.connect(p.url);
@@ -150,8 +158,7 @@ describe('BoshSocket protocol handling', () => {
     await new Promise((r) => setTimeout(r, 50));
     s.write("<message xmlns='jabber:client'><body>hello</body></message>");
     await new Promise((r) => setTimeout(r, 400));
-    s.end();
-    p.server.close();
+    await finish(s, p.server);
     const order = data.filter((d) => d.startsWith('<message')).map((d) => /<body>(\w)<\/body>/.exec(d)![1]);
     expect(order).toEqual(['A', 'B']);
     expect(s.sent.slice(0, 3).map((r) => r.kind)).toEqual(['create', 'poll', 'data']);

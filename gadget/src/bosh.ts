@@ -201,6 +201,8 @@ export class BoshSocket extends EventEmitter {
 
   private fail(err: Error): void {
     if (this.ended) return;
+    // Ending anyway: a lost terminate needs no error, the session is over for both sides.
+    if (this.terminating) return this.close(true);
     this.emit('error', err);
     this.close(false);
   }

@@ -6,6 +6,10 @@ import { parseConfig } from '../../middleware/config';
 import { Connector } from '../../middleware/connector';
 import { Bitrix24Emulator, type EmulatorOptions } from './bitrix24-emulator/server';
 import { FinesseEmulator } from './finesse/finesse-emulator';
+import { ProsodyServer, prosodyBinary } from './finesse/prosody';
+import { PubsubPublisher } from './finesse/pubsub-publisher';
+
+export const FINESSE_XMPP_DOMAIN = 'finesse.lab';
 
 /** The Bitrix24 emulator and a middleware configured against it, as the lab, the tests and the benchmarks use them. */
 export interface StackOptions {
@@ -17,7 +21,7 @@ export interface StackOptions {
   emulatorPort?: number;
   logDestination?: DestinationStream;
   /** Also run the Finesse side (desktop + gadget built into this folder). */
-  finesse?: { gadgetDir: string; port?: number };
+  finesse?: { gadgetDir: string; port?: number; xmpp?: 'required' | 'if-installed' };
 }
 
 export interface Stack {
@@ -39,6 +43,22 @@ export function middlewareEnv(emulator: Bitrix24Emulator, mode: 'app' | 'webhook
   return { ...bitrix, B24_UNPROCESSED_USER_ID: '9', DATA_DIR: dataDir, UCCX_LOOKUP_TOKEN: LAB_UCCX_TOKEN, HOST: '127.0.0.1', LOG_LEVEL: process.env.LAB_LOG_LEVEL ?? 'warn', ...extra };
 }
 
+/** Prosody + the publisher, as Finesse's notification service; 'if-installed' lets the lab run on the hub relay alone. */
+async function startNotificationService(finesse: FinesseEmulator, need: 'required' | 'if-installed') {
+  try {
+    prosodyBinary();
+  } catch (err) {
+    if (need === 'required') throw err;
+    process.stderr.write(`${(err as Error).message}\nThe lab desktop still relays notifications over its hub; the standalone page needs Prosody.\n`);
+    return null;
+  }
+  const server = new ProsodyServer(FINESSE_XMPP_DOMAIN, finesse.agents.map((a) => ({ username: a.id, password: a.password })));
+  await server.start();
+  const publisher = new PubsubPublisher(server);
+  await publisher.start(finesse.agents.map((a) => a.id));
+  return { server, publisher };
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const mode = opts.mode ?? 'app';
   const emulator = new Bitrix24Emulator(opts.emulator);
@@ -49,7 +69,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (opts.finesse) {
     finesse = new FinesseEmulator(opts.finesse.gadgetDir);
     await finesse.start(opts.finesse.port ?? 0);
-    extra.FINESSE_ORIGINS = finesse.gadgetOrigin;
+    if (opts.finesse.xmpp) finesse.xmpp = await startNotificationService(finesse, opts.finesse.xmpp);
+    extra.FINESSE_ORIGINS = `${finesse.gadgetOrigin},${finesse.url}`; // desktop iframe, and pages hosted on Finesse
   }
   const env = middlewareEnv(emulator, mode, dataDir, { ...extra, ...opts.env });
   const connector = new Connector(parseConfig(env), opts.logDestination);

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     dataDir,
     port: port('PORT', 8080),
     emulatorPort: port('LAB_B24_PORT', 8091),
-    finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092) },
+    finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed' },
   });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));
   process.stdout.write(
@@ -36,6 +36,12 @@ async function main(): Promise<void> {
       `  middleware (the product):          ${stack.url}   (/readyz, /metrics, /uccx/lookup)`,
       `  Bitrix24 portal emulator:          ${stack.emulator.url}/`,
       `  Finesse desktop, agent 1001:       ${stack.finesse!.desktopUrl('1001')}`,
+      ...(stack.finesse!.xmpp
+        ? [
+            `  standalone gadget over WebSocket:  ${stack.finesse!.standaloneUrl('1002', 'websocket')}`,
+            `  standalone gadget over BOSH:       ${stack.finesse!.standaloneUrl('1003', 'bosh')}`,
+          ]
+        : []),
       `  try / попробуйте: curl '${stack.url}/uccx/lookup?ani=89123456789&token=${stack.env.UCCX_LOOKUP_TOKEN}'`,
       'Ctrl+C stops it / Ctrl+C — остановить.',
       '',

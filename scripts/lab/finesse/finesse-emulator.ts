@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { dialogUpdate, dialogXml, type DialogSpec } from './finesse-xml';
 import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
+import type { ProsodyServer } from './prosody';
+import type { PubsubPublisher } from './pubsub-publisher';
 
 /**
  * The Finesse side of the lab (reference finesse.md §4, §5): agents, dialogs with the documented incoming-call
@@ -45,6 +47,9 @@ export class FinesseEmulator {
   /** Every Update published, per agent: what the agent's desktop would have received. */
   readonly published: Array<{ agent: string; content: string }> = [];
 
+  /** The notification service on Prosody, when the lab runs one: every Update is published there too. */
+  xmpp: { server: ProsodyServer; publisher: PubsubPublisher } | null = null;
+
   /** What the desktop puts in the gadget URL; set once the middleware is up (it needs our origin first). */
   config = { middlewareUrl: '', crmUrl: '', token: '' };
 
@@ -67,6 +72,25 @@ export class FinesseEmulator {
     return this.agents.find((a) => a.extension === ext);
   }
 
+  /** The standalone page for an agent, with its own XMPP session over WebSocket or BOSH. */
+  standaloneUrl(agentId: string, transport: 'websocket' | 'bosh', params: Record<string, string> = {}): string {
+    const agent = this.agents.find((a) => a.id === agentId);
+    if (!agent || !this.xmpp) throw new Error('standalone needs a lab agent and the lab Prosody');
+    const q = new URLSearchParams({
+      agent: agent.id,
+      password: agent.password,
+      extension: agent.extension,
+      domain: this.xmpp.server.domain,
+      xmpp: transport === 'websocket' ? this.xmpp.server.websocketUrl : this.xmpp.server.boshUrl,
+      finesse: this.url,
+      middleware: this.config.middlewareUrl,
+      token: this.config.token,
+      crm: this.config.crmUrl,
+      ...params,
+    });
+    return `${this.url}/3rdpartygadget/files/fb24/standalone.html?${q}`;
+  }
+
   desktopUrl(agentId: string, params: Record<string, string> = {}): string {
     return `${this.url}/desktop?${new URLSearchParams({ agent: agentId, ...params })}`;
   }
@@ -74,6 +98,7 @@ export class FinesseEmulator {
   /** Publishes an Update (or any text, to test robustness) on the agent's Dialogs node. */
   publish(agentId: string, content: string): void {
     this.published.push({ agent: agentId, content });
+    this.xmpp?.publisher.publish(agentId, content);
     if (this.down.has(agentId)) return; // the agent's notification channel is down: the event is lost
     for (const l of this.listeners.get(agentId) ?? []) l({ node: `/finesse/api/User/${agentId}/Dialogs`, content });
   }
@@ -199,6 +224,7 @@ export class FinesseEmulator {
       const path = join(this.gadgetDir, file);
       if (file.includes('..') || !existsSync(path)) return;
       ctx.type = extname(path) === '.xml' ? 'application/xml' : extname(path);
+      ctx.set('Cache-Control', 'no-cache');
       ctx.body = readFileSync(path);
     });
     router.get('/finesse/api/User/:id/Dialogs', (ctx) => {
@@ -234,6 +260,8 @@ export class FinesseEmulator {
   }
 
   async stop(): Promise<void> {
+    await this.xmpp?.publisher.stop();
+    await this.xmpp?.server.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const s = this.server;

@@ -32,9 +32,19 @@ export class PubsubPublisher {
     } as Parameters<typeof client>[0]);
     x.on('error', () => undefined); // reconnects by itself; failed publishes are counted
     this.xmpp = x;
-    this.ready = new Promise((resolve) => x.once('online', () => resolve()));
+    // On every (re)connection the nodes and the agents' subscriptions are made sure of, as Finesse does after a
+    // restart of its notification service; publishing waits for that.
+    let online!: () => void;
+    this.ready = new Promise((resolve) => (online = resolve));
+    x.on('online', () => {
+      const ensured = (async () => {
+        for (const id of agentIds) await this.ensureNode(id);
+      })();
+      this.ready = ensured.catch(() => undefined);
+      void ensured.finally(online);
+    });
     await x.start();
-    for (const id of agentIds) await this.ensureNode(id);
+    await this.ready;
   }
 
   private node(agentId: string): string {
@@ -55,6 +65,14 @@ export class PubsubPublisher {
     }
     await this.iq(xml('pubsub', { xmlns: NS_PUBSUB }, xml('subscribe', { node, jid: `${agentId}@${this.server.domain}` })));
     this.nodes.add(agentId);
+  }
+
+  /** Resolves when connected (again, after a server restart). */
+  online(): Promise<void> {
+    const x = this.xmpp;
+    if (!x) return Promise.reject(new Error('publisher not started'));
+    if (x.status === 'online') return this.ready;
+    return new Promise<void>((resolve) => x.once('online', () => resolve())).then(() => this.ready);
   }
 
   publish(agentId: string, update: string): void {

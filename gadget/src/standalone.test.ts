@@ -1,0 +1,59 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/lab/browser';
+import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { buildGadget } from '../build';
+
+/** The standalone page with its own XMPP session to the (Prosody) notification service, in real Chromium. */
+describe.each(['websocket', 'bosh'] as const)('standalone gadget over %s (Prosody, Chromium)', (transport) => {
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  beforeAll(async () => {
+    const gadgetDir = (await buildGadget(mkdtempSync(join(tmpdir(), 'gadget-')))).outDir;
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir, xmpp: 'required' } });
+    ({ browser, context } = await launchChromium());
+    page = await context.newPage();
+    await page.goto(stack.finesse!.standaloneUrl('1001', transport, { lang: 'en' }));
+    await page.locator('.fb24-state[data-status=connected]').waitFor({ timeout: 10_000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack.stop();
+  });
+  afterEach(() => stack.finesse!.endAll());
+
+  const card = (type: string, id: number) => `${stack.emulator.url}/crm/${type}/details/${id}/`;
+  const state = () => page.locator('.fb24-state').getAttribute('data-status');
+
+  it('pops the card of a ringing call', async () => {
+    const popup = context.waitForEvent('page');
+    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' } });
+    const win = await popup;
+    expect(win.url()).toBe(card('contact', 42));
+    await win.close();
+  });
+
+  it('reconnects within 5 s of the server coming back, and a call ringing then pops once', async () => {
+    const xmpp = stack.finesse!.xmpp!;
+    await xmpp.server.stop();
+    const end = Date.now() + 10_000;
+    while ((await state()) === 'connected' && Date.now() < end) await page.waitForTimeout(50);
+    expect(await state()).toBe('reconnecting');
+    await xmpp.server.start();
+    const back = Date.now();
+    while ((await state()) !== 'connected' && Date.now() - back < 5000) await page.waitForTimeout(50);
+    expect(await state()).toBe('connected');
+    await xmpp.publisher.online();
+    const popup = context.waitForEvent('page');
+    stack.finesse!.ring('1021', '79001112233');
+    const win = await popup;
+    expect(win.url()).toBe(card('lead', 310));
+    await page.waitForTimeout(500);
+    expect(context.pages()).toHaveLength(2);
+    await expect(page.locator('.fb24-calls li').count()).resolves.toBe(2);
+  });
+});
