@@ -3,7 +3,7 @@ import { dialogUpdate, ringing, type DialogSpec } from '../../scripts/lab/finess
 import { DialogTracker, type TrackerOptions } from './dialog-tracker';
 import { parseUpdate, type Dialog, type XmlParser } from './finesse-update';
 
-const parse: XmlParser = (xml) => new XmlDomParser().parseFromString(xml, 'text/xml') as unknown as Document;
+const parse: XmlParser = (xml) => new XmlDomParser({ onError: () => undefined }).parseFromString(xml, 'text/xml') as unknown as Document;
 const agent = '1001';
 const opts: TrackerOptions = { agentExtension: agent, trigger: 'ALERTING', inbound: true, outbound: false };
 const up = (event: 'POST' | 'PUT' | 'DELETE', d: DialogSpec) => parseUpdate(dialogUpdate(agent, event, d), parse);
