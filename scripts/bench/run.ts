@@ -1,5 +1,7 @@
 import { Agent, fetch as undiciFetch } from 'undici';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
+import { gadgetBench } from './gadget-bench';
+import { f, pct, verdict } from './stats';
 
 /**
  * `npm run bench`: the lookup's speed goals, measured against the emulator on loopback. Prints percentiles and ratios;
@@ -8,12 +10,6 @@ import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
 const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
-const f = (n: number) => n.toFixed(2);
-const verdict = (ok: boolean) => (ok ? 'goal met' : 'GOAL MISSED');
 
 async function lookup(stack: Stack, ani: string): Promise<{ serverMs: number; totalMs: number; status: string }> {
   const t0 = performance.now();
@@ -115,6 +111,7 @@ async function main(): Promise<void> {
   await coldLookups();
   await burst();
   await agent.close();
+  await gadgetBench();
 }
 
 main().catch((err: Error) => {
