@@ -7,6 +7,8 @@ need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The gadget's end-to-end tests drive Debian's Chromium (never a downloaded browser).
 [ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_PATH:-}" ] || need+=(chromium)
+# Prosody stands in for Finesse's XMPP notification service (WebSocket, BOSH, pubsub).
+[ -x /usr/bin/prosody ] || [ -n "${PROSODY_PATH:-}" ] || need+=(prosody)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -76,7 +76,7 @@ export class GadgetView {
     const ul = this.root.find('.fb24-calls').empty();
     for (const c of this.calls) {
       const li = $('<li></li>').attr('data-dialog', c.dialogId);
-      li.append($('<span class="fb24-time"></span>').text(c.at.toLocaleTimeString()), ' ', $('<span></span>').text(c.phone || '—'), ' ');
+      li.append($('<span class="fb24-time"></span>').text(c.at.toLocaleTimeString(this.t.locale)), ' ', $('<span></span>').text(c.phone || '—'), ' ');
       if (c.url) li.append(this.link(c, 'fb24-link', c.label ?? this.t.open));
       else if (c.note) li.append($('<span class="fb24-note"></span>').text(c.note));
       ul.append(li);

@@ -1,6 +1,7 @@
 /** Every string the agent sees, in ru and en; the language comes from the desktop's locale. */
 export const STRINGS = {
   en: {
+    locale: 'en-GB',
     title: 'Bitrix24',
     connected: 'Connected',
     connecting: 'Connecting…',
@@ -21,6 +22,7 @@ export const STRINGS = {
     malformed: 'A notification could not be read and was skipped',
   },
   ru: {
+    locale: 'ru-RU',
     title: 'Битрикс24',
     connected: 'Подключено',
     connecting: 'Подключение…',

@@ -8,6 +8,8 @@ export const LAB_TEXT = {
     portal: 'Bitrix24 portal emulator',
     guide: 'UCCX call script guide',
     desktops: 'Finesse desktops with the gadget (open one, then place a call)',
+    standalone: 'Standalone gadget (own XMPP session)',
+    noProsody: 'needs Prosody (apt-get install prosody)',
     place: 'Place a simulated call',
     from: 'Caller number',
     call: 'Call',
@@ -39,6 +41,8 @@ export const LAB_TEXT = {
     portal: 'Эмулятор портала Битрикс24',
     guide: 'Руководство по скрипту UCCX',
     desktops: 'Рабочие столы Finesse с гаджетом (откройте и позвоните)',
+    standalone: 'Гаджет отдельно (своё XMPP-подключение)',
+    noProsody: 'нужен Prosody (apt-get install prosody)',
     place: 'Сымитировать входящий звонок',
     from: 'Номер звонящего',
     call: 'Позвонить',
@@ -74,7 +78,9 @@ export interface LabState {
   csqStaffed: boolean;
 }
 
-export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, state: LabState, desktops: Array<{ label: string; url: string }> = []): string {
+type Link = { label: string; url: string };
+
+export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, state: LabState, desktops: Link[] = [], standalone: Link[] = []): string {
   const t = LAB_TEXT[lang];
   const other = lang === 'en' ? 'ru' : 'en';
   const boxes = state.agents
@@ -97,6 +103,7 @@ ol{margin:0;padding-left:18px;font-size:12px;color:#444}#calls{grid-column:1/3}<
 <li>${t.middleware}: <a href="${urls.middleware}/readyz" target="_blank">${urls.middleware}</a> · <a href="${urls.middleware}/metrics" target="_blank">/metrics</a></li>
 <li>${t.portal}: <a href="${urls.portal}/" target="_blank">${urls.portal}</a></li>
 <li>${t.desktops}: ${desktops.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || '—'}</li>
+<li>${t.standalone}: ${standalone.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || t.noProsody}</li>
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>

@@ -38,6 +38,9 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
         csqStaffed: site.csqStaffed,
       },
       stack.finesse ? stack.finesse.agents.map((a) => ({ label: `${a.name} (${a.extension})`, url: stack.finesse!.desktopUrl(a.id, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) })) : [],
+      stack.finesse?.xmpp
+        ? (['websocket', 'bosh'] as const).map((tr) => ({ label: `1001 · ${tr}`, url: stack.finesse!.standaloneUrl('1001', tr, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) }))
+        : [],
     );
   });
   router.get('/guide', (ctx) => {

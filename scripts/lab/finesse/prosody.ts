@@ -2,7 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * A throwaway Prosody (Debian's) standing in for Finesse's notification service: a virtual host, a pubsub
@@ -109,7 +109,7 @@ Component "${this.pubsubDomain}" "pubsub"
       mkdirSync(join(this.dir, 'certs'), { recursive: true });
       writeFileSync(join(this.dir, 'prosody.cfg.lua'), this.config());
       for (const u of [PUBLISHER, ...this.users]) {
-        execFileSync('/usr/bin/prosodyctl', ['--config', join(this.dir, 'prosody.cfg.lua'), 'register', u.username, this.domain, u.password], { stdio: 'ignore' });
+        execFileSync(join(dirname(binary), 'prosodyctl'), ['--config', join(this.dir, 'prosody.cfg.lua'), 'register', u.username, this.domain, u.password], { stdio: 'ignore' });
       }
     }
     this.child = spawn(binary, ['--config', join(this.dir, 'prosody.cfg.lua'), '-F'], { stdio: 'ignore' });
