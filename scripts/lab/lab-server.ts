@@ -9,6 +9,12 @@ import { LAB_UCCX_TOKEN, type Stack } from './lab-stack';
 import { renderLabPage } from './lab-page';
 import { runCallScript, type CallTrace, type Site } from './uccx-simulator';
 
+/** Which agent the lab shows with a standalone gadget per transport (the desktop links cover all agents). */
+export const STANDALONE_AGENTS = [
+  ['1002', 'websocket'],
+  ['1003', 'bosh'],
+] as const;
+
 /** Serves the lab page and drives the emulators for it. */
 export async function startLabServer(stack: Stack, port: number): Promise<{ url: string; server: http.Server; calls: CallTrace[] }> {
   // Every portal user with an extension is an agent of the lab's contact center, Ready at start.
@@ -39,7 +45,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       },
       stack.finesse ? stack.finesse.agents.map((a) => ({ label: `${a.name} (${a.extension})`, url: stack.finesse!.desktopUrl(a.id, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) })) : [],
       stack.finesse?.xmpp
-        ? (['websocket', 'bosh'] as const).map((tr) => ({ label: `1001 · ${tr}`, url: stack.finesse!.standaloneUrl('1001', tr, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) }))
+        ? STANDALONE_AGENTS.map(([agent, tr]) => ({ label: `${agent} · ${tr}`, url: stack.finesse!.standaloneUrl(agent, tr, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) }))
         : [],
     );
   });

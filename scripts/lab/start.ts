@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGadget } from '../../gadget/build';
 import { runMiddleware } from '../../middleware/main';
-import { startLabServer } from './lab-server';
+import { STANDALONE_AGENTS, startLabServer } from './lab-server';
 import { startStack } from './lab-stack';
 
 /**
@@ -37,10 +37,7 @@ async function main(): Promise<void> {
       `  Bitrix24 portal emulator:          ${stack.emulator.url}/`,
       `  Finesse desktop, agent 1001:       ${stack.finesse!.desktopUrl('1001')}`,
       ...(stack.finesse!.xmpp
-        ? [
-            `  standalone gadget over WebSocket:  ${stack.finesse!.standaloneUrl('1002', 'websocket')}`,
-            `  standalone gadget over BOSH:       ${stack.finesse!.standaloneUrl('1003', 'bosh')}`,
-          ]
+        ? STANDALONE_AGENTS.map(([agent, tr]) => `  standalone gadget, agent ${agent} over ${tr}: ${stack.finesse!.standaloneUrl(agent, tr)}`)
         : []),
       `  try / попробуйте: curl '${stack.url}/uccx/lookup?ani=89123456789&token=${stack.env.UCCX_LOOKUP_TOKEN}'`,
       'Ctrl+C stops it / Ctrl+C — остановить.',
