@@ -101,6 +101,17 @@ describe('BoshSocket protocol handling', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/http-bind`, bodies, server };
   }
+  /** A socket that opened the stream, keeping what it hands on. */
+  function openSocket(url: string): { s: BoshSocket; data: string[] } {
+    const s = new BoshSocket();
+    s.on('error', () => undefined);
+    const data: string[] = [];
+    s.on('data', (d: string) => data.push(d));
+    s.connect(url);
+    s.write("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='lab' version='1.0'/>");
+    return { s, data };
+  }
+
   /** Ends the socket and waits until it is closed, before the peer goes away. */
   async function finish(s: BoshSocket, server: http.Server): Promise<void> {
     const closed = new Promise((r) => s.once('close', r));
@@ -120,12 +131,7 @@ describe('BoshSocket protocol handling', () => {
       res.writeHead(200);
       res.end(`<body xmlns='http://jabber.org/protocol/httpbind'><message xmlns='jabber:client'><body>ok</body></message></body>`);
     });
-    const s = new BoshSocket();
-    s.on('error', () => undefined);
-    const data: string[] = [];
-    s.on('data', (d: string) => data.push(d));
-    s.connect(p.url);
-    s.write("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='lab' version='1.0'/>");
+    const { s, data } = openSocket(p.url);
     await new Promise((r) => setTimeout(r, 800));
     await finish(s, p.server);
     const rids = p.bodies.map((b) => Number(/rid='(\d+)'/.exec(b)![1]));
@@ -149,12 +155,7 @@ describe('BoshSocket protocol handling', () => {
       else if (n === 2) answer('B'); // …the request carrying our message at once
       else setTimeout(() => answer(''), 1000);
     });
-    const s = new BoshSocket();
-    s.on('error', () => undefined);
-    const data: string[] = [];
-    s.on('data', (d: string) => data.push(d));
-    s.connect(p.url);
-    s.write("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='lab' version='1.0'/>");
+    const { s, data } = openSocket(p.url);
     await new Promise((r) => setTimeout(r, 50));
     s.write("<message xmlns='jabber:client'><body>hello</body></message>");
     await new Promise((r) => setTimeout(r, 400));
