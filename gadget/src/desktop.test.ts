@@ -59,6 +59,18 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
     expect((await popup).url()).toBe(card('lead', 310));
   });
 
+  it('offers a picker, not a guess, when several contacts share the number; a click opens the chosen one', async () => {
+    const page = await openDesktop('1001', { lang: 'en' });
+    stack.finesse!.ring('1021', '89152223344');
+    const choices = page.frameLocator('#gadget').locator('a.fb24-choice');
+    await choices.first().waitFor();
+    expect(await choices.allTextContents()).toEqual(['Petr Semyonov (CONTACT:47)', 'Olga Semyonova (CONTACT:46)']);
+    expect(context.pages()).toHaveLength(1);
+    const popup = context.waitForEvent('page');
+    await choices.nth(1).click();
+    expect((await popup).url()).toBe(card('contact', 46));
+  });
+
   it('reuses one named window for the next call (no tab storm) and lists the shift calls', async () => {
     const page = await openDesktop();
     const first = context.waitForEvent('page');

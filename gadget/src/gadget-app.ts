@@ -120,6 +120,8 @@ export class GadgetApp {
     if (target.kind === 'open') {
       const w = this.deps.openWindow(target.url, POP_WINDOW);
       this.view.upsert({ ...base, url: target.url, label: target.label, blocked: !w });
+    } else if (target.kind === 'pick') {
+      this.view.upsert({ ...base, choices: target.choices, label: this.t.pick });
     } else if (target.kind === 'none') {
       const reason = target.reason.replace(/ /g, '_') as keyof Strings;
       this.view.upsert({ ...base, note: (this.t[reason] as string | undefined) ?? target.reason });

@@ -12,6 +12,8 @@ export interface CallEntry {
   label?: string;
   note?: string;
   blocked?: boolean;
+  /** Several CRM records have this number: the agent picks one. */
+  choices?: Array<{ url: string; label: string }>;
 }
 
 const MAX_CALLS = 20;
@@ -70,6 +72,11 @@ export class GadgetView {
     if (c.url && c.blocked) box.append(this.link(c, 'fb24-open fb24-open-big', this.t.open));
     else if (c.url) box.append(this.link(c, 'fb24-open', c.label ?? this.t.open));
     if (c.note) box.append($('<div class="fb24-note"></div>').text(c.note));
+    if (c.choices?.length) {
+      const list = $('<ul class="fb24-choices"></ul>').append($('<li class="fb24-label"></li>').text(this.t.pick));
+      for (const ch of c.choices) list.append($('<li></li>').append(this.link({ ...c, url: ch.url }, 'fb24-choice', ch.label)));
+      box.append(list);
+    }
   }
 
   private renderList(): void {
@@ -100,4 +107,6 @@ export const GADGET_CSS = `
 .fb24-calls li{padding:2px 0;border-bottom:1px solid #f0f0f0}
 .fb24-time{color:#777}
 .fb24-note{color:#b06000}
+.fb24-choices{list-style:none;margin:4px 0 0;padding:0}
+.fb24-choice{display:inline-block;margin:2px 0;padding:3px 8px;border:1px solid #2fc6f6;border-radius:4px;text-decoration:none}
 `;

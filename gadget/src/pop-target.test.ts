@@ -49,6 +49,27 @@ describe('targetFromLookup', () => {
     expect(targetFromLookup(answer, dialog, config)).toMatchObject({ kind: 'open', url });
   });
 
+  it('offers a choice when several records of the winning type have the number', () => {
+    const answer = {
+      status: 'found' as const,
+      entityType: 'CONTACT',
+      entityId: 47,
+      phone: '+79152223344',
+      matches: [
+        { entityType: 'CONTACT', entityId: 47, name: 'Petr' },
+        { entityType: 'CONTACT', entityId: 46, name: '' },
+      ],
+    };
+    expect(targetFromLookup(answer, dialog, cfg)).toEqual({
+      kind: 'pick',
+      choices: [
+        { url: 'https://crm.example/crm/contact/details/47/', label: 'Petr (CONTACT:47)' },
+        { url: 'https://crm.example/crm/contact/details/46/', label: 'CONTACT:46' },
+      ],
+    });
+    expect(targetFromLookup({ ...answer, matches: answer.matches.slice(0, 1) }, dialog, cfg)).toMatchObject({ kind: 'open' });
+  });
+
   it('says why when there is nothing to open', () => {
     expect(targetFromLookup({ status: 'degraded', entityType: '', entityId: null, phone: '+7' }, dialog, cfg)).toEqual({ kind: 'none', reason: 'crm_unavailable' });
     expect(targetFromLookup({ status: 'pending', entityType: '', entityId: null, phone: '+7' }, dialog, cfg)).toEqual({ kind: 'none', reason: 'lead_pending' });

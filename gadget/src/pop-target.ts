@@ -17,8 +17,14 @@ export interface PopConfig {
 
 export type EntityType = 'CONTACT' | 'LEAD' | 'COMPANY' | 'DEAL';
 
+export interface Choice {
+  url: string;
+  label: string;
+}
+
 export type Target =
   | { kind: 'open'; url: string; label: string; entity: { type: EntityType; id: number } | null }
+  | { kind: 'pick'; choices: Choice[] }
   | { kind: 'lookup'; phone: string }
   | { kind: 'none'; reason: string };
 
@@ -28,6 +34,8 @@ export interface LookupAnswer {
   entityType: string;
   entityId: number | null;
   phone: string;
+  /** Every record of the winning type, best first (several: the agent picks). */
+  matches?: Array<{ entityType: string; entityId: number; name?: string }>;
 }
 
 const REF = /^(CONTACT|LEAD|COMPANY|DEAL):(\d{1,12})$/i;
@@ -62,6 +70,16 @@ export function targetFromLookup(answer: LookupAnswer, d: Dialog, cfg: PopConfig
   if (newCaller && cfg.scriptUrlTemplate) {
     const leadId = type === 'LEAD' && id !== null ? String(id) : '';
     return { kind: 'open', url: fill(cfg.scriptUrlTemplate, { phone: answer.phone, leadId, dialogId: d.id }), label: 'script', entity: leadId ? { type: 'LEAD', id: Number(leadId) } : null };
+  }
+  const several = (answer.matches ?? []).filter((m) => REF.test(`${m.entityType}:${m.entityId}`));
+  if (answer.status === 'found' && several.length > 1) {
+    return {
+      kind: 'pick',
+      choices: several.map((m) => ({
+        url: entityUrl(cfg.crmBaseUrl, m.entityType.toUpperCase() as EntityType, m.entityId),
+        label: m.name ? `${m.name} (${m.entityType.toUpperCase()}:${m.entityId})` : `${m.entityType.toUpperCase()}:${m.entityId}`,
+      })),
+    };
   }
   if (REF.test(`${type}:${id ?? ''}`) && id !== null) {
     return { kind: 'open', url: entityUrl(cfg.crmBaseUrl, type as EntityType, id), label: `${type}:${id}`, entity: { type: type as EntityType, id } };

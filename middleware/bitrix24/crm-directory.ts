@@ -37,7 +37,9 @@ export class CrmDirectory {
     const matches: CrmMatch[] = [];
     for (const r of result as Array<Record<string, unknown>>) {
       const id = toInt(r.CRM_ENTITY_ID);
-      if (isType(r.CRM_ENTITY_TYPE) && id !== null) matches.push({ type: r.CRM_ENTITY_TYPE, id, responsibleId: toInt(r.ASSIGNED_BY_ID) });
+      if (isType(r.CRM_ENTITY_TYPE) && id !== null) {
+        matches.push({ type: r.CRM_ENTITY_TYPE, id, responsibleId: toInt(r.ASSIGNED_BY_ID), name: typeof r.NAME === 'string' ? r.NAME.trim() : '' });
+      }
     }
     return matches;
   }
@@ -56,7 +58,8 @@ export class CrmDirectory {
     return Promise.all(
       records.map(async ({ type, id }) => {
         const rec = await this.client.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }, { signal });
-        return { type, id, responsibleId: toInt(rec?.ASSIGNED_BY_ID) };
+        const name = [rec?.TITLE, [rec?.NAME, rec?.LAST_NAME].filter((v) => typeof v === 'string' && v).join(' ')].find((v) => typeof v === 'string' && v.trim());
+        return { type, id, responsibleId: toInt(rec?.ASSIGNED_BY_ID), name: typeof name === 'string' ? name.trim() : '' };
       }),
     );
   }

@@ -12,6 +12,8 @@ export interface CrmMatch {
   type: CrmEntityType;
   id: number;
   responsibleId: number | null;
+  /** The record's name or title, when the CRM gave one (for the gadget's picker). */
+  name?: string;
 }
 
 export interface CrmUser {
@@ -43,15 +45,19 @@ export function candidates(matches: CrmMatch[], limit = 5): CrmMatch[] {
     .slice(0, limit);
 }
 
-export function chooseRouting(matches: CrmMatch[], users: ReadonlyMap<number, CrmUser>): Routing | null {
-  const ranked = [...matches].sort((a, b) => {
+/** All matches in the order of the rule, best first. */
+export function rankMatches(matches: CrmMatch[], users: ReadonlyMap<number, CrmUser>): CrmMatch[] {
+  return [...matches].sort((a, b) => {
     const byType = TYPE_RANK[a.type] - TYPE_RANK[b.type];
     if (byType !== 0) return byType;
     const routable = (m: CrmMatch) => (canTakeCalls(m.responsibleId === null ? undefined : users.get(m.responsibleId)) ? 0 : 1);
     const byRoutable = routable(a) - routable(b);
     return byRoutable !== 0 ? byRoutable : b.id - a.id;
   });
-  const match = ranked[0];
+}
+
+export function chooseRouting(matches: CrmMatch[], users: ReadonlyMap<number, CrmUser>): Routing | null {
+  const match = rankMatches(matches, users)[0];
   if (!match) return null;
   const owner = match.responsibleId === null ? undefined : users.get(match.responsibleId);
   return { match, agent: canTakeCalls(owner) ? owner : null };

@@ -18,10 +18,12 @@ export interface LookupAnswer {
   phone: string;
   /** Why the answer is degraded, as a code (not shown to callers). */
   reason: string;
+  /** Every record of the winning type, best first: more than one means the agent should pick (JSON only). */
+  matches: Array<{ entityType: CrmEntityType; entityId: number; name: string }>;
 }
 
 export function queueAnswer(phone: string, status: LookupStatus, reason = ''): LookupAnswer {
-  return { route: 'queue', extension: '', entityType: '', entityId: null, status, responsibleId: null, phone, reason };
+  return { route: 'queue', extension: '', entityType: '', entityId: null, status, responsibleId: null, phone, reason, matches: [] };
 }
 
 /** The value for Set Enterprise Call Info → PeripheralVariable2 (and the gadget): "CONTACT:42" or "". */

@@ -2,7 +2,7 @@ import type { CrmDirectory } from '../bitrix24/crm-directory';
 import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, RateLimitError } from '../bitrix24/errors';
 import type { Logger } from '../log';
 import type { Outbox, OutboxItem } from '../outbox';
-import { candidates, chooseRouting, type CrmUser } from './caller-match';
+import { candidates, chooseRouting, rankMatches, type CrmUser } from './caller-match';
 import { queueAnswer, type LookupAnswer } from './lookup-answer';
 import type { PhoneNumber } from './phone-number';
 import { TtlCache } from './ttl-cache';
@@ -116,6 +116,7 @@ export class LookupService {
       responsibleId: routing.match.responsibleId,
       phone: phone.e164,
       reason: '',
+      matches: rankMatches(shortlist, users).map((m) => ({ entityType: m.type, entityId: m.id, name: m.name ?? '' })),
     };
     this.answers.set(phone.digits, answer);
     return answer;
@@ -160,6 +161,7 @@ export class LookupService {
       responsibleId: null,
       phone: phone.e164,
       reason: '',
+      matches: [{ entityType: r.type, entityId: r.id, name: '' }],
     };
     this.answers.set(phone.digits, answer);
     return answer;

@@ -46,6 +46,18 @@ describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
     expect(stack.emulator.leadCount('+79991000001')).toBe(1);
   });
 
+  it('lists every record of the winning type in the JSON, best first, for the gadget to offer a choice', async () => {
+    const res = await fetch(`${stack.url}/api/lookup?phone=89152223344&token=${token}`);
+    const body = await res.json();
+    expect(body.matches).toEqual([
+      { entityType: 'CONTACT', entityId: 47, name: 'Petr Semyonov' },
+      { entityType: 'CONTACT', entityId: 46, name: 'Olga Semyonova' },
+    ]);
+    expect(body).toMatchObject({ entityType: 'CONTACT', entityId: 47, extension: '1022' });
+    const single = await (await fetch(`${stack.url}/api/lookup?phone=79037778899&token=${token}`)).json();
+    expect(single.matches).toEqual([{ entityType: 'CONTACT', entityId: 45, name: 'Dmitry Dvoinoi' }]); // the lead of the same phone is no choice
+  });
+
   it('has a JSON twin for the gadget behind the same token', async () => {
     const res = await fetch(`${stack.url}/api/lookup?phone=89123456789`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
@@ -87,7 +99,7 @@ describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
   });
 
   it('escapes values in the XML', async () => {
-    const xml = renderXml({ route: 'queue', extension: '<1&2>', entityType: '', entityId: null, status: 'degraded', responsibleId: null, phone: '+7', reason: 'a"b' });
+    const xml = renderXml({ route: 'queue', extension: '<1&2>', entityType: '', entityId: null, status: 'degraded', responsibleId: null, phone: '+7', reason: 'a"b', matches: [] });
     expect(xml).toContain('<extension>&lt;1&amp;2&gt;</extension>');
     expect(xml).not.toContain('<1&2>');
   });

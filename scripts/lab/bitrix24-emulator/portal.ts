@@ -118,6 +118,8 @@ export function seedDemoPortal(): Portal {
   p.addEntity('CONTACT', { ID: 43, NAME: 'Pavel Staryi', ASSIGNED_BY_ID: 7, phones: ['8 495 111-22-33'] });
   p.addEntity('CONTACT', { ID: 44, NAME: 'Elena Novaya', ASSIGNED_BY_ID: 8, phones: ['+7 916 000-11-22'] });
   p.addEntity('CONTACT', { ID: 45, NAME: 'Dmitry Dvoinoi', ASSIGNED_BY_ID: 6, phones: ['+7 903 777-88-99'] });
+  p.addEntity('CONTACT', { ID: 46, NAME: 'Olga Semyonova', ASSIGNED_BY_ID: 5, phones: ['+7 915 222-33-44'] });
+  p.addEntity('CONTACT', { ID: 47, NAME: 'Petr Semyonov', ASSIGNED_BY_ID: 6, phones: ['8 (915) 222-33-44'] });
   p.addEntity('LEAD', { ID: 310, TITLE: 'Website request', NAME: 'Olga', ASSIGNED_BY_ID: 6, phones: ['79001112233'] });
   p.addEntity('LEAD', { ID: 311, TITLE: 'Old lead of Dmitry', NAME: 'Dmitry', ASSIGNED_BY_ID: 5, phones: ['89037778899'] });
   p.addEntity('COMPANY', { ID: 12, TITLE: 'OOO Romashka', ASSIGNED_BY_ID: 5, phones: ['+7 812 555-00-00'] });
