@@ -171,7 +171,7 @@ describe('crash safety', () => {
   function startMiddleware(env: Record<string, string>, port: number): ChildProcess {
     const p = spawn(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, '../main.ts')], {
       env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: 'ignore',
     });
     return p;
   }
