@@ -1,0 +1,45 @@
+/**
+ * The db_cra stand-in (reference uccx.md §11): the tables the reports read, with UCCX's names in lower case.
+ * DATETIME columns hold UTC text `YYYY-MM-DD HH:MM:SS.fff`, booleans 't'/'f', as an Informix export gives them —
+ * so a CCDR export loaded here yields the same reports as the live database.
+ */
+export const CCDR_SCHEMA = `
+CREATE TABLE IF NOT EXISTS contactcalldetail (
+  sessionid DECIMAL(18,0) NOT NULL, sessionseqnum SMALLINT NOT NULL, nodeid SMALLINT NOT NULL, profileid INT NOT NULL,
+  contacttype SMALLINT NOT NULL, contactdisposition SMALLINT NOT NULL, dispositionreason VARCHAR(100),
+  originatortype SMALLINT NOT NULL, originatorid INT, originatordn VARCHAR(30),
+  destinationtype SMALLINT, destinationid INT, destinationdn VARCHAR(30),
+  startdatetime TEXT NOT NULL, enddatetime TEXT NOT NULL, gmtoffset SMALLINT NOT NULL DEFAULT 0,
+  callednumber VARCHAR(30), origcallednumber VARCHAR(30), applicationtaskid DECIMAL(18,0), applicationid INT,
+  applicationname VARCHAR(30), connecttime INT,
+  customvariable1 VARCHAR(40), customvariable2 VARCHAR(40), customvariable3 VARCHAR(40), customvariable4 VARCHAR(40),
+  customvariable5 VARCHAR(40), customvariable6 VARCHAR(40), customvariable7 VARCHAR(40), customvariable8 VARCHAR(40),
+  customvariable9 VARCHAR(40), customvariable10 VARCHAR(40),
+  accountnumber VARCHAR(40), callerentereddigits VARCHAR(40), badcalltag CHAR(1) DEFAULT 'N',
+  transfer CHAR(1), redirect CHAR(1), conference CHAR(1), flowout CHAR(1), metservicelevel CHAR(1),
+  contactid VARCHAR(40), lastleg CHAR(1),
+  PRIMARY KEY (sessionid, sessionseqnum, nodeid, profileid));
+CREATE INDEX IF NOT EXISTS ccd_start ON contactcalldetail (startdatetime);
+CREATE TABLE IF NOT EXISTS contactqueuedetail (
+  sessionid DECIMAL(18,0) NOT NULL, sessionseqnum SMALLINT NOT NULL, profileid INT NOT NULL, nodeid SMALLINT NOT NULL,
+  targetid INT NOT NULL, targettype SMALLINT NOT NULL, qindex SMALLINT NOT NULL, queueorder SMALLINT NOT NULL,
+  disposition SMALLINT, metservicelevel CHAR(1), queuetime INT, startdatetime TEXT, enddatetime TEXT, contactid VARCHAR(40),
+  PRIMARY KEY (sessionid, sessionseqnum, profileid, nodeid, targetid, targettype, qindex));
+CREATE TABLE IF NOT EXISTS agentconnectiondetail (
+  sessionid DECIMAL(18,0) NOT NULL, sessionseqnum SMALLINT NOT NULL, nodeid SMALLINT NOT NULL, profileid INT NOT NULL,
+  resourceid INT NOT NULL, startdatetime TEXT NOT NULL, enddatetime TEXT NOT NULL, qindex SMALLINT NOT NULL,
+  gmtoffset SMALLINT NOT NULL DEFAULT 0, ringtime SMALLINT, talktime INT, holdtime SMALLINT, worktime SMALLINT,
+  callwrapupdata VARCHAR(40), callresult SMALLINT, rna CHAR(1), loginsessionid VARCHAR(18), contactid VARCHAR(40),
+  csqrecordid INT, consultsessionid DECIMAL(18,0),
+  PRIMARY KEY (sessionid, sessionseqnum, nodeid, profileid, resourceid, startdatetime, qindex));
+CREATE INDEX IF NOT EXISTS acd_start ON agentconnectiondetail (startdatetime);
+CREATE TABLE IF NOT EXISTS contactservicequeue (
+  recordid INT NOT NULL PRIMARY KEY, contactservicequeueid INT NOT NULL, profileid INT NOT NULL,
+  csqname VARCHAR(50) NOT NULL, resourcepooltype SMALLINT NOT NULL DEFAULT 2, servicelevel INT NOT NULL,
+  servicelevelpercentage SMALLINT NOT NULL, active CHAR(1) NOT NULL, dateinactive TEXT, queuetype SMALLINT NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS resource (
+  resourceid INT NOT NULL, profileid INT NOT NULL, resourceloginid VARCHAR(50) NOT NULL, resourcename VARCHAR(50) NOT NULL,
+  resourcetype SMALLINT NOT NULL DEFAULT 1, active CHAR(1) NOT NULL, extension VARCHAR(50) NOT NULL, dateinactive TEXT,
+  resourcefirstname VARCHAR(50) NOT NULL DEFAULT '', resourcelastname VARCHAR(50) NOT NULL DEFAULT '',
+  PRIMARY KEY (resourceid, profileid));
+`;

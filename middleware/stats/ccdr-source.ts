@@ -1,0 +1,77 @@
+import Database from 'better-sqlite3';
+import { CCDR_SCHEMA } from './ccdr-schema';
+
+/**
+ * Where the call records come from: UCCX's Informix through ODBC in production, or the embedded SQLite stand-in.
+ * The reports' SQL is shared; what differs between the dialects is named in `Dialect`.
+ */
+export type Row = Record<string, string | number | null>;
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'informix';
+  /** A DATETIME bound as a parameter (UTC text). */
+  datetimeParam: string;
+  /** The DATETIME column as UTC text `YYYY-MM-DD HH:MM:SS.fff`. */
+  datetimeText(column: string): string;
+  /** `YYYY-MM-DD HH:` of the column (UTC). */
+  hourPrefix(column: string): string;
+  /** The minutes `MM` of the column (UTC). */
+  minutes(column: string): string;
+}
+
+export const SQLITE_DIALECT: Dialect = {
+  name: 'sqlite',
+  datetimeParam: '?',
+  datetimeText: (c) => c,
+  hourPrefix: (c) => `substr(${c}, 1, 14)`,
+  minutes: (c) => `substr(${c}, 15, 2)`,
+};
+
+export const INFORMIX_DIALECT: Dialect = {
+  name: 'informix',
+  // Informix compares a DATETIME with a string literal of the same qualifier.
+  datetimeParam: 'CAST(? AS DATETIME YEAR TO FRACTION(3))',
+  datetimeText: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:%M:%S%F3')`,
+  hourPrefix: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:')`,
+  minutes: (c) => `TO_CHAR(${c}, '%M')`,
+};
+
+export class CcdrError extends Error {}
+
+export interface CcdrSource {
+  readonly dialect: Dialect;
+  query(sql: string, params: Array<string | number>): Promise<Row[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The embedded stand-in: read-only unless `writable` (the lab and tests fill it). */
+export class SqliteCcdrSource implements CcdrSource {
+  readonly dialect = SQLITE_DIALECT;
+  readonly db: Database.Database;
+
+  constructor(path: string, opts: { writable?: boolean } = {}) {
+    try {
+      this.db = new Database(path, { readonly: !opts.writable, fileMustExist: !opts.writable });
+    } catch (err) {
+      throw new CcdrError(`cannot open the CCDR database ${path}: ${(err as Error).message}`);
+    }
+    if (opts.writable) this.db.exec(CCDR_SCHEMA);
+  }
+
+  async query(sql: string, params: Array<string | number>): Promise<Row[]> {
+    try {
+      return this.db.prepare(sql).all(...params) as Row[];
+    } catch (err) {
+      throw new CcdrError(`CCDR query failed: ${(err as Error).message}`);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1 AS ok', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,58 @@
+import moment from 'moment-timezone';
+
+/**
+ * Portal-local days and hours ↔ UTC, DST-correct (reference uccx.md §4). db_cra stores every DATETIME in UTC as
+ * `YYYY-MM-DD HH:MM:SS.fff`; a report period is a range of local dates, turned into a half-open UTC range here, and
+ * each call is put in its local hour/day here — never by the database's TODAY/CURRENT or a fixed offset.
+ */
+export const UTC_TEXT = 'YYYY-MM-DD HH:mm:ss.SSS';
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export class PeriodError extends Error {}
+
+export interface Period {
+  timeZone: string;
+  from: string;
+  to: string;
+  /** Half-open UTC range [utcStart, utcEnd) in db_cra's text form. */
+  utcStart: string;
+  utcEnd: string;
+  days: number;
+}
+
+export function isTimeZone(zone: string): boolean {
+  return moment.tz.zone(zone) !== null;
+}
+
+/** `from`..`to` are local dates, inclusive. */
+export function periodToUtc(from: string, to: string, timeZone: string, maxDays = 366): Period {
+  if (!isTimeZone(timeZone)) throw new PeriodError(`unknown time zone "${timeZone}"`);
+  for (const [name, v] of [['from', from], ['to', to]] as const) {
+    if (!DATE.test(v) || !moment.tz(v, 'YYYY-MM-DD', true, timeZone).isValid()) throw new PeriodError(`${name}: expected a date YYYY-MM-DD`);
+  }
+  const start = moment.tz(from, 'YYYY-MM-DD', true, timeZone).startOf('day');
+  const end = moment.tz(to, 'YYYY-MM-DD', true, timeZone).add(1, 'day').startOf('day');
+  const days = Math.round(end.clone().tz('UTC').diff(start.clone().tz('UTC'), 'hours') / 24);
+  if (!end.isAfter(start)) throw new PeriodError('to: must not be before from');
+  if (days > maxDays) throw new PeriodError(`the period is longer than ${maxDays} days`);
+  return { timeZone, from, to, utcStart: start.clone().utc().format(UTC_TEXT), utcEnd: end.clone().utc().format(UTC_TEXT), days };
+}
+
+function local(utcText: string, timeZone: string): moment.Moment {
+  return moment.utc(utcText, UTC_TEXT).tz(timeZone);
+}
+
+/** The local date of a UTC db_cra value. */
+export function localDay(utcText: string, timeZone: string): string {
+  return local(utcText, timeZone).format('YYYY-MM-DD');
+}
+
+/** The local hour bucket of a UTC value: date, hour and UTC offset (so the doubled hour of a DST end stays two). */
+export function localHour(utcText: string, timeZone: string): string {
+  return local(utcText, timeZone).format('YYYY-MM-DD HH:00Z');
+}
+
+/** A UTC value shown in the portal's zone. */
+export function localTime(utcText: string, timeZone: string): string {
+  return local(utcText, timeZone).format('YYYY-MM-DD HH:mm:ss');
+}
