@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isTimeZone } from './stats/period';
 
 /**
  * The configuration keys are a public contract (README lists each with its default).
@@ -51,6 +52,11 @@ export const CONFIG_KEYS = {
   PHONE_NATIONAL_LENGTH: { kind: { type: 'int', min: 4, max: 14 }, default: '10', doc: 'digits of a national number without trunk prefix' },
   PHONE_TRUNK_PREFIX: { kind: { type: 'string', pattern: /^\d{0,2}$/, hint: '0 to 2 digits' }, default: '8', doc: 'national trunk prefix (8 in Russia, 0 in most of Europe)' },
   PHONE_OUTSIDE_PREFIXES: { kind: { type: 'list' }, default: '', doc: 'outside-line prefixes UCCX may put before the number, e.g. `9`' },
+  CCDR_SQLITE_PATH: { kind: { type: 'string' }, doc: 'the UCCX call records as a SQLite file (db_cra stand-in; lab, demos, CCDR exports)' },
+  CCDR_ODBC_CONNECTION: { kind: { type: 'string' }, secret: true, doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user' },
+  CCDR_QUERY_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 300000 }, default: '15000', doc: 'longest a statistics query may run' },
+  PORTAL_TIMEZONE: { kind: { type: 'string' }, default: 'Europe/Moscow', doc: "the portal's IANA time zone: days and hours of the statistics" },
+  STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
   SHUTDOWN_GRACE_MS: { kind: { type: 'int', min: 0, max: 120000 }, default: '10000', doc: 'time to finish requests and flush the outbox on SIGTERM' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -78,6 +84,12 @@ export interface Config {
   finesseOrigins: string[];
   phone: { countryCode: string; nationalLength: number; trunkPrefix: string; outsidePrefixes: string[] };
   shutdownGraceMs: number;
+  stats: {
+    source: { kind: 'sqlite'; path: string } | { kind: 'odbc'; connection: string } | null;
+    queryTimeoutMs: number;
+    timeZone: string;
+    token: string | null;
+  };
   /** Every secret value, so the logger can scrub it from any line. */
   secrets: string[];
 }
@@ -204,7 +216,14 @@ export function parseConfig(src: Source): Config {
   }
 
   const uccxToken = str('UCCX_LOOKUP_TOKEN') ?? null;
-  const secrets = [uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined].filter(
+  const sqlitePath = str('CCDR_SQLITE_PATH');
+  const odbc = str('CCDR_ODBC_CONNECTION');
+  if (sqlitePath && odbc) throw new ConfigError('CCDR_SQLITE_PATH', 'either CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION, not both');
+  const timeZone = get<string>('PORTAL_TIMEZONE');
+  if (!isTimeZone(timeZone)) throw new ConfigError('PORTAL_TIMEZONE', 'an IANA time zone such as Europe/Moscow', timeZone);
+  const statsToken = str('STATS_API_TOKEN') ?? null;
+  const odbcPassword = odbc ? /(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*([^;]+)/i.exec(odbc)?.[1] : undefined;
+  const secrets = [uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
 
@@ -239,6 +258,12 @@ export function parseConfig(src: Source): Config {
       outsidePrefixes: get('PHONE_OUTSIDE_PREFIXES'),
     },
     shutdownGraceMs: get('SHUTDOWN_GRACE_MS'),
+    stats: {
+      source: sqlitePath ? { kind: 'sqlite', path: sqlitePath } : odbc ? { kind: 'odbc', connection: odbc } : null,
+      queryTimeoutMs: get('CCDR_QUERY_TIMEOUT_MS'),
+      timeZone,
+      token: statsToken,
+    },
     secrets,
   };
 }

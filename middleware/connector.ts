@@ -11,7 +11,7 @@ import { CrmDirectory } from './bitrix24/crm-directory';
 import { LeakyBucket } from './bitrix24/leaky-bucket';
 import { Bitrix24Client } from './bitrix24/rest-client';
 import type { Config } from './config';
-import { BadRequest, errorAnswers } from './http-errors';
+import { HttpError, errorAnswers } from './http-errors';
 import { SecretScrubber, createLogger, type Logger } from './log';
 import { LookupService } from './lookup/lookup-service';
 import { Metrics } from './metrics';
@@ -19,6 +19,10 @@ import { Outbox } from './outbox';
 import { healthRoutes, type Check } from './routes/health-routes';
 import { installRoutes } from './routes/install-routes';
 import { lookupRoutes } from './routes/lookup-routes';
+import { statsRoutes } from './routes/stats-routes';
+import { openCcdrSource } from './stats/open-source';
+import type { CcdrSource } from './stats/ccdr-source';
+import { Reports } from './stats/reports';
 import { Store } from './store';
 import { ENSURE_LEAD, ensureLeadHandler } from './lookup/unknown-caller';
 
@@ -39,6 +43,8 @@ export class Connector {
   readonly outbox: Outbox;
   readonly lookups: LookupService;
   readonly app = new Koa();
+  /** The UCCX call records, when configured. */
+  readonly ccdr: CcdrSource | null;
   private server: http.Server | null = null;
   private probe: { at: number; check: Check } | null = null;
   private stopping: Promise<void> | null = null;
@@ -72,6 +78,7 @@ export class Connector {
       log: this.log,
       onAnswer: (a, s, cached) => this.metrics.lookup(a, s, cached),
     });
+    this.ccdr = config.stats.source ? openCcdrSource(config.stats.source, config.stats.queryTimeoutMs) : null;
     this.buildApp();
   }
 
@@ -90,7 +97,7 @@ export class Connector {
     });
     app.use(async (ctx, next) => (ctx.path.startsWith('/api/') ? corsForFinesse(ctx, next) : next()));
     app.use(async (ctx, next) => {
-      if (ctx.querystring.length > 2048) throw new BadRequest(414, 'query string longer than 2048 characters');
+      if (ctx.querystring.length > 2048) throw new HttpError(414, 'query string longer than 2048 characters');
       await next();
     });
     app.use(
@@ -101,7 +108,7 @@ export class Connector {
         extendTypes: { form: ['application/x-www-form-urlencoded'] },
         onError: (err) => {
           const status = (err as Error & { status?: number }).status === 413 ? 413 : 400;
-          throw new BadRequest(status, `body: ${err.message}`);
+          throw new HttpError(status, `body: ${err.message}`);
         },
       }),
     );
@@ -122,11 +129,24 @@ export class Connector {
         this.metrics,
       ),
       lookupRoutes(this.lookups, { token: this.config.uccxToken, allowedIps: this.config.uccxAllowedIps, rules: this.config.phone }),
+      statsRoutes({
+        token: this.config.stats.token,
+        timeZone: this.config.stats.timeZone,
+        queryTimeoutMs: this.config.stats.queryTimeoutMs,
+        reports: this.ccdr ? new Reports(this.ccdr, this.portalUrl()) : null,
+      }),
     ];
     if (this.credentials instanceof AppCredentials) {
       routers.push(installRoutes(this.credentials, this.config.bitrix24.mode === 'app' ? this.config.bitrix24.portalUrl : null, this.log));
     }
     for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
+  }
+
+  /** The portal's base URL for links to CRM records. */
+  private portalUrl(): string | null {
+    const b = this.config.bitrix24;
+    if (b.mode === 'webhook') return new URL(b.webhookUrl).origin;
+    return b.portalUrl ?? null;
   }
 
   /** Bitrix24 readiness: credentials present and a cheap call answered within the last 30 s. */
@@ -197,6 +217,7 @@ export class Connector {
     }
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
+    await this.ccdr?.close().catch(() => undefined);
     this.store.close();
     this.log.info('middleware stopped');
     await new Promise<void>((r) => this.log.flush(() => r()));

@@ -9,6 +9,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ] || [ -n "${CHROMIUM_PATH:-}" ] || need+=(chromium)
 # Prosody stands in for Finesse's XMPP notification service (WebSocket, BOSH, pubsub).
 [ -x /usr/bin/prosody ] || [ -n "${PROSODY_PATH:-}" ] || need+=(prosody)
+# The ODBC path of the statistics runs for real through unixODBC and Debian's SQLite ODBC driver.
+[ -f /usr/include/sql.h ] || need+=(unixodbc-dev)
+odbcinst -q -d 2>/dev/null | grep -qx '\[SQLite3\]' || need+=(libsqliteodbc odbcinst)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -17,6 +20,8 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+# `odbc` is optional (it compiles against unixODBC's headers): build it now if npm ci could not.
+node -e "require('odbc')" 2>/dev/null || npm rebuild odbc >/dev/null
 npx tsc -p tsconfig.json
 npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @xmpp/client)
 npx jest "$@"

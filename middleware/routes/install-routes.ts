@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AppCredentials, Installation } from '../bitrix24/credentials';
-import { BadRequest } from '../http-errors';
+import { HttpError } from '../http-errors';
 import type { Logger } from '../log';
 
 type Form = Record<string, unknown>;
@@ -31,12 +31,12 @@ export function readInstallation(form: Form, query: Form): Omit<Installation, 'i
     expiresAt: Date.now() + 1000 * (Number(text(auth.expires_in) || text(form.AUTH_EXPIRES)) || 3600),
   };
   const missing = (['memberId', 'domain', 'accessToken', 'refreshToken', 'applicationToken'] as const).filter((k) => !inst[k]);
-  if (missing.length) throw new BadRequest(400, `install: missing ${missing.join(', ')} in the Bitrix24 callback`);
+  if (missing.length) throw new HttpError(400, `install: missing ${missing.join(', ')} in the Bitrix24 callback`);
   try {
     new URL(inst.clientEndpoint);
     new URL(inst.serverEndpoint);
   } catch {
-    throw new BadRequest(400, 'install: client_endpoint or server_endpoint is not a URL');
+    throw new HttpError(400, 'install: client_endpoint or server_endpoint is not a URL');
   }
   return inst;
 }
@@ -50,11 +50,11 @@ export function installRoutes(creds: AppCredentials, portalUrl: string | null, l
   router.post('/bitrix/install', async (ctx: Context) => {
     const inst = readInstallation(((ctx.request as { body?: unknown }).body ?? {}) as Form, ctx.query as Form);
     if (portalUrl && new URL(inst.clientEndpoint).origin !== new URL(portalUrl).origin) {
-      throw new BadRequest(403, `install: portal ${inst.domain} is not B24_PORTAL_URL`);
+      throw new HttpError(403, `install: portal ${inst.domain} is not B24_PORTAL_URL`);
     }
     const current = creds.installation();
     if (current && current.memberId !== inst.memberId) {
-      throw new BadRequest(409, `install: already installed on portal ${current.domain}; uninstall there first`);
+      throw new HttpError(409, `install: already installed on portal ${current.domain}; uninstall there first`);
     }
     const res = await fetch(`${inst.clientEndpoint}app.info.json`, {
       method: 'POST',
@@ -62,9 +62,9 @@ export function installRoutes(creds: AppCredentials, portalUrl: string | null, l
       body: JSON.stringify({ auth: inst.accessToken }),
       signal: AbortSignal.timeout(5000),
     }).catch((err: Error) => {
-      throw new BadRequest(502, `install: could not reach ${inst.clientEndpoint}: ${err.message}`);
+      throw new HttpError(502, `install: could not reach ${inst.clientEndpoint}: ${err.message}`);
     });
-    if (!res.ok) throw new BadRequest(403, `install: the portal refused the install token (HTTP ${res.status})`);
+    if (!res.ok) throw new HttpError(403, `install: the portal refused the install token (HTTP ${res.status})`);
     creds.save({ ...inst, installedAt: Date.now() });
     log.info({ domain: inst.domain, memberId: inst.memberId }, 'Bitrix24 application installed');
     const lang = /^ru/i.test(text(ctx.query.LANG) || 'ru') ? 'ru' : 'en';

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { timingSafeEqual } from 'node:crypto';
-import { BadRequest } from '../http-errors';
+import { HttpError } from '../http-errors';
 import { renderJson, renderXml } from '../lookup/lookup-answer';
 import type { LookupService } from '../lookup/lookup-service';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
@@ -16,7 +16,7 @@ function param(ctx: Context, name: string): string | undefined {
   const body = (ctx.request as { body?: unknown }).body;
   const fromBody = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
   const v = fromBody ?? ctx.query[name];
-  if (Array.isArray(v)) throw new BadRequest(400, `${name}: given more than once`);
+  if (Array.isArray(v)) throw new HttpError(400, `${name}: given more than once`);
   return typeof v === 'string' ? v : undefined;
 }
 
@@ -28,13 +28,13 @@ function sameSecret(given: string, expected: string): boolean {
 
 function checkAccess(ctx: Context, opts: LookupRouteOptions): void {
   if (opts.allowedIps.length > 0 && !opts.allowedIps.includes(ctx.ip.replace(/^::ffff:/, ''))) {
-    throw new BadRequest(403, `client ${ctx.ip} is not in UCCX_ALLOWED_IPS`);
+    throw new HttpError(403, `client ${ctx.ip} is not in UCCX_ALLOWED_IPS`);
   }
   if (opts.token === null) return;
   const bearer = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
   const given = param(ctx, 'token') ?? bearer;
-  if (!given) throw new BadRequest(401, 'token: missing (UCCX_LOOKUP_TOKEN is set)');
-  if (!sameSecret(given, opts.token)) throw new BadRequest(403, 'token: wrong');
+  if (!given) throw new HttpError(401, 'token: missing (UCCX_LOOKUP_TOKEN is set)');
+  if (!sameSecret(given, opts.token)) throw new HttpError(403, 'token: wrong');
 }
 
 const CALL_ID = /^[\w.:\-]{1,64}$/;
@@ -47,11 +47,11 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
     const started = performance.now();
     checkAccess(ctx, opts);
     const raw = param(ctx, phoneParam);
-    if (raw === undefined) throw new BadRequest(400, `${phoneParam}: missing`);
+    if (raw === undefined) throw new HttpError(400, `${phoneParam}: missing`);
     const parsed = normalisePhone(raw, opts.rules);
-    if (!parsed.ok) throw new BadRequest(400, parsed.reason.replace(/^ani/, phoneParam));
+    if (!parsed.ok) throw new HttpError(400, parsed.reason.replace(/^ani/, phoneParam));
     const callId = param(ctx, 'callId') ?? null;
-    if (callId !== null && !CALL_ID.test(callId)) throw new BadRequest(400, 'callId: expected 1-64 letters, digits or ._:-');
+    if (callId !== null && !CALL_ID.test(callId)) throw new HttpError(400, 'callId: expected 1-64 letters, digits or ._:-');
     ctx.set('Cache-Control', 'no-store');
     const answer = await service.lookup(parsed.phone, callId);
     // Server time of the lookup, for monitoring from the client side (and the benchmarks).

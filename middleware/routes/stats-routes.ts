@@ -1,0 +1,102 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { timingSafeEqual } from 'node:crypto';
+import { HttpError } from '../http-errors';
+import { CcdrError } from '../stats/ccdr-source';
+import { periodToUtc, PeriodError } from '../stats/period';
+import { SERVICE_LEVEL_VARIANT, type Reports } from '../stats/reports';
+
+/**
+ * GET /api/stats/csq | agents | abandoned | volume?by=hour|day — the JSON (or CSV) behind the report, for
+ * wallboards too. `from`/`to` are portal-local dates, inclusive; the answer names the zone and the period.
+ */
+export interface StatsRouteOptions {
+  token: string | null;
+  timeZone: string;
+  queryTimeoutMs: number;
+  /** null: statistics are not configured (no CCDR source). */
+  reports: Reports | null;
+}
+
+function csv(rows: object[]): string {
+  if (rows.length === 0) return '';
+  const head = Object.keys(rows[0]!);
+  const cell = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [head.join(','), ...rows.map((r) => head.map((h) => cell((r as Record<string, unknown>)[h])).join(','))].join('\r\n') + '\r\n';
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function statsRoutes(o: StatsRouteOptions): Router {
+  const router = new Router();
+  router.get('/api/stats/:report', async (ctx: Context) => {
+    const report = String(ctx.params.report);
+    if (!['csq', 'agents', 'abandoned', 'volume'].includes(report)) throw new HttpError(404, `no report "${report}" (csq, agents, abandoned, volume)`);
+    if (!o.token) throw new HttpError(503, 'the statistics API is off: set STATS_API_TOKEN');
+    const given = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1] ?? (typeof ctx.query.token === 'string' ? ctx.query.token : undefined);
+    if (!given) throw new HttpError(401, 'token: missing (Authorization: Bearer <STATS_API_TOKEN>)');
+    if (!sameSecret(given, o.token)) throw new HttpError(403, 'token: wrong');
+    if (!o.reports) throw new HttpError(503, 'statistics are not configured: set CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION');
+    const q = (n: string) => (typeof ctx.query[n] === 'string' ? (ctx.query[n] as string) : undefined);
+    let period;
+    try {
+      period = periodToUtc(q('from') ?? '', q('to') ?? '', o.timeZone);
+    } catch (err) {
+      if (err instanceof PeriodError) throw new HttpError(400, err.message);
+      throw err;
+    }
+    const by = q('by') ?? 'day';
+    if (report === 'volume' && by !== 'hour' && by !== 'day') throw new HttpError(400, 'by: expected hour or day');
+    const filters = { csq: q('queue'), agent: q('agent') };
+    const reports = o.reports;
+    const run = (): Promise<object[]> => {
+      switch (report) {
+        case 'csq':
+          return reports.csqActivity(period, filters);
+        case 'agents':
+          return reports.agentSummary(period, filters);
+        case 'abandoned':
+          return reports.abandoned(period, filters);
+        default:
+          return reports.volume(period, by as 'hour' | 'day');
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    let rows: object[];
+    try {
+      rows = await Promise.race([
+        run(),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CcdrError(`the query took longer than ${o.queryTimeoutMs} ms`)), o.queryTimeoutMs))),
+      ]);
+    } catch (err) {
+      // The call records are unreachable or slow: say so; lookups are not affected.
+      if (err instanceof CcdrError) throw new HttpError(503, `CCDR database: ${err.message}`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    ctx.set('Cache-Control', 'no-store');
+    if (q('format') === 'csv') {
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);
+      ctx.body = csv(rows);
+      return;
+    }
+    ctx.body = {
+      report,
+      timeZone: period.timeZone,
+      period: { from: period.from, to: period.to, utcStart: period.utcStart, utcEnd: period.utcEnd },
+      ...(report === 'csq' ? { serviceLevel: SERVICE_LEVEL_VARIANT } : {}),
+      ...(report === 'volume' ? { by } : {}),
+      rows,
+    };
+  });
+  return router;
+}
