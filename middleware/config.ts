@@ -56,6 +56,8 @@ export const CONFIG_KEYS = {
   CCDR_ODBC_CONNECTION: { kind: { type: 'string' }, secret: true, doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user' },
   CCDR_QUERY_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 300000 }, default: '15000', doc: 'longest a statistics query may run' },
   PORTAL_TIMEZONE: { kind: { type: 'string' }, default: 'Europe/Moscow', doc: "the portal's IANA time zone: days and hours of the statistics" },
+  STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
+  STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
   SHUTDOWN_GRACE_MS: { kind: { type: 'int', min: 0, max: 120000 }, default: '10000', doc: 'time to finish requests and flush the outbox on SIGTERM' },
 } as const satisfies Record<string, KeySpec>;
@@ -89,6 +91,7 @@ export interface Config {
     queryTimeoutMs: number;
     timeZone: string;
     token: string | null;
+    allowed: { users: number[]; departments: number[] };
   };
   /** Every secret value, so the logger can scrub it from any line. */
   secrets: string[];
@@ -222,6 +225,11 @@ export function parseConfig(src: Source): Config {
   const timeZone = get<string>('PORTAL_TIMEZONE');
   if (!isTimeZone(timeZone)) throw new ConfigError('PORTAL_TIMEZONE', 'an IANA time zone such as Europe/Moscow', timeZone);
   const statsToken = str('STATS_API_TOKEN') ?? null;
+  const ids = (key: ConfigKey) =>
+    (get<string[] | undefined>(key) ?? []).map((v) => {
+      if (!/^\d+$/.test(v)) throw new ConfigError(key, 'comma-separated numeric ids', v);
+      return Number(v);
+    });
   const odbcPassword = odbc ? /(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*([^;]+)/i.exec(odbc)?.[1] : undefined;
   const secrets = [uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
@@ -263,6 +271,7 @@ export function parseConfig(src: Source): Config {
       queryTimeoutMs: get('CCDR_QUERY_TIMEOUT_MS'),
       timeZone,
       token: statsToken,
+      allowed: { users: ids('STATS_ALLOWED_USERS'), departments: ids('STATS_ALLOWED_DEPARTMENTS') },
     },
     secrets,
   };

@@ -20,6 +20,8 @@ import { healthRoutes, type Check } from './routes/health-routes';
 import { installRoutes } from './routes/install-routes';
 import { lookupRoutes } from './routes/lookup-routes';
 import { statsRoutes } from './routes/stats-routes';
+import { appRoutes } from './routes/app-routes';
+import { PageSessions } from './stats/page-session';
 import { openCcdrSource } from './stats/open-source';
 import type { CcdrSource } from './stats/ccdr-source';
 import { Reports } from './stats/reports';
@@ -112,6 +114,7 @@ export class Connector {
         },
       }),
     );
+    const reports = this.ccdr ? new Reports(this.ccdr, this.portalUrl()) : null;
     const routers = [
       healthRoutes(
         {
@@ -133,9 +136,23 @@ export class Connector {
         token: this.config.stats.token,
         timeZone: this.config.stats.timeZone,
         queryTimeoutMs: this.config.stats.queryTimeoutMs,
-        reports: this.ccdr ? new Reports(this.ccdr, this.portalUrl()) : null,
+        reports,
       }),
     ];
+    routers.push(
+      appRoutes({
+        portal: () => {
+          const inst = this.credentials instanceof AppCredentials ? this.credentials.installation() : null;
+          return inst ? { restBase: inst.clientEndpoint, memberId: inst.memberId, applicationToken: inst.applicationToken } : null;
+        },
+        allowed: this.config.stats.allowed,
+        sessions: new PageSessions(this.store),
+        reports,
+        timeZone: this.config.stats.timeZone,
+        queryTimeoutMs: this.config.stats.queryTimeoutMs,
+        log: this.log,
+      }),
+    );
     if (this.credentials instanceof AppCredentials) {
       routers.push(installRoutes(this.credentials, this.config.bitrix24.mode === 'app' ? this.config.bitrix24.portalUrl : null, this.log));
     }

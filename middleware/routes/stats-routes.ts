@@ -5,6 +5,7 @@ import { HttpError } from '../http-errors';
 import { CcdrError } from '../stats/ccdr-source';
 import { periodToUtc, PeriodError } from '../stats/period';
 import { SERVICE_LEVEL_VARIANT, type Reports } from '../stats/reports';
+import { toCsv, withQueryDeadline } from '../stats/table-output';
 
 /**
  * GET /api/stats/csq | agents | abandoned | volume?by=hour|day — the JSON (or CSV) behind the report, for
@@ -16,16 +17,6 @@ export interface StatsRouteOptions {
   queryTimeoutMs: number;
   /** null: statistics are not configured (no CCDR source). */
   reports: Reports | null;
-}
-
-function csv(rows: object[]): string {
-  if (rows.length === 0) return '';
-  const head = Object.keys(rows[0]!);
-  const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [head.join(','), ...rows.map((r) => head.map((h) => cell((r as Record<string, unknown>)[h])).join(','))].join('\r\n') + '\r\n';
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -68,25 +59,19 @@ export function statsRoutes(o: StatsRouteOptions): Router {
           return reports.volume(period, by as 'hour' | 'day');
       }
     };
-    let timer: NodeJS.Timeout | undefined;
     let rows: object[];
     try {
-      rows = await Promise.race([
-        run(),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CcdrError(`the query took longer than ${o.queryTimeoutMs} ms`)), o.queryTimeoutMs))),
-      ]);
+      rows = await withQueryDeadline(run(), o.queryTimeoutMs);
     } catch (err) {
       // The call records are unreachable or slow: say so; lookups are not affected.
       if (err instanceof CcdrError) throw new HttpError(503, `CCDR database: ${err.message}`);
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
     ctx.set('Cache-Control', 'no-store');
     if (q('format') === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);
-      ctx.body = csv(rows);
+      ctx.body = toCsv(rows);
       return;
     }
     ctx.body = {

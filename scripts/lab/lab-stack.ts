@@ -75,6 +75,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const env = middlewareEnv(emulator, mode, dataDir, { ...extra, ...opts.env });
   const connector = new Connector(parseConfig(env), opts.logDestination);
   await connector.listen(opts.port ?? 0, '127.0.0.1');
+  emulator.appHandler = `${connector.url}/bitrix/app`;
   if (mode === 'app') {
     const res = await emulator.installInto(`${connector.url}/bitrix/install`);
     if (!res.ok) throw new Error(`lab install failed: ${res.status} ${await res.text()}`);

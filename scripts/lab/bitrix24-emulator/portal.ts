@@ -8,6 +8,7 @@ export interface PortalUser {
   LAST_NAME: string;
   ACTIVE: boolean;
   UF_PHONE_INNER: string;
+  UF_DEPARTMENT: number[];
 }
 
 export type EntityType = 'CONTACT' | 'LEAD' | 'COMPANY';
@@ -105,15 +106,17 @@ export class Portal {
 
 export function seedDemoPortal(): Portal {
   const p = new Portal();
-  const users: Array<[number, string, string, boolean, string]> = [
-    [1, 'Admin', 'Adminov', true, ''],
-    [5, 'Ivan', 'Petrov', true, '1021'],
-    [6, 'Maria', 'Sidorova', true, '1022'],
-    [7, 'Oleg', 'Uvolennyi', false, '1023'],
-    [8, 'Anna', 'Bezdobavochnaya', true, ''],
-    [9, 'Unprocessed', 'Calls', true, ''],
+  // Departments: 1 administration, 2 contact-center management, 3 sales.
+  const users: Array<[number, string, string, boolean, string, number[]]> = [
+    [1, 'Admin', 'Adminov', true, '', [1]],
+    [2, 'Natalia', 'Rukovoditel', true, '', [2]],
+    [5, 'Ivan', 'Petrov', true, '1021', [3]],
+    [6, 'Maria', 'Sidorova', true, '1022', [3]],
+    [7, 'Oleg', 'Uvolennyi', false, '1023', [3]],
+    [8, 'Anna', 'Bezdobavochnaya', true, '', [3]],
+    [9, 'Unprocessed', 'Calls', true, '', [3]],
   ];
-  for (const [ID, NAME, LAST_NAME, ACTIVE, UF_PHONE_INNER] of users) p.addUser({ ID, NAME, LAST_NAME, ACTIVE, UF_PHONE_INNER });
+  for (const [ID, NAME, LAST_NAME, ACTIVE, UF_PHONE_INNER, UF_DEPARTMENT] of users) p.addUser({ ID, NAME, LAST_NAME, ACTIVE, UF_PHONE_INNER, UF_DEPARTMENT });
   p.addEntity('CONTACT', { ID: 42, NAME: 'Sergey Klientov', ASSIGNED_BY_ID: 5, phones: ['+7 (912) 345-67-89'] });
   p.addEntity('CONTACT', { ID: 43, NAME: 'Pavel Staryi', ASSIGNED_BY_ID: 7, phones: ['8 495 111-22-33'] });
   p.addEntity('CONTACT', { ID: 44, NAME: 'Elena Novaya', ASSIGNED_BY_ID: 8, phones: ['+7 916 000-11-22'] });

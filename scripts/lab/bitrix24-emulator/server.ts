@@ -35,6 +35,8 @@ export class Bitrix24Emulator {
   readonly app: { clientId: string; clientSecret: string };
   readonly memberId = 'lab' + randomBytes(8).toString('hex');
   readonly applicationToken = randomBytes(16).toString('hex');
+  /** Our application's page (the handler Bitrix24 frames), set when the lab installs the app. */
+  appHandler = '';
   switches = { latencyMs: 0, outage: 'none' as 'none' | 'hang' | 'error', operatingLimited: new Set<string>(), failNext: new Map<string, RestError>() };
   counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, refreshes: 0 };
   private rate: { perSecond: number; burst: number };
@@ -137,6 +139,33 @@ export class Bitrix24Emulator {
     return fetch(installUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: this.installForm() });
   }
 
+  /** The form Bitrix24 POSTs into an application frame for `userId` (reference bitrix24.md §5.3). */
+  frameForm(userId: number): Record<string, string> {
+    const { accessToken, refreshToken } = this.issueTokens(userId);
+    return {
+      AUTH_ID: accessToken,
+      AUTH_EXPIRES: String(this.tokenTtlS),
+      REFRESH_ID: refreshToken,
+      SERVER_ENDPOINT: `${this.url}/rest/`,
+      member_id: this.memberId,
+      status: 'L',
+      PLACEMENT: 'DEFAULT',
+      PLACEMENT_OPTIONS: '{}',
+      APPLICATION_TOKEN: this.applicationToken,
+    };
+  }
+
+  /** A portal page that opens our application in a frame, as Bitrix24 does. */
+  private appFrame(userId: number, lang: string, extra: Record<string, string> = {}): string {
+    const action = `${this.appHandler}?${new URLSearchParams({ DOMAIN: new URL(this.url).host, PROTOCOL: '0', LANG: lang, APP_SID: 'lab', ...extra })}`;
+    const inputs = Object.entries(this.frameForm(userId))
+      .map(([k, v]) => `<input type="hidden" name="${k}" value="${v.replace(/"/g, '&quot;')}">`)
+      .join('');
+    return `<!doctype html><html><head><meta charset="utf-8"><title>Bitrix24 · app</title><style>body{margin:0;font:14px Arial;background:#eef2f4}header{background:#2fc6f6;color:#fff;padding:8px 16px}iframe{border:0;width:100%;height:calc(100vh - 40px)}</style></head>
+<body><header>Bitrix24 (lab) · ${lang === 'en' ? 'Applications' : 'Приложения'} · user #${userId}</header><iframe name="app" id="app"></iframe>
+<form id="f" method="post" target="app" action="${action}">${inputs}</form><script>document.getElementById('f').submit();</script></body></html>`;
+  }
+
   leadCount(phone?: string): number {
     return phone ? this.portal.leadsWithPhone(phone).length : this.portal.list('LEAD').length;
   }
@@ -167,6 +196,10 @@ export class Bitrix24Emulator {
     const rest = /^\/rest\/(?:(\d+)\/([^/]+)\/)?([a-zA-Z0-9_.]+?)(?:\.json)?$/.exec(url.pathname);
     if (rest) return this.rest(req, res, rest[3]!, params, rest[1], rest[2]);
     if (url.pathname === '/' || url.pathname === '') return this.send(res, 200, renderHome(this.portal), 'text/html; charset=utf-8');
+    if (url.pathname === '/lab/app') {
+      const extra = Object.fromEntries([...url.searchParams].filter(([k]) => k === 'from' || k === 'to'));
+      return this.send(res, 200, this.appFrame(Number(url.searchParams.get('user') ?? 1), url.searchParams.get('lang') ?? 'ru', extra), 'text/html; charset=utf-8');
+    }
     const page = /^\/crm\/(lead|contact|company)\/details\/(\d+)\/?$/.exec(url.pathname);
     if (page) {
       const e = this.portal.get(page[1]!.toUpperCase() as EntityType, Number(page[2]));
@@ -404,7 +437,7 @@ export class Bitrix24Emulator {
 
   private userRow(id: number): Params | null {
     const u = this.portal.users.get(id);
-    return u ? { ID: String(u.ID), ACTIVE: u.ACTIVE, NAME: u.NAME, LAST_NAME: u.LAST_NAME, UF_PHONE_INNER: u.UF_PHONE_INNER, IS_ONLINE: 'N' } : null;
+    return u ? { ID: String(u.ID), ACTIVE: u.ACTIVE, NAME: u.NAME, LAST_NAME: u.LAST_NAME, UF_PHONE_INNER: u.UF_PHONE_INNER, UF_DEPARTMENT: u.UF_DEPARTMENT, IS_ONLINE: 'N' } : null;
   }
 
   private entityRow(e: PortalEntity): Params {

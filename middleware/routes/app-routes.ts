@@ -1,0 +1,134 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import moment from 'moment-timezone';
+import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { authenticateFrame, FrameAuthError, mayViewStats, type Portal } from '../bitrix24/frame-auth';
+import type { Logger } from '../log';
+import { CcdrError } from '../stats/ccdr-source';
+import type { PageSessions } from '../stats/page-session';
+import { periodToUtc, type Period } from '../stats/period';
+import { renderProblemPage, renderReportPage, type PageLang } from '../stats/report-page';
+import type { Reports } from '../stats/reports';
+import { toCsv, withQueryDeadline } from '../stats/table-output';
+
+/**
+ * /bitrix/app — the application's page inside Bitrix24: the contact-center statistics. Bitrix24 opens it with a
+ * frame POST (verified, see frame-auth.ts); the page's own filter and CSV links carry a signed session.
+ */
+export interface AppRouteOptions {
+  portal: () => Portal | null;
+  allowed: { users: number[]; departments: number[] };
+  sessions: PageSessions;
+  reports: Reports | null;
+  timeZone: string;
+  queryTimeoutMs: number;
+  log: Logger;
+}
+
+let chartJs: Buffer | null = null;
+function chartBundle(): Buffer {
+  // Chart.js's own UMD build, served as is: no build step in production.
+  chartJs ??= readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'));
+  return chartJs;
+}
+
+const langOf = (ctx: Context): PageLang => (/^en/i.test(String(ctx.query.LANG ?? ctx.query.lang ?? 'ru')) ? 'en' : 'ru');
+const q = (ctx: Context, n: string) => (typeof ctx.query[n] === 'string' ? (ctx.query[n] as string) : '');
+
+function periodOf(ctx: Context, zone: string): Period {
+  const today = moment.tz(zone).format('YYYY-MM-DD');
+  const weekAgo = moment.tz(zone).subtract(6, 'days').format('YYYY-MM-DD');
+  try {
+    return periodToUtc(q(ctx, 'from') || weekAgo, q(ctx, 'to') || today, zone);
+  } catch {
+    return periodToUtc(weekAgo, today, zone); // a bad date in the form: show the last week rather than nothing
+  }
+}
+
+export function appRoutes(o: AppRouteOptions): Router {
+  const router = new Router();
+
+  const problem = (ctx: Context, status: 403 | 503, reason: string) => {
+    ctx.status = status;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = renderProblemPage(langOf(ctx), status, reason);
+  };
+
+  const render = async (ctx: Context, session: string) => {
+    if (!o.reports) return problem(ctx, 503, 'statistics are not configured: CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION');
+    const reports = o.reports;
+    const period = periodOf(ctx, o.timeZone);
+    const filters = { queue: q(ctx, 'queue'), agent: q(ctx, 'agent') };
+    const f = { csq: filters.queue || undefined, agent: filters.agent || undefined };
+    const volumeBy = period.days <= 2 ? 'hour' : 'day';
+    try {
+      const [csq, all, agents, abandoned, volume] = await withQueryDeadline(
+        Promise.all([reports.csqActivity(period, f), reports.csqActivity(period), reports.agentSummary(period, f), reports.abandoned(period, f), reports.volume(period, volumeBy)]),
+        o.queryTimeoutMs,
+      );
+      const base = new URLSearchParams({ s: session, lang: langOf(ctx), from: period.from, to: period.to, queue: filters.queue, agent: filters.agent });
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = renderReportPage(
+        langOf(ctx),
+        { period, filters, csq, agents, abandoned, volume, volumeBy, queues: all.map((r) => r.csq) },
+        { self: `/bitrix/app?${base}`, csv: (report) => `/bitrix/app/csv/${report}?${base}` },
+      );
+    } catch (err) {
+      if (!(err instanceof CcdrError)) throw err;
+      o.log.warn({ err: err.message }, 'statistics page: CCDR database unavailable');
+      problem(ctx, 503, `CCDR database: ${err.message}`);
+    }
+  };
+
+  router.post('/bitrix/app', async (ctx) => {
+    try {
+      const user = await authenticateFrame(((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>, o.portal());
+      if (!mayViewStats(user, o.allowed)) return problem(ctx, 403, `user #${user.id} may not view the statistics`);
+      await render(ctx, o.sessions.issue(user.id));
+    } catch (err) {
+      if (!(err instanceof FrameAuthError)) throw err;
+      o.log.warn({ reason: err.reason }, 'statistics page refused');
+      problem(ctx, err.reason === 'unreachable' ? 503 : 403, err.message);
+    }
+  });
+
+  router.get('/bitrix/app', async (ctx) => {
+    const user = o.sessions.verify(q(ctx, 's'));
+    if (user === null) return problem(ctx, 403, 'the page session expired or is not valid: open the application again from Bitrix24');
+    await render(ctx, q(ctx, 's'));
+  });
+
+  router.get('/bitrix/app/csv/:report', async (ctx) => {
+    if (o.sessions.verify(q(ctx, 's')) === null) return problem(ctx, 403, 'the page session expired or is not valid');
+    if (!o.reports) return problem(ctx, 503, 'statistics are not configured');
+    const period = periodOf(ctx, o.timeZone);
+    const f = { csq: q(ctx, 'queue') || undefined, agent: q(ctx, 'agent') || undefined };
+    const r = o.reports;
+    const report = String(ctx.params.report);
+    const run: Record<string, () => Promise<object[]>> = {
+      csq: () => r.csqActivity(period, f),
+      agents: () => r.agentSummary(period, f),
+      abandoned: () => r.abandoned(period, f),
+      volume: () => r.volume(period, period.days <= 2 ? 'hour' : 'day'),
+    };
+    if (!run[report]) return;
+    try {
+      const rows = await withQueryDeadline(run[report](), o.queryTimeoutMs);
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);
+      ctx.body = toCsv(rows);
+    } catch (err) {
+      if (!(err instanceof CcdrError)) throw err;
+      problem(ctx, 503, `CCDR database: ${err.message}`);
+    }
+  });
+
+  router.get('/bitrix/assets/chart.js', (ctx) => {
+    ctx.type = 'application/javascript';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = chartBundle();
+  });
+  return router;
+}

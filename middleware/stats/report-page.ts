@@ -1,0 +1,178 @@
+import type { AbandonedRow, AgentRow, CsqRow, VolumeRow } from './reports';
+import type { Period } from './period';
+
+/** The statistics page shown inside Bitrix24 (pure rendering; ru and en). */
+const T = {
+  ru: {
+    title: 'Статистика контакт-центра',
+    period: 'Период',
+    from: 'с',
+    to: 'по',
+    queue: 'Очередь',
+    agent: 'Агент (логин)',
+    all: 'все',
+    show: 'Показать',
+    presented: 'Поступило',
+    handled: 'Обслужено',
+    abandoned: 'Потеряно',
+    dequeued: 'Снято с очереди',
+    avgQueue: 'Ср. ожидание, с',
+    maxQueue: 'Макс. ожидание, с',
+    sl: 'Уровень сервиса, %',
+    byHour: 'Звонки по часам',
+    byDay: 'Звонки по дням',
+    byCsq: 'Очереди',
+    csqTitle: 'Активность очередей (CSQ Activity)',
+    agentsTitle: 'Агенты (Agent Summary)',
+    abandonedTitle: 'Потерянные звонки (Abandoned Call Detail)',
+    agentCol: 'Агент',
+    ext: 'Доб.',
+    rna: 'Без ответа',
+    talk: 'Разговор, с',
+    hold: 'Удержание, с',
+    work: 'Обработка, с',
+    aht: 'Ср. время обслуж., с',
+    time: 'Время',
+    caller: 'Звонивший',
+    wait: 'Ожидание, с',
+    record: 'Запись CRM',
+    csv: 'CSV',
+    zone: 'Часовой пояс',
+    definitions: 'Определения — как в стандартных отчётах Cisco UCCX; уровень сервиса: потерянные звонки не учитываются (обслужено в пределах порога ÷ (поступило − потеряно в пределах порога)).',
+    none: 'Нет звонков за период',
+  },
+  en: {
+    title: 'Contact center statistics',
+    period: 'Period',
+    from: 'from',
+    to: 'to',
+    queue: 'Queue',
+    agent: 'Agent (login)',
+    all: 'all',
+    show: 'Show',
+    presented: 'Presented',
+    handled: 'Handled',
+    abandoned: 'Abandoned',
+    dequeued: 'Dequeued',
+    avgQueue: 'Avg queue, s',
+    maxQueue: 'Max queue, s',
+    sl: 'Service level, %',
+    byHour: 'Calls by hour',
+    byDay: 'Calls by day',
+    byCsq: 'Queues',
+    csqTitle: 'CSQ Activity',
+    agentsTitle: 'Agent Summary',
+    abandonedTitle: 'Abandoned Call Detail',
+    agentCol: 'Agent',
+    ext: 'Ext.',
+    rna: 'RNA',
+    talk: 'Talk, s',
+    hold: 'Hold, s',
+    work: 'Work, s',
+    aht: 'Avg handle, s',
+    time: 'Time',
+    caller: 'Caller',
+    wait: 'Queue, s',
+    record: 'CRM record',
+    csv: 'CSV',
+    zone: 'Time zone',
+    definitions: "Definitions as in Cisco UCCX's stock reports; service level: abandoned calls not counted (handled within the threshold ÷ (presented − abandoned within it)).",
+    none: 'No calls in the period',
+  },
+};
+
+export type PageLang = keyof typeof T;
+
+export interface PageData {
+  period: Period;
+  filters: { queue: string; agent: string };
+  csq: CsqRow[];
+  agents: AgentRow[];
+  abandoned: AbandonedRow[];
+  volume: VolumeRow[];
+  volumeBy: 'hour' | 'day';
+  queues: string[];
+}
+
+const esc = (v: unknown) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function table(head: string[], rows: unknown[][]): string {
+  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'object' && c !== null && 'html' in c ? (c as { html: string }).html : esc(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+export const PAGE_STYLE = `body{font:14px/1.4 "Helvetica Neue",Arial,sans-serif;color:#333;margin:0;padding:16px;background:#f5f7f8}
+h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}form{background:#fff;padding:10px;border-radius:8px;display:flex;gap:12px;flex-wrap:wrap;align-items:center}
+.tiles{display:flex;gap:12px;margin:12px 0;flex-wrap:wrap}.tile{background:#fff;border-radius:8px;padding:10px 16px;min-width:140px}.tile b{display:block;font-size:24px;color:#2fc6f6}
+.charts{display:grid;grid-template-columns:2fr 1fr;gap:12px}.chart{background:#fff;border-radius:8px;padding:10px;height:260px}
+table{border-collapse:collapse;background:#fff;width:100%;border-radius:8px}th,td{padding:6px 8px;border-bottom:1px solid #eef2f4;text-align:left}th{background:#eef2f4;font-weight:600}
+.muted{color:#777;font-size:12px}button{background:#2fc6f6;color:#fff;border:0;border-radius:4px;padding:6px 14px}a{color:#2067b0}
+.error{background:#fff;border-left:4px solid #c5221f;padding:12px 16px;border-radius:4px}`;
+
+export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string }): string {
+  const t = T[lang];
+  const p = d.period;
+  const sum = (k: 'presented' | 'handled' | 'abandoned') => d.volume.reduce((s, r) => s + r[k], 0);
+  const presented = sum('presented');
+  const csqPresented = d.csq.reduce((s, r) => s + r.presented, 0);
+  const avgQueue = csqPresented ? Math.round((d.csq.reduce((s, r) => s + r.avgQueueSeconds * r.presented, 0) / csqPresented) * 10) / 10 : 0;
+  const pct = (n: number) => (presented ? `${Math.round((n / presented) * 1000) / 10}%` : '—');
+  const chartData = {
+    volume: { labels: d.volume.map((v) => v.bucket), handled: d.volume.map((v) => v.handled), abandoned: d.volume.map((v) => v.abandoned) },
+    csq: { labels: d.csq.map((c) => c.csq), handled: d.csq.map((c) => c.handled), abandoned: d.csq.map((c) => c.abandoned), dequeued: d.csq.map((c) => c.dequeued) },
+    text: { handled: t.handled, abandoned: t.abandoned, dequeued: t.dequeued },
+  };
+  const option = (v: string, label: string, current: string) => `<option value="${esc(v)}"${v === current ? ' selected' : ''}>${esc(label)}</option>`;
+  const csvLink = (r: string) => `<a class="csv" href="${esc(links.csv(r))}">${t.csv}</a>`;
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title><style>${PAGE_STYLE}</style>
+<script src="/bitrix/assets/chart.js"></script></head><body>
+<h1>${t.title}</h1>
+<form method="get" action="${esc(links.self.split('?')[0])}">
+${[...new URL(links.self, 'http://x').searchParams].filter(([k]) => ['s', 'lang'].includes(k)).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('')}
+<label>${t.period} ${t.from} <input type="date" name="from" value="${esc(p.from)}"></label>
+<label>${t.to} <input type="date" name="to" value="${esc(p.to)}"></label>
+<label>${t.queue} <select name="queue">${option('', t.all, d.filters.queue)}${d.queues.map((q) => option(q, q, d.filters.queue)).join('')}</select></label>
+<label>${t.agent} <input name="agent" value="${esc(d.filters.agent)}" size="10"></label>
+<button>${t.show}</button><span class="muted">${t.zone}: ${esc(p.timeZone)}</span></form>
+<div class="tiles">
+<div class="tile" data-kpi="presented">${t.presented}<b>${presented}</b></div>
+<div class="tile" data-kpi="handled">${t.handled}<b>${sum('handled')}</b><span class="muted">${pct(sum('handled'))}</span></div>
+<div class="tile" data-kpi="abandoned">${t.abandoned}<b>${sum('abandoned')}</b><span class="muted">${pct(sum('abandoned'))}</span></div>
+<div class="tile" data-kpi="avgQueue">${t.avgQueue}<b>${avgQueue}</b></div>
+</div>
+<div class="charts"><div class="chart"><canvas id="volumeChart" aria-label="${d.volumeBy === 'hour' ? t.byHour : t.byDay}"></canvas></div>
+<div class="chart"><canvas id="csqChart" aria-label="${t.byCsq}"></canvas></div></div>
+<h2>${t.csqTitle} ${csvLink('csq')}</h2>
+${d.csq.length ? table([t.queue, t.presented, t.handled, t.abandoned, t.dequeued, t.avgQueue, t.maxQueue, t.sl], d.csq.map((r) => [r.csq, r.presented, r.handled, r.abandoned, r.dequeued, r.avgQueueSeconds, r.maxQueueSeconds, r.serviceLevelPercent ?? '—'])) : `<p>${t.none}</p>`}
+<h2>${t.agentsTitle} ${csvLink('agents')}</h2>
+${d.agents.length ? table([t.agentCol, t.ext, t.presented, t.handled, t.rna, t.talk, t.hold, t.work, t.aht], d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, r.talkSeconds, r.holdSeconds, r.workSeconds, r.avgHandleSeconds ?? '—'])) : `<p>${t.none}</p>`}
+<h2>${t.abandonedTitle} ${csvLink('abandoned')}</h2>
+${d.abandoned.length ? table([t.time, t.caller, t.queue, t.wait, t.record], d.abandoned.slice(0, 500).map((r) => [r.time, r.caller, r.csq, r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—'])) : `<p>${t.none}</p>`}
+<p class="muted">${t.definitions}</p>
+<script>
+(function () {
+  var d = ${JSON.stringify(chartData).replace(/</g, '\\u003c')};
+  if (!window.Chart) return;
+  var opts = { responsive: true, maintainAspectRatio: false, animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } };
+  window.fb24Charts = [
+    new Chart(document.getElementById('volumeChart'), { type: 'bar', data: { labels: d.volume.labels, datasets: [
+      { label: d.text.handled, data: d.volume.handled, backgroundColor: '#2fc6f6' },
+      { label: d.text.abandoned, data: d.volume.abandoned, backgroundColor: '#ff5752' } ] }, options: opts }),
+    new Chart(document.getElementById('csqChart'), { type: 'bar', data: { labels: d.csq.labels, datasets: [
+      { label: d.text.handled, data: d.csq.handled, backgroundColor: '#2fc6f6' },
+      { label: d.text.abandoned, data: d.csq.abandoned, backgroundColor: '#ff5752' },
+      { label: d.text.dequeued, data: d.csq.dequeued, backgroundColor: '#ffa900' } ] }, options: opts })
+  ];
+})();
+</script></body></html>`;
+}
+
+export function renderProblemPage(lang: PageLang, status: 403 | 503, reason: string): string {
+  const title = status === 403 ? { ru: 'Нет доступа к статистике', en: 'No access to the statistics' }[lang] : { ru: 'Статистика недоступна', en: 'Statistics unavailable' }[lang];
+  const hint =
+    status === 403
+      ? { ru: 'Попросите администратора добавить вас в STATS_ALLOWED_USERS или ваш отдел в STATS_ALLOWED_DEPARTMENTS.', en: 'Ask the administrator to add you to STATS_ALLOWED_USERS or your department to STATS_ALLOWED_DEPARTMENTS.' }[lang]
+      : { ru: 'База звонков UCCX сейчас не отвечает. Поиск звонящих и всплывающие карточки работают.', en: 'The UCCX call database does not answer now. Caller lookup and screen-pop keep working.' }[lang];
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title><style>${PAGE_STYLE}</style></head><body><div class="error"><h1>${title}</h1><p>${esc(reason)}</p><p class="muted">${hint}</p></div></body></html>`;
+}
