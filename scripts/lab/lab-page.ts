@@ -7,6 +7,7 @@ export const LAB_TEXT = {
     middleware: 'Middleware (the product)',
     portal: 'Bitrix24 portal emulator',
     guide: 'UCCX call script guide',
+    stats: 'Contact-center statistics in Bitrix24 (as the manager, user #2)',
     desktops: 'Finesse desktops with the gadget (open one, then place a call)',
     standalone: 'Standalone gadget (own XMPP session)',
     noProsody: 'needs Prosody (apt-get install prosody)',
@@ -40,6 +41,7 @@ export const LAB_TEXT = {
     middleware: 'Middleware (продукт)',
     portal: 'Эмулятор портала Битрикс24',
     guide: 'Руководство по скрипту UCCX',
+    stats: 'Статистика контакт-центра в Битрикс24 (как руководитель, пользователь №2)',
     desktops: 'Рабочие столы Finesse с гаджетом (откройте и позвоните)',
     standalone: 'Гаджет отдельно (своё XMPP-подключение)',
     noProsody: 'нужен Prosody (apt-get install prosody)',
@@ -80,7 +82,7 @@ export interface LabState {
 
 type Link = { label: string; url: string };
 
-export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string }, state: LabState, desktops: Link[] = [], standalone: Link[] = []): string {
+export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string; stats?: string }, state: LabState, desktops: Link[] = [], standalone: Link[] = []): string {
   const t = LAB_TEXT[lang];
   const other = lang === 'en' ? 'ru' : 'en';
   const boxes = state.agents
@@ -104,6 +106,7 @@ ol{margin:0;padding-left:18px;font-size:12px;color:#444}#calls{grid-column:1/3}<
 <li>${t.portal}: <a href="${urls.portal}/" target="_blank">${urls.portal}</a></li>
 <li>${t.desktops}: ${desktops.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || '—'}</li>
 <li>${t.standalone}: ${standalone.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || t.noProsody}</li>
+${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a></li>` : ''}
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>

@@ -36,7 +36,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = renderLabPage(
       ctx.query.lang === 'ru' ? 'ru' : 'en',
-      { middleware: stack.url, portal: stack.emulator.url },
+      { middleware: stack.url, portal: stack.emulator.url, stats: stack.connector.ccdr ? `${stack.emulator.url}/lab/app?user=2&lang=${ctx.query.lang === 'en' ? 'en' : 'ru'}` : '' },
       {
         agents: agents.map((extension) => ({ extension, ready: site.readyExtensions.has(extension) })),
         latencyMs: stack.emulator.switches.latencyMs,

@@ -34,6 +34,7 @@ export interface Stack {
 }
 
 export const LAB_UCCX_TOKEN = 'lab-uccx-token';
+export const LAB_STATS_TOKEN = 'lab-stats-token';
 
 export function middlewareEnv(emulator: Bitrix24Emulator, mode: 'app' | 'webhook', dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const bitrix: Record<string, string> =

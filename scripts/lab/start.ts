@@ -1,9 +1,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import moment from 'moment-timezone';
 import { buildGadget } from '../../gadget/build';
+import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
+import { fillStandIn } from './ccdr-generator';
 import { runMiddleware } from '../../middleware/main';
 import { STANDALONE_AGENTS, startLabServer } from './lab-server';
-import { startStack } from './lab-stack';
+import { LAB_STATS_TOKEN, startStack } from './lab-stack';
 
 /**
  * `npm start`. With a Bitrix24 connection configured it runs the middleware against the real systems; with none,
@@ -20,12 +23,20 @@ async function main(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true }); // the emulator starts fresh, so does the store
   process.env.LAB_LOG_LEVEL ??= 'info';
   const gadget = await buildGadget(join(__dirname, '../../.lab-data/gadget'));
+  // UCCX's call records for the statistics: the last 30 days, generated, in the lab's db_cra stand-in.
+  const ccdrPath = join(__dirname, '../../.lab-data/db_cra.sqlite');
+  rmSync(ccdrPath, { force: true });
+  const ccdr = new SqliteCcdrSource(ccdrPath, { writable: true });
+  const zone = process.env.PORTAL_TIMEZONE ?? 'Europe/Moscow';
+  fillStandIn(ccdr.db, { from: moment.tz(zone).subtract(30, 'days').format('YYYY-MM-DD'), days: 30, timeZone: zone, callsPerDay: 250 });
+  await ccdr.close();
   const stack = await startStack({
     mode: 'app',
     dataDir,
     port: port('PORT', 8080),
     emulatorPort: port('LAB_B24_PORT', 8091),
     finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed' },
+    env: { CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN, STATS_ALLOWED_DEPARTMENTS: '2', STATS_ALLOWED_USERS: '1', PORTAL_TIMEZONE: zone },
   });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));
   process.stdout.write(
@@ -39,7 +50,9 @@ async function main(): Promise<void> {
       ...(stack.finesse!.xmpp
         ? STANDALONE_AGENTS.map(([agent, tr]) => `  standalone gadget, agent ${agent} over ${tr}: ${stack.finesse!.standaloneUrl(agent, tr)}`)
         : []),
+      `  statistics in Bitrix24 (manager):  ${stack.emulator.url}/lab/app?user=2`,
       `  try / попробуйте: curl '${stack.url}/uccx/lookup?ani=89123456789&token=${stack.env.UCCX_LOOKUP_TOKEN}'`,
+      `                    curl -H 'Authorization: Bearer ${LAB_STATS_TOKEN}' '${stack.url}/api/stats/csq?from=${moment.tz(zone).subtract(7, 'days').format('YYYY-MM-DD')}&to=${moment.tz(zone).format('YYYY-MM-DD')}'`,
       'Ctrl+C stops it / Ctrl+C — остановить.',
       '',
     ].join('\n'),
