@@ -20,11 +20,15 @@ CREATE TABLE IF NOT EXISTS contactcalldetail (
   contactid VARCHAR(40), lastleg CHAR(1),
   PRIMARY KEY (sessionid, sessionseqnum, nodeid, profileid));
 CREATE INDEX IF NOT EXISTS ccd_start ON contactcalldetail (startdatetime);
+-- Covering indexes for the reports' joins and scans (the stand-in's own; UCCX's db_cra has its indexes).
+CREATE INDEX IF NOT EXISTS ccd_report ON contactcalldetail (startdatetime, sessionseqnum, contacttype, contactdisposition, sessionid, nodeid, profileid);
+CREATE INDEX IF NOT EXISTS ccd_abandoned ON contactcalldetail (contactdisposition, startdatetime);
 CREATE TABLE IF NOT EXISTS contactqueuedetail (
   sessionid DECIMAL(18,0) NOT NULL, sessionseqnum SMALLINT NOT NULL, profileid INT NOT NULL, nodeid SMALLINT NOT NULL,
   targetid INT NOT NULL, targettype SMALLINT NOT NULL, qindex SMALLINT NOT NULL, queueorder SMALLINT NOT NULL,
   disposition SMALLINT, metservicelevel CHAR(1), queuetime INT, startdatetime TEXT, enddatetime TEXT, contactid VARCHAR(40),
   PRIMARY KEY (sessionid, sessionseqnum, profileid, nodeid, targetid, targettype, qindex));
+CREATE INDEX IF NOT EXISTS cqd_report ON contactqueuedetail (sessionid, sessionseqnum, nodeid, profileid, targettype, targetid, disposition, queuetime, metservicelevel);
 CREATE TABLE IF NOT EXISTS agentconnectiondetail (
   sessionid DECIMAL(18,0) NOT NULL, sessionseqnum SMALLINT NOT NULL, nodeid SMALLINT NOT NULL, profileid INT NOT NULL,
   resourceid INT NOT NULL, startdatetime TEXT NOT NULL, enddatetime TEXT NOT NULL, qindex SMALLINT NOT NULL,
@@ -32,7 +36,7 @@ CREATE TABLE IF NOT EXISTS agentconnectiondetail (
   callwrapupdata VARCHAR(40), callresult SMALLINT, rna CHAR(1), loginsessionid VARCHAR(18), contactid VARCHAR(40),
   csqrecordid INT, consultsessionid DECIMAL(18,0),
   PRIMARY KEY (sessionid, sessionseqnum, nodeid, profileid, resourceid, startdatetime, qindex));
-CREATE INDEX IF NOT EXISTS acd_start ON agentconnectiondetail (startdatetime);
+CREATE INDEX IF NOT EXISTS acd_report ON agentconnectiondetail (sessionid, sessionseqnum, nodeid, profileid, resourceid, talktime, holdtime, worktime);
 CREATE TABLE IF NOT EXISTS contactservicequeue (
   recordid INT NOT NULL PRIMARY KEY, contactservicequeueid INT NOT NULL, profileid INT NOT NULL,
   csqname VARCHAR(50) NOT NULL, resourcepooltype SMALLINT NOT NULL DEFAULT 2, servicelevel INT NOT NULL,

@@ -1,6 +1,7 @@
 import { Agent, fetch as undiciFetch } from 'undici';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
 import { gadgetBench } from './gadget-bench';
+import { statsBench } from './stats-bench';
 import { f, pct, verdict } from './stats';
 
 /**
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   await burst();
   await agent.close();
   await gadgetBench();
+  await statsBench();
 }
 
 main().catch((err: Error) => {
