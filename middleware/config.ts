@@ -56,6 +56,7 @@ export const CONFIG_KEYS = {
   CCDR_ODBC_CONNECTION: { kind: { type: 'string' }, secret: true, doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user' },
   CCDR_QUERY_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 300000 }, default: '15000', doc: 'longest a statistics query may run' },
   PORTAL_TIMEZONE: { kind: { type: 'string' }, default: 'Europe/Moscow', doc: "the portal's IANA time zone: days and hours of the statistics" },
+  MISSED_CALLS_POLL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how often abandoned UCCX calls are read and logged in Bitrix24 as missed calls (0: off)' },
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
@@ -92,6 +93,7 @@ export interface Config {
     timeZone: string;
     token: string | null;
     allowed: { users: number[]; departments: number[] };
+    missedPollMs: number;
   };
   /** Every secret value, so the logger can scrub it from any line. */
   secrets: string[];
@@ -272,6 +274,7 @@ export function parseConfig(src: Source): Config {
       timeZone,
       token: statsToken,
       allowed: { users: ids('STATS_ALLOWED_USERS'), departments: ids('STATS_ALLOWED_DEPARTMENTS') },
+      missedPollMs: get<number>('MISSED_CALLS_POLL_S') * 1000,
     },
     secrets,
   };

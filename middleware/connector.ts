@@ -27,6 +27,8 @@ import type { CcdrSource } from './stats/ccdr-source';
 import { Reports } from './stats/reports';
 import { Store } from './store';
 import { ENSURE_LEAD, ensureLeadHandler } from './lookup/unknown-caller';
+import { LOG_MISSED_CALL, missedCallHandler } from './missed/missed-call-log';
+import { MissedCallSync } from './missed/missed-call-sync';
 
 const LEAD_TITLE = {
   ru: (phone: string) => `Входящий звонок ${phone}`,
@@ -47,6 +49,8 @@ export class Connector {
   readonly app = new Koa();
   /** The UCCX call records, when configured. */
   readonly ccdr: CcdrSource | null;
+  /** Abandoned UCCX calls → missed calls in Bitrix24, when call records are configured. */
+  readonly missedCalls: MissedCallSync | null;
   private server: http.Server | null = null;
   private probe: { at: number; check: Check } | null = null;
   private stopping: Promise<void> | null = null;
@@ -69,7 +73,15 @@ export class Connector {
       observer: this.metrics.bitrix24,
     });
     this.directory = new CrmDirectory(this.client);
-    this.outbox = new Outbox(this.store, { [ENSURE_LEAD]: ensureLeadHandler(this.directory, config.unprocessedUserId) }, this.log, {
+    const missedHandler = missedCallHandler({
+      client: this.client,
+      directory: this.directory,
+      store: this.store,
+      unprocessedUserId: config.unprocessedUserId,
+      rules: config.phone,
+      leadTitle: LEAD_TITLE[config.uiLanguage],
+    });
+    this.outbox = new Outbox(this.store, { [ENSURE_LEAD]: ensureLeadHandler(this.directory, config.unprocessedUserId), [LOG_MISSED_CALL]: missedHandler }, this.log, {
       onChange: () => this.updateOutboxGauges(),
     });
     this.lookups = new LookupService(this.directory, this.outbox, {
@@ -81,6 +93,8 @@ export class Connector {
       onAnswer: (a, s, cached) => this.metrics.lookup(a, s, cached),
     });
     this.ccdr = config.stats.source ? openCcdrSource(config.stats.source, config.stats.queryTimeoutMs) : null;
+    // UCCX writes a call's records when it ends: read them a minute later.
+    this.missedCalls = this.ccdr ? new MissedCallSync(this.ccdr, this.outbox, this.store, { pollMs: config.stats.missedPollMs, lagMs: 60_000, log: this.log }) : null;
     this.buildApp();
   }
 
@@ -202,6 +216,7 @@ export class Connector {
       this.server!.listen(port, host, () => resolve());
     });
     this.outbox.start();
+    this.missedCalls?.start();
     this.updateOutboxGauges();
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
@@ -232,6 +247,7 @@ export class Connector {
       clearTimeout(timer);
       server.closeAllConnections();
     }
+    this.missedCalls?.stop();
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
     await this.ccdr?.close().catch(() => undefined);

@@ -23,6 +23,7 @@ CREATE INDEX IF NOT EXISTS ccd_start ON contactcalldetail (startdatetime);
 -- Covering indexes for the reports' joins and scans (the stand-in's own; UCCX's db_cra has its indexes).
 CREATE INDEX IF NOT EXISTS ccd_report ON contactcalldetail (startdatetime, sessionseqnum, contacttype, contactdisposition, sessionid, nodeid, profileid);
 CREATE INDEX IF NOT EXISTS ccd_abandoned ON contactcalldetail (contactdisposition, startdatetime);
+CREATE INDEX IF NOT EXISTS ccd_ended ON contactcalldetail (contactdisposition, enddatetime);
 CREATE TABLE IF NOT EXISTS contactqueuedetail (
   sessionid DECIMAL(18,0) NOT NULL, sessionseqnum SMALLINT NOT NULL, profileid INT NOT NULL, nodeid SMALLINT NOT NULL,
   targetid INT NOT NULL, targettype SMALLINT NOT NULL, qindex SMALLINT NOT NULL, queueorder SMALLINT NOT NULL,

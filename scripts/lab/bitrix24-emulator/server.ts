@@ -44,6 +44,8 @@ export class Bitrix24Emulator {
   private tokens = new Map<string, { userId: number; expiresAt: number }>();
   private refreshTokens = new Map<string, number>();
   private readonly tokenTtlS: number;
+  /** Registered external calls (telephony.externalCall.*), in order. */
+  readonly calls: Array<{ CALL_ID: string; EXTERNAL_CALL_ID: string; USER_ID: number; PHONE_NUMBER: string; TYPE: number; CRM_ENTITY_TYPE: string; CRM_ENTITY_ID: number; registeredAt: number; finished: null | { STATUS_CODE: string; DURATION: number } }> = [];
   private server: http.Server | null = null;
   private hung = new Set<http.ServerResponse>();
   private operating = new Map<string, number>();
@@ -427,6 +429,42 @@ export class Bitrix24Emulator {
           ORIGINATOR_ID: String(f.ORIGINATOR_ID ?? ''),
         });
         return e.ID;
+      }
+      case 'telephony.externalCall.register': {
+        const userId = Number(p.USER_ID ?? 0);
+        const user = this.portal.users.get(userId);
+        if (!userId && !p.USER_PHONE_INNER) throw new RestError(400, 'ERROR_CORE', 'USER_ID or USER_PHONE_INNER should be set');
+        if (!user || !user.ACTIVE) throw new RestError(400, 'ERROR_CORE', 'User is not found or is not active');
+        const type = Number(p.TYPE);
+        if (![1, 2, 3, 4, 5].includes(type)) throw new RestError(400, 'ERROR_CORE', 'Unknown TYPE');
+        const phone = String(p.PHONE_NUMBER ?? '');
+        if (!phone) throw new RestError(400, 'ERROR_CORE', 'Unsupported phone number format');
+        const ext = String(p.EXTERNAL_CALL_ID ?? '');
+        // The 30-minute reuse rule (reference §4.1): same number, type, user, line and EXTERNAL_CALL_ID → same CALL_ID.
+        const again = this.calls.find((c) => c.PHONE_NUMBER === phone && c.TYPE === type && c.USER_ID === userId && c.EXTERNAL_CALL_ID === ext && Date.now() - c.registeredAt < 30 * 60_000);
+        const entityType = String(p.CRM_ENTITY_TYPE ?? '');
+        const entityId = Number(p.CRM_ENTITY_ID ?? 0);
+        const call = again ?? {
+          CALL_ID: `externalCall.${randomBytes(16).toString('hex')}.${Math.floor(Date.now() / 1000)}`,
+          EXTERNAL_CALL_ID: ext,
+          USER_ID: userId,
+          PHONE_NUMBER: phone,
+          TYPE: type,
+          CRM_ENTITY_TYPE: entityType,
+          CRM_ENTITY_ID: entityId,
+          registeredAt: Date.now(),
+          finished: null,
+        };
+        if (!again) this.calls.push(call);
+        return { CALL_ID: call.CALL_ID, CRM_CREATED_LEAD: null, CRM_CREATED_ENTITIES: [], CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: call.CRM_ENTITY_ID };
+      }
+      case 'telephony.externalCall.finish': {
+        if (typeof p.CALL_ID !== 'string') throw new RestError(400, 'INVALID_ARGUMENT', 'CALL_ID must be a string');
+        const call = this.calls.find((c) => c.CALL_ID === p.CALL_ID && !c.finished);
+        if (!call) throw new RestError(400, '', 'Call is not found (call should be registered prior to finishing');
+        const duration = Number(p.DURATION ?? 0);
+        call.finished = { STATUS_CODE: String(p.STATUS_CODE ?? (duration > 0 ? '200' : '304')), DURATION: duration };
+        return { CALL_ID: call.CALL_ID, EXTERNAL_CALL_ID: call.EXTERNAL_CALL_ID, PORTAL_USER_ID: String(call.USER_ID), PHONE_NUMBER: call.PHONE_NUMBER, INCOMING: String(call.TYPE), CALL_DURATION: String(duration), CALL_FAILED_CODE: call.finished.STATUS_CODE, CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: String(call.CRM_ENTITY_ID) };
       }
       case 'crm.lead.list':
         return portal.list('LEAD').map((e) => this.entityRow(e));

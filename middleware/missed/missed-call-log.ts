@@ -1,0 +1,100 @@
+import moment from 'moment-timezone';
+import type { CrmDirectory } from '../bitrix24/crm-directory';
+import type { Bitrix24Client } from '../bitrix24/rest-client';
+import { candidates, type CrmEntityType } from '../lookup/caller-match';
+import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
+import type { Attempt, Handler } from '../outbox';
+import type { Store } from '../store';
+import { UTC_TEXT } from '../stats/period';
+import type { AbandonedCall } from './abandoned-calls';
+
+/**
+ * The outbox job that puts one abandoned UCCX call into Bitrix24 as a missed call: on the record the UCCX script
+ * named (customVariable2 = TYPE:ID), else the one with the caller's number, else a new lead for the "unprocessed"
+ * user; registered as inbound with a unique EXTERNAL_CALL_ID (so no other call shares its CALL_ID) under the
+ * record's responsible (or the unprocessed user), then finished with 304 — Bitrix24's missed-call status.
+ * Each step's result is kept, so a retry after a crash goes on where it stopped and nothing is done twice.
+ */
+export const LOG_MISSED_CALL = 'missed.log';
+export const missedKey = (c: Pick<AbandonedCall, 'sessionId' | 'nodeId'>) => `missed:${c.nodeId}:${c.sessionId}`;
+
+interface Progress {
+  entity?: { type: CrmEntityType; id: number; userId: number };
+  callId?: string;
+  finished?: boolean;
+}
+
+const REF = /^(CONTACT|LEAD|COMPANY):(\d{1,12})$/;
+
+export function missedCallHandler(deps: {
+  client: Bitrix24Client;
+  directory: CrmDirectory;
+  store: Store;
+  unprocessedUserId: number;
+  rules: PhoneRules;
+  leadTitle: (e164: string) => string;
+}): Handler {
+  const { client, directory, store } = deps;
+  const activeOrUnprocessed = async (userId: number | null) => {
+    if (userId === null) return deps.unprocessedUserId;
+    const u = await directory.getUser(userId);
+    return u?.active ? userId : deps.unprocessedUserId;
+  };
+
+  return async ({ payload, previousAttempts }: Attempt) => {
+    const call = payload as AbandonedCall;
+    const key = `missed.progress.${missedKey(call)}`;
+    const progress: Progress = store.getKv<Progress>(key) ?? {};
+    const save = () => store.setKv(key, progress);
+    const phone = normalisePhone(call.caller, deps.rules);
+    if (!phone.ok) return { skipped: `caller number not usable: ${phone.reason}` };
+
+    if (!progress.entity) {
+      const ref = REF.exec(call.crmRef);
+      if (ref) {
+        const type = ref[1] as CrmEntityType;
+        const rec = await client.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id: Number(ref[2]) }).catch(() => null);
+        if (rec) progress.entity = { type, id: Number(ref[2]), userId: await activeOrUnprocessed(Number(rec.ASSIGNED_BY_ID) || null) };
+      }
+      if (!progress.entity) {
+        // Searched on every try, so a lead an earlier, unanswered try created is found instead of doubled.
+        const best = candidates(await directory.findByPhone(phone.phone.variants))[0];
+        if (best) progress.entity = { type: best.type, id: best.id, userId: await activeOrUnprocessed(best.responsibleId) };
+        else {
+          const id = await directory.addLead({ title: deps.leadTitle(phone.phone.e164), e164: phone.phone.e164, responsibleId: deps.unprocessedUserId, originId: `uccx-${call.sessionId}` });
+          progress.entity = { type: 'LEAD', id, userId: deps.unprocessedUserId };
+        }
+      }
+      save();
+    }
+    const e = progress.entity;
+    if (!progress.callId) {
+      const r = await client.call<{ CALL_ID?: string }>('telephony.externalCall.register', {
+        USER_ID: e.userId,
+        PHONE_NUMBER: phone.phone.e164,
+        TYPE: 2,
+        CALL_START_DATE: moment.utc(call.startUtc, UTC_TEXT).format('YYYY-MM-DDTHH:mm:ssZ'),
+        CRM_CREATE: 0,
+        CRM_ENTITY_TYPE: e.type,
+        CRM_ENTITY_ID: e.id,
+        SHOW: 0,
+        ADD_TO_CHAT: 0,
+        EXTERNAL_CALL_ID: `uccx-${call.nodeId}-${call.sessionId}`,
+      });
+      if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
+      progress.callId = r.CALL_ID;
+      save();
+    }
+    if (!progress.finished) {
+      try {
+        await client.call('telephony.externalCall.finish', { CALL_ID: progress.callId, USER_ID: e.userId, DURATION: 0, STATUS_CODE: '304', ADD_TO_CHAT: 0 });
+      } catch (err) {
+        // An earlier try may have finished it and crashed before noting so.
+        if (!(previousAttempts > 0 && /Call is not found/.test((err as Error).message))) throw err;
+      }
+      progress.finished = true;
+      save();
+    }
+    return { callId: progress.callId, entity: `${e.type}:${e.id}`, userId: e.userId };
+  };
+}

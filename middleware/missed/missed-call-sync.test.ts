@@ -1,0 +1,104 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import moment from 'moment-timezone';
+import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
+import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { parseConfig } from '../config';
+import { Connector } from '../connector';
+import { insertCall, seedConfig } from '../stats/ccdr-fixture';
+import { SqliteCcdrSource } from '../stats/ccdr-source';
+import { periodToUtc, UTC_TEXT } from '../stats/period';
+
+/** Abandoned UCCX calls become missed calls in Bitrix24 (register TYPE 2 + finish 304), each exactly once. */
+describe('missed calls from UCCX into Bitrix24', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'missed-'));
+  const path = join(dir, 'db_cra.sqlite');
+  const writer = new SqliteCcdrSource(path, { writable: true });
+  let stack: Stack;
+  const abandoned = (session: number, start: string, caller: string, crmRef = '') =>
+    insertCall(writer.db, { session, start, caller, crmRef, disposition: 1, queues: [{ csq: 9, disposition: 1, queueTime: 20, met: false }] });
+
+  beforeAll(async () => {
+    seedConfig(writer.db);
+    abandoned(201, '2024-03-01 06:00:00.000', '89123456789', 'CONTACT:42'); // owner Ivan (5)
+    abandoned(202, '2024-03-01 06:10:00.000', '89001112233'); // LEAD 310 by number, owner Maria (6)
+    abandoned(203, '2024-03-01 06:20:00.000', '79990001111'); // unknown: a lead for the unprocessed user
+    abandoned(204, '2024-03-01 06:30:00.000', '84951112233', 'CONTACT:43'); // owner fired → unprocessed user
+    abandoned(205, '2024-03-01 06:40:00.000', ''); // anonymous: nothing to log
+    insertCall(writer.db, { session: 206, start: '2024-03-01 06:50:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 5, met: true }], agents: [{ resource: 12, ring: 3, talk: 60, hold: 0, work: 0 }] });
+    stack = await startStack({ mode: 'app', dataDir: join(dir, 'data'), env: { CCDR_SQLITE_PATH: path, MISSED_CALLS_POLL_S: '0' } });
+  });
+  afterAll(async () => {
+    await stack.stop();
+    await writer.close();
+  });
+
+  async function drain(c: Connector, keys: string[], ms = 15000): Promise<void> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      await c.outbox.runDue();
+      if (keys.every((k) => c.outbox.get(k)?.state === 'done')) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('outbox did not drain');
+  }
+
+  it('logs each abandoned call of a period on the right record, under the right user, with status 304', async () => {
+    const c = stack.connector;
+    const keys = await c.missedCalls!.enqueuePeriod(periodToUtc('2024-03-01', '2024-03-01', 'Europe/Moscow'));
+    expect(keys).toHaveLength(5);
+    await drain(c, keys);
+    // The outbox delivers concurrently: compare in a fixed order.
+    const calls = stack.emulator.calls
+      .map((x) => ({ user: x.USER_ID, phone: x.PHONE_NUMBER, type: x.TYPE, entity: `${x.CRM_ENTITY_TYPE}:${x.CRM_ENTITY_ID}`, status: x.finished?.STATUS_CODE }))
+      .sort((a, b) => a.phone.localeCompare(b.phone));
+    const newLead = stack.emulator.portal.leadsWithPhone('+79990001111')[0]!;
+    expect(calls).toEqual([
+      { user: 9, phone: '+74951112233', type: 2, entity: 'CONTACT:43', status: '304' },
+      { user: 6, phone: '+79001112233', type: 2, entity: 'LEAD:310', status: '304' },
+      { user: 5, phone: '+79123456789', type: 2, entity: 'CONTACT:42', status: '304' },
+      { user: 9, phone: '+79990001111', type: 2, entity: `LEAD:${newLead.ID}`, status: '304' },
+    ]);
+    expect(newLead).toMatchObject({ ASSIGNED_BY_ID: 9, ORIGIN_ID: 'uccx-203' });
+    expect(new Set(stack.emulator.calls.map((x) => x.EXTERNAL_CALL_ID)).size).toBe(4);
+    expect(c.outbox.get('missed:1:205')?.result).toEqual({ skipped: expect.stringContaining('caller number not usable') });
+  });
+
+  it('a rerun logs nothing twice', async () => {
+    const c = stack.connector;
+    const keys = await c.missedCalls!.enqueuePeriod(periodToUtc('2024-03-01', '2024-03-01', 'Europe/Moscow'));
+    await drain(c, keys);
+    expect(stack.emulator.calls).toHaveLength(4);
+  });
+
+  it('a failure between register and finish is finished later, registered once', async () => {
+    abandoned(207, '2024-03-01 07:00:00.000', '89123456789', 'CONTACT:42');
+    stack.emulator.switches.failNext.set('telephony.externalCall.finish', new RestError(500, 'INTERNAL_SERVER_ERROR', 'Unexpected database error'));
+    const c = stack.connector;
+    const keys = await c.missedCalls!.enqueuePeriod(periodToUtc('2024-03-01', '2024-03-01', 'Europe/Moscow'));
+    await drain(c, keys);
+    const mine = stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-207');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.finished?.STATUS_CODE).toBe('304');
+    expect(c.outbox.get('missed:1:207')!.attempts).toBe(2);
+  });
+
+  it('the poller picks up newly ended calls once, across a restart', async () => {
+    const c = stack.connector;
+    expect(await c.missedCalls!.pollOnce()).toBe(0); // the watermark starts at "now": the past is for backfill
+    // As if the middleware had been running for a while: a call ends after the watermark.
+    c.store.setKv('missed.watermark', { endUtc: moment.utc().subtract(10, 'minutes').format(UTC_TEXT), sessionId: '' });
+    const start = moment.utc().subtract(5, 'minutes').format(UTC_TEXT);
+    abandoned(208, start, '89001112233');
+    expect(await c.missedCalls!.pollOnce()).toBe(1);
+    await drain(c, ['missed:1:208']);
+    const restarted = new Connector(parseConfig({ ...stack.env, CCDR_SQLITE_PATH: path, MISSED_CALLS_POLL_S: '0' }));
+    try {
+      expect(await restarted.missedCalls!.pollOnce()).toBe(0);
+    } finally {
+      await restarted.stop(100);
+    }
+    expect(stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-208')).toHaveLength(1);
+  });
+});

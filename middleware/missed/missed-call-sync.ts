@@ -1,0 +1,97 @@
+import moment from 'moment-timezone';
+import type { Logger } from '../log';
+import type { Outbox } from '../outbox';
+import type { CcdrSource } from '../stats/ccdr-source';
+import { UTC_TEXT, type Period } from '../stats/period';
+import type { Store } from '../store';
+import { abandonedAfter, type Watermark } from './abandoned-calls';
+import { LOG_MISSED_CALL, missedKey } from './missed-call-log';
+
+/**
+ * Polls UCCX's call records for calls abandoned before an agent answered and queues each, once, for Bitrix24
+ * (missed-call-log.ts). The watermark is persisted; records are read only `lagMs` after they end, because UCCX
+ * writes them when the call completes. Backfill walks a past period the same way and is safe to rerun.
+ */
+const WATERMARK = 'missed.watermark';
+const PAGE = 500;
+
+export class MissedCallSync {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(
+    private readonly source: CcdrSource,
+    private readonly outbox: Outbox,
+    private readonly store: Store,
+    private readonly opts: { pollMs: number; lagMs: number; log: Logger; now?: () => number },
+  ) {}
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  watermark(): Watermark {
+    // First start: from now on; the past is the backfill command's.
+    const w = this.store.getKv<Watermark>(WATERMARK);
+    if (w) return w;
+    const start = { endUtc: moment.utc(this.now() - this.opts.lagMs).format(UTC_TEXT), sessionId: '' };
+    this.store.setKv(WATERMARK, start);
+    return start;
+  }
+
+  /** Queues what completed since the watermark; returns how many. */
+  async pollOnce(): Promise<number> {
+    const until = moment.utc(this.now() - this.opts.lagMs).format(UTC_TEXT);
+    let w = this.watermark();
+    let queued = 0;
+    for (;;) {
+      const calls = await abandonedAfter(this.source, w, until, PAGE);
+      for (const c of calls) {
+        this.outbox.enqueue(missedKey(c), LOG_MISSED_CALL, c);
+        queued += 1;
+      }
+      const last = calls[calls.length - 1];
+      if (!last) break;
+      w = { endUtc: last.endUtc, sessionId: last.sessionId };
+      this.store.setKv(WATERMARK, w); // after the rows are in the outbox: a crash re-reads, the keys dedupe
+      if (calls.length < PAGE) break;
+    }
+    if (queued) this.opts.log.info({ queued }, 'missed calls queued for Bitrix24');
+    return queued;
+  }
+
+  start(): void {
+    if (this.opts.pollMs <= 0 || this.running) return;
+    this.running = true;
+    const tick = () => {
+      this.pollOnce()
+        .catch((err: Error) => this.opts.log.warn({ err: err.message }, 'missed-call poll failed; will retry'))
+        .finally(() => {
+          if (this.running) this.timer = setTimeout(tick, this.opts.pollMs).unref();
+        });
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Queues every abandoned call that ended in the period (rerunnable: the outbox keys dedupe); returns the keys. */
+  async enqueuePeriod(p: Period): Promise<string[]> {
+    const keys: string[] = [];
+    let w: Watermark = { endUtc: p.utcStart, sessionId: '' };
+    for (;;) {
+      const calls = (await abandonedAfter(this.source, w, p.utcEnd, PAGE)).filter((c) => c.endUtc < p.utcEnd);
+      for (const c of calls) {
+        this.outbox.enqueue(missedKey(c), LOG_MISSED_CALL, c);
+        keys.push(missedKey(c));
+      }
+      const last = calls[calls.length - 1];
+      if (!last || calls.length < PAGE) break;
+      w = { endUtc: last.endUtc, sessionId: last.sessionId };
+    }
+    return keys;
+  }
+}
