@@ -35,6 +35,8 @@ describe('Finesse notifications on Prosody (real XMPP)', () => {
     agent.on('error', () => undefined);
     await agent.start();
     await agent.send(xml('presence', {}, xml('priority', {}, '0')));
+    // Once a round trip after the presence is answered, the server counts the agent available.
+    await agent.iqCaller.request(xml('iq', { type: 'get', to: prosody.domain }, xml('ping', { xmlns: 'urn:xmpp:ping' })));
     const update = dialogUpdate('1001', 'POST', ringing('1021', '42424242', '79001112233', { callVariable2: 'CONTACT:42' }));
     publisher.publish('1001', update);
     expect(await received).toBe(update);
