@@ -56,18 +56,16 @@ export function generateCalls(db: Database.Database, o: GenerateOptions): number
         const caller = `79${String(Math.floor(rnd() * 1e9)).padStart(9, '0')}`;
         const crmRef = pick(CRM);
         const r = rnd();
+        const base = { session: ++session, start, caller, crmRef };
         let spec: CallSpec;
         if (r < 0.12) {
           const q = Math.floor(5 + rnd() * 120); // abandoned in queue
-          spec = { session: ++session, start, caller, crmRef, disposition: 1, queues: [{ csq, disposition: 1, queueTime: q, met: q <= sl }] };
+          spec = { ...base, disposition: 1, queues: [{ csq, disposition: 1, queueTime: q, met: q <= sl }] };
         } else if (r < 0.18) {
           const q = Math.floor(rnd() * 40); // RONA, then another agent answers
           const [a, b] = [pick(AGENTS), pick(AGENTS)];
           spec = {
-            session: ++session,
-            start,
-            caller,
-            crmRef,
+            ...base,
             disposition: 2,
             queues: [{ csq, disposition: 2, queueTime: q, met: q <= sl }],
             agents: [
@@ -78,10 +76,7 @@ export function generateCalls(db: Database.Database, o: GenerateOptions): number
         } else if (r < 0.22) {
           const q = Math.floor(20 + rnd() * 60); // dequeued from one CSQ, answered in the other
           spec = {
-            session: ++session,
-            start,
-            caller,
-            crmRef,
+            ...base,
             disposition: 2,
             queues: [
               { csq, disposition: 3, queueTime: q, met: false },
@@ -92,10 +87,7 @@ export function generateCalls(db: Database.Database, o: GenerateOptions): number
         } else {
           const q = Math.floor(rnd() * rnd() * 90);
           spec = {
-            session: ++session,
-            start,
-            caller,
-            crmRef,
+            ...base,
             disposition: 2,
             queues: [{ csq, disposition: 2, queueTime: q, met: q <= sl }],
             agents: [{ resource: pick(AGENTS), ring: Math.floor(2 + rnd() * 8), talk: Math.floor(20 + rnd() * 500), hold: Math.floor(rnd() * rnd() * 60), work: Math.floor(rnd() * 90) }],
