@@ -8,6 +8,7 @@ export const LAB_TEXT = {
     portal: 'Bitrix24 portal emulator',
     guide: 'UCCX call script guide',
     stats: 'Contact-center statistics in Bitrix24 (as the manager, user #2)',
+    fill: 'Fill another month of calls',
     desktops: 'Finesse desktops with the gadget (open one, then place a call)',
     standalone: 'Standalone gadget (own XMPP session)',
     noProsody: 'needs Prosody (apt-get install prosody)',
@@ -42,6 +43,7 @@ export const LAB_TEXT = {
     portal: 'Эмулятор портала Битрикс24',
     guide: 'Руководство по скрипту UCCX',
     stats: 'Статистика контакт-центра в Битрикс24 (как руководитель, пользователь №2)',
+    fill: 'Добавить ещё месяц звонков',
     desktops: 'Рабочие столы Finesse с гаджетом (откройте и позвоните)',
     standalone: 'Гаджет отдельно (своё XMPP-подключение)',
     noProsody: 'нужен Prosody (apt-get install prosody)',
@@ -106,7 +108,7 @@ ol{margin:0;padding-left:18px;font-size:12px;color:#444}#calls{grid-column:1/3}<
 <li>${t.portal}: <a href="${urls.portal}/" target="_blank">${urls.portal}</a></li>
 <li>${t.desktops}: ${desktops.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || '—'}</li>
 <li>${t.standalone}: ${standalone.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || t.noProsody}</li>
-${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a></li>` : ''}
+${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <button id="fill" type="button">${t.fill}</button> <span id="filled"></span></li>` : ''}
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
@@ -125,6 +127,8 @@ async function switches(){
   await fetch('/api/switches',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({latencyMs:+document.getElementById('latency').value,outage:document.getElementById('outage').value,ready,csqStaffed:document.getElementById('csq').checked})});
 }
 document.querySelectorAll('select,input[type=checkbox]').forEach(e=>e.addEventListener('change',switches));
+const fill=document.getElementById('fill');
+if(fill)fill.addEventListener('click',async()=>{const r=await(await fetch('/api/fill-month',{method:'POST'})).json();document.getElementById('filled').textContent=r.added+' ('+r.from+' … '+r.to+')';});
 document.getElementById('call').addEventListener('submit',async ev=>{
   ev.preventDefault();
   const res=await fetch('/api/call',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({ani:document.getElementById('ani').value})});

@@ -1,11 +1,21 @@
 import { startLabServer } from './lab-server';
-import { startStack, type Stack } from './lab-stack';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import moment from 'moment-timezone';
+import { seedConfig } from '../../middleware/stats/ccdr-fixture';
+import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
+import { LAB_STATS_TOKEN, startStack, type Stack } from './lab-stack';
 
 describe('lab page server', () => {
   let stack: Stack;
   let lab: Awaited<ReturnType<typeof startLabServer>>;
+  const ccdrPath = join(mkdtempSync(join(tmpdir(), 'lab-ccdr-')), 'db_cra.sqlite');
   beforeAll(async () => {
-    stack = await startStack({ mode: 'app' });
+    const s = new SqliteCcdrSource(ccdrPath, { writable: true });
+    seedConfig(s.db);
+    await s.close();
+    stack = await startStack({ mode: 'app', env: { CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN } });
     lab = await startLabServer(stack, 0);
   });
   afterAll(async () => {
@@ -32,5 +42,19 @@ describe('lab page server', () => {
     const trace = await (await post('/api/call', { ani: '84951112233' })).json(); // not cached yet
     expect(trace.outcome).toEqual({ kind: 'voicemail', target: '5999' });
     expect(trace.lookup).toMatchObject({ status: 'degraded', reason: 'bitrix24_unavailable' });
+  });
+
+  it('writes each simulated call into the call records, and fills a month on request', async () => {
+    const today = moment.tz('Europe/Moscow').format('YYYY-MM-DD');
+    const stats = async () => (await (await fetch(`${stack.url}/api/stats/volume?from=${today}&to=${today}&by=day`, { headers: { authorization: `Bearer ${LAB_STATS_TOKEN}` } })).json()).rows;
+    const before = (await stats())[0]?.presented ?? 0;
+    await post('/api/switches', { ready: ['1021', '1022'], outage: 'none', latencyMs: 0, csqStaffed: true });
+    await post('/api/call', { ani: '89123456789' });
+    const after = (await stats())[0];
+    expect(after.presented).toBe(before + 1);
+    const fill = await (await post('/api/fill-month', {})).json();
+    expect(fill.added).toBeGreaterThan(1000);
+    const month = await (await fetch(`${stack.url}/api/stats/csq?from=${fill.from}&to=${fill.to}`, { headers: { authorization: `Bearer ${LAB_STATS_TOKEN}` } })).json();
+    expect(month.rows.map((r: { csq: string }) => r.csq)).toEqual(['Sales', 'Support']);
   });
 });

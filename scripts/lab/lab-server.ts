@@ -8,6 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { LAB_UCCX_TOKEN, type Stack } from './lab-stack';
 import { renderLabPage } from './lab-page';
 import { runCallScript, type CallTrace, type Site } from './uccx-simulator';
+import type Database from 'better-sqlite3';
+import moment from 'moment-timezone';
+import { insertCall } from '../../middleware/stats/ccdr-fixture';
+import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
+import { UTC_TEXT } from '../../middleware/stats/period';
+import { generateCalls } from './ccdr-generator';
 
 /** Which agent the lab shows with a standalone gadget per transport (the desktop links cover all agents). */
 export const STANDALONE_AGENTS = [
@@ -15,12 +21,37 @@ export const STANDALONE_AGENTS = [
   ['1003', 'bosh'],
 ] as const;
 
+/** The lab's UCCX agents in db_cra (Resource): extension → resourceID, as seedConfig writes them. */
+const RESOURCE_BY_EXTENSION: Record<string, number> = { '1021': 14, '1022': 13 };
+
+/** What UCCX would write to db_cra for a call the simulator ran (reference uccx.md §5). */
+export function recordCall(db: Database.Database, trace: CallTrace, agentExtension: string | null, session: number): void {
+  const start = moment.utc().subtract(1, 'second').format(UTC_TEXT);
+  const crmRef = trace.variables.PeripheralVariable2;
+  const resource = agentExtension ? RESOURCE_BY_EXTENSION[agentExtension] : undefined;
+  if (trace.outcome.kind === 'voicemail' || !resource) {
+    insertCall(db, { session, start, caller: trace.ani, crmRef, disposition: 1, queues: [{ csq: 9, disposition: 1, queueTime: 15, met: true }] });
+    return;
+  }
+  insertCall(db, {
+    session,
+    start,
+    caller: trace.ani,
+    crmRef,
+    disposition: 2,
+    queues: trace.outcome.kind === 'csq' ? [{ csq: 9, disposition: 2, queueTime: 6, met: true }] : [],
+    agents: [{ resource, ring: 3, talk: 60, hold: 0, work: 10 }],
+  });
+}
+
 /** Serves the lab page and drives the emulators for it. */
 export async function startLabServer(stack: Stack, port: number): Promise<{ url: string; server: http.Server; calls: CallTrace[] }> {
   // Every portal user with an extension is an agent of the lab's contact center, Ready at start.
   const agents = [...stack.emulator.portal.users.values()].map((u) => u.UF_PHONE_INNER).filter(Boolean);
   const site: Site = { readyExtensions: new Set(agents), csqStaffed: true };
   const calls: CallTrace[] = [];
+  const ccdrPath = stack.connector.config.stats.source?.kind === 'sqlite' ? stack.connector.config.stats.source.path : null;
+  const ccdr = ccdrPath ? new SqliteCcdrSource(ccdrPath, { writable: true }) : null;
   /** The call reaches an agent: the agent's phone rings in Finesse with the call variables the script set. */
   const ringAgent = (trace: CallTrace): { agent: string; dialogId: string } | null => {
     const finesse = stack.finesse;
@@ -57,7 +88,9 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     const ani = String((ctx.request.body as { ani?: unknown })?.ani ?? '');
     const trace = await runCallScript(ani, { middlewareUrl: stack.url, token: LAB_UCCX_TOKEN, timeoutMs: 3000, csq: 'Sales', voicemailPilot: '5999' }, site);
     calls.unshift(trace);
-    ctx.body = { ...trace, ringing: ringAgent(trace) };
+    const ringing = ringAgent(trace);
+    if (ccdr) recordCall(ccdr.db, trace, ringing ? stack.finesse!.agents.find((a) => a.id === ringing.agent)!.extension : null, 500_000 + calls.length);
+    ctx.body = { ...trace, ringing };
   });
   router.post('/api/switches', (ctx) => {
     const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };
@@ -71,6 +104,21 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     if (typeof b.csqStaffed === 'boolean') site.csqStaffed = b.csqStaffed;
     ctx.body = { ok: true };
   });
+  // Fills the month before the oldest records with generated calls (the page's "fill a month" button).
+  router.post('/api/fill-month', (ctx) => {
+    if (!ccdr) {
+      ctx.status = 409;
+      ctx.body = { error: 'no call records in this lab' };
+      return;
+    }
+    const zone = stack.connector.config.stats.timeZone;
+    const oldest = (ccdr.db.prepare('SELECT MIN(startdatetime) AS t FROM contactcalldetail').get() as { t: string | null }).t;
+    const end = oldest ? moment.utc(oldest, UTC_TEXT).tz(zone).startOf('day') : moment.tz(zone).startOf('day');
+    const from = end.clone().subtract(1, 'month');
+    const first = (ccdr.db.prepare('SELECT COALESCE(MAX(sessionid), 0) AS s FROM contactcalldetail').get() as { s: number }).s + 1;
+    const n = generateCalls(ccdr.db, { from: from.format('YYYY-MM-DD'), days: end.diff(from, 'days'), timeZone: zone, callsPerDay: 250, seed: first, firstSession: first });
+    ctx.body = { added: n, from: from.format('YYYY-MM-DD'), to: end.clone().subtract(1, 'day').format('YYYY-MM-DD') };
+  });
   router.get('/api/calls', (ctx) => {
     ctx.body = calls;
   });
@@ -81,5 +129,6 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
+  server.on('close', () => void ccdr?.close());
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, calls };
 }
