@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../secrets';
 
 /**
  * Who opened our application page inside Bitrix24 (reference bitrix24.md §5.3): the frame POSTs AUTH_ID, member_id,
@@ -17,12 +17,6 @@ export class FrameAuthError extends Error {
   }
 }
 
-const same = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
 export interface Portal {
   /** `https://portal/rest/` of the installed application (or the webhook's portal). */
   restBase: string;
@@ -35,9 +29,9 @@ export async function authenticateFrame(form: Record<string, unknown>, portal: P
   const text = (k: string) => (typeof form[k] === 'string' ? (form[k] as string) : '');
   const authId = text('AUTH_ID');
   if (!authId) throw new FrameAuthError('bad_token', 'no AUTH_ID: open the page from Bitrix24');
-  if (portal.memberId && !same(text('member_id'), portal.memberId)) throw new FrameAuthError('other_portal', 'the page was opened from another portal');
+  if (portal.memberId && !sameSecret(text('member_id'), portal.memberId)) throw new FrameAuthError('other_portal', 'the page was opened from another portal');
   const appToken = text('APPLICATION_TOKEN');
-  if (portal.applicationToken && appToken && !same(appToken, portal.applicationToken)) throw new FrameAuthError('other_portal', 'the application token does not match the install');
+  if (portal.applicationToken && appToken && !sameSecret(appToken, portal.applicationToken)) throw new FrameAuthError('other_portal', 'the application token does not match the install');
   let res: Response;
   try {
     res = await fetch(`${portal.restBase}user.current.json`, {

@@ -9,7 +9,7 @@ import { CcdrError } from '../stats/ccdr-source';
 import type { PageSessions } from '../stats/page-session';
 import { periodToUtc, type Period } from '../stats/period';
 import { renderProblemPage, renderReportPage, type PageLang } from '../stats/report-page';
-import type { Reports } from '../stats/reports';
+import { isReportName, type Reports } from '../stats/reports';
 import { toCsv, withQueryDeadline } from '../stats/table-output';
 
 /**
@@ -34,6 +34,8 @@ function chartBundle(): Buffer {
 }
 
 const langOf = (ctx: Context): PageLang => (/^en/i.test(String(ctx.query.LANG ?? ctx.query.lang ?? 'ru')) ? 'en' : 'ru');
+/** Two days or less by hour, longer periods by day. */
+const volumeBucket = (p: Period): 'hour' | 'day' => (p.days <= 2 ? 'hour' : 'day');
 const q = (ctx: Context, n: string) => (typeof ctx.query[n] === 'string' ? (ctx.query[n] as string) : '');
 
 function periodOf(ctx: Context, zone: string): Period {
@@ -61,7 +63,7 @@ export function appRoutes(o: AppRouteOptions): Router {
     const period = periodOf(ctx, o.timeZone);
     const filters = { queue: q(ctx, 'queue'), agent: q(ctx, 'agent') };
     const f = { csq: filters.queue || undefined, agent: filters.agent || undefined };
-    const volumeBy = period.days <= 2 ? 'hour' : 'day';
+    const volumeBy = volumeBucket(period);
     try {
       const [csq, all, agents, abandoned, volume] = await withQueryDeadline(
         Promise.all([reports.csqActivity(period, f), reports.csqActivity(period), reports.agentSummary(period, f), reports.abandoned(period, f), reports.volume(period, volumeBy)]),
@@ -105,17 +107,10 @@ export function appRoutes(o: AppRouteOptions): Router {
     if (!o.reports) return problem(ctx, 503, 'statistics are not configured');
     const period = periodOf(ctx, o.timeZone);
     const f = { csq: q(ctx, 'queue') || undefined, agent: q(ctx, 'agent') || undefined };
-    const r = o.reports;
     const report = String(ctx.params.report);
-    const run: Record<string, () => Promise<object[]>> = {
-      csq: () => r.csqActivity(period, f),
-      agents: () => r.agentSummary(period, f),
-      abandoned: () => r.abandoned(period, f),
-      volume: () => r.volume(period, period.days <= 2 ? 'hour' : 'day'),
-    };
-    if (!run[report]) return;
+    if (!isReportName(report)) return;
     try {
-      const rows = await withQueryDeadline(run[report](), o.queryTimeoutMs);
+      const rows = await withQueryDeadline(o.reports.table(report, period, f, volumeBucket(period)), o.queryTimeoutMs);
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);
       ctx.body = toCsv(rows);

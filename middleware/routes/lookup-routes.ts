@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { timingSafeEqual } from 'node:crypto';
 import { HttpError } from '../http-errors';
 import { renderJson, renderXml } from '../lookup/lookup-answer';
 import type { LookupService } from '../lookup/lookup-service';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
+import { bearerToken, sameSecret } from '../secrets';
 
 export interface LookupRouteOptions {
   token: string | null;
@@ -20,19 +20,12 @@ function param(ctx: Context, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 function checkAccess(ctx: Context, opts: LookupRouteOptions): void {
   if (opts.allowedIps.length > 0 && !opts.allowedIps.includes(ctx.ip.replace(/^::ffff:/, ''))) {
     throw new HttpError(403, `client ${ctx.ip} is not in UCCX_ALLOWED_IPS`);
   }
   if (opts.token === null) return;
-  const bearer = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
-  const given = param(ctx, 'token') ?? bearer;
+  const given = param(ctx, 'token') ?? bearerToken(ctx);
   if (!given) throw new HttpError(401, 'token: missing (UCCX_LOOKUP_TOKEN is set)');
   if (!sameSecret(given, opts.token)) throw new HttpError(403, 'token: wrong');
 }

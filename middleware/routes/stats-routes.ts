@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { timingSafeEqual } from 'node:crypto';
 import { HttpError } from '../http-errors';
 import { CcdrError } from '../stats/ccdr-source';
 import { periodToUtc, PeriodError } from '../stats/period';
-import { SERVICE_LEVEL_VARIANT, type Reports } from '../stats/reports';
+import { isReportName, REPORT_NAMES, SERVICE_LEVEL_VARIANT, type Reports } from '../stats/reports';
+import { bearerToken, sameSecret } from '../secrets';
 import { toCsv, withQueryDeadline } from '../stats/table-output';
 
 /**
@@ -19,19 +19,13 @@ export interface StatsRouteOptions {
   reports: Reports | null;
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 export function statsRoutes(o: StatsRouteOptions): Router {
   const router = new Router();
   router.get('/api/stats/:report', async (ctx: Context) => {
     const report = String(ctx.params.report);
-    if (!['csq', 'agents', 'abandoned', 'volume'].includes(report)) throw new HttpError(404, `no report "${report}" (csq, agents, abandoned, volume)`);
+    if (!isReportName(report)) throw new HttpError(404, `no report "${report}" (${REPORT_NAMES.join(', ')})`);
     if (!o.token) throw new HttpError(503, 'the statistics API is off: set STATS_API_TOKEN');
-    const given = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1] ?? (typeof ctx.query.token === 'string' ? ctx.query.token : undefined);
+    const given = bearerToken(ctx) ?? (typeof ctx.query.token === 'string' ? ctx.query.token : undefined);
     if (!given) throw new HttpError(401, 'token: missing (Authorization: Bearer <STATS_API_TOKEN>)');
     if (!sameSecret(given, o.token)) throw new HttpError(403, 'token: wrong');
     if (!o.reports) throw new HttpError(503, 'statistics are not configured: set CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION');
@@ -46,22 +40,9 @@ export function statsRoutes(o: StatsRouteOptions): Router {
     const by = q('by') ?? 'day';
     if (report === 'volume' && by !== 'hour' && by !== 'day') throw new HttpError(400, 'by: expected hour or day');
     const filters = { csq: q('queue'), agent: q('agent') };
-    const reports = o.reports;
-    const run = (): Promise<object[]> => {
-      switch (report) {
-        case 'csq':
-          return reports.csqActivity(period, filters);
-        case 'agents':
-          return reports.agentSummary(period, filters);
-        case 'abandoned':
-          return reports.abandoned(period, filters);
-        default:
-          return reports.volume(period, by as 'hour' | 'day');
-      }
-    };
     let rows: object[];
     try {
-      rows = await withQueryDeadline(run(), o.queryTimeoutMs);
+      rows = await withQueryDeadline(o.reports.table(report, period, filters, by as 'hour' | 'day'), o.queryTimeoutMs);
     } catch (err) {
       // The call records are unreachable or slow: say so; lookups are not affected.
       if (err instanceof CcdrError) throw new HttpError(503, `CCDR database: ${err.message}`);

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { sameSecret } from '../secrets';
 import type { Store } from '../store';
 
 /**
@@ -32,9 +33,7 @@ export class PageSessions {
   verify(token: string, now = Date.now()): number | null {
     const m = /^(\d+)\.(\d+)\.([\w-]+)$/.exec(token);
     if (!m) return null;
-    const expected = Buffer.from(this.mac(`${m[1]}.${m[2]}`));
-    const given = Buffer.from(m[3]!);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+    if (!sameSecret(m[3]!, this.mac(`${m[1]}.${m[2]}`))) return null;
     return Number(m[2]) > now ? Number(m[1]) : null;
   }
 }

@@ -51,6 +51,10 @@ export interface VolumeRow {
   abandoned: number;
 }
 
+export const REPORT_NAMES = ['csq', 'agents', 'abandoned', 'volume'] as const;
+export type ReportName = (typeof REPORT_NAMES)[number];
+export const isReportName = (name: string): name is ReportName => (REPORT_NAMES as readonly string[]).includes(name);
+
 export const SERVICE_LEVEL_VARIANT = 'abandoned calls not counted: handled within SL ÷ (presented − abandoned within SL)';
 
 const num = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? 0 : Number(v));
@@ -71,6 +75,20 @@ export class Reports {
 
   private get d(): Dialect {
     return this.source.dialect;
+  }
+
+  /** One report by its name in the API and CSV links. */
+  table(name: ReportName, p: Period, f: Filters, by: 'hour' | 'day'): Promise<object[]> {
+    switch (name) {
+      case 'csq':
+        return this.csqActivity(p, f);
+      case 'agents':
+        return this.agentSummary(p, f);
+      case 'abandoned':
+        return this.abandoned(p, f);
+      case 'volume':
+        return this.volume(p, by);
+    }
   }
 
   async csqActivity(p: Period, f: Filters = {}): Promise<CsqRow[]> {

@@ -48,7 +48,6 @@ export class Bitrix24Emulator {
   readonly calls: Array<{ CALL_ID: string; EXTERNAL_CALL_ID: string; USER_ID: number; PHONE_NUMBER: string; TYPE: number; CRM_ENTITY_TYPE: string; CRM_ENTITY_ID: number; registeredAt: number; finished: null | { STATUS_CODE: string; DURATION: number } }> = [];
   private server: http.Server | null = null;
   private hung = new Set<http.ServerResponse>();
-  private operating = new Map<string, number>();
 
   constructor(opts: EmulatorOptions = {}) {
     this.portal = opts.portal ?? seedDemoPortal();
