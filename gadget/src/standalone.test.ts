@@ -18,7 +18,9 @@ describe.each(['websocket', 'bosh'] as const)('standalone gadget over %s (Prosod
     ({ browser, context } = await launchChromium());
     page = await context.newPage();
     await page.goto(stack.finesse!.standaloneUrl('1001', transport, { lang: 'en' }));
-    await page.locator('.fb24-state[data-status=connected]').waitFor({ timeout: 10_000 });
+    await page.locator('.fb24-state[data-status=connected]').waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the gadget says: ${await page.locator('.fb24-state').textContent()}`);
+    });
   });
   afterAll(async () => {
     await browser?.close();

@@ -22,6 +22,23 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
 }
 
 
+/** The middleware as its own process (`npm run middleware`), as in production: the test harness's load stays out of it. */
+function startMiddleware(env: Record<string, string>, port: number): ChildProcess {
+  return spawn(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, '../main.ts')], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+    stdio: 'ignore',
+  });
+}
+
+async function ready(url: string): Promise<void> {
+  await until(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true, 'middleware to start', 20000);
+}
+
+/** Outbox depth as the middleware reports it on /metrics. */
+async function outboxDepth(url: string): Promise<number> {
+  return Number(/^outbox_depth (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN);
+}
+
 describe('unknown callers: exactly one lead, never lost', () => {
   let stack: Stack;
   afterEach(() => stack?.stop());
@@ -38,29 +55,40 @@ describe('unknown callers: exactly one lead, never lost', () => {
   });
 
   it('Bitrix24 hanging: the answer comes within the deadline, the lead is created once after recovery', async () => {
-    stack = await startStack({ mode: 'webhook', env: { LOOKUP_DEADLINE_MS: '800', B24_REQUEST_TIMEOUT_MS: '1000' } });
-    stack.emulator.switches.outage = 'hang';
-    const results = await Promise.all(
-      [0, 1, 2].map(async (i) => {
-        const t0 = performance.now();
-        const a = await uccxLookup(stack.url, { ani: '89992000003', callId: `h${i}`, token });
-        return { a, ms: performance.now() - t0 };
-      }),
-    );
-    for (const { a, ms } of results) {
-      expect(a.fields).toMatchObject({ route: 'queue', status: 'degraded', reason: 'bitrix24_timeout' });
-      expect(ms).toBeLessThan(800 + 50);
+    const emulator = new Bitrix24Emulator();
+    await emulator.start();
+    const env = middlewareEnv(emulator, 'webhook', mkdtempSync(join(tmpdir(), 'fb24-hang-')), { LOOKUP_DEADLINE_MS: '800', B24_REQUEST_TIMEOUT_MS: '1000' });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const url = `http://127.0.0.1:${port}`;
+    const child = startMiddleware(env, port);
+    try {
+      await ready(url);
+      emulator.switches.outage = 'hang';
+      const results = await Promise.all(
+        [0, 1, 2].map(async (i) => {
+          const t0 = performance.now();
+          const a = await uccxLookup(url, { ani: '89992000003', callId: `h${i}`, token });
+          return { a, ms: performance.now() - t0 };
+        }),
+      );
+      for (const { a, ms } of results) {
+        expect(a.fields).toMatchObject({ route: 'queue', status: 'degraded', reason: 'bitrix24_timeout' });
+        expect(ms).toBeLessThan(800 + 50);
+      }
+      expect(await outboxDepth(url)).toBe(1);
+      await sleep(1500); // retries fail while the portal hangs
+      expect(emulator.leadCount('+79992000003')).toBe(0);
+      emulator.switches.outage = 'none';
+      emulator.release();
+      await until(async () => (await outboxDepth(url)) === 0, 'outbox to drain');
+      expect(emulator.leadCount('+79992000003')).toBe(1);
+      const after = await uccxLookup(url, { ani: '89992000003', token });
+      expect(after.fields).toMatchObject({ entityType: 'LEAD', route: 'queue' });
+      expect(emulator.leadCount('+79992000003')).toBe(1);
+    } finally {
+      child.kill('SIGKILL');
+      await emulator.stop();
     }
-    expect(stack.connector.outbox.stats().depth).toBe(1);
-    await sleep(1500); // retries fail while the portal hangs
-    expect(stack.emulator.leadCount('+79992000003')).toBe(0);
-    stack.emulator.switches.outage = 'none';
-    stack.emulator.release();
-    await until(() => stack.connector.outbox.stats().depth === 0, 'outbox to drain');
-    expect(stack.emulator.leadCount('+79992000003')).toBe(1);
-    const after = await uccxLookup(stack.url, { ani: '89992000003', token });
-    expect(after.fields).toMatchObject({ entityType: 'LEAD', route: 'queue' });
-    expect(stack.emulator.leadCount('+79992000003')).toBe(1);
   });
 
   it('a known caller answered degraded gets no lead: the queued job finds the contact', async () => {
@@ -167,18 +195,6 @@ describe('crash safety', () => {
   afterEach(() => {
     child?.kill('SIGKILL');
   });
-
-  function startMiddleware(env: Record<string, string>, port: number): ChildProcess {
-    const p = spawn(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, '../main.ts')], {
-      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-      stdio: 'ignore',
-    });
-    return p;
-  }
-
-  async function ready(url: string): Promise<void> {
-    await until(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true, 'middleware to start', 20000);
-  }
 
   it('a pending lead survives kill -9 and is delivered exactly once after restart', async () => {
     const emulator = new Bitrix24Emulator();

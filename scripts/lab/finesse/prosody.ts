@@ -117,6 +117,15 @@ Component "${this.pubsubDomain}" "pubsub"
     await waitForPort(this.c2sPort, 10_000);
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers — a server that hangs. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills the server at once (its BOSH and WebSocket sessions die with it); data and accounts stay. */
   async stop(): Promise<void> {
     const c = this.child;
