@@ -60,6 +60,16 @@ export const CONFIG_KEYS = {
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
+  PUBLIC_URL: { kind: { type: 'url' }, doc: 'address at which Bitrix24 reaches the middleware (its event handler); default: the address the install request came to' },
+  B24_LINE_NUMBER: { kind: { type: 'string', pattern: /^[\w.-]{1,50}$/, hint: '1 to 50 letters, digits, dots or dashes' }, default: 'finesse', doc: 'number of the external line the application adds in Bitrix24 (choose it as the default for outgoing calls)' },
+  B24_SHOW_CALL_CARD: { kind: { type: 'bool' }, default: 'false', doc: "show Bitrix24's own call card to the agent during inbound calls" },
+  FINESSE_URL: { kind: { type: 'url' }, doc: 'Finesse REST base, e.g. https://finesse1.example.com:8445: the middleware checks an agent\'s sign-in there when the gadget opens its session (click-to-dial, call logging)' },
+  AGENT_EXTENSIONS: { kind: { type: 'list' }, default: '', doc: "Bitrix24 user → Finesse extension overrides, e.g. `5:1021,6:1022` (else the user's internal number UF_PHONE_INNER)" },
+  DIAL_OUTSIDE_PREFIX: { kind: { type: 'string', pattern: /^[0-9*#]{0,4}$/, hint: '0 to 4 digits' }, default: '', doc: 'outside-line prefix dialled before external numbers, e.g. `9`' },
+  DIAL_INTERNATIONAL_PREFIX: { kind: { type: 'string', pattern: /^\d{1,4}$/, hint: '1 to 4 digits' }, default: '810', doc: 'international call prefix of the dial plan (`810` in Russia, `00` in most of Europe)' },
+  DIAL_WHEN_READY: { kind: { type: 'enum', values: ['switch', 'refuse'] }, default: 'switch', doc: 'UCCX dials only from NOT_READY: `switch` the agent to NOT_READY first, or `refuse` the click with a message' },
+  DIAL_NOT_READY_REASON_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'reason code id used when switching an agent to NOT_READY to dial (when reason codes are mandatory)' },
+  DIAL_RESULT_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 60000 }, default: '8000', doc: "how long a click waits for the agent's gadget to report the MAKE_CALL outcome" },
   SHUTDOWN_GRACE_MS: { kind: { type: 'int', min: 0, max: 120000 }, default: '10000', doc: 'time to finish requests and flush the outbox on SIGTERM' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -87,6 +97,12 @@ export interface Config {
   finesseOrigins: string[];
   phone: { countryCode: string; nationalLength: number; trunkPrefix: string; outsidePrefixes: string[] };
   shutdownGraceMs: number;
+  publicUrl: string | null;
+  line: { number: string; showCard: boolean };
+  finesseUrl: string | null;
+  /** Bitrix24 user id → Finesse extension, where UF_PHONE_INNER does not tell. */
+  agentExtensions: Record<number, string>;
+  dial: { outsidePrefix: string; internationalPrefix: string; whenReady: 'switch' | 'refuse'; notReadyReasonId: number | null; resultTimeoutMs: number };
   stats: {
     source: { kind: 'sqlite'; path: string } | { kind: 'odbc'; connection: string } | null;
     queryTimeoutMs: number;
@@ -268,6 +284,23 @@ export function parseConfig(src: Source): Config {
       outsidePrefixes: get('PHONE_OUTSIDE_PREFIXES'),
     },
     shutdownGraceMs: get('SHUTDOWN_GRACE_MS'),
+    publicUrl: str('PUBLIC_URL')?.replace(/\/+$/, '') ?? null,
+    line: { number: get('B24_LINE_NUMBER'), showCard: get('B24_SHOW_CALL_CARD') },
+    finesseUrl: str('FINESSE_URL')?.replace(/\/+$/, '') ?? null,
+    agentExtensions: Object.fromEntries(
+      (get<string[]>('AGENT_EXTENSIONS') ?? []).map((pair) => {
+        const m = /^(\d+):(\d{1,15})$/.exec(pair);
+        if (!m) throw new ConfigError('AGENT_EXTENSIONS', 'comma-separated <Bitrix24 user id>:<extension> pairs', pair);
+        return [Number(m[1]), m[2]!];
+      }),
+    ),
+    dial: {
+      outsidePrefix: get('DIAL_OUTSIDE_PREFIX'),
+      internationalPrefix: get('DIAL_INTERNATIONAL_PREFIX'),
+      whenReady: get('DIAL_WHEN_READY'),
+      notReadyReasonId: get<number | undefined>('DIAL_NOT_READY_REASON_ID') ?? null,
+      resultTimeoutMs: get('DIAL_RESULT_TIMEOUT_MS'),
+    },
     stats: {
       source: sqlitePath ? { kind: 'sqlite', path: sqlitePath } : odbc ? { kind: 'odbc', connection: odbc } : null,
       queryTimeoutMs: get('CCDR_QUERY_TIMEOUT_MS'),

@@ -29,6 +29,13 @@ import { Store } from './store';
 import { ENSURE_LEAD, ensureLeadHandler } from './lookup/unknown-caller';
 import { LOG_MISSED_CALL, missedCallHandler } from './missed/missed-call-log';
 import { MissedCallSync } from './missed/missed-call-sync';
+import { appSetup } from './bitrix24/app-setup';
+import { AgentChannels } from './calls/agent-channels';
+import { CallJournal, FINISH_CALL, REGISTER_CALL, agentUsers, finishCallHandler, registerCallHandler } from './calls/call-log';
+import { ClickToDial, FAIL_CLICK, failClickHandler } from './calls/click-to-dial';
+import { agentRoutes } from './routes/agent-routes';
+import { eventRoutes } from './routes/event-routes';
+import { SignedTokens } from './signed-tokens';
 
 const LEAD_TITLE = {
   ru: (phone: string) => `Входящий звонок ${phone}`,
@@ -51,6 +58,10 @@ export class Connector {
   readonly ccdr: CcdrSource | null;
   /** Abandoned UCCX calls → missed calls in Bitrix24, when call records are configured. */
   readonly missedCalls: MissedCallSync | null;
+  /** The agents' live gadget sessions (click-to-dial commands). */
+  readonly channels = new AgentChannels();
+  readonly journal: CallJournal;
+  readonly clicks: ClickToDial;
   private server: http.Server | null = null;
   private probe: { at: number; check: Check } | null = null;
   private stopping: Promise<void> | null = null;
@@ -81,8 +92,36 @@ export class Connector {
       rules: config.phone,
       leadTitle: LEAD_TITLE[config.uiLanguage],
     });
-    this.outbox = new Outbox(this.store, { [ENSURE_LEAD]: ensureLeadHandler(this.directory, config.unprocessedUserId), [LOG_MISSED_CALL]: missedHandler }, this.log, {
-      onChange: () => this.updateOutboxGauges(),
+    // The dialled string may carry our outside-line prefix: strip it when reading numbers back.
+    const callRules = { ...config.phone, outsidePrefixes: [...new Set([...config.phone.outsidePrefixes, config.dial.outsidePrefix].filter(Boolean))] };
+    this.outbox = new Outbox(
+      this.store,
+      {
+        [ENSURE_LEAD]: ensureLeadHandler(this.directory, config.unprocessedUserId),
+        [LOG_MISSED_CALL]: missedHandler,
+        [REGISTER_CALL]: registerCallHandler({ client: this.client, directory: this.directory, userFor: agentUsers(this.directory, config.agentExtensions), rules: callRules, line: config.line }),
+        [FINISH_CALL]: finishCallHandler({ client: this.client, outbox: () => this.outbox }),
+        [FAIL_CLICK]: failClickHandler({ client: this.client, store: this.store }),
+      },
+      this.log,
+      { onChange: () => this.updateOutboxGauges() },
+    );
+    this.journal = new CallJournal(this.store, this.outbox);
+    this.clicks = new ClickToDial({
+      store: this.store,
+      outbox: this.outbox,
+      channels: this.channels,
+      directory: this.directory,
+      agentExtensions: config.agentExtensions,
+      rules: { phone: config.phone, outsidePrefix: config.dial.outsidePrefix, internationalPrefix: config.dial.internationalPrefix },
+      whenReady: config.dial.whenReady,
+      reasonCodeId: config.dial.notReadyReasonId,
+      resultTimeoutMs: config.dial.resultTimeoutMs,
+      lang: config.uiLanguage,
+      log: this.log,
+      client: this.client,
+      unprocessedUserId: config.unprocessedUserId,
+      lineNumber: config.line.number,
     });
     this.lookups = new LookupService(this.directory, this.outbox, {
       deadlineMs: config.lookupDeadlineMs,
@@ -167,8 +206,19 @@ export class Connector {
         log: this.log,
       }),
     );
+    routers.push(
+      agentRoutes({ finesseUrl: this.config.finesseUrl, tokens: new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000), channels: this.channels, journal: this.journal, log: this.log }),
+    );
     if (this.credentials instanceof AppCredentials) {
-      routers.push(installRoutes(this.credentials, this.config.bitrix24.mode === 'app' ? this.config.bitrix24.portalUrl : null, this.log));
+      const creds = this.credentials;
+      routers.push(
+        installRoutes(creds, this.config.bitrix24.mode === 'app' ? this.config.bitrix24.portalUrl : null, this.log, {
+          publicUrl: this.config.publicUrl,
+          line: this.config.line.number,
+          afterInstall: appSetup(this.client, { number: this.config.line.number, name: 'Cisco Finesse' }),
+        }),
+        eventRoutes({ installation: () => creds.installation(), clicks: this.clicks, uninstall: () => creds.forget(), log: this.log }),
+      );
     }
     for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   }
@@ -240,6 +290,7 @@ export class Connector {
     const server = this.server;
     this.server = null;
     if (server) {
+      this.channels.close(); // the gadgets' streams never go idle by themselves
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
@@ -248,6 +299,7 @@ export class Connector {
       server.closeAllConnections();
     }
     this.missedCalls?.stop();
+    this.channels.close();
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
     await this.ccdr?.close().catch(() => undefined);

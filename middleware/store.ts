@@ -54,6 +54,15 @@ export class Store {
       .run(key, JSON.stringify(value), Date.now());
   }
 
+  /** Sets the key only if absent; true when this call set it (a claim no concurrent caller also wins). */
+  claimKv(key: string, value: unknown): boolean {
+    return this.db.prepare('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING').run(key, JSON.stringify(value), Date.now()).changes === 1;
+  }
+
+  deleteKv(key: string): void {
+    this.db.prepare('DELETE FROM kv WHERE key = ?').run(key);
+  }
+
   ping(): void {
     this.db.prepare('SELECT 1').get();
   }

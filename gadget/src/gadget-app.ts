@@ -1,3 +1,6 @@
+import { AgentSession } from './agent-session';
+import { CallJournal } from './call-journal';
+import { Dialer, type DialCommand } from './dialer';
 import { DialogTracker, type PopRequest, type Trigger } from './dialog-tracker';
 import { ParseError, parseDialogList, parseUpdate, type XmlParser } from './finesse-update';
 import type { GadgetView } from './gadget-view';
@@ -15,8 +18,10 @@ export interface GadgetSettings {
   trigger: Trigger;
   inbound: boolean;
   outbound: boolean;
-  /** Finesse REST, to read live dialogs again after a reconnection. */
+  /** Finesse REST, to read live dialogs again after a reconnection, and to dial. */
   finesse: { baseUrl: string; authorization: string } | null;
+  /** Session with the middleware for click-to-dial and call logging (needs `finesse`). */
+  calls: boolean;
 }
 
 export interface GadgetDeps {
@@ -32,7 +37,11 @@ export const POP_WINDOW = 'fb24_crm';
 /** Wires a notification source to the tracker, resolves each pop's target and opens it (or offers a button). */
 export class GadgetApp {
   private readonly tracker: DialogTracker;
+  private readonly journal: CallJournal;
   private readonly poppedKey: string;
+  /** Click-to-dial and call logging, when the gadget knows the agent's Finesse authorization. */
+  readonly session: AgentSession | null = null;
+  private readonly dialer: Dialer | null = null;
 
   constructor(
     private readonly s: GadgetSettings,
@@ -44,9 +53,38 @@ export class GadgetApp {
     this.poppedKey = `fb24.popped.${s.agentId}`;
     const before = (deps.storage?.getItem(this.poppedKey) ?? '').split(',').filter(Boolean);
     this.tracker = new DialogTracker({ agentExtension: s.extension, trigger: s.trigger, inbound: s.inbound, outbound: s.outbound, alreadyPopped: before });
+    this.journal = new CallJournal({ agentExtension: s.extension, entityVariable: s.pop.entityVariable });
+    const f = s.finesse;
+    if (f && s.calls) {
+      this.dialer = new Dialer({ ...f, agentId: s.agentId }, deps.fetch, deps.parse);
+      this.session = new AgentSession(
+        { middlewareUrl: s.middlewareUrl, agentId: s.agentId, authorization: () => f.authorization },
+        deps.fetch,
+        {
+          dial: (cmd) => void this.dial(cmd),
+          online: (up, reason) => view.dialState(up ? 'online' : 'offline', up ? t.dialOnline : t.dialOffline, reason),
+        },
+        deps.log,
+      );
+    }
+  }
+
+  /** A click in Bitrix24 reached us: dial as the agent, report the outcome (the middleware tells Bitrix24). */
+  async dial(cmd: DialCommand): Promise<void> {
+    this.view.dialState('dialing', this.t.dialing.replace('{n}', cmd.toAddress));
+    const result = await this.dialer!.dial(cmd);
+    if (result.ok) this.view.dialState('dialled', this.t.dialing.replace('{n}', cmd.toAddress));
+    else this.view.dialState('failed', this.t.dialFailed.replace('{n}', cmd.toAddress).replace('{r}', result.reason), result.reason);
+    try {
+      const res = await this.session!.post('/api/agent/dial-result', { commandId: cmd.id, ...result });
+      if (!res.ok) this.deps.log(`dial result not taken: HTTP ${res.status}`);
+    } catch (err) {
+      this.deps.log(`dial result not delivered: ${(err as Error).message}`);
+    }
   }
 
   start(): void {
+    this.session?.start();
     this.source.start({
       update: (payload) => this.onUpdate(payload),
       state: (st) => this.view.state(st),
@@ -56,12 +94,15 @@ export class GadgetApp {
 
   stop(): void {
     this.source.stop();
+    this.session?.stop();
   }
 
   onUpdate(payload: string | Element): void {
     let pops: PopRequest[];
     try {
-      pops = this.tracker.apply(parseUpdate(payload, this.deps.parse));
+      const update = parseUpdate(payload, this.deps.parse);
+      pops = this.tracker.apply(update);
+      for (const r of this.journal.apply(update)) this.session?.report(r);
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       // Malformed input is logged and dropped; the gadget keeps working.
@@ -80,7 +121,9 @@ export class GadgetApp {
         headers: { authorization: f.authorization, accept: 'application/xml' },
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      for (const p of this.tracker.resync(parseDialogList(await res.text(), this.deps.parse))) void this.pop(p);
+      const live = parseDialogList(await res.text(), this.deps.parse);
+      for (const r of this.journal.resync(live)) this.session?.report(r);
+      for (const p of this.tracker.resync(live)) void this.pop(p);
     } catch (err) {
       this.deps.log(`resync failed: ${(err as Error).message}`);
     }

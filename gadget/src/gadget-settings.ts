@@ -59,6 +59,7 @@ export function readSettings(params: URLSearchParams, config: FinesseGadgetConfi
     inbound: params.get('inbound') !== 'false',
     outbound: params.get('outbound') === 'true',
     finesse: config.authorization ? { baseUrl: finesseBase, authorization: `Basic ${config.authorization}` } : null,
+    calls: params.get('calls') !== 'off',
   };
 }
 

@@ -32,6 +32,7 @@ export class GadgetView {
       $('<div class="fb24-head"></div>').append($('<span class="fb24-title"></span>').text(t.title), $('<span class="fb24-state" data-status="connecting"></span>').text(t.connecting)),
       $('<div class="fb24-current"></div>').append($('<div class="fb24-label"></div>').text(t.currentCall), $('<div class="fb24-call"></div>').text(t.noCall)),
       $('<div class="fb24-notice" hidden></div>'),
+      $('<div class="fb24-dial" data-status="off" hidden></div>'),
       $('<div class="fb24-label"></div>').text(t.shift),
       $('<ul class="fb24-calls"></ul>'),
     );
@@ -49,6 +50,12 @@ export class GadgetView {
     const n = this.root.find('.fb24-notice');
     n.text(text).prop('hidden', false);
     window.setTimeout(() => n.prop('hidden', true), 5000);
+  }
+
+  /** Whether Bitrix24 clicks can reach this gadget now, and the last dial (data-status for tests and styling). */
+  dialState(status: 'online' | 'offline' | 'dialing' | 'dialled' | 'failed', text: string, reason = ''): void {
+    this.root.find('.fb24-dial').attr('data-status', status).attr('title', reason).text(text).prop('hidden', false);
+    this.resize();
   }
 
   upsert(entry: CallEntry): void {
@@ -103,6 +110,8 @@ export const GADGET_CSS = `
 .fb24-call{padding:4px 0}
 .fb24-open-big{display:inline-block;margin-top:4px;padding:8px 14px;background:#2fc6f6;color:#fff;font-weight:bold;border-radius:4px;text-decoration:none}
 .fb24-notice{background:#fef7e0;padding:4px;margin:4px 0}
+.fb24-dial{font-size:12px;color:#555;margin:4px 0}
+.fb24-dial[data-status=failed],.fb24-dial[data-status=offline]{color:#c5221f}
 .fb24-calls{list-style:none;margin:0;padding:0}
 .fb24-calls li{padding:2px 0;border-bottom:1px solid #f0f0f0}
 .fb24-time{color:#777}

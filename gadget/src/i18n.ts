@@ -21,6 +21,10 @@ export const STRINGS = {
     inbound: 'Incoming',
     outbound: 'Outgoing',
     malformed: 'A notification could not be read and was skipped',
+    dialOnline: 'Click-to-dial from Bitrix24: on',
+    dialOffline: 'Click-to-dial from Bitrix24: off',
+    dialing: 'Dialling {n}…',
+    dialFailed: 'Call to {n} not placed: {r}',
   },
   ru: {
     locale: 'ru-RU',
@@ -43,6 +47,10 @@ export const STRINGS = {
     inbound: 'Входящий',
     outbound: 'Исходящий',
     malformed: 'Уведомление не удалось прочитать, оно пропущено',
+    dialOnline: 'Набор из Битрикс24: включён',
+    dialOffline: 'Набор из Битрикс24: недоступен',
+    dialing: 'Набираем {n}…',
+    dialFailed: 'Звонок на {n} не набран: {r}',
   },
 } as const;
 

@@ -67,6 +67,11 @@ export class AppCredentials implements Credentials {
     this.store.setKv(KEY, inst);
   }
 
+  /** The application was uninstalled: its tokens are dead; a new install starts over. */
+  forget(): void {
+    this.store.deleteKv(KEY);
+  }
+
   endpoint(): Endpoint {
     const inst = this.installation();
     if (!inst) throw new NotInstalledError('NOT_INSTALLED', 'the Bitrix24 application is not installed yet', null, 'app');

@@ -72,6 +72,13 @@ export class CrmDirectory {
     return { id, active: u.ACTIVE === true || u.ACTIVE === 'Y' || u.ACTIVE === 'true', extension: ext || null };
   }
 
+  /** The active user whose internal number (UF_PHONE_INNER) is this extension. */
+  async userByExtension(extension: string, signal?: AbortSignal): Promise<number | null> {
+    const r = await this.client.call<unknown>('user.get', { FILTER: { UF_PHONE_INNER: extension, ACTIVE: true } }, { signal });
+    const u = Array.isArray(r) ? (r[0] as Record<string, unknown> | undefined) : undefined;
+    return toInt(u?.ID);
+  }
+
   async addLead(lead: NewLead): Promise<number> {
     const fields: Record<string, unknown> = {
       TITLE: lead.title,

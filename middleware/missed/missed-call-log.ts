@@ -1,5 +1,6 @@
 import moment from 'moment-timezone';
 import type { CrmDirectory } from '../bitrix24/crm-directory';
+import { finishOnce } from '../calls/call-log';
 import type { Bitrix24Client } from '../bitrix24/rest-client';
 import { candidates, type CrmEntityType } from '../lookup/caller-match';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
@@ -86,12 +87,7 @@ export function missedCallHandler(deps: {
       save();
     }
     if (!progress.finished) {
-      try {
-        await client.call('telephony.externalCall.finish', { CALL_ID: progress.callId, USER_ID: e.userId, DURATION: 0, STATUS_CODE: '304', ADD_TO_CHAT: 0 });
-      } catch (err) {
-        // An earlier try may have finished it and crashed before noting so.
-        if (!(previousAttempts > 0 && /Call is not found/.test((err as Error).message))) throw err;
-      }
+      await finishOnce(client, { CALL_ID: progress.callId, USER_ID: e.userId, DURATION: 0, STATUS_CODE: '304', ADD_TO_CHAT: 0 }, previousAttempts);
       progress.finished = true;
       save();
     }

@@ -8,9 +8,23 @@ type Form = Record<string, unknown>;
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 
 const PAGE = {
-  ru: { title: 'Приложение установлено', body: 'Коннектор Finesse ↔ Bitrix24 подключён к порталу.' },
-  en: { title: 'Application installed', body: 'The Finesse ↔ Bitrix24 connector is connected to the portal.' },
+  ru: {
+    title: 'Приложение установлено',
+    body: 'Коннектор Finesse ↔ Bitrix24 подключён к порталу.',
+    next: 'Выберите линию «{line}» номером по умолчанию для исходящих звонков: Телефония → Настройки → Номер по умолчанию.',
+    problems: 'Не удалось настроить (клик по номеру не заработает, пока это не исправлено):',
+  },
+  en: {
+    title: 'Application installed',
+    body: 'The Finesse ↔ Bitrix24 connector is connected to the portal.',
+    next: 'Choose the line "{line}" as the default number for outgoing calls: Telephony → Settings → Default number.',
+    problems: 'Could not set up (click-to-dial will not work until this is fixed):',
+  },
 };
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** What the install sets up in the portal (event bindings, our line); returns what failed, in words. */
+export type AfterInstall = (publicUrl: string) => Promise<string[]>;
 
 /**
  * Reads the install callback in either form Bitrix24 sends: `auth[...]` fields (ONAPPINSTALL, script-only
@@ -45,7 +59,7 @@ export function readInstallation(form: Form, query: Form): Omit<Installation, 'i
  * POST /bitrix/install: the application's install handler. Trusts only the configured portal (B24_PORTAL_URL), or
  * the first portal that installs us when none is configured; proves the token by calling app.info with it.
  */
-export function installRoutes(creds: AppCredentials, portalUrl: string | null, log: Logger): Router {
+export function installRoutes(creds: AppCredentials, portalUrl: string | null, log: Logger, setup: { publicUrl: string | null; line: string; afterInstall: AfterInstall }): Router {
   const router = new Router();
   router.post('/bitrix/install', async (ctx: Context) => {
     const inst = readInstallation(((ctx.request as { body?: unknown }).body ?? {}) as Form, ctx.query as Form);
@@ -67,9 +81,14 @@ export function installRoutes(creds: AppCredentials, portalUrl: string | null, l
     if (!res.ok) throw new HttpError(403, `install: the portal refused the install token (HTTP ${res.status})`);
     creds.save({ ...inst, installedAt: Date.now() });
     log.info({ domain: inst.domain, memberId: inst.memberId }, 'Bitrix24 application installed');
+    // Bindings are dropped on every update of the application: set them again on every install.
+    const problems = await setup.afterInstall(setup.publicUrl ?? `${ctx.protocol}://${ctx.host}`);
     const lang = /^ru/i.test(text(ctx.query.LANG) || 'ru') ? 'ru' : 'en';
+    const t = PAGE[lang];
+    const trouble = problems.length ? `<p>${t.problems}</p><ul>${problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : '';
+    ctx.status = problems.length ? 502 : 200;
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${PAGE[lang].title}</title><h1>${PAGE[lang].title}</h1><p>${PAGE[lang].body}</p></html>`;
+    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${t.title}</title><h1>${t.title}</h1><p>${t.body}</p>${trouble}<p>${esc(t.next.replace('{line}', setup.line))}</p></html>`;
   });
   return router;
 }

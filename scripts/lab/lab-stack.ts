@@ -72,6 +72,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await finesse.start(opts.finesse.port ?? 0);
     if (opts.finesse.xmpp) finesse.xmpp = await startNotificationService(finesse, opts.finesse.xmpp);
     extra.FINESSE_ORIGINS = `${finesse.gadgetOrigin},${finesse.url}`; // desktop iframe, and pages hosted on Finesse
+    extra.FINESSE_URL = finesse.url;
   }
   const env = middlewareEnv(emulator, mode, dataDir, { ...extra, ...opts.env });
   const connector = new Connector(parseConfig(env), opts.logDestination);

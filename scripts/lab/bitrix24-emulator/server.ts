@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import qs from 'qs';
 import { Portal, RestError, seedDemoPortal, type EntityType, type PortalEntity } from './portal';
-import { renderEntityPage, renderHome } from './pages';
+import { renderCallLog, renderEntityPage, renderHome } from './pages';
 
 /**
  * A Bitrix24 portal emulator for the lab and the tests, speaking HTTP exactly like the REST API in
@@ -29,6 +29,21 @@ export interface Counters {
   refreshes: number;
 }
 
+export interface EmulatedCall {
+  CALL_ID: string;
+  EXTERNAL_CALL_ID: string;
+  USER_ID: number;
+  PHONE_NUMBER: string;
+  TYPE: number;
+  LINE_NUMBER: string;
+  CRM_ENTITY_TYPE: string;
+  CRM_ENTITY_ID: number;
+  registeredAt: number;
+  /** 'rest': telephony.externalCall.register; 'click': Bitrix24 itself, for a click on a number. */
+  origin: 'rest' | 'click';
+  finished: null | { STATUS_CODE: string; DURATION: number; FAILED_REASON: string; at: number };
+}
+
 export class Bitrix24Emulator {
   readonly portal: Portal;
   readonly webhook: { userId: number; secret: string };
@@ -45,7 +60,17 @@ export class Bitrix24Emulator {
   private refreshTokens = new Map<string, number>();
   private readonly tokenTtlS: number;
   /** Registered external calls (telephony.externalCall.*), in order. */
-  readonly calls: Array<{ CALL_ID: string; EXTERNAL_CALL_ID: string; USER_ID: number; PHONE_NUMBER: string; TYPE: number; CRM_ENTITY_TYPE: string; CRM_ENTITY_ID: number; registeredAt: number; finished: null | { STATUS_CODE: string; DURATION: number } }> = [];
+  readonly calls: EmulatedCall[] = [];
+  /** event.bind bindings of the application: event (upper case) → handler URLs. */
+  readonly bindings = new Map<string, Set<string>>();
+  /** External lines of the application (telephony.externalLine.*). */
+  readonly lines = new Map<string, { NUMBER: string; NAME: string; CRM_AUTO_CREATE: string }>();
+  /** im.notify.system.add messages, in order. */
+  readonly notifications: Array<{ userId: number; message: string; at: number }> = [];
+  /** Every event delivery made, with the handler's HTTP status (0: unreachable). */
+  readonly deliveries: Array<{ event: string; handler: string; status: number; at: number }> = [];
+  /** Tolerance switches for deliveries (reference bitrix24.md §6): send each one twice. */
+  deliverTwice = false;
   private server: http.Server | null = null;
   private hung = new Set<http.ServerResponse>();
 
@@ -167,6 +192,79 @@ export class Bitrix24Emulator {
 <form id="f" method="post" target="app" action="${action}">${inputs}</form><script>document.getElementById('f').submit();</script></body></html>`;
   }
 
+  /**
+   * A user clicks a phone number in a CRM card (reference bitrix24.md §4.4): Bitrix24 registers the outgoing call
+   * itself and sends ONEXTERNALCALLSTART to the application owning the default outgoing line.
+   */
+  async clickToCall(userId: number, phone: string, entity?: { type: EntityType; id: number }): Promise<EmulatedCall> {
+    const call: EmulatedCall = {
+      CALL_ID: `externalCall.${randomBytes(16).toString('hex')}.${Math.floor(Date.now() / 1000)}`,
+      EXTERNAL_CALL_ID: '',
+      USER_ID: userId,
+      PHONE_NUMBER: phone,
+      TYPE: 1,
+      LINE_NUMBER: '',
+      CRM_ENTITY_TYPE: entity?.type ?? '',
+      CRM_ENTITY_ID: entity?.id ?? 0,
+      registeredAt: Date.now(),
+      origin: 'click',
+      finished: null,
+    };
+    this.calls.push(call);
+    const digits = phone.replace(/\D/g, '');
+    await this.emit('ONEXTERNALCALLSTART', {
+      PHONE_NUMBER: phone,
+      PHONE_NUMBER_INTERNATIONAL: digits.length === 11 && /^[78]/.test(digits) ? `+7${digits.slice(1)}` : `+${digits}`,
+      EXTENSION: '',
+      USER_ID: String(userId),
+      CALL_LIST_ID: '0',
+      LINE_NUMBER: '',
+      IS_MOBILE: '0',
+      CALL_ID: call.CALL_ID,
+      CRM_ENTITY_TYPE: entity?.type ?? '',
+      CRM_ENTITY_ID: String(entity?.id ?? 0),
+    });
+    return call;
+  }
+
+  /** The form of an event delivery as Bitrix24 POSTs it (reference bitrix24.md §1.4). */
+  eventForm(event: string, data: Record<string, string>, auth: Partial<Record<string, string>> = {}): string {
+    const { accessToken } = this.issueTokens();
+    return qs.stringify({
+      event,
+      event_handler_id: '17',
+      data,
+      ts: String(Math.floor(Date.now() / 1000)),
+      auth: {
+        access_token: accessToken,
+        expires_in: String(this.tokenTtlS),
+        scope: 'crm,telephony,user,placement,im',
+        domain: new URL(this.url).host,
+        server_endpoint: `${this.url}/rest/`,
+        status: 'L',
+        client_endpoint: `${this.url}/rest/`,
+        member_id: this.memberId,
+        application_token: this.applicationToken,
+        ...auth,
+      },
+    });
+  }
+
+  /** Delivers an event to every bound handler, once (no retries, like Bitrix24), or twice with `deliverTwice`. */
+  async emit(event: string, data: Record<string, string>): Promise<number[]> {
+    const statuses: number[] = [];
+    for (const handler of this.bindings.get(event) ?? []) {
+      for (let i = 0; i < (this.deliverTwice ? 2 : 1); i++) {
+        const status = await fetch(handler, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: this.eventForm(event, data), signal: AbortSignal.timeout(5000) })
+          .then((r) => r.status)
+          .catch(() => 0);
+        this.deliveries.push({ event, handler, status, at: Date.now() });
+        statuses.push(status);
+      }
+    }
+    return statuses;
+  }
+
   leadCount(phone?: string): number {
     return phone ? this.portal.leadsWithPhone(phone).length : this.portal.list('LEAD').length;
   }
@@ -202,10 +300,20 @@ export class Bitrix24Emulator {
       return this.send(res, 200, this.appFrame(Number(url.searchParams.get('user') ?? 1), url.searchParams.get('lang') ?? 'ru', extra), 'text/html; charset=utf-8');
     }
     const page = /^\/crm\/(lead|contact|company)\/details\/(\d+)\/?$/.exec(url.pathname);
+    const user = Number(url.searchParams.get('user') ?? params.user ?? 5) || 5;
     if (page) {
       const e = this.portal.get(page[1]!.toUpperCase() as EntityType, Number(page[2]));
-      return e ? this.send(res, 200, renderEntityPage(e, this.portal), 'text/html; charset=utf-8') : this.send(res, 404, 'Not found', 'text/plain');
+      return e ? this.send(res, 200, renderEntityPage(e, this.portal, user), 'text/html; charset=utf-8') : this.send(res, 404, 'Not found', 'text/plain');
     }
+    if (url.pathname === '/lab/click' && req.method === 'POST') {
+      const type = String(params.type ?? '').toUpperCase() as EntityType;
+      const entity = this.portal.get(type, Number(params.id));
+      if (!entity) return this.send(res, 404, 'Not found', 'text/plain');
+      await this.clickToCall(user, String(params.phone ?? ''), { type, id: entity.ID });
+      res.writeHead(303, { location: `/lab/calls?user=${user}` });
+      return void res.end();
+    }
+    if (url.pathname === '/lab/calls') return this.send(res, 200, renderCallLog(this, user), 'text/html; charset=utf-8');
     this.send(res, 404, 'Not found', 'text/plain');
   }
 
@@ -370,6 +478,7 @@ export class Bitrix24Emulator {
         return [...portal.users.values()]
           .filter((u) => ids === null || ids.includes(u.ID))
           .filter((u) => filter.ACTIVE === undefined || String(u.ACTIVE) === String(filter.ACTIVE))
+          .filter((u) => filter.UF_PHONE_INNER === undefined || u.UF_PHONE_INNER === String(filter.UF_PHONE_INNER))
           .map((u) => this.userRow(u.ID));
       }
       case 'telephony.externalCall.searchCrmEntities': {
@@ -429,10 +538,49 @@ export class Bitrix24Emulator {
         });
         return e.ID;
       }
-      case 'telephony.externalCall.register': {
+      case 'event.bind':
+      case 'event.unbind': {
+        if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+        const event = String(p.event ?? '').toUpperCase();
+        const handler = String(p.handler ?? '');
+        if (!['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', 'ONCRMLEADADD'].includes(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+        const set = this.bindings.get(event) ?? new Set<string>();
+        this.bindings.set(event, set);
+        if (method === 'event.unbind') return { count: set.delete(handler) ? 1 : 0 };
+        if (!/^https?:\/\//.test(handler)) throw new RestError(400, 'ERROR_HANDLER_URL_MISMATCH', 'Wrong handler URL');
+        if (set.has(handler)) throw new RestError(400, 'ERROR_CORE', 'Handler already binded');
+        set.add(handler);
+        return true;
+      }
+      case 'event.get':
+        if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+        return [...this.bindings].flatMap(([event, set]) => [...set].map((handler) => ({ event, handler, auth_type: 0, offline: 0 })));
+      case 'telephony.externalLine.add': {
+        const number = String(p.NUMBER ?? '');
+        if (!number) throw new RestError(400, 'ERROR_CORE', 'NUMBER is empty');
+        if (this.lines.has(number)) throw new RestError(400, 'ERROR_CORE', 'Line already exists');
+        this.lines.set(number, { NUMBER: number, NAME: String(p.NAME ?? number), CRM_AUTO_CREATE: String(p.CRM_AUTO_CREATE ?? 'Y') });
+        return { ID: this.lines.size };
+      }
+      case 'telephony.externalLine.get':
+        return [...this.lines.values()];
+      case 'telephony.externalLine.delete':
+        return this.lines.delete(String(p.NUMBER ?? ''));
+      case 'telephony.externalCall.show':
+      case 'telephony.externalCall.hide':
+        return this.calls.some((c) => c.CALL_ID === p.CALL_ID);
+      case 'im.notify.system.add': {
         const userId = Number(p.USER_ID ?? 0);
+        if (!this.portal.users.has(userId)) throw new RestError(400, 'USER_ID_EMPTY', 'Recipient user not found');
+        if (!String(p.MESSAGE ?? '').trim()) throw new RestError(400, 'MESSAGE_EMPTY', 'Message can not be empty');
+        this.notifications.push({ userId, message: String(p.MESSAGE), at: Date.now() });
+        return this.notifications.length;
+      }
+      case 'telephony.externalCall.register': {
+        const inner = String(p.USER_PHONE_INNER ?? '');
+        const userId = Number(p.USER_ID ?? 0) || ([...this.portal.users.values()].find((u) => inner && u.ACTIVE && u.UF_PHONE_INNER === inner)?.ID ?? 0);
         const user = this.portal.users.get(userId);
-        if (!userId && !p.USER_PHONE_INNER) throw new RestError(400, 'ERROR_CORE', 'USER_ID or USER_PHONE_INNER should be set');
+        if (!userId && !inner) throw new RestError(400, 'ERROR_CORE', 'USER_ID or USER_PHONE_INNER should be set');
         if (!user || !user.ACTIVE) throw new RestError(400, 'ERROR_CORE', 'User is not found or is not active');
         const type = Number(p.TYPE);
         if (![1, 2, 3, 4, 5].includes(type)) throw new RestError(400, 'ERROR_CORE', 'Unknown TYPE');
@@ -440,7 +588,8 @@ export class Bitrix24Emulator {
         if (!phone) throw new RestError(400, 'ERROR_CORE', 'Unsupported phone number format');
         const ext = String(p.EXTERNAL_CALL_ID ?? '');
         // The 30-minute reuse rule (reference §4.1): same number, type, user, line and EXTERNAL_CALL_ID → same CALL_ID.
-        const again = this.calls.find((c) => c.PHONE_NUMBER === phone && c.TYPE === type && c.USER_ID === userId && c.EXTERNAL_CALL_ID === ext && Date.now() - c.registeredAt < 30 * 60_000);
+        const line = String(p.LINE_NUMBER ?? '');
+        const again = this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.TYPE === type && c.USER_ID === userId && c.EXTERNAL_CALL_ID === ext && c.LINE_NUMBER === line && Date.now() - c.registeredAt < 30 * 60_000);
         const entityType = String(p.CRM_ENTITY_TYPE ?? '');
         const entityId = Number(p.CRM_ENTITY_ID ?? 0);
         const call = again ?? {
@@ -449,9 +598,11 @@ export class Bitrix24Emulator {
           USER_ID: userId,
           PHONE_NUMBER: phone,
           TYPE: type,
+          LINE_NUMBER: line,
           CRM_ENTITY_TYPE: entityType,
           CRM_ENTITY_ID: entityId,
           registeredAt: Date.now(),
+          origin: 'rest' as const,
           finished: null,
         };
         if (!again) this.calls.push(call);
@@ -462,7 +613,9 @@ export class Bitrix24Emulator {
         const call = this.calls.find((c) => c.CALL_ID === p.CALL_ID && !c.finished);
         if (!call) throw new RestError(400, '', 'Call is not found (call should be registered prior to finishing');
         const duration = Number(p.DURATION ?? 0);
-        call.finished = { STATUS_CODE: String(p.STATUS_CODE ?? (duration > 0 ? '200' : '304')), DURATION: duration };
+        const finisher = Number(p.USER_ID ?? call.USER_ID);
+        if (!this.portal.users.get(finisher)?.ACTIVE) throw new RestError(400, 'ERROR_CORE', 'User is not found or is not active');
+        call.finished = { STATUS_CODE: String(p.STATUS_CODE ?? (duration > 0 ? '200' : '304')), DURATION: duration, FAILED_REASON: String(p.FAILED_REASON ?? ''), at: Date.now() };
         return { CALL_ID: call.CALL_ID, EXTERNAL_CALL_ID: call.EXTERNAL_CALL_ID, PORTAL_USER_ID: String(call.USER_ID), PHONE_NUMBER: call.PHONE_NUMBER, INCOMING: String(call.TYPE), CALL_DURATION: String(duration), CALL_FAILED_CODE: call.finished.STATUS_CODE, CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: String(call.CRM_ENTITY_ID) };
       }
       case 'crm.lead.list':

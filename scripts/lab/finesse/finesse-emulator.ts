@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { dialogUpdate, dialogXml, type DialogSpec } from './finesse-xml';
+import { apiErrors, dialogUpdate, dialogXml, type DialogSpec } from './finesse-xml';
 import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
 import type { ProsodyServer } from './prosody';
 import type { PubsubPublisher } from './pubsub-publisher';
@@ -35,6 +35,16 @@ export interface RingOptions {
   ringMs?: number;
 }
 
+/** How the far end of an outbound call behaves (reference finesse.md §4.2). */
+export interface OutboundScript {
+  answerAfterMs: number;
+  talkMs: number;
+  ringMs: number;
+  /** Dialled strings that are busy / never answer. */
+  busy: Set<string>;
+  noAnswer: Set<string>;
+}
+
 type Listener = (event: { node: string; content: string } | { connection: string }) => void;
 
 export class FinesseEmulator {
@@ -49,6 +59,12 @@ export class FinesseEmulator {
 
   /** The notification service on Prosody, when the lab runs one: every Update is published there too. */
   xmpp: { server: ProsodyServer; publisher: PubsubPublisher } | null = null;
+
+  /** Agent states (User.state); agents start NOT_READY, as after sign-in. */
+  readonly states = new Map<string, string>();
+  /** Every MAKE_CALL accepted, for the tests and the benchmark. */
+  readonly makeCalls: Array<{ agent: string; toAddress: string; at: number }> = [];
+  outbound: OutboundScript = { answerAfterMs: 1000, talkMs: 4000, ringMs: 10_000, busy: new Set(), noAnswer: new Set() };
 
   /** What the desktop puts in the gadget URL; set once the middleware is up (it needs our origin first). */
   config = { middlewareUrl: '', crmUrl: '', token: '' };
@@ -169,8 +185,136 @@ export class FinesseEmulator {
     return id;
   }
 
+  /** MAKE_CALL accepted: POST INITIATING, PUT INITIATED, then ALERTING → ACTIVE → DROPPED, or FAILED (busy). */
+  dialOut(agent: LabAgent, toAddress: string): string {
+    const id = String(++this.nextId);
+    const o = this.outbound;
+    const base = { id, from: agent.extension, to: toAddress, callType: 'OUT' };
+    const parts = (mine: string, far: string, cause?: string) => [
+      { address: agent.extension, type: 'AGENT_DEVICE', state: mine, cause, actions: mine === 'ACTIVE' || mine === 'FAILED' || mine === 'INITIATED' ? ['DROP'] : [] },
+      { address: toAddress, state: far },
+    ];
+    const step = (state: string, mine: string, far: string, cause?: string) => ({ ...base, state, participants: parts(mine, far, cause) });
+    const end = (d: DialogSpec) => {
+      this.put(agent, d, 'PUT');
+      this.put(agent, d, 'DELETE');
+    };
+    this.put(agent, step('INITIATING', 'INITIATING', 'INITIATING'), 'POST');
+    this.later(20, () => {
+      this.put(agent, step('INITIATED', 'INITIATED', 'INITIATED'), 'PUT');
+      if (o.busy.has(toAddress)) {
+        this.later(200, () => {
+          this.put(agent, step('FAILED', 'FAILED', 'DROPPED', 'BUSY'), 'PUT');
+          this.later(300, () => end(step('DROPPED', 'DROPPED', 'DROPPED', 'BUSY')));
+        });
+        return;
+      }
+      this.later(100, () => {
+        this.put(agent, step('ALERTING', 'ACTIVE', 'ALERTING'), 'PUT');
+        if (o.noAnswer.has(toAddress)) {
+          this.later(o.ringMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
+          return;
+        }
+        this.later(o.answerAfterMs, () => {
+          this.put(agent, step('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
+          this.later(o.talkMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
+        });
+      });
+    });
+    return id;
+  }
+
+  /** The agent behind Basic credentials, or null (reference finesse.md §2.2). */
+  private signedIn(authorization: string): LabAgent | null {
+    const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(authorization) ?? [])[1] ?? '', 'base64').toString().split(':');
+    return this.agents.find((a) => a.id === user && a.password === pass) ?? null;
+  }
+
+  private userXml(agent: LabAgent): string {
+    const [first, last] = agent.name.split(' ');
+    return `<User><dialogs>/finesse/api/User/${agent.id}/Dialogs</dialogs><extension>${agent.extension}</extension><firstName>${first}</firstName><lastName>${last ?? ''}</lastName><loginId>${agent.id}</loginId><loginName>${agent.name.toLowerCase().replace(/\s+/g, '.')}</loginName><mediaType>1</mediaType><pendingState/><roles><role>Agent</role></roles><state>${this.states.get(agent.id) ?? 'NOT_READY'}</state><stateChangeTime>2026-11-26T10:00:00.000Z</stateChangeTime><teamId>5000</teamId><teamName>Sales</teamName><uri>/finesse/api/User/${agent.id}</uri></User>`;
+  }
+
   async start(port = 0): Promise<string> {
     const router = new Router();
+    const fail = (ctx: Koa.Context, status: number, type: string, message: string, data = '') => {
+      ctx.status = status;
+      ctx.type = 'application/xml';
+      ctx.body = apiErrors(type, message, data);
+    };
+    /** The agent the request acts for ({id} in the URL), if the credentials are that agent's (else answered 401). */
+    const actingAgent = (ctx: Koa.Context, id: string): LabAgent | null => {
+      const me = this.signedIn(ctx.get('authorization'));
+      if (!me) {
+        fail(ctx, 401, 'Authorization Failure', 'Unauthorized', id);
+        return null;
+      }
+      if (me.id !== id) {
+        fail(ctx, 401, 'Invalid Authorization User Specified', 'The authenticated user and the user in the URI differ', me.id);
+        return null;
+      }
+      return me;
+    };
+    const readBody = async (ctx: Koa.Context): Promise<string> => {
+      const chunks: Buffer[] = [];
+      for await (const c of ctx.req) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`, 'i').exec(xml)?.[1]?.trim();
+    router.get('/finesse/api/User/:id', (ctx) => {
+      const agent = actingAgent(ctx, ctx.params.id!);
+      if (!agent) return;
+      ctx.type = 'application/xml';
+      ctx.body = this.userXml(agent);
+    });
+    router.put('/finesse/api/User/:id', async (ctx) => {
+      const agent = actingAgent(ctx, ctx.params.id!);
+      if (!agent) return;
+      const state = tag(await readBody(ctx), 'state') ?? '';
+      if (!['READY', 'NOT_READY', 'LOGOUT'].includes(state)) return fail(ctx, 400, 'Invalid Input', `Invalid state: ${state}`);
+      this.states.set(agent.id, state);
+      ctx.status = 202;
+    });
+    router.post('/finesse/api/User/:id/Dialogs', async (ctx) => {
+      const agent = actingAgent(ctx, ctx.params.id!);
+      if (!agent) return;
+      const xml = await readBody(ctx);
+      const action = tag(xml, 'requestedAction');
+      const from = tag(xml, 'fromAddress');
+      const to = tag(xml, 'toAddress');
+      if (!action || !from || !to) return fail(ctx, 400, 'Parameter Missing', 'requestedAction, fromAddress and toAddress are required');
+      if (action !== 'MAKE_CALL') return fail(ctx, 400, 'Invalid Input', `Invalid requestedAction: ${action}`);
+      if (/<mediaProperties>/i.test(xml)) return fail(ctx, 400, 'Invalid Input', 'mediaProperties are not supported on UCCX');
+      if (from !== agent.extension) return fail(ctx, 400, 'Invalid Input', 'fromAddress is not the extension the user is signed in to');
+      if (to === from) return fail(ctx, 400, 'Invalid Destination', 'toAddress equals fromAddress');
+      // UCCX dials only from NOT_READY (reference finesse.md §2.6; the exact error is undocumented).
+      if ((this.states.get(agent.id) ?? 'NOT_READY') !== 'NOT_READY') return fail(ctx, 400, 'Invalid State', `Agent must be NOT_READY to make a call (is ${this.states.get(agent.id)})`);
+      this.makeCalls.push({ agent: agent.id, toAddress: to, at: Date.now() });
+      ctx.set('requestId', ctx.get('requestId'));
+      ctx.status = 202;
+      this.dialOut(agent, to);
+    });
+    router.put('/finesse/api/Dialog/:id', async (ctx) => {
+      const me = this.signedIn(ctx.get('authorization'));
+      if (!me) return fail(ctx, 401, 'Authorization Failure', 'Unauthorized');
+      const d = this.live.get(me.id)?.get(ctx.params.id!);
+      if (!d) return fail(ctx, 404, 'Not Found', `Dialog ${ctx.params.id} not found`);
+      const action = tag(await readBody(ctx), 'requestedAction');
+      const mine = (d.participants ?? []).find((p) => p.address === me.extension);
+      if (action === 'DROP' && mine && ['ACTIVE', 'INITIATED', 'ALERTING', 'FAILED', 'HELD'].includes(mine.state)) {
+        ctx.status = 202;
+        const dropped = { ...d, state: 'DROPPED', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'DROPPED' })) };
+        this.put(me, dropped, 'PUT');
+        this.put(me, dropped, 'DELETE');
+        return;
+      }
+      if (action === 'ANSWER' && mine?.state === 'ALERTING') {
+        ctx.status = 202;
+        this.put(me, { ...d, state: 'ACTIVE', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'ACTIVE', actions: ['DROP'] })) }, 'PUT');
+        return;
+      }
+      fail(ctx, 400, 'Invalid State', `${action ?? 'no action'} is not allowed in the participant's state`);
+    });
     router.get('/desktop', (ctx) => {
       const agent = this.agents.find((a) => a.id === ctx.query.agent) ?? this.agents[0]!;
       const lang = ctx.query.lang === 'en' ? 'en' : 'ru';
@@ -243,7 +387,8 @@ export class FinesseEmulator {
     app.use(async (ctx, next) => {
       // The gadget (other origin) reads Finesse REST like in the desktop, where both share one origin.
       ctx.set('Access-Control-Allow-Origin', ctx.get('origin') || '*');
-      ctx.set('Access-Control-Allow-Headers', 'authorization, accept');
+      ctx.set('Access-Control-Allow-Headers', 'authorization, accept, content-type, requestid');
+      ctx.set('Access-Control-Allow-Methods', 'GET, POST, PUT');
       if (ctx.method === 'OPTIONS') {
         ctx.status = 204;
         return;

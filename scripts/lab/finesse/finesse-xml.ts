@@ -6,7 +6,7 @@ export interface DialogSpec {
   to?: string;
   callType?: string;
   vars?: Record<string, string>;
-  participants?: Array<{ address: string; type?: string; state: string }>;
+  participants?: Array<{ address: string; type?: string; state: string; cause?: string; actions?: string[] }>;
   tag?: 'Dialog' | 'dialog';
 }
 
@@ -20,7 +20,7 @@ export function dialogXml(d: DialogSpec): string {
   const parts = (d.participants ?? [])
     .map(
       (p) =>
-        `<Participant><actions><action>ANSWER</action></actions><mediaAddress>${p.address}</mediaAddress><mediaAddressType>${p.type ?? ''}</mediaAddressType><startTime>2026-11-26T10:00:00.000Z</startTime><state>${p.state}</state><stateCause/><stateChangeTime>2026-11-26T10:00:00.000Z</stateChangeTime></Participant>`,
+        `<Participant><actions>${(p.actions ?? ['ANSWER']).map((a) => `<action>${a}</action>`).join('')}</actions><mediaAddress>${p.address}</mediaAddress><mediaAddressType>${p.type ?? ''}</mediaAddressType><startTime>2026-11-26T10:00:00.000Z</startTime><state>${p.state}</state>${p.cause ? `<stateCause>${p.cause}</stateCause>` : '<stateCause/>'}<stateChangeTime>2026-11-26T10:00:00.000Z</stateChangeTime></Participant>`,
     )
     .join('');
   return `<${tag}><associatedDialogUri/><id>${d.id}</id><secondaryId/><mediaType>Voice</mediaType><fromAddress>${d.from ?? ''}</fromAddress><toAddress>${d.to ?? ''}</toAddress><mediaProperties><mediaId>1</mediaId><dialedNumber>5000</dialedNumber><callType>${d.callType ?? 'ACD_IN'}</callType><DNIS>5000</DNIS><queueName>CSQ_Sales</queueName><callvariables>${vars}</callvariables></mediaProperties><participants>${parts}</participants><state>${d.state}</state><uri>/finesse/api/Dialog/${d.id}</uri></${tag}>`;
@@ -28,6 +28,11 @@ export function dialogXml(d: DialogSpec): string {
 
 export function updateXml(event: string, source: string, data: string, requestId = ''): string {
   return `<Update><data>${data}</data><event>${event}</event><requestId>${requestId}</requestId><source>${source}</source></Update>`;
+}
+
+/** Finesse's error body (reference finesse.md §2.3). */
+export function apiErrors(type: string, message: string, data = ''): string {
+  return `<ApiErrors><ApiError><ErrorType>${esc(type)}</ErrorType><ErrorData>${esc(data)}</ErrorData><ErrorMessage>${esc(message)}</ErrorMessage></ApiError></ApiErrors>`;
 }
 
 /** POST (added) / DELETE (removed) on the agent's Dialogs collection, PUT on the dialog itself. */

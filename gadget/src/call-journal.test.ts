@@ -1,0 +1,67 @@
+import { DOMParser } from '@xmldom/xmldom';
+import { dialogUpdate, ringing, type DialogSpec } from '../../scripts/lab/finesse/finesse-xml';
+import { CallJournal } from './call-journal';
+import { parseUpdate, type XmlParser } from './finesse-update';
+
+const parse: XmlParser = (xml) => new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document;
+
+function journal() {
+  let t = 1000;
+  const j = new CallJournal({ agentExtension: '1021', entityVariable: 'callVariable2', now: () => t });
+  const feed = (event: 'POST' | 'PUT' | 'DELETE', d: DialogSpec, at: number) => {
+    t = at;
+    return j.apply(parseUpdate(dialogUpdate('1001', event, d), parse));
+  };
+  return { j, feed };
+}
+
+const inbound = (state: string, agent: string, caller: string): DialogSpec => ({
+  ...ringing('1021', '7', '79001112233', { callVariable2: 'CONTACT:42' }),
+  state,
+  participants: [
+    { address: '1021', type: 'AGENT_DEVICE', state: agent },
+    { address: '79001112233', state: caller },
+  ],
+});
+const outbound = (state: string, cause?: string): DialogSpec => ({
+  id: '9',
+  state,
+  from: '1021',
+  to: '989123456789',
+  callType: 'OUT',
+  participants: [{ address: '1021', type: 'AGENT_DEVICE', state: state === 'ALERTING' ? 'ACTIVE' : state, cause }],
+});
+
+describe('CallJournal', () => {
+  it('reports an answered inbound call: start, answer, end — each once, repeats and late PUTs ignored', () => {
+    const { feed } = journal();
+    expect(feed('POST', inbound('ALERTING', 'ALERTING', 'INITIATED'), 1000)).toEqual([
+      { dialogId: '7', direction: 'inbound', number: '79001112233', startedAt: 1000, answeredAt: null, endedAt: null, failure: null, crmRef: 'CONTACT:42' },
+    ]);
+    expect(feed('PUT', inbound('ALERTING', 'ALERTING', 'INITIATED'), 1100)).toEqual([]);
+    expect(feed('PUT', inbound('ACTIVE', 'ACTIVE', 'ACTIVE'), 3000)).toMatchObject([{ answeredAt: 3000, endedAt: null }]);
+    expect(feed('PUT', inbound('DROPPED', 'DROPPED', 'DROPPED'), 9000)).toMatchObject([{ startedAt: 1000, answeredAt: 3000, endedAt: 9000 }]);
+    expect(feed('DELETE', inbound('DROPPED', 'DROPPED', 'DROPPED'), 9100)).toEqual([]);
+    expect(feed('PUT', inbound('ACTIVE', 'ACTIVE', 'ACTIVE'), 9200)).toEqual([]);
+  });
+
+  it('reports an inbound call that was never answered as ended without an answer', () => {
+    const { feed } = journal();
+    feed('POST', inbound('ALERTING', 'ALERTING', 'INITIATED'), 1000);
+    expect(feed('PUT', inbound('DROPPED', 'DROPPED', 'DROPPED'), 11_000)).toMatchObject([{ answeredAt: null, endedAt: 11_000 }]);
+  });
+
+  it('reports an outbound call to the dialled string and a busy one with its cause', () => {
+    const { feed } = journal();
+    expect(feed('POST', outbound('INITIATING'), 1000)).toMatchObject([{ direction: 'outbound', number: '989123456789' }]);
+    expect(feed('PUT', outbound('ALERTING'), 1200)).toEqual([]); // the far end rings: not answered yet
+    expect(feed('PUT', outbound('FAILED', 'BUSY'), 1500)).toMatchObject([{ answeredAt: null, endedAt: 1500, failure: 'BUSY' }]);
+  });
+
+  it('after a reconnection, a dialog that vanished meanwhile ends; one first seen already over is not invented', () => {
+    const { j, feed } = journal();
+    feed('POST', inbound('ALERTING', 'ALERTING', 'INITIATED'), 1000);
+    expect(j.resync([])).toMatchObject([{ dialogId: '7', endedAt: 1000 }]);
+    expect(feed('PUT', { ...outbound('DROPPED'), id: '10' }, 2000)).toEqual([]);
+  });
+});

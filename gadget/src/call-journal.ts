@@ -1,0 +1,88 @@
+import type { Dialog, FinesseUpdate } from './finesse-update';
+
+/**
+ * What the middleware must know to log the agent's calls in Bitrix24: each dialog's start, answer and end, its
+ * direction and the other party. Built from the same dialog events as the pop; one report per change (the whole
+ * record each time, so any single report is enough). Pure: the clock is injected.
+ */
+export interface CallReport {
+  dialogId: string;
+  direction: 'inbound' | 'outbound';
+  number: string;
+  startedAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  failure: string | null;
+  crmRef: string | null;
+}
+
+export interface JournalOptions {
+  agentExtension: string;
+  /** Call variable holding TYPE:ID of the CRM record (as the UCCX script sets it). */
+  entityVariable: string;
+  now?: () => number;
+}
+
+const INTERNAL = new Set(['CONSULT', 'CONFERENCE', 'SUPERVISOR_MONITOR', 'AGENT_INSIDE']);
+const OUTBOUND = new Set(['OUT', 'OUTBOUND', 'OUTBOUND_PREVIEW']);
+const TALKING = new Set(['ACTIVE', 'HELD']);
+const REF = /^(CONTACT|LEAD|COMPANY):\d{1,12}$/;
+const ENDED_MEMORY = 500;
+
+export class CallJournal {
+  private readonly calls = new Map<string, CallReport>();
+  private readonly ended = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: JournalOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  apply(u: FinesseUpdate): CallReport[] {
+    if (u.kind !== 'dialogs') return [];
+    return u.dialogs.flatMap((d) => (u.event === 'DELETE' ? this.end(d.id, null) : this.upsert(d)));
+  }
+
+  /** After a reconnection: dialogs gone meanwhile have ended (when exactly is lost: now). */
+  resync(live: Dialog[]): CallReport[] {
+    const ids = new Set(live.map((d) => d.id));
+    const gone = [...this.calls.keys()].filter((id) => !ids.has(id)).flatMap((id) => this.end(id, null));
+    return [...gone, ...live.flatMap((d) => this.upsert(d))];
+  }
+
+  private end(id: string, failure: string | null): CallReport[] {
+    const rec = this.calls.get(id);
+    if (!rec) return []; // never seen alive: nothing true to say about it
+    this.calls.delete(id);
+    this.ended.add(id);
+    if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.values().next().value!);
+    return [{ ...rec, endedAt: this.now(), failure: failure ?? rec.failure }];
+  }
+
+  private upsert(d: Dialog): CallReport[] {
+    if (this.ended.has(d.id) || INTERNAL.has(d.callType)) return [];
+    const ext = this.o.agentExtension;
+    const outbound = OUTBOUND.has(d.callType) || (d.fromAddress !== '' && d.fromAddress === ext);
+    let rec = this.calls.get(d.id);
+    const over = d.state === 'FAILED' || d.state === 'DROPPED';
+    if (!rec && over) return []; // first seen already over (page opened late): nothing true to say
+    const isNew = !rec;
+    if (!rec) {
+      rec = { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: outbound ? d.toAddress : d.fromAddress, startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: null };
+      this.calls.set(d.id, rec);
+    }
+    const ref = d.callVariables[this.o.entityVariable] ?? '';
+    if (!rec.crmRef && REF.test(ref)) rec.crmRef = ref;
+    const out: CallReport[] = isNew ? [{ ...rec }] : [];
+    if (rec.answeredAt === null && TALKING.has(d.state)) {
+      rec.answeredAt = this.now();
+      out.push({ ...rec });
+    }
+    if (over) {
+      // The end report carries the whole record: the start and answer reports of this same update add nothing.
+      const mine = d.participants.find((p) => p.mediaAddress === ext) ?? d.participants.find((p) => p.mediaAddressType === 'AGENT_DEVICE');
+      return this.end(d.id, d.state === 'FAILED' ? mine?.stateCause || 'OTHER' : null);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Places a click-to-dial call as the agent himself (reference finesse.md §2.6): only the signed-in agent may create
+ * a dialog from his extension, so the gadget does it with its own authorization. UCCX dials only from NOT_READY:
+ * a READY agent is switched first or the click is refused, as the middleware says.
+ */
+export interface DialCommand {
+  id: string;
+  callId: string;
+  toAddress: string;
+  whenReady: 'switch' | 'refuse';
+  reasonCodeId: number | null;
+}
+
+export type DialResult = { ok: true } | { ok: false; code: 'agent_busy' | 'finesse_refused'; reason: string };
+
+export interface FinesseRest {
+  baseUrl: string;
+  authorization: string;
+  agentId: string;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** States from which a call can be made at all (after a switch from READY). */
+const IDLE = new Set(['NOT_READY', 'READY']);
+
+export class Dialer {
+  constructor(
+    private readonly f: FinesseRest,
+    private readonly http: typeof fetch,
+    private readonly parse: (xml: string) => Document,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  private request(method: string, path: string, body?: string): Promise<Response> {
+    return this.http(`${this.f.baseUrl}/finesse/api/${path}`, {
+      method,
+      headers: { authorization: this.f.authorization, accept: 'application/xml', ...(body ? { 'content-type': 'application/xml' } : {}) },
+      body,
+    });
+  }
+
+  private text(doc: Document, name: string): string {
+    return (doc.getElementsByTagName(name)[0]?.textContent ?? '').trim();
+  }
+
+  private async errorOf(res: Response): Promise<string> {
+    const body = await res.text().catch(() => '');
+    try {
+      const doc = this.parse(body);
+      const detail = [this.text(doc, 'ErrorType'), this.text(doc, 'ErrorMessage')].filter(Boolean).join(': ');
+      if (detail) return `${detail} (HTTP ${res.status})`;
+    } catch {
+      // not XML: the status says enough
+    }
+    return `HTTP ${res.status}`;
+  }
+
+  private async user(): Promise<{ state: string; extension: string }> {
+    const res = await this.request('GET', `User/${encodeURIComponent(this.f.agentId)}`);
+    if (!res.ok) throw new Error(await this.errorOf(res));
+    const doc = this.parse(await res.text());
+    return { state: this.text(doc, 'state').toUpperCase(), extension: this.text(doc, 'extension') };
+  }
+
+  async dial(cmd: DialCommand): Promise<DialResult> {
+    try {
+      let me = await this.user();
+      if (!me.extension) return { ok: false, code: 'agent_busy', reason: 'the agent is not signed in to an extension' };
+      if (!IDLE.has(me.state)) return { ok: false, code: 'agent_busy', reason: `the agent is ${me.state}` };
+      if (me.state === 'READY') {
+        if (cmd.whenReady === 'refuse') return { ok: false, code: 'agent_busy', reason: 'the agent is READY; set Not Ready to dial' };
+        const reason = cmd.reasonCodeId === null ? '' : `<reasonCodeId>${cmd.reasonCodeId}</reasonCodeId>`;
+        const put = await this.request('PUT', `User/${encodeURIComponent(this.f.agentId)}`, `<User><state>NOT_READY</state>${reason}</User>`);
+        if (!put.ok) return { ok: false, code: 'finesse_refused', reason: `NOT_READY: ${await this.errorOf(put)}` };
+        // The change is asynchronous (202, then a notification): wait until Finesse shows it.
+        for (let i = 0; i < 20 && me.state !== 'NOT_READY'; i++) {
+          if (i) await this.sleep(100);
+          me = await this.user();
+        }
+        if (me.state !== 'NOT_READY') return { ok: false, code: 'agent_busy', reason: `the agent did not become NOT_READY (is ${me.state})` };
+      }
+      const body = `<Dialog><requestedAction>MAKE_CALL</requestedAction><fromAddress>${esc(me.extension)}</fromAddress><toAddress>${esc(cmd.toAddress)}</toAddress></Dialog>`;
+      const res = await this.request('POST', `User/${encodeURIComponent(this.f.agentId)}/Dialogs`, body);
+      if (res.status === 202 || res.status === 200) return { ok: true };
+      return { ok: false, code: 'finesse_refused', reason: await this.errorOf(res) };
+    } catch (err) {
+      return { ok: false, code: 'finesse_refused', reason: `Finesse did not answer: ${(err as Error).message}` };
+    }
+  }
+}

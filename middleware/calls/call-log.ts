@@ -1,0 +1,147 @@
+import moment from 'moment-timezone';
+import type { CrmDirectory } from '../bitrix24/crm-directory';
+import type { Bitrix24Client } from '../bitrix24/rest-client';
+import { candidates, type CrmEntityType } from '../lookup/caller-match';
+import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
+import type { Handler, Outbox } from '../outbox';
+import type { Store } from '../store';
+import { callOutcome, type CallRecord } from './call-record';
+
+/**
+ * The outbox jobs that put an agent's calls into Bitrix24 (reference bitrix24.md §4.1, §4.2): register when the
+ * call starts (a unique EXTERNAL_CALL_ID per dialog, so a second call within 30 minutes never shares a CALL_ID),
+ * finish when it ends, each exactly once across retries and restarts. A click-to-dial call is already registered by
+ * Bitrix24: only its finish is ours.
+ */
+export const REGISTER_CALL = 'call.register';
+export const FINISH_CALL = 'call.finish';
+
+export const registerKey = (agentId: string, dialogId: string) => `call-register:${agentId}:${dialogId}`;
+export const finishKey = (agentId: string, dialogId: string) => `call-finish:${agentId}:${dialogId}`;
+
+export interface RegisterJob {
+  agentId: string;
+  extension: string;
+  record: CallRecord;
+}
+
+export interface FinishJob {
+  agentId: string;
+  dialogId: string;
+  /** Set for click-to-dial calls: Bitrix24's CALL_ID and the user who clicked. */
+  click: { callId: string; userId: number } | null;
+  outcome: { statusCode: string; duration: number };
+}
+
+type Registered = { callId: string; userId: number } | { skipped: string };
+
+const REF = /^(CONTACT|LEAD|COMPANY):(\d{1,12})$/;
+
+/**
+ * Finishes a call once: a retry after a crash may find it finished already, which Bitrix24 reports as
+ * "Call is not found" (with an empty error code).
+ */
+export async function finishOnce(client: Bitrix24Client, params: Record<string, unknown>, previousAttempts: number): Promise<void> {
+  try {
+    await client.call('telephony.externalCall.finish', params);
+  } catch (err) {
+    if (!(previousAttempts > 0 && /Call is not found/.test((err as Error).message))) throw err;
+  }
+}
+
+/** Which Bitrix24 user is behind an extension: the configured overrides first, else UF_PHONE_INNER. */
+export function agentUsers(directory: CrmDirectory, overrides: Record<number, string>): (extension: string) => Promise<number | null> {
+  const byExtension = new Map(Object.entries(overrides).map(([user, ext]) => [ext, Number(user)]));
+  return async (extension) => byExtension.get(extension) ?? directory.userByExtension(extension);
+}
+
+export function registerCallHandler(deps: {
+  client: Bitrix24Client;
+  directory: CrmDirectory;
+  userFor: (extension: string) => Promise<number | null>;
+  rules: PhoneRules;
+  line: { number: string; showCard: boolean };
+}): Handler {
+  return async ({ payload }): Promise<Registered> => {
+    const { agentId, extension, record } = payload as RegisterJob;
+    const userId = await deps.userFor(extension);
+    if (userId === null) return { skipped: `no active Bitrix24 user has the internal number ${extension}` };
+    const phone = normalisePhone(record.number, deps.rules);
+    let entity: { type: CrmEntityType; id: number } | null = null;
+    const ref = REF.exec(record.crmRef ?? '');
+    if (ref) entity = { type: ref[1] as CrmEntityType, id: Number(ref[2]) };
+    else if (phone.ok) entity = candidates(await deps.directory.findByPhone(phone.phone.variants))[0] ?? null;
+    const r = await deps.client.call<{ CALL_ID?: string }>('telephony.externalCall.register', {
+      USER_ID: userId,
+      PHONE_NUMBER: phone.ok ? phone.phone.e164 : record.number,
+      TYPE: record.direction === 'inbound' ? 2 : 1,
+      CALL_START_DATE: moment(record.startedAt).utc().format('YYYY-MM-DDTHH:mm:ssZ'),
+      CRM_CREATE: entity ? 0 : 1,
+      ...(entity ? { CRM_ENTITY_TYPE: entity.type, CRM_ENTITY_ID: entity.id } : {}),
+      SHOW: deps.line.showCard && record.direction === 'inbound' ? 1 : 0,
+      LINE_NUMBER: deps.line.number,
+      // Unique per dialog and start (Finesse may reuse dialog ids after a restart).
+      EXTERNAL_CALL_ID: `finesse-${agentId}-${record.dialogId}-${record.startedAt}`,
+    });
+    if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
+    return { callId: r.CALL_ID, userId };
+  };
+}
+
+export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => Outbox }): Handler {
+  return async ({ payload, previousAttempts }) => {
+    const job = payload as FinishJob;
+    let call = job.click;
+    if (!call) {
+      const outbox = deps.outbox();
+      const key = registerKey(job.agentId, job.dialogId);
+      let reg = outbox.get(key);
+      if (reg?.state === 'pending') reg = await outbox.deliver(reg.id);
+      if (!reg || reg.state !== 'done') throw new Error(`the call is not registered yet (${reg?.lastError ?? 'no register job'})`);
+      const result = reg.result as Registered;
+      if ('skipped' in result) return result;
+      call = result;
+    }
+    await finishOnce(deps.client, { CALL_ID: call.callId, USER_ID: call.userId, DURATION: job.outcome.duration, STATUS_CODE: job.outcome.statusCode }, previousAttempts);
+    return { callId: call.callId, ...job.outcome };
+  };
+}
+
+/** A click waiting for its dialog, per extension: the next outbound dialog to this address is that call. */
+export interface PendingClick {
+  callId: string;
+  userId: number;
+  toAddress: string;
+  at: number;
+}
+
+const CLICK_WINDOW_MS = 120_000;
+export const pendingClickKey = (extension: string) => `click.pending.${extension}`;
+const clickOfDialogKey = (agentId: string, dialogId: string) => `click.dialog.${agentId}.${dialogId}`;
+
+/** Reports from the gadget → register/finish jobs, deduplicated per (agent, dialog) across tabs and repeats. */
+export class CallJournal {
+  constructor(
+    private readonly store: Store,
+    private readonly outbox: Outbox,
+  ) {}
+
+  /** The click this outbound dialog answers, claimed once and remembered (restart-safe). */
+  private clickOf(agentId: string, extension: string, r: CallRecord): PendingClick | null {
+    const known = this.store.getKv<PendingClick>(clickOfDialogKey(agentId, r.dialogId));
+    if (known || r.direction !== 'outbound') return known;
+    const pending = this.store.getKv<PendingClick>(pendingClickKey(extension));
+    if (!pending || pending.toAddress !== r.number.trim() || Math.abs(r.startedAt - pending.at) > CLICK_WINDOW_MS) return null;
+    this.store.deleteKv(pendingClickKey(extension));
+    this.store.setKv(clickOfDialogKey(agentId, r.dialogId), pending);
+    return pending;
+  }
+
+  report(agentId: string, extension: string, r: CallRecord): void {
+    const click = this.clickOf(agentId, extension, r);
+    if (!click) this.outbox.enqueue(registerKey(agentId, r.dialogId), REGISTER_CALL, { agentId, extension, record: r } satisfies RegisterJob);
+    if (r.endedAt === null) return;
+    const job: FinishJob = { agentId, dialogId: r.dialogId, click: click && { callId: click.callId, userId: click.userId }, outcome: callOutcome(r) };
+    this.outbox.enqueue(finishKey(agentId, r.dialogId), FINISH_CALL, job);
+  }
+}

@@ -1,0 +1,35 @@
+import { HttpError } from '../http-errors';
+import { callOutcome, parseCallRecord, type CallRecord } from './call-record';
+
+const t0 = 1_790_000_000_000;
+const base: CallRecord = { dialogId: '16777301', direction: 'inbound', number: '79001112233', startedAt: t0, answeredAt: null, endedAt: null, failure: null, crmRef: null };
+
+describe('callOutcome', () => {
+  it.each<[string, Partial<CallRecord>, { statusCode: string; duration: number }]>([
+    ['inbound answered: talk time from answer to end', { answeredAt: t0 + 4000, endedAt: t0 + 65_400 }, { statusCode: '200', duration: 61 }],
+    ['inbound never answered: missed', { endedAt: t0 + 15_000 }, { statusCode: '304', duration: 0 }],
+    ['outbound busy', { direction: 'outbound', failure: 'BUSY', endedAt: t0 + 2000 }, { statusCode: '486', duration: 0 }],
+    ['outbound bad number', { direction: 'outbound', failure: 'BAD_DESTINATION', endedAt: t0 + 2000 }, { statusCode: '404', duration: 0 }],
+    ['outbound not answered', { direction: 'outbound', endedAt: t0 + 30_000 }, { statusCode: '480', duration: 0 }],
+    ['outbound answered', { direction: 'outbound', answeredAt: t0 + 3000, endedAt: t0 + 8000 }, { statusCode: '200', duration: 5 }],
+  ])('%s', (_name, change, expected) => {
+    expect(callOutcome({ ...base, ...change })).toEqual(expected);
+  });
+});
+
+describe('parseCallRecord', () => {
+  it('accepts a gadget report and keeps only known fields', () => {
+    const r = parseCallRecord({ ...base, answeredAt: t0 + 1, extra: 'x', crmRef: 'CONTACT:42' }, t0);
+    expect(r).toEqual({ ...base, answeredAt: t0 + 1, crmRef: 'CONTACT:42' });
+  });
+
+  it.each([
+    [{ ...base, direction: 'sideways' }, 'call report: "direction" must be inbound or outbound'],
+    [{ ...base, dialogId: '<script>' }, 'call report: "dialogId" is missing or malformed'],
+    [{ ...base, startedAt: 'yesterday' }, 'call report: "startedAt" must be a time in ms within a day of now'],
+    [{ ...base, endedAt: t0 - 10 }, 'call report: "endedAt" is before the call started or was answered'],
+    [null, 'call report: "direction" must be inbound or outbound'],
+  ])('refuses %p with a clear reason', (body, message) => {
+    expect(() => parseCallRecord(body, t0)).toThrow(new HttpError(400, message));
+  });
+});

@@ -1,0 +1,65 @@
+import { HttpError } from '../http-errors';
+
+/**
+ * One agent's call as the gadget saw it in Finesse dialog events, and how it goes into Bitrix24. The gadget sends
+ * the whole record so far on every change (start, answered, ended), so any one report is enough; timestamps are
+ * the gadget's own clock, so a duration never mixes two clocks.
+ */
+export interface CallRecord {
+  dialogId: string;
+  direction: 'inbound' | 'outbound';
+  /** The other party: the caller (inbound) or the dialled string (outbound). */
+  number: string;
+  startedAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  /** Finesse's stateCause of a FAILED outbound call: BUSY, BAD_DESTINATION, OTHER… */
+  failure: string | null;
+  /** The CRM record the UCCX script named (callVariable2 = TYPE:ID), if any. */
+  crmRef: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Validates a report from the gadget; a bad one is refused with the reason, never half-stored. */
+export function parseCallRecord(body: unknown, now = Date.now()): CallRecord {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const bad = (what: string): never => {
+    throw new HttpError(400, `call report: ${what}`);
+  };
+  const str = (k: string, re: RegExp) => (typeof b[k] === 'string' && re.test(b[k] as string) ? (b[k] as string) : bad(`"${k}" is missing or malformed`));
+  const time = (k: string, optional: boolean): number | null => {
+    const v = b[k];
+    if ((v === null || v === undefined) && optional) return null;
+    if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v - now) > DAY_MS) return bad(`"${k}" must be a time in ms within a day of now`);
+    return v;
+  };
+  const direction = b.direction === 'inbound' || b.direction === 'outbound' ? b.direction : bad('"direction" must be inbound or outbound');
+  const rec: CallRecord = {
+    dialogId: str('dialogId', /^[\w.-]{1,64}$/),
+    direction,
+    number: str('number', /^[\w+#*().\s-]{1,40}$/),
+    startedAt: time('startedAt', false)!,
+    answeredAt: time('answeredAt', true),
+    endedAt: time('endedAt', true),
+    failure: typeof b.failure === 'string' && /^[A-Z_]{1,40}$/.test(b.failure) ? b.failure : null,
+    crmRef: typeof b.crmRef === 'string' && /^(CONTACT|LEAD|COMPANY):\d{1,12}$/.test(b.crmRef) ? b.crmRef : null,
+  };
+  if (rec.answeredAt !== null && rec.answeredAt < rec.startedAt) bad('"answeredAt" is before "startedAt"');
+  if (rec.endedAt !== null && rec.endedAt < (rec.answeredAt ?? rec.startedAt)) bad('"endedAt" is before the call started or was answered');
+  return rec;
+}
+
+/**
+ * Bitrix24's STATUS_CODE and DURATION for a finished call (reference bitrix24.md §4.2): answered → 200 with the
+ * talk time; an inbound call nobody answered → 304 (Bitrix24's missed call); an outbound one → 486 busy,
+ * 404 bad number, 480 no answer or other failure.
+ */
+export function callOutcome(r: CallRecord): { statusCode: string; duration: number } {
+  const end = r.endedAt ?? r.answeredAt ?? r.startedAt;
+  if (r.answeredAt !== null) return { statusCode: '200', duration: Math.max(0, Math.round((end - r.answeredAt) / 1000)) };
+  if (r.direction === 'inbound') return { statusCode: '304', duration: 0 };
+  if (r.failure === 'BUSY') return { statusCode: '486', duration: 0 };
+  if (r.failure === 'BAD_DESTINATION') return { statusCode: '404', duration: 0 };
+  return { statusCode: '480', duration: 0 };
+}

@@ -1,0 +1,175 @@
+import type { CrmDirectory } from '../bitrix24/crm-directory';
+import type { Bitrix24Client } from '../bitrix24/rest-client';
+import type { Logger } from '../log';
+import type { Handler, Outbox } from '../outbox';
+import type { Store } from '../store';
+import type { AgentChannels, DialOutcome } from './agent-channels';
+import { finishOnce, pendingClickKey, type PendingClick } from './call-log';
+import { dialString, type DialRules } from './dial-string';
+
+/**
+ * ONEXTERNALCALLSTART → the agent's gadget → Finesse MAKE_CALL (reference bitrix24.md §4.4). Bitrix24 has already
+ * registered the call, so we only finish it: on success when the dialog ends (CallJournal), on failure at once, with
+ * the reason told to the user in Bitrix24 — a click never ends in silence. A repeated delivery of a CALL_ID does
+ * nothing.
+ */
+export interface ExternalCallStart {
+  callId: string;
+  userId: number;
+  phone: string;
+  phoneInternational: string;
+}
+
+type Failure = 'no_extension' | 'bad_number' | Exclude<DialOutcome, { ok: true }>['code'];
+
+/** Bitrix24 STATUS_CODE for each way a click can fail. */
+const STATUS: Record<Failure, string> = {
+  no_extension: '403',
+  bad_number: '404',
+  no_gadget: '480',
+  timeout: '480',
+  agent_busy: '486',
+  finesse_refused: '603',
+};
+
+type Lang = 'ru' | 'en';
+const MESSAGES: Record<Lang, Record<Failure, string>> = {
+  ru: {
+    no_extension: 'у вашего пользователя нет внутреннего номера агента Finesse (Телефония → Пользователи телефонии)',
+    bad_number: 'номер не удалось набрать: {detail}',
+    no_gadget: 'гаджет Bitrix24 в рабочем столе Finesse не открыт для внутреннего номера {ext}; откройте Finesse и повторите',
+    timeout: 'гаджет Finesse не ответил вовремя; проверьте, что рабочий стол Finesse открыт, и повторите',
+    agent_busy: 'агент сейчас не может набирать номер: {detail}',
+    finesse_refused: 'Finesse отклонил вызов: {detail}',
+  },
+  en: {
+    no_extension: 'your user has no Finesse agent extension (Telephony → Telephony users)',
+    bad_number: 'the number could not be dialled: {detail}',
+    no_gadget: 'the Bitrix24 gadget is not open in the Finesse desktop for extension {ext}; open Finesse and try again',
+    timeout: 'the Finesse gadget did not answer in time; check that the Finesse desktop is open and try again',
+    agent_busy: 'the agent cannot dial now: {detail}',
+    finesse_refused: 'Finesse refused the call: {detail}',
+  },
+};
+const PREFIX: Record<Lang, string> = { ru: 'Звонок на {phone} не состоялся: ', en: 'The call to {phone} was not placed: ' };
+
+export const FAIL_CLICK = 'click.fail';
+
+interface FailJob {
+  callId: string;
+  userId: number;
+  statusCode: string;
+  message: string;
+}
+
+export class ClickToDial {
+  constructor(
+    private readonly d: {
+      store: Store;
+      outbox: Outbox;
+      channels: AgentChannels;
+      directory: CrmDirectory;
+      agentExtensions: Record<number, string>;
+      rules: DialRules;
+      whenReady: 'switch' | 'refuse';
+      reasonCodeId: number | null;
+      resultTimeoutMs: number;
+      lang: Lang;
+      log: Logger;
+      client: Bitrix24Client;
+      unprocessedUserId: number;
+      lineNumber: string;
+    },
+  ) {}
+
+  /**
+   * OnExternalCallBackStart (a CRM callback form): no call exists yet, so we register one (TYPE 4) for the record's
+   * responsible (or the "unprocessed" user) and dial it from that user's agent like a click.
+   */
+  async callback(c: { phone: string; deliveryId: string }): Promise<'dialled' | 'failed' | 'repeated'> {
+    if (!this.d.store.claimKv(`callback.seen.${c.deliveryId}`, { at: Date.now() })) return 'repeated';
+    const dial = dialString(c.phone, this.d.rules);
+    const phone = dial.ok ? c.phone : '';
+    if (!phone) {
+      this.d.log.warn({ deliveryId: c.deliveryId }, 'callback request without a usable number ignored');
+      return 'failed';
+    }
+    const digits = c.phone.replace(/\D/g, '');
+    const best = (await this.d.directory.findByPhone([digits]).catch(() => []))[0];
+    const userId = best?.responsibleId ?? this.d.unprocessedUserId;
+    const r = await this.d.client.call<{ CALL_ID?: string }>('telephony.externalCall.register', {
+      USER_ID: userId,
+      PHONE_NUMBER: c.phone,
+      TYPE: 4,
+      CRM_CREATE: best ? 0 : 1,
+      ...(best ? { CRM_ENTITY_TYPE: best.type, CRM_ENTITY_ID: best.id } : {}),
+      LINE_NUMBER: this.d.lineNumber,
+      EXTERNAL_CALL_ID: `callback-${c.deliveryId}`,
+    });
+    if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
+    return this.handle({ callId: r.CALL_ID, userId, phone: c.phone, phoneInternational: '' });
+  }
+
+  /** Handles one delivery; resolves when the click is dialled or failed visibly. */
+  async handle(e: ExternalCallStart): Promise<'dialled' | 'failed' | 'repeated'> {
+    if (!this.d.store.claimKv(`click.seen.${e.callId}`, { at: Date.now() })) {
+      this.d.log.info({ callId: e.callId }, 'click-to-dial: repeated delivery ignored');
+      return 'repeated';
+    }
+    const number = e.phoneInternational || e.phone;
+    let extension: string | null = this.d.agentExtensions[e.userId] ?? null;
+    if (!extension) {
+      try {
+        extension = (await this.d.directory.getUser(e.userId))?.extension ?? null;
+      } catch (err) {
+        this.d.log.warn({ callId: e.callId, err: (err as Error).message }, 'click-to-dial: user lookup failed');
+      }
+    }
+    if (!extension) return this.fail(e, 'no_extension', '', '');
+    const dial = dialString(number, this.d.rules);
+    if (!dial.ok) return this.fail(e, 'bad_number', extension, dial.reason);
+    const pending: PendingClick = { callId: e.callId, userId: e.userId, toAddress: dial.toAddress, at: Date.now() };
+    // Noted before dialling: the dialog's first event may reach us before the gadget's answer does.
+    this.d.store.setKv(pendingClickKey(extension), pending);
+    const outcome = await this.d.channels.dial(
+      extension,
+      { callId: e.callId, toAddress: dial.toAddress, whenReady: this.d.whenReady, reasonCodeId: this.d.reasonCodeId },
+      this.d.resultTimeoutMs,
+    );
+    if (outcome.ok) {
+      this.d.log.info({ callId: e.callId, extension }, 'click-to-dial: MAKE_CALL accepted by Finesse');
+      return 'dialled';
+    }
+    const still = this.d.store.getKv<PendingClick>(pendingClickKey(extension));
+    if (still?.callId === e.callId) this.d.store.deleteKv(pendingClickKey(extension));
+    return this.fail(e, outcome.code, extension, outcome.reason);
+  }
+
+  private fail(e: ExternalCallStart, code: Failure, ext: string, detail: string): 'failed' {
+    const lang = this.d.lang;
+    const message = (PREFIX[lang] + MESSAGES[lang][code]).replace('{phone}', e.phone || e.phoneInternational).replace('{ext}', ext).replace('{detail}', detail);
+    this.d.log.warn({ callId: e.callId, userId: e.userId, code, detail }, 'click-to-dial failed');
+    this.d.outbox.enqueue(`click-fail:${e.callId}`, FAIL_CLICK, { callId: e.callId, userId: e.userId, statusCode: STATUS[code], message } satisfies FailJob);
+    return 'failed';
+  }
+}
+
+/** Finishes a failed click with its status and tells the user why (Bitrix24 notification), each once. */
+export function failClickHandler(deps: { client: Bitrix24Client; store: Store }): Handler {
+  return async ({ payload, previousAttempts }) => {
+    const job = payload as FailJob;
+    const key = `click.fail.progress.${job.callId}`;
+    const progress = deps.store.getKv<{ finished?: boolean; notified?: boolean }>(key) ?? {};
+    if (!progress.finished) {
+      await finishOnce(deps.client, { CALL_ID: job.callId, USER_ID: job.userId, DURATION: 0, STATUS_CODE: job.statusCode, FAILED_REASON: job.message }, previousAttempts);
+      progress.finished = true;
+      deps.store.setKv(key, progress);
+    }
+    if (!progress.notified) {
+      await deps.client.call('im.notify.system.add', { USER_ID: job.userId, MESSAGE: job.message });
+      progress.notified = true;
+      deps.store.setKv(key, progress);
+    }
+    return { callId: job.callId, statusCode: job.statusCode };
+  };
+}

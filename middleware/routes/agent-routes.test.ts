@@ -1,0 +1,124 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { AgentClient, waitFor } from '../test-support/agent-client';
+
+/** The gadget's session, click-to-dial and call logging, over HTTP against the Finesse and Bitrix24 emulators. */
+describe('/api/agent and /bitrix/events', () => {
+  let stack: Stack;
+  const clients: AgentClient[] = [];
+  beforeEach(async () => {
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) }, env: { DIAL_RESULT_TIMEOUT_MS: '1500' } });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await stack.stop();
+  });
+  const agent = async (id = '1001', password = 'lab') => {
+    const c = new AgentClient(stack.url, id, password);
+    clients.push(c);
+    expect((await c.open()).status).toBe(200);
+    await c.listen();
+    return c;
+  };
+  const calls = () => stack.emulator.calls;
+
+  it('the install binds our events and adds our line', () => {
+    expect([...stack.emulator.bindings.keys()].sort()).toEqual(['ONAPPUNINSTALL', 'ONEXTERNALCALLBACKSTART', 'ONEXTERNALCALLSTART']);
+    expect([...stack.emulator.bindings.get('ONEXTERNALCALLSTART')!]).toEqual([`${stack.url}/bitrix/events`]);
+    expect([...stack.emulator.lines.keys()]).toEqual(['finesse']);
+  });
+
+  it('opens a session only for the agent whose Finesse credentials these are', async () => {
+    const wrong = new AgentClient(stack.url, '1001', 'nope');
+    const res = await wrong.open();
+    expect(res.status).toBe(401);
+    expect(await res.text()).toBe('agent session: Finesse refused the agent\'s authorization (HTTP 401, Authorization Failure: Unauthorized)\n');
+    // Agent 1002's own password, claiming to be 1001: Finesse says the users differ.
+    const res2 = await fetch(`${stack.url}/api/agent/session`, {
+      method: 'POST',
+      headers: { authorization: AgentClient.basic('1002', 'lab'), 'content-type': 'application/json' },
+      body: JSON.stringify({ agentId: '1001' }),
+    });
+    expect(res2.status).toBe(401);
+    expect(await res2.text()).toMatch(/Invalid Authorization User Specified/);
+    const forged = await fetch(`${stack.url}/api/agent/commands`, { headers: { authorization: 'Bearer abc.123.def' } });
+    expect(forged.status).toBe(401);
+  });
+
+  it('a click reaches the clicking user\'s agent only, once, with the dial string; the outcome comes back', async () => {
+    const a = await agent('1001');
+    const b = await agent('1002');
+    stack.emulator.deliverTwice = true; // Bitrix24 may deliver an event twice
+    const call = await stack.emulator.clickToCall(5, '+7 (912) 345-67-89', { type: 'CONTACT', id: 42 });
+    const cmd = await a.command(0);
+    expect(cmd).toMatchObject({ callId: call.CALL_ID, toAddress: '89123456789', whenReady: 'switch' });
+    // Agent B cannot settle A's command.
+    expect((await b.post('/api/agent/dial-result', { commandId: cmd.id, ok: true })).status).toBe(404);
+    expect((await a.post('/api/agent/dial-result', { commandId: cmd.id, ok: true })).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.commands).toHaveLength(1);
+    expect(b.commands).toHaveLength(0);
+    expect(stack.emulator.deliveries.map((d) => d.status)).toEqual([200, 200]);
+    // The dialog of that call: finished on Bitrix24's CALL_ID, never registered again.
+    const t0 = Date.now();
+    const report = { dialogId: '5001', direction: 'outbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 2000, endedAt: t0 + 9000, failure: null };
+    expect((await a.post('/api/agent/calls', report)).status).toBe(202);
+    await waitFor(() => call.finished, 5000, 'finish');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 7 });
+    expect(calls()).toHaveLength(1);
+  });
+
+  it('a forged or foreign event is refused (401) and dials nothing', async () => {
+    const a = await agent('1001');
+    const data = { CALL_ID: 'externalCall.forged.1', USER_ID: '5', PHONE_NUMBER: '89123456789' };
+    for (const auth of [{ application_token: 'f'.repeat(32) }, { member_id: 'someoneelse' }, { application_token: '' }]) {
+      const res = await fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stack.emulator.eventForm('ONEXTERNALCALLSTART', data, auth) });
+      expect(res.status).toBe(401);
+    }
+    const bad = await fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stack.emulator.eventForm('ONEXTERNALCALLSTART', { USER_ID: '5' }) });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe('ONEXTERNALCALLSTART: data[CALL_ID] is missing or malformed\n');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.commands).toHaveLength(0);
+  });
+
+  it('with no gadget online the click fails visibly: finished with 480 and the user told why, once', async () => {
+    stack.emulator.deliverTwice = true;
+    const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
+    await waitFor(() => stack.emulator.notifications.length > 0 && call.finished, 5000, 'failure');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '480', DURATION: 0 });
+    expect(call.finished!.FAILED_REASON).toBe('Звонок на +7 912 345 67 89 не состоялся: гаджет Bitrix24 в рабочем столе Finesse не открыт для внутреннего номера 1021; откройте Finesse и повторите');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stack.emulator.notifications).toEqual([{ userId: 5, message: call.finished!.FAILED_REASON, at: expect.any(Number) }]);
+  });
+
+  it('a user without an extension, and a gadget that never answers, fail visibly too', async () => {
+    const noExt = await stack.emulator.clickToCall(8, '+7 912 345 67 89');
+    await waitFor(() => noExt.finished, 5000, 'no extension');
+    expect(noExt.finished!.STATUS_CODE).toBe('403');
+    await agent('1001'); // online, but never reports an outcome
+    const silent = await stack.emulator.clickToCall(5, '+7 912 345 67 89');
+    await waitFor(() => silent.finished, 5000, 'timeout');
+    expect(silent.finished).toMatchObject({ STATUS_CODE: '480' });
+    expect(silent.finished!.FAILED_REASON).toMatch(/гаджет Finesse не ответил вовремя/);
+  });
+
+  it('logs inbound answered, inbound missed and outbound busy calls once each, under the agent, with their status', async () => {
+    const a = await agent('1001');
+    const t0 = Date.now();
+    const answered = { dialogId: '7001', direction: 'inbound', number: '+7 912 345-67-89', startedAt: t0, answeredAt: t0 + 3000, endedAt: t0 + 64_000, failure: null, crmRef: 'CONTACT:42' };
+    const missed = { dialogId: '7002', direction: 'inbound', number: '79001112233', startedAt: t0, answeredAt: null, endedAt: t0 + 15_000, failure: null };
+    const busy = { dialogId: '7003', direction: 'outbound', number: '84951112233', startedAt: t0, answeredAt: null, endedAt: t0 + 2000, failure: 'BUSY' };
+    for (const r of [{ ...answered, answeredAt: null, endedAt: null }, answered, answered, missed, busy, busy]) expect((await a.post('/api/agent/calls', r)).status).toBe(202);
+    await waitFor(() => calls().length === 3 && calls().every((c) => c.finished), 8000, 'three finished calls');
+    const byPhone = Object.fromEntries(calls().map((c) => [c.PHONE_NUMBER, c]));
+    expect(byPhone['+79123456789']).toMatchObject({ USER_ID: 5, TYPE: 2, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, LINE_NUMBER: 'finesse', finished: { STATUS_CODE: '200', DURATION: 61 } });
+    expect(byPhone['+79001112233']).toMatchObject({ USER_ID: 5, TYPE: 2, CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: 310, finished: { STATUS_CODE: '304', DURATION: 0 } });
+    expect(byPhone['+74951112233']).toMatchObject({ USER_ID: 5, TYPE: 1, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 43, finished: { STATUS_CODE: '486' } });
+    expect(new Set(calls().map((c) => c.EXTERNAL_CALL_ID)).size).toBe(3);
+    const bad = await a.post('/api/agent/calls', { ...missed, direction: 'up' });
+    expect(bad.status).toBe(400);
+  });
+});

@@ -1,0 +1,105 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AgentChannels, AgentIdentity, DialOutcome } from '../calls/agent-channels';
+import type { CallJournal } from '../calls/call-log';
+import { parseCallRecord } from '../calls/call-record';
+import { FinesseRefused, signedInAgent } from '../finesse/finesse-users';
+import { HttpError } from '../http-errors';
+import type { Logger } from '../log';
+import { bearerToken } from '../secrets';
+import type { SignedTokens } from '../signed-tokens';
+
+/**
+ * /api/agent/* — the gadget's session with the middleware. The gadget presents the agent's Finesse authorization
+ * once; we check it with Finesse (GET User/{id}), keep nothing of it and give back a short-lived signed token. Over
+ * that token the gadget listens for dial commands (server-sent events with heartbeats) and reports each dialog's
+ * life and each command's outcome.
+ */
+export interface AgentRouteOptions {
+  finesseUrl: string | null;
+  tokens: SignedTokens;
+  channels: AgentChannels;
+  journal: CallJournal;
+  log: Logger;
+  heartbeatMs?: number;
+  finesseTimeoutMs?: number;
+}
+
+const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
+
+export function agentRoutes(o: AgentRouteOptions): Router {
+  const router = new Router({ prefix: '/api/agent' });
+  const heartbeatMs = o.heartbeatMs ?? 15_000;
+
+  const agentOf = (ctx: Context): AgentIdentity => {
+    const subject = o.tokens.verify(bearerToken(ctx) ?? '');
+    if (subject === null) throw new HttpError(401, 'agent session: missing, forged or expired token; open a new session');
+    return JSON.parse(subject) as AgentIdentity;
+  };
+  const body = (ctx: Context) => ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
+
+  router.post('/session', async (ctx) => {
+    if (!o.finesseUrl) throw new HttpError(503, 'agent session: FINESSE_URL is not configured (click-to-dial and call logging are off)');
+    const agentId = body(ctx).agentId;
+    if (typeof agentId !== 'string' || !/^[\w.@-]{1,64}$/.test(agentId)) throw new HttpError(400, 'agent session: "agentId" is missing or malformed');
+    const authorization = ctx.get('authorization');
+    if (!/^(Basic|Bearer) \S+$/.test(authorization)) throw new HttpError(401, "agent session: send the agent's Finesse authorization (Basic or Bearer)");
+    let agent;
+    try {
+      agent = await signedInAgent(o.finesseUrl, agentId, authorization, o.finesseTimeoutMs ?? 5000);
+    } catch (err) {
+      if (err instanceof FinesseRefused) throw new HttpError(err.status === 409 ? 409 : 401, `agent session: ${err.message}`);
+      throw new HttpError(503, `agent session: ${(err as Error).message}`);
+    }
+    const identity: AgentIdentity = { agentId: agent.agentId, extension: agent.extension };
+    const { token, expiresAt } = o.tokens.issue(JSON.stringify(identity));
+    o.log.info({ agentId: agent.agentId, extension: agent.extension }, 'agent session opened');
+    ctx.body = { token, expiresAt, ...identity };
+  });
+
+  router.get('/commands', (ctx) => {
+    const agent = agentOf(ctx);
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.respond = false;
+    const res = ctx.res;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', ...corsHeaders(ctx) });
+    const write = (text: string) => {
+      if (!res.writableEnded) res.write(text);
+    };
+    const stream = o.channels.attach({ ...agent, send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), end: () => res.end() });
+    write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify(agent)}\n\n`);
+    const beat = setInterval(() => write(': ping\n\n'), heartbeatMs);
+    res.on('close', () => {
+      clearInterval(beat);
+      o.channels.detach(stream.id);
+    });
+  });
+
+  router.post('/dial-result', (ctx) => {
+    const agent = agentOf(ctx);
+    const b = body(ctx);
+    if (typeof b.commandId !== 'string') throw new HttpError(400, 'dial result: "commandId" is missing');
+    let outcome: DialOutcome;
+    if (b.ok === true) outcome = { ok: true };
+    else if (typeof b.code === 'string' && OUTCOME_CODES.has(b.code)) outcome = { ok: false, code: b.code as 'agent_busy', reason: String(b.reason ?? '').slice(0, 300) };
+    else throw new HttpError(400, 'dial result: "ok" must be true, or "code" agent_busy / finesse_refused');
+    if (!o.channels.settle(agent.agentId, b.commandId, outcome)) throw new HttpError(404, 'dial result: no such command waiting for this agent');
+    ctx.status = 204;
+  });
+
+  router.post('/calls', (ctx) => {
+    const agent = agentOf(ctx);
+    o.journal.report(agent.agentId, agent.extension, parseCallRecord(body(ctx)));
+    ctx.status = 202;
+    ctx.body = { ok: true };
+  });
+
+  return router;
+}
+
+/** The stream bypasses koa's response (and so @koa/cors): carry over the headers CORS already set. */
+function corsHeaders(ctx: Context): Record<string, string> {
+  const allow = ctx.response.get('Access-Control-Allow-Origin');
+  return allow ? { 'Access-Control-Allow-Origin': String(allow), Vary: 'Origin' } : {};
+}
