@@ -1,0 +1,104 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/lab/browser';
+import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { waitFor } from '../../middleware/test-support/agent-client';
+import { buildGadget } from '../build';
+
+/**
+ * End to end in Chromium: a click on a number in the Bitrix24 emulator → our event handler → the agent's gadget in
+ * the (lab) Finesse desktop → MAKE_CALL with the agent's own credentials → the dialog's events back to the gadget
+ * → the call finished in Bitrix24 with its duration and status; inbound calls logged the same way.
+ */
+describe('click-to-dial and call logging (gadget in Chromium)', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  beforeAll(async () => {
+    const gadgetDir = (await buildGadget(mkdtempSync(join(tmpdir(), 'gadget-')))).outDir;
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir } });
+    ({ browser, context } = await launchChromium());
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+  beforeEach(() => {
+    const f = stack.finesse!;
+    f.outbound = { answerAfterMs: 300, talkMs: 2000, ringMs: 1000, busy: new Set(), noAnswer: new Set() };
+    f.states.clear();
+    f.makeCalls.length = 0;
+    stack.emulator.calls.length = 0;
+    stack.emulator.notifications.length = 0;
+  });
+  afterEach(async () => {
+    for (const p of context.pages()) await p.close();
+    stack.finesse!.endAll();
+  });
+
+  async function desktop(agent = '1001'): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(stack.finesse!.desktopUrl(agent, { lang: 'en' }));
+    await page.frameLocator('#gadget').locator('.fb24-dial[data-status=online]').waitFor();
+    return page;
+  }
+
+  /** The user opens the contact in Bitrix24 and clicks its number. */
+  async function clickNumber(user: number, type: string, id: number): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`${stack.emulator.url}/crm/${type}/details/${id}/?user=${user}`);
+    await page.locator('form.call button').first().click();
+    await page.waitForURL(/\/lab\/calls/);
+    return page;
+  }
+
+  it('a click dials from the agent (switching him from READY to NOT_READY) and the call is finished with its talk time', async () => {
+    await desktop('1001');
+    stack.finesse!.states.set('1001', 'READY');
+    const log = await clickNumber(5, 'contact', 42);
+    await waitFor(() => stack.finesse!.makeCalls.length, 5000, 'MAKE_CALL');
+    expect(stack.finesse!.makeCalls).toEqual([{ agent: '1001', toAddress: '89123456789', at: expect.any(Number) }]);
+    expect(stack.finesse!.states.get('1001')).toBe('NOT_READY');
+    const call = stack.emulator.calls[0]!;
+    expect(call).toMatchObject({ origin: 'click', USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42 });
+    await waitFor(() => call.finished, 8000, 'the call to be finished');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 2 });
+    expect(stack.emulator.calls).toHaveLength(1); // Bitrix24's own CALL_ID was reused, nothing registered again
+    await log.reload();
+    expect(await log.locator(`tr[data-call="${call.CALL_ID}"]`).getAttribute('data-status')).toBe('200');
+  });
+
+  it('a busy number is logged once as 486; several tabs of the agent dial once', async () => {
+    await desktop('1001');
+    await desktop('1001');
+    stack.finesse!.outbound.busy.add('84951112233');
+    await clickNumber(5, 'contact', 43);
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 8000, 'the busy call');
+    expect(call.finished!.STATUS_CODE).toBe('486');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(stack.finesse!.makeCalls).toHaveLength(1);
+    expect(stack.emulator.calls).toHaveLength(1);
+  });
+
+  it('with no gadget open the click fails visibly in Bitrix24', async () => {
+    const log = await clickNumber(6, 'contact', 45); // Maria (1022) has no desktop open
+    await waitFor(() => stack.emulator.calls[0]?.finished, 5000, 'the failed call');
+    await log.reload();
+    expect(await log.locator('li.note').first().textContent()).toMatch(/не открыт для внутреннего номера 1022/);
+    expect(stack.finesse!.makeCalls).toHaveLength(0);
+  });
+
+  it('logs inbound calls under the agent: answered (200 with talk time) and missed (304), once each', async () => {
+    await desktop('1001');
+    const f = stack.finesse!;
+    f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 300, talkMs: 2000 });
+    await waitFor(() => stack.emulator.calls[0]?.finished, 8000, 'the answered call');
+    f.ring('1021', '79001112233', { answerAfterMs: null, ringMs: 800 });
+    await waitFor(() => stack.emulator.calls.length === 2 && stack.emulator.calls.every((c) => c.finished), 8000, 'the missed call');
+    const byPhone = Object.fromEntries(stack.emulator.calls.map((c) => [c.PHONE_NUMBER, c]));
+    expect(byPhone['+79123456789']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, finished: { STATUS_CODE: '200', DURATION: 2 } });
+    expect(byPhone['+79001112233']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: 310, finished: { STATUS_CODE: '304', DURATION: 0 } });
+  });
+});
