@@ -112,6 +112,7 @@ export class Connector {
       outbox: this.outbox,
       channels: this.channels,
       directory: this.directory,
+      userExtension: async (id) => (await this.lookups.user(id))?.extension ?? null,
       agentExtensions: config.agentExtensions,
       rules: { phone: config.phone, outsidePrefix: config.dial.outsidePrefix, internationalPrefix: config.dial.internationalPrefix },
       whenReady: config.dial.whenReady,

@@ -69,6 +69,8 @@ export class ClickToDial {
       outbox: Outbox;
       channels: AgentChannels;
       directory: CrmDirectory;
+      /** The clicking user's extension (UF_PHONE_INNER), cached. */
+      userExtension: (userId: number) => Promise<string | null>;
       agentExtensions: Record<number, string>;
       rules: DialRules;
       whenReady: 'switch' | 'refuse';
@@ -120,7 +122,7 @@ export class ClickToDial {
     let extension: string | null = this.d.agentExtensions[e.userId] ?? null;
     if (!extension) {
       try {
-        extension = (await this.d.directory.getUser(e.userId))?.extension ?? null;
+        extension = await this.d.userExtension(e.userId);
       } catch (err) {
         this.d.log.warn({ callId: e.callId, err: (err as Error).message }, 'click-to-dial: user lookup failed');
       }

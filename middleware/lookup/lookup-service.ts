@@ -122,7 +122,8 @@ export class LookupService {
     return answer;
   }
 
-  private async user(id: number, signal: AbortSignal): Promise<CrmUser | null> {
+  /** A Bitrix24 user (active, extension), cached for USER_CACHE_TTL_S: lookups and clicks stay off the rate limit. */
+  async user(id: number, signal?: AbortSignal): Promise<CrmUser | null> {
     const key = String(id);
     const hit = this.users.get(key);
     if (hit !== undefined) return hit;

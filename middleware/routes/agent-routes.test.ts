@@ -2,6 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { parseConfig } from '../config';
+import { Connector } from '../connector';
 import { AgentClient, waitFor } from '../test-support/agent-client';
 
 /** The gadget's session, click-to-dial and call logging, over HTTP against the Finesse and Bitrix24 emulators. */
@@ -120,5 +122,35 @@ describe('/api/agent and /bitrix/events', () => {
     expect(new Set(calls().map((c) => c.EXTERNAL_CALL_ID)).size).toBe(3);
     const bad = await a.post('/api/agent/calls', { ...missed, direction: 'up' });
     expect(bad.status).toBe(400);
+  });
+
+  it('the middleware restarted between register and finish still finishes the call, once', async () => {
+    const a = await agent('1001');
+    const t0 = Date.now();
+    const start = { dialogId: '8001', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: null, endedAt: null, failure: null };
+    await a.post('/api/agent/calls', start);
+    const call = await waitFor(() => calls()[0], 5000, 'register');
+    // Bitrix24 fails while the end is reported; then the middleware goes down before the finish got through.
+    stack.emulator.switches.outage = 'error';
+    await a.post('/api/agent/calls', { ...start, answeredAt: t0 + 1000, endedAt: t0 + 31_000 });
+    await waitFor(() => (stack.connector.outbox.get('call-finish:1001:8001')?.attempts ?? 0) > 0, 5000, 'a failed finish');
+    a.close();
+    await stack.connector.stop(100);
+    stack.emulator.switches.outage = 'none';
+    const again = new Connector(parseConfig(stack.env));
+    await again.listen(0, '127.0.0.1');
+    try {
+      await waitFor(() => call.finished, 8000, 'finish after the restart');
+      expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 30 });
+      // The gadget reports the end again to the new instance (its queue retries): nothing happens twice.
+      const b = new AgentClient(again.url, '1001', 'lab');
+      expect((await b.open()).status).toBe(200);
+      expect((await b.post('/api/agent/calls', { ...start, answeredAt: t0 + 1000, endedAt: t0 + 31_000 })).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(calls()).toHaveLength(1);
+      expect(stack.emulator.counters.calls['telephony.externalCall.finish']).toBe(1);
+    } finally {
+      await again.stop(100);
+    }
   });
 });

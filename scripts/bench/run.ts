@@ -2,6 +2,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
 import { gadgetBench } from './gadget-bench';
 import { statsBench } from './stats-bench';
+import { clickBench } from './click-bench';
 import { f, pct, verdict } from './stats';
 
 /**
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
   await agent.close();
   await gadgetBench();
   await statsBench();
+  await clickBench();
 }
 
 main().catch((err: Error) => {
