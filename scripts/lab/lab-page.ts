@@ -8,6 +8,8 @@ export const LAB_TEXT = {
     portal: 'Bitrix24 portal emulator',
     guide: 'UCCX call script guide',
     stats: 'Contact-center statistics in Bitrix24 (as the manager, user #2)',
+    click: 'Click-to-dial: open the desktop of agent 1001, then click the number on this contact (as Ivan Petrov, user #5)',
+    callLog: 'his calls in Bitrix24',
     fill: 'Fill another month of calls',
     desktops: 'Finesse desktops with the gadget (open one, then place a call)',
     standalone: 'Standalone gadget (own XMPP session)',
@@ -43,6 +45,8 @@ export const LAB_TEXT = {
     portal: 'Эмулятор портала Битрикс24',
     guide: 'Руководство по скрипту UCCX',
     stats: 'Статистика контакт-центра в Битрикс24 (как руководитель, пользователь №2)',
+    click: 'Звонок по клику: откройте рабочий стол агента 1001, затем нажмите на номер этого контакта (как Иван Петров, пользователь №5)',
+    callLog: 'его звонки в Битрикс24',
     fill: 'Добавить ещё месяц звонков',
     desktops: 'Рабочие столы Finesse с гаджетом (откройте и позвоните)',
     standalone: 'Гаджет отдельно (своё XMPP-подключение)',
@@ -108,6 +112,7 @@ ol{margin:0;padding-left:18px;font-size:12px;color:#444}#calls{grid-column:1/3}<
 <li>${t.portal}: <a href="${urls.portal}/" target="_blank">${urls.portal}</a></li>
 <li>${t.desktops}: ${desktops.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || '—'}</li>
 <li>${t.standalone}: ${standalone.map((d) => `<a href="${d.url}" target="_blank">${d.label}</a>`).join(' · ') || t.noProsody}</li>
+<li><a href="${urls.portal}/crm/contact/details/42/?user=5" target="_blank">${t.click}</a> · <a href="${urls.portal}/lab/calls?user=5" target="_blank">${t.callLog}</a></li>
 ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <button id="fill" type="button">${t.fill}</button> <span id="filled"></span></li>` : ''}
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>

@@ -51,6 +51,8 @@ async function main(): Promise<void> {
         ? STANDALONE_AGENTS.map(([agent, tr]) => `  standalone gadget, agent ${agent} over ${tr}: ${stack.finesse!.standaloneUrl(agent, tr)}`)
         : []),
       `  statistics in Bitrix24 (manager):  ${stack.emulator.url}/lab/app?user=2`,
+      `  click-to-dial (open the desktop first, then click the number): ${stack.emulator.url}/crm/contact/details/42/?user=5`,
+      `  calls logged for Ivan Petrov:      ${stack.emulator.url}/lab/calls?user=5`,
       `  try / попробуйте: curl '${stack.url}/uccx/lookup?ani=89123456789&token=${stack.env.UCCX_LOOKUP_TOKEN}'`,
       `                    curl -H 'Authorization: Bearer ${LAB_STATS_TOKEN}' '${stack.url}/api/stats/csq?from=${moment.tz(zone).subtract(7, 'days').format('YYYY-MM-DD')}&to=${moment.tz(zone).format('YYYY-MM-DD')}'`,
       'Ctrl+C stops it / Ctrl+C — остановить.',
