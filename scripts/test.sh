@@ -20,8 +20,15 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 1
   fi
 fi
-# `odbc` is optional (it compiles against unixODBC's headers): build it now if npm ci could not.
-node -e "require('odbc')" 2>/dev/null || npm rebuild odbc >/dev/null
+# `odbc` is optional (it compiles against unixODBC's headers): when `npm ci` ran before the headers were there it
+# dropped the package; install the locked version now (or rebuild it), without touching package.json or the lock.
+if ! node -e "require('odbc')" 2>/dev/null; then
+  if [ -d node_modules/odbc ]; then
+    npm rebuild odbc >/dev/null
+  else
+    npm install --no-save "odbc@$(node -p "require('./package-lock.json').packages['node_modules/odbc'].version")" >/dev/null
+  fi
+fi
 npx tsc -p tsconfig.json
 npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @xmpp/client)
 npx jest "$@"

@@ -19,6 +19,7 @@ describe('gadget settings', () => {
       inbound: true,
       outbound: false,
       finesse: { baseUrl: 'https://finesse:8445', authorization: 'Basic MTAwMTpsYWI=' },
+      calls: true,
     });
   });
 
