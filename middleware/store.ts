@@ -59,6 +59,11 @@ export class Store {
     return this.db.prepare('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING').run(key, JSON.stringify(value), Date.now()).changes === 1;
   }
 
+  /** Drops keys with this prefix not written for `olderThanMs` (dedupe marks that can no longer matter). */
+  pruneKv(prefix: string, olderThanMs: number): number {
+    return this.db.prepare("DELETE FROM kv WHERE key >= ? AND key < ? AND updated_at < ?").run(prefix, `${prefix}\uffff`, Date.now() - olderThanMs).changes;
+  }
+
   deleteKv(key: string): void {
     this.db.prepare('DELETE FROM kv WHERE key = ?').run(key);
   }

@@ -19,6 +19,9 @@ export interface FinesseRest {
   agentId: string;
 }
 
+/** Finesse answered, with an error (as opposed to not answering at all). */
+class Refused extends Error {}
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** States from which a call can be made at all (after a switch from READY). */
 const IDLE = new Set(['NOT_READY', 'READY']);
@@ -57,7 +60,7 @@ export class Dialer {
 
   private async user(): Promise<{ state: string; extension: string }> {
     const res = await this.request('GET', `User/${encodeURIComponent(this.f.agentId)}`);
-    if (!res.ok) throw new Error(await this.errorOf(res));
+    if (!res.ok) throw new Refused(await this.errorOf(res));
     const doc = this.parse(await res.text());
     return { state: this.text(doc, 'state').toUpperCase(), extension: this.text(doc, 'extension') };
   }
@@ -84,6 +87,7 @@ export class Dialer {
       if (res.status === 202 || res.status === 200) return { ok: true };
       return { ok: false, code: 'finesse_refused', reason: await this.errorOf(res) };
     } catch (err) {
+      if (err instanceof Refused) return { ok: false, code: 'finesse_refused', reason: err.message };
       return { ok: false, code: 'finesse_refused', reason: `Finesse did not answer: ${(err as Error).message}` };
     }
   }

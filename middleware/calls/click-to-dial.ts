@@ -112,8 +112,15 @@ export class ClickToDial {
     return this.handle({ callId: r.CALL_ID, userId, phone: c.phone, phoneInternational: '' });
   }
 
+  private prunedAt = 0;
+
   /** Handles one delivery; resolves when the click is dialled or failed visibly. */
   async handle(e: ExternalCallStart): Promise<'dialled' | 'failed' | 'repeated'> {
+    if (Date.now() - this.prunedAt > 3_600_000) {
+      // A week covers any redelivery Bitrix24 makes; older marks only grow the store.
+      this.prunedAt = Date.now();
+      for (const prefix of ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.']) this.d.store.pruneKv(prefix, 7 * 86_400_000);
+    }
     if (!this.d.store.claimKv(`click.seen.${e.callId}`, { at: Date.now() })) {
       this.d.log.info({ callId: e.callId }, 'click-to-dial: repeated delivery ignored');
       return 'repeated';

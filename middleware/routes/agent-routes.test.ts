@@ -32,6 +32,14 @@ describe('/api/agent and /bitrix/events', () => {
     expect([...stack.emulator.lines.keys()]).toEqual(['finesse']);
   });
 
+  it('forgets the portal on ONAPPUNINSTALL (proved by the application token), and then refuses its events', async () => {
+    const send = (event: string, data: Record<string, string>) =>
+      fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stack.emulator.eventForm(event, data) });
+    expect((await send('ONAPPUNINSTALL', { CLEAN: '0' })).status).toBe(200);
+    expect(stack.connector.store.getKv('bitrix24.installation')).toBeNull();
+    expect((await send('ONEXTERNALCALLSTART', { CALL_ID: 'externalCall.a.1', USER_ID: '5', PHONE_NUMBER: '1' })).status).toBe(401);
+  });
+
   it('opens a session only for the agent whose Finesse credentials these are', async () => {
     const wrong = new AgentClient(stack.url, '1001', 'nope');
     const res = await wrong.open();

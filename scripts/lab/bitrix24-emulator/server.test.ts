@@ -94,4 +94,25 @@ describe('Bitrix24 emulator contract', () => {
     const page = await fetch(`${e.url}/crm/lead/details/${r.body.result}/`);
     expect(await page.text()).toContain(`data-entity="LEAD:${r.body.result}"`);
   });
+
+  it('telephony for a click-to-dial application: event.bind only in app context, lines, notifications, USER_PHONE_INNER', async () => {
+    expect(await hook('event.bind', { event: 'ONEXTERNALCALLSTART', handler: 'http://mw/bitrix/events' })).toMatchObject({ status: 401, body: { error: 'ACCESS_DENIED' } });
+    const { accessToken } = e.issueTokens();
+    const app = (method: string, body: Record<string, unknown> = {}) => post(`/rest/${method}.json`, { ...body, auth: accessToken });
+    expect((await app('event.bind', { event: 'ONEXTERNALCALLSTART', handler: 'http://127.0.0.1:1/bitrix/events' })).body.result).toBe(true);
+    expect((await app('event.bind', { event: 'ONEXTERNALCALLSTART', handler: 'http://127.0.0.1:1/bitrix/events' })).body.error_description).toBe('Handler already binded');
+    expect((await app('event.bind', { event: 'ONNOTHING', handler: 'http://x/' })).body.error).toBe('ERROR_EVENT_NOT_FOUND');
+    expect((await app('telephony.externalLine.add', { NUMBER: 'finesse', NAME: 'Cisco Finesse' })).body.result).toEqual({ ID: 1 });
+    expect((await app('telephony.externalLine.add', { NUMBER: 'finesse' })).body.error_description).toBe('Line already exists');
+    expect((await app('telephony.externalLine.get')).body.result).toEqual([{ NUMBER: 'finesse', NAME: 'Cisco Finesse', CRM_AUTO_CREATE: 'Y' }]);
+    expect((await app('im.notify.system.add', { USER_ID: 5, MESSAGE: 'hello' })).body.result).toBe(1);
+    const reg = await app('telephony.externalCall.register', { USER_PHONE_INNER: '1021', PHONE_NUMBER: '+79123456789', TYPE: 2, LINE_NUMBER: 'finesse' });
+    expect(e.calls[0]).toMatchObject({ CALL_ID: reg.body.result.CALL_ID, USER_ID: 5, LINE_NUMBER: 'finesse' });
+    // A click: Bitrix24 registers the call itself and delivers the event form-encoded to the bound handler (which is down here).
+    const call = await e.clickToCall(5, '8 912 345-67-89', { type: 'CONTACT', id: 42 });
+    expect(call).toMatchObject({ origin: 'click', TYPE: 1, USER_ID: 5 });
+    expect(e.deliveries).toEqual([{ event: 'ONEXTERNALCALLSTART', handler: 'http://127.0.0.1:1/bitrix/events', status: 0, at: expect.any(Number) }]);
+    const form = new URLSearchParams(e.eventForm('ONEXTERNALCALLSTART', { CALL_ID: call.CALL_ID }));
+    expect([form.get('data[CALL_ID]'), form.get('auth[member_id]'), form.get('auth[application_token]')]).toEqual([call.CALL_ID, e.memberId, e.applicationToken]);
+  });
 });

@@ -284,7 +284,7 @@ export class FinesseEmulator {
       const to = tag(xml, 'toAddress');
       if (!action || !from || !to) return fail(ctx, 400, 'Parameter Missing', 'requestedAction, fromAddress and toAddress are required');
       if (action !== 'MAKE_CALL') return fail(ctx, 400, 'Invalid Input', `Invalid requestedAction: ${action}`);
-      if (/<mediaProperties>/i.test(xml)) return fail(ctx, 400, 'Invalid Input', 'mediaProperties are not supported on UCCX');
+      if (/<mediaProperties[\s/>]/i.test(xml)) return fail(ctx, 400, 'Invalid Input', 'mediaProperties are not supported on UCCX');
       if (from !== agent.extension) return fail(ctx, 400, 'Invalid Input', 'fromAddress is not the extension the user is signed in to');
       if (to === from) return fail(ctx, 400, 'Invalid Destination', 'toAddress equals fromAddress');
       // UCCX dials only from NOT_READY (reference finesse.md §2.6; the exact error is undocumented).
