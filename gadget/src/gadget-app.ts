@@ -73,7 +73,7 @@ export class GadgetApp {
   async dial(cmd: DialCommand): Promise<void> {
     this.view.dialState('dialing', this.t.dialing.replace('{n}', cmd.toAddress));
     const result = await this.dialer!.dial(cmd);
-    if (result.ok) this.view.dialState('dialled', this.t.dialing.replace('{n}', cmd.toAddress));
+    if (result.ok) this.view.dialState('dialled', this.t.dialled.replace('{n}', cmd.toAddress));
     else this.view.dialState('failed', this.t.dialFailed.replace('{n}', cmd.toAddress).replace('{r}', result.reason), result.reason);
     try {
       const res = await this.session!.post('/api/agent/dial-result', { commandId: cmd.id, ...result });

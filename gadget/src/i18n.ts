@@ -24,6 +24,7 @@ export const STRINGS = {
     dialOnline: 'Click-to-dial from Bitrix24: on',
     dialOffline: 'Click-to-dial from Bitrix24: off',
     dialing: 'Dialling {n}…',
+    dialled: 'Dialled {n}',
     dialFailed: 'Call to {n} not placed: {r}',
   },
   ru: {
@@ -50,6 +51,7 @@ export const STRINGS = {
     dialOnline: 'Набор из Битрикс24: включён',
     dialOffline: 'Набор из Битрикс24: недоступен',
     dialing: 'Набираем {n}…',
+    dialled: 'Набран {n}',
     dialFailed: 'Звонок на {n} не набран: {r}',
   },
 } as const;

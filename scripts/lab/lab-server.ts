@@ -49,6 +49,11 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
   // Every portal user with an extension is an agent of the lab's contact center, Ready at start.
   const agents = [...stack.emulator.portal.users.values()].map((u) => u.UF_PHONE_INNER).filter(Boolean);
   const site: Site = { readyExtensions: new Set(agents), csqStaffed: true };
+  /** The lab's "Ready" switches are the agents' Finesse states too (click-to-dial reads them there). */
+  const syncFinesse = () => {
+    for (const a of stack.finesse?.agents ?? []) stack.finesse!.setState(a.id, site.readyExtensions.has(a.extension) ? 'READY' : 'NOT_READY');
+  };
+  syncFinesse();
   const calls: CallTrace[] = [];
   const ccdrPath = stack.connector.config.stats.source?.kind === 'sqlite' ? stack.connector.config.stats.source.path : null;
   const ccdr = ccdrPath ? new SqliteCcdrSource(ccdrPath, { writable: true }) : null;
@@ -100,7 +105,10 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       sw.outage = b.outage;
       if (b.outage === 'none') stack.emulator.release();
     }
-    if (Array.isArray(b.ready)) site.readyExtensions = new Set(b.ready.map(String));
+    if (Array.isArray(b.ready)) {
+      site.readyExtensions = new Set(b.ready.map(String));
+      syncFinesse();
+    }
     if (typeof b.csqStaffed === 'boolean') site.csqStaffed = b.csqStaffed;
     ctx.body = { ok: true };
   });

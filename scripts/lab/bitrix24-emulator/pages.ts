@@ -11,7 +11,7 @@ function userName(portal: Portal, id: number): string {
 
 /** A phone with Bitrix24's click-to-call: a click fires ONEXTERNALCALLSTART for the user looking at the page. */
 function callButton(e: PortalEntity, phone: string, user: number): string {
-  return `<form method="post" action="/lab/click" class="call"><input type="hidden" name="user" value="${user}"><input type="hidden" name="type" value="${e.type}"><input type="hidden" name="id" value="${e.ID}"><input type="hidden" name="phone" value="${esc(phone)}"><button type="submit" data-phone="${esc(phone)}" title="Call / Позвонить">📞 ${esc(phone)}</button></form>`;
+  return `<form method="post" action="/lab/click" class="call"><input type="hidden" name="user" value="${user}"><input type="hidden" name="type" value="${e.type}"><input type="hidden" name="id" value="${e.ID}"><input type="hidden" name="phone" value="${esc(phone)}"><button type="submit" data-phone="${esc(phone)}" title="Call / Позвонить">☎ ${esc(phone)}</button></form>`;
 }
 
 export function renderEntityPage(e: PortalEntity, portal: Portal, user = 5): string {

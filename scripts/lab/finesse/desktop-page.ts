@@ -6,18 +6,18 @@ import type { LabAgent } from './finesse-emulator';
  * plus `finesse.info.connection`, as the Finesse desktop does (reference finesse.md §6.4). Lab code.
  */
 const TEXT = {
-  ru: { title: 'Finesse (эмулятор лаборатории)', agent: 'Агент', ext: 'добавочный', state: 'Готов' },
-  en: { title: 'Finesse (lab emulator)', agent: 'Agent', ext: 'extension', state: 'Ready' },
+  ru: { title: 'Finesse (эмулятор лаборатории)', agent: 'Агент', ext: 'добавочный', READY: 'Готов', NOT_READY: 'Не готов', TALKING: 'Разговор', LOGOUT: 'Вышел' },
+  en: { title: 'Finesse (lab emulator)', agent: 'Agent', ext: 'extension', READY: 'Ready', NOT_READY: 'Not Ready', TALKING: 'Talking', LOGOUT: 'Signed out' },
 };
 
-export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', gadgetSrc: string): string {
+export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', state: string, gadgetSrc: string): string {
   const t = TEXT[lang];
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
 <style>body{margin:0;font:14px Arial,sans-serif;background:#e9edf0}header{background:#0d274d;color:#fff;padding:10px 16px;display:flex;justify-content:space-between}
 main{display:flex;gap:16px;padding:16px}.panel{background:#fff;border-radius:4px;box-shadow:0 1px 2px #0003}#gadget{border:0;width:360px;height:200px;display:block}
 #log{font:12px monospace;white-space:pre-wrap;max-height:400px;overflow:auto;padding:8px;width:520px}</style></head><body>
-<header><b>${t.title}</b><span>${t.agent} ${esc(agent.name)} (${esc(agent.id)}), ${t.ext} ${esc(agent.extension)} · <span id="agent-state">${t.state}</span></span></header>
+<header><b>${t.title}</b><span>${t.agent} ${esc(agent.name)} (${esc(agent.id)}), ${t.ext} ${esc(agent.extension)} · <span id="agent-state" data-state="${esc(state)}">${t[state as 'READY'] ?? esc(state)}</span></span></header>
 <main><div class="panel"><iframe id="gadget" title="Bitrix24" src="${esc(gadgetSrc)}"></iframe></div><div class="panel" id="log"></div></main>
 <script>
 const iframe = document.getElementById('gadget');
@@ -41,6 +41,7 @@ window.addEventListener('message', (ev) => {
 const es = new EventSource('/lab/events?agent=${encodeURIComponent(agent.id)}');
 es.onmessage = (e) => {
   const m = JSON.parse(e.data);
+  if (m.state) { const el = document.getElementById('agent-state'); el.dataset.state = m.state; el.textContent = (${JSON.stringify(t)})[m.state] || m.state; return; }
   if (m.connection) { log('finesse.info.connection ' + m.connection); relay('finesse.info.connection', { status: m.connection, resourceID: 'desktop' }); return; }
   const topic = m.node.replace(/^\\//, '').replace(/\\//g, '.');
   log(topic + ' ' + m.content.slice(0, 160));

@@ -45,7 +45,7 @@ export interface OutboundScript {
   noAnswer: Set<string>;
 }
 
-type Listener = (event: { node: string; content: string } | { connection: string }) => void;
+type Listener = (event: { node: string; content: string } | { connection: string } | { state: string }) => void;
 
 export class FinesseEmulator {
   private server: http.Server | null = null;
@@ -117,6 +117,12 @@ export class FinesseEmulator {
     this.xmpp?.publisher.publish(agentId, content);
     if (this.down.has(agentId)) return; // the agent's notification channel is down: the event is lost
     for (const l of this.listeners.get(agentId) ?? []) l({ node: `/finesse/api/User/${agentId}/Dialogs`, content });
+  }
+
+  /** Changes the agent's state (as PUT User does) and shows it on his desktop. */
+  setState(agentId: string, state: string): void {
+    this.states.set(agentId, state);
+    for (const l of this.listeners.get(agentId) ?? []) l({ state });
   }
 
   /** Cuts or restores the agent's notification channel; the desktop reports it on finesse.info.connection. */
@@ -272,7 +278,7 @@ export class FinesseEmulator {
       if (!agent) return;
       const state = tag(await readBody(ctx), 'state') ?? '';
       if (!['READY', 'NOT_READY', 'LOGOUT'].includes(state)) return fail(ctx, 400, 'Invalid Input', `Invalid state: ${state}`);
-      this.states.set(agent.id, state);
+      this.setState(agent.id, state);
       ctx.status = 202;
     });
     router.post('/finesse/api/User/:id/Dialogs', async (ctx) => {
@@ -326,7 +332,7 @@ export class FinesseEmulator {
         ...Object.fromEntries(Object.entries(ctx.query).filter(([k]) => !['agent', 'lang'].includes(k)).map(([k, v]) => [k, String(v)])),
       }).toString();
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderDesktop(agent, lang, `${this.gadgetOrigin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`);
+      ctx.body = renderDesktop(agent, lang, this.states.get(agent.id) ?? 'NOT_READY', `${this.gadgetOrigin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`);
     });
     router.get('/lab/events', (ctx) => {
       const agentId = String(ctx.query.agent ?? '');
