@@ -83,6 +83,13 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
     await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 2);
   });
 
+  it('a second call ringing in the moment the first pops is not lost: both are listed', async () => {
+    const page = await openDesktop();
+    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 60_000 });
+    stack.finesse!.ring('1021', '79001112233', { vars: { callVariable2: 'LEAD:310' }, answerAfterMs: 60_000 });
+    await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 2);
+  });
+
   it('with the pop-up blocker on, shows an "Open in Bitrix24" button that opens the card', async () => {
     const page = await openDesktop('1001', { lang: 'en' }, true);
     await page.waitForTimeout(5500); // let any user activation from navigation expire

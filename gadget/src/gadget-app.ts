@@ -129,6 +129,21 @@ export class GadgetApp {
     }
   }
 
+  private recheck: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Chromium loses notifications that reach the gadget's frame in the moments after it calls window.open (seen with
+   * the pop-up allowed and blocked alike): a call ringing right after another, or an answer, would be missed. So
+   * after each pop the gadget reads the live dialogs once more — one GET, only when it popped.
+   */
+  private recheckSoon(): void {
+    if (!this.s.finesse || this.recheck) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = null;
+      void this.resync();
+    }, 400);
+  }
+
   private remember(dialogId: string): void {
     try {
       const ids = (this.deps.storage?.getItem(this.poppedKey) ?? '').split(',').filter(Boolean);
@@ -162,6 +177,7 @@ export class GadgetApp {
     }
     if (target.kind === 'open') {
       const w = this.deps.openWindow(target.url, POP_WINDOW);
+      this.recheckSoon();
       this.view.upsert({ ...base, url: target.url, label: target.label, blocked: !w });
     } else if (target.kind === 'pick') {
       this.view.upsert({ ...base, choices: target.choices, label: this.t.pick });
