@@ -39,6 +39,15 @@ describe.each(['websocket', 'bosh'] as const)('standalone gadget over %s (Prosod
     await win.close();
   });
 
+  it('opens its click-to-dial session with the agent\'s own login, and a click in Bitrix24 dials from it', async () => {
+    await page.locator('.fb24-dial[data-status=online]').waitFor();
+    stack.finesse!.outbound = { ...stack.finesse!.outbound, answerAfterMs: 60_000 };
+    await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
+    await page.locator('.fb24-dial[data-status=dialled]').waitFor();
+    expect(stack.finesse!.makeCalls.map((c) => [c.agent, c.toAddress])).toEqual([['1001', '89123456789']]);
+    stack.finesse!.makeCalls.length = 0;
+  });
+
   it('reconnects within 5 s of the server coming back, and a call ringing then pops once', async () => {
     const xmpp = stack.finesse!.xmpp!;
     await xmpp.server.stop();
