@@ -1,21 +1,13 @@
+import type { CallReport } from './agent-protocol';
 import type { Dialog, FinesseUpdate } from './finesse-update';
+
+export type { CallReport };
 
 /**
  * What the middleware must know to log the agent's calls in Bitrix24: each dialog's start, answer and end, its
  * direction and the other party. Built from the same dialog events as the pop; one report per change (the whole
  * record each time, so any single report is enough). Pure: the clock is injected.
  */
-export interface CallReport {
-  dialogId: string;
-  direction: 'inbound' | 'outbound';
-  number: string;
-  startedAt: number;
-  answeredAt: number | null;
-  endedAt: number | null;
-  failure: string | null;
-  crmRef: string | null;
-}
-
 export interface JournalOptions {
   agentExtension: string;
   /** Call variable holding TYPE:ID of the CRM record (as the UCCX script sets it). */

@@ -1,18 +1,12 @@
+import type { DialCommand, DialResult } from './agent-protocol';
+
+export type { DialCommand, DialResult };
+
 /**
  * Places a click-to-dial call as the agent himself (reference finesse.md §2.6): only the signed-in agent may create
  * a dialog from his extension, so the gadget does it with its own authorization. UCCX dials only from NOT_READY:
  * a READY agent is switched first or the click is refused, as the middleware says.
  */
-export interface DialCommand {
-  id: string;
-  callId: string;
-  toAddress: string;
-  whenReady: 'switch' | 'refuse';
-  reasonCodeId: number | null;
-}
-
-export type DialResult = { ok: true } | { ok: false; code: 'agent_busy' | 'finesse_refused'; reason: string };
-
 export interface FinesseRest {
   baseUrl: string;
   authorization: string;

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { DialCommand } from '../../gadget/src/agent-protocol';
+
+export type { DialCommand };
 
 /**
  * The live gadget sessions, by agent: each is a stream the middleware can push dial commands into. A click goes to
@@ -8,15 +11,6 @@ import { randomUUID } from 'node:crypto';
 export interface AgentIdentity {
   agentId: string;
   extension: string;
-}
-
-export interface DialCommand {
-  id: string;
-  /** Bitrix24's CALL_ID of the click. */
-  callId: string;
-  toAddress: string;
-  whenReady: 'switch' | 'refuse';
-  reasonCodeId: number | null;
 }
 
 export type DialOutcome =

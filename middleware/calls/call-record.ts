@@ -1,23 +1,10 @@
+import type { CallReport } from '../../gadget/src/agent-protocol';
 import { HttpError } from '../http-errors';
 
 /**
- * One agent's call as the gadget saw it in Finesse dialog events, and how it goes into Bitrix24. The gadget sends
- * the whole record so far on every change (start, answered, ended), so any one report is enough; timestamps are
- * the gadget's own clock, so a duration never mixes two clocks.
+ * A call report from the gadget (gadget/src/agent-protocol.ts), validated, and how it goes into Bitrix24.
  */
-export interface CallRecord {
-  dialogId: string;
-  direction: 'inbound' | 'outbound';
-  /** The other party: the caller (inbound) or the dialled string (outbound). */
-  number: string;
-  startedAt: number;
-  answeredAt: number | null;
-  endedAt: number | null;
-  /** Finesse's stateCause of a FAILED outbound call: BUSY, BAD_DESTINATION, OTHER… */
-  failure: string | null;
-  /** The CRM record the UCCX script named (callVariable2 = TYPE:ID), if any. */
-  crmRef: string | null;
-}
+export type CallRecord = CallReport;
 
 const DAY_MS = 86_400_000;
 
