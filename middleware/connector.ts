@@ -123,6 +123,10 @@ export class Connector {
       client: this.client,
       unprocessedUserId: config.unprocessedUserId,
       lineNumber: config.line.number,
+      onOutcome: (outcome, seconds) => {
+        this.metrics.clicks.inc({ outcome });
+        if (outcome !== 'repeated') this.metrics.clickSeconds.observe(seconds);
+      },
     });
     this.lookups = new LookupService(this.directory, this.outbox, {
       deadlineMs: config.lookupDeadlineMs,
@@ -177,6 +181,13 @@ export class Connector {
             return { ok: true, dataDir: this.config.dataDir };
           },
           bitrix24: () => this.bitrix24Check(),
+          clickToDial: () => {
+            this.metrics.agentSessions.set(this.channels.count());
+            // Reported, not fatal: lookups and statistics work without it.
+            return this.config.finesseUrl
+              ? { ok: true, gadgetsOnline: this.channels.count() }
+              : { ok: true, off: 'FINESSE_URL is not set: click-to-dial and call logging are off' };
+          },
           outbox: () => {
             const s = this.outbox.stats();
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.

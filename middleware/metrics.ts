@@ -32,6 +32,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly clicks = new Counter({
+    name: 'click_to_dial_total',
+    help: 'Clicks on numbers in Bitrix24 by outcome: dialled, repeated (duplicate delivery) or the failure code',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly clickSeconds = new Histogram({
+    name: 'click_to_dial_seconds',
+    help: "From the event's arrival to the gadget's MAKE_CALL outcome",
+    buckets: [0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly agentSessions = new Gauge({ name: 'agent_sessions', help: 'Gadget sessions listening for dial commands', registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -81,6 +81,7 @@ export class ClickToDial {
       client: Bitrix24Client;
       unprocessedUserId: number;
       lineNumber: string;
+      onOutcome?: (outcome: string, seconds: number) => void;
     },
   ) {}
 
@@ -116,6 +117,13 @@ export class ClickToDial {
 
   /** Handles one delivery; resolves when the click is dialled or failed visibly. */
   async handle(e: ExternalCallStart): Promise<'dialled' | 'failed' | 'repeated'> {
+    const t0 = performance.now();
+    const outcome = await this.process(e);
+    this.d.onOutcome?.(outcome, (performance.now() - t0) / 1000);
+    return outcome === 'dialled' || outcome === 'repeated' ? outcome : 'failed';
+  }
+
+  private async process(e: ExternalCallStart): Promise<'dialled' | 'repeated' | Failure> {
     if (Date.now() - this.prunedAt > 3_600_000) {
       // A week covers any redelivery Bitrix24 makes; older marks only grow the store.
       this.prunedAt = Date.now();
@@ -154,12 +162,12 @@ export class ClickToDial {
     return this.fail(e, outcome.code, extension, outcome.reason);
   }
 
-  private fail(e: ExternalCallStart, code: Failure, ext: string, detail: string): 'failed' {
+  private fail(e: ExternalCallStart, code: Failure, ext: string, detail: string): Failure {
     const lang = this.d.lang;
     const message = (PREFIX[lang] + MESSAGES[lang][code]).replace('{phone}', e.phone || e.phoneInternational).replace('{ext}', ext).replace('{detail}', detail);
     this.d.log.warn({ callId: e.callId, userId: e.userId, code, detail }, 'click-to-dial failed');
     this.d.outbox.enqueue(`click-fail:${e.callId}`, FAIL_CLICK, { callId: e.callId, userId: e.userId, statusCode: STATUS[code], message } satisfies FailJob);
-    return 'failed';
+    return code;
   }
 }
 

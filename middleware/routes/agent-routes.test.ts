@@ -78,6 +78,11 @@ describe('/api/agent and /bitrix/events', () => {
     await waitFor(() => call.finished, 5000, 'finish');
     expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 7 });
     expect(calls()).toHaveLength(1);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toContain('click_to_dial_total{outcome="dialled"} 1');
+    expect(metrics).toContain('click_to_dial_total{outcome="repeated"} 1');
+    const ready = (await (await fetch(`${stack.url}/readyz`)).json()) as { checks: Record<string, unknown> };
+    expect(ready.checks.clickToDial).toEqual({ ok: true, gadgetsOnline: 2 });
   });
 
   it('a forged or foreign event is refused (401) and dials nothing', async () => {
