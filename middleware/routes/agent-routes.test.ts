@@ -55,6 +55,11 @@ describe('/api/agent and /bitrix/events', () => {
     expect(await res2.text()).toMatch(/Invalid Authorization User Specified/);
     const forged = await fetch(`${stack.url}/api/agent/commands`, { headers: { authorization: 'Bearer abc.123.def' } });
     expect(forged.status).toBe(401);
+    // Guessing stops before Finesse's own lockout (5 failures): the third refusal blocks further tries for a while.
+    await wrong.open();
+    const blocked = await wrong.open();
+    expect(blocked.status).toBe(429);
+    expect(await blocked.text()).toMatch(/^agent session: 3 refused sign-ins for agent 1001 within 5 minutes/);
   });
 
   it('a click reaches the clicking user\'s agent only, once, with the dial string; the outcome comes back', async () => {

@@ -26,10 +26,15 @@ export interface AgentRouteOptions {
 }
 
 const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
+/** Finesse locks an account after 5 failed sign-ins: we stop passing guesses on well before that. */
+const MAX_FAILURES = 3;
+const FAILURE_WINDOW_MS = 5 * 60_000;
 
 export function agentRoutes(o: AgentRouteOptions): Router {
   const router = new Router({ prefix: '/api/agent' });
   const heartbeatMs = o.heartbeatMs ?? 15_000;
+  const failures = new Map<string, number[]>();
+  const recentFailures = (agentId: string) => (failures.get(agentId) ?? []).filter((t) => Date.now() - t < FAILURE_WINDOW_MS);
 
   const agentOf = (ctx: Context): AgentIdentity => {
     const subject = o.tokens.verify(bearerToken(ctx) ?? '');
@@ -44,13 +49,20 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     if (typeof agentId !== 'string' || !/^[\w.@-]{1,64}$/.test(agentId)) throw new HttpError(400, 'agent session: "agentId" is missing or malformed');
     const authorization = ctx.get('authorization');
     if (!/^(Basic|Bearer) \S+$/.test(authorization)) throw new HttpError(401, "agent session: send the agent's Finesse authorization (Basic or Bearer)");
+    if (recentFailures(agentId).length >= MAX_FAILURES) {
+      throw new HttpError(429, `agent session: ${MAX_FAILURES} refused sign-ins for agent ${agentId} within 5 minutes; wait before trying again (Finesse would lock the account)`);
+    }
     let agent;
     try {
       agent = await signedInAgent(o.finesseUrl, agentId, authorization, o.finesseTimeoutMs ?? 5000);
     } catch (err) {
-      if (err instanceof FinesseRefused) throw new HttpError(err.status === 409 ? 409 : 401, `agent session: ${err.message}`);
+      if (err instanceof FinesseRefused) {
+        if (err.status === 401) failures.set(agentId, [...recentFailures(agentId), Date.now()]);
+        throw new HttpError(err.status === 409 ? 409 : 401, `agent session: ${err.message}`);
+      }
       throw new HttpError(503, `agent session: ${(err as Error).message}`);
     }
+    failures.delete(agentId);
     const identity: AgentIdentity = { agentId: agent.agentId, extension: agent.extension };
     const { token, expiresAt } = o.tokens.issue(JSON.stringify(identity));
     o.log.info({ agentId: agent.agentId, extension: agent.extension }, 'agent session opened');
