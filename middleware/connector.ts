@@ -277,6 +277,8 @@ export class Connector {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
+    const interrupted = this.clicks.recover();
+    if (interrupted) this.log.warn({ clicks: interrupted }, 'clicks interrupted by the last stop were failed visibly in Bitrix24');
     this.outbox.start();
     this.missedCalls?.start();
     this.updateOutboxGauges();

@@ -15,7 +15,7 @@ export interface AgentIdentity {
 
 export type DialOutcome =
   | { ok: true }
-  | { ok: false; code: 'no_gadget' | 'timeout' | 'agent_busy' | 'finesse_refused'; reason: string };
+  | { ok: false; code: 'no_gadget' | 'timeout' | 'interrupted' | 'agent_busy' | 'finesse_refused'; reason: string };
 
 export interface Stream extends AgentIdentity {
   id: string;
@@ -88,7 +88,7 @@ export class AgentChannels {
   close(): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.resolve({ ok: false, code: 'timeout', reason: 'the middleware is stopping' });
+      p.resolve({ ok: false, code: 'interrupted', reason: 'the middleware is stopping' });
       this.pending.delete(id);
     }
     for (const s of this.streams.values()) s.end();

@@ -6,6 +6,8 @@ import type { Store } from '../store';
 import type { AgentChannels, DialOutcome } from './agent-channels';
 import { finishOnce, pendingClickKey, type PendingClick } from './call-log';
 import { dialString, type DialRules } from './dial-string';
+import { candidates } from '../lookup/caller-match';
+import { normalisePhone } from '../lookup/phone-number';
 
 /**
  * ONEXTERNALCALLSTART → the agent's gadget → Finesse MAKE_CALL (reference bitrix24.md §4.4). Bitrix24 has already
@@ -28,6 +30,7 @@ const STATUS: Record<Failure, string> = {
   bad_number: '404',
   no_gadget: '480',
   timeout: '480',
+  interrupted: '480',
   agent_busy: '486',
   finesse_refused: '603',
 };
@@ -39,6 +42,7 @@ const MESSAGES: Record<Lang, Record<Failure, string>> = {
     bad_number: 'номер не удалось набрать: {detail}',
     no_gadget: 'гаджет Bitrix24 в рабочем столе Finesse не открыт для внутреннего номера {ext}; откройте Finesse и повторите',
     timeout: 'гаджет Finesse не ответил вовремя; проверьте, что рабочий стол Finesse открыт, и повторите',
+    interrupted: 'коннектор перезапускался во время набора; повторите звонок',
     agent_busy: 'агент сейчас не может набирать номер: {detail}',
     finesse_refused: 'Finesse отклонил вызов: {detail}',
   },
@@ -47,6 +51,7 @@ const MESSAGES: Record<Lang, Record<Failure, string>> = {
     bad_number: 'the number could not be dialled: {detail}',
     no_gadget: 'the Bitrix24 gadget is not open in the Finesse desktop for extension {ext}; open Finesse and try again',
     timeout: 'the Finesse gadget did not answer in time; check that the Finesse desktop is open and try again',
+    interrupted: 'the connector restarted while dialling; please call again',
     agent_busy: 'the agent cannot dial now: {detail}',
     finesse_refused: 'Finesse refused the call: {detail}',
   },
@@ -60,6 +65,14 @@ interface FailJob {
   userId: number;
   statusCode: string;
   message: string;
+}
+
+const seenKey = (callId: string) => `click.seen.${callId}`;
+/** The dedupe mark of a delivery; `settled` once it was dialled or its failure queued (a crash in between is found). */
+interface Seen {
+  at: number;
+  click: ExternalCallStart;
+  settled: boolean;
 }
 
 export class ClickToDial {
@@ -97,8 +110,8 @@ export class ClickToDial {
       this.d.log.warn({ deliveryId: c.deliveryId }, 'callback request without a usable number ignored');
       return 'failed';
     }
-    const digits = c.phone.replace(/\D/g, '');
-    const best = (await this.d.directory.findByPhone([digits]).catch(() => []))[0];
+    const n = normalisePhone(c.phone, this.d.rules.phone);
+    const best = n.ok ? candidates(await this.d.directory.findByPhone(n.phone.variants).catch(() => []))[0] : undefined;
     const userId = best?.responsibleId ?? this.d.unprocessedUserId;
     const r = await this.d.client.call<{ CALL_ID?: string }>('telephony.externalCall.register', {
       USER_ID: userId,
@@ -115,10 +128,28 @@ export class ClickToDial {
 
   private prunedAt = 0;
 
+  /**
+   * At start: clicks a previous run took but never settled (it died while waiting for the gadget; a graceful stop
+   * fails them itself) are failed visibly now, so no click stays open in Bitrix24.
+   */
+  recover(): number {
+    const rows = this.d.store.db.prepare("SELECT value FROM kv WHERE key >= 'click.seen.' AND key < 'click.seen.\uffff'").all() as Array<{ value: string }>;
+    let n = 0;
+    for (const { value } of rows) {
+      const seen = JSON.parse(value) as Seen;
+      if (seen.settled || !seen.click) continue;
+      this.fail(seen.click, 'interrupted', '', '');
+      this.d.store.setKv(seenKey(seen.click.callId), { ...seen, settled: true });
+      n += 1;
+    }
+    return n;
+  }
+
   /** Handles one delivery; resolves when the click is dialled or failed visibly. */
   async handle(e: ExternalCallStart): Promise<'dialled' | 'failed' | 'repeated'> {
     const t0 = performance.now();
     const outcome = await this.process(e);
+    if (outcome !== 'repeated') this.d.store.setKv(seenKey(e.callId), { at: Date.now(), click: e, settled: true } satisfies Seen);
     this.d.onOutcome?.(outcome, (performance.now() - t0) / 1000);
     return outcome === 'dialled' || outcome === 'repeated' ? outcome : 'failed';
   }
@@ -129,7 +160,7 @@ export class ClickToDial {
       this.prunedAt = Date.now();
       for (const prefix of ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.']) this.d.store.pruneKv(prefix, 7 * 86_400_000);
     }
-    if (!this.d.store.claimKv(`click.seen.${e.callId}`, { at: Date.now() })) {
+    if (!this.d.store.claimKv(seenKey(e.callId), { at: Date.now(), click: e, settled: false } satisfies Seen)) {
       this.d.log.info({ callId: e.callId }, 'click-to-dial: repeated delivery ignored');
       return 'repeated';
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
+import { Store } from '../store';
 import { AgentClient, waitFor } from '../test-support/agent-client';
 
 /** The gadget's session, click-to-dial and call logging, over HTTP against the Finesse and Bitrix24 emulators. */
@@ -167,6 +168,39 @@ describe('/api/agent and /bitrix/events', () => {
       await new Promise((r) => setTimeout(r, 600));
       expect(calls()).toHaveLength(1);
       expect(stack.emulator.counters.calls['telephony.externalCall.finish']).toBe(1);
+    } finally {
+      await again.stop(100);
+    }
+  });
+
+  it('a click the middleware was still dialling when it stopped is failed visibly, at the latest at the next start', async () => {
+    const a = await agent('1001'); // online, but stops before answering
+    const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89');
+    await a.command(0);
+    a.close();
+    await stack.connector.stop(100);
+    const again = new Connector(parseConfig(stack.env));
+    await again.listen(0, '127.0.0.1');
+    try {
+      await waitFor(() => call.finished, 5000, 'the interrupted click to be finished');
+      expect(call.finished).toMatchObject({ STATUS_CODE: '480' });
+      expect(call.finished!.FAILED_REASON).toMatch(/коннектор перезапускался во время набора/);
+    } finally {
+      await again.stop(100);
+    }
+  });
+
+  it('after a crash while dialling (the mark of the click never settled), the next start fails the click visibly', async () => {
+    await stack.connector.stop(100);
+    const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89'); // nobody listens: as if the process died
+    const store = Store.open(stack.env.DATA_DIR!);
+    store.setKv(`click.seen.${call.CALL_ID}`, { at: Date.now(), click: { callId: call.CALL_ID, userId: 5, phone: '+7 912 345 67 89', phoneInternational: '' }, settled: false });
+    store.close();
+    const again = new Connector(parseConfig(stack.env));
+    await again.listen(0, '127.0.0.1');
+    try {
+      await waitFor(() => call.finished, 5000, 'the interrupted click to be finished');
+      expect(call.finished!.FAILED_REASON).toMatch(/коннектор перезапускался во время набора/);
     } finally {
       await again.stop(100);
     }
