@@ -50,6 +50,7 @@ export async function buildGadget(outDir = join(__dirname, '..', 'dist', 'gadget
   <UserPref name="scheme" datatype="hidden" default_value=""/>
   <UserPref name="host" datatype="hidden" default_value=""/>
   <UserPref name="hostPort" datatype="hidden" default_value=""/>
+  <UserPref name="systemAuthMode" datatype="hidden" default_value=""/>
   <Content type="html"><![CDATA[
     <!DOCTYPE html>
     <link rel="stylesheet" href="fb24.css?v=${version}" type="text/css"/>

@@ -31,6 +31,8 @@ export interface FinesseGadgetConfig {
   id?: string;
   extension?: string;
   authorization?: string;
+  /** 'SSO' (11.6+): `authorization` is a bearer token, not base64 "id:password". */
+  systemAuthMode?: string;
   locale?: string;
   language?: string;
   host?: string;

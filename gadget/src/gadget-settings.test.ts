@@ -38,4 +38,12 @@ describe('gadget settings', () => {
     const prefs = { getString: (n: string) => ({ authorization: 'YWdlbnQxOnNlY3JldA==', extension: '1021' })[n] ?? '', getLang: () => 'ru' };
     expect(configFromPrefs(prefs)).toMatchObject({ id: 'agent1', extension: '1021', locale: 'ru' });
   });
+
+  it('under SSO sends the desktop token as Bearer and never decodes it for the id', () => {
+    const prefs = { getString: (n: string) => ({ authorization: 'eyJhbGciOi.token', systemAuthMode: 'SSO', id: '1001', extension: '1021' })[n] ?? '', getLang: () => 'en' };
+    const config = configFromPrefs(prefs);
+    expect(config).toMatchObject({ id: '1001', systemAuthMode: 'SSO' });
+    const s = readSettings(new URLSearchParams({ middleware: 'https://mw', crm: 'https://crm' }), { ...config, host: 'finesse', hostPort: '8445' }, 'https://finesse:8445');
+    expect(s.finesse).toEqual({ baseUrl: 'https://finesse:8445', authorization: 'Bearer eyJhbGciOi.token' });
+  });
 });

@@ -58,7 +58,10 @@ export function readSettings(params: URLSearchParams, config: FinesseGadgetConfi
     trigger,
     inbound: params.get('inbound') !== 'false',
     outbound: params.get('outbound') === 'true',
-    finesse: config.authorization ? { baseUrl: finesseBase, authorization: `Basic ${config.authorization}` } : null,
+    // As finesse.js's getAuthHeaderString: a bearer token under SSO, else Basic.
+    finesse: config.authorization
+      ? { baseUrl: finesseBase, authorization: `${config.systemAuthMode === 'SSO' ? 'Bearer' : 'Basic'} ${config.authorization}` }
+      : null,
     calls: params.get('calls') !== 'off',
   };
 }
@@ -69,7 +72,7 @@ export function configFromPrefs(prefs: GadgetPrefs): FinesseGadgetConfig {
   const authorization = get('authorization');
   // Since 10.x the agent id travels inside the base64 "id:password" authorization, as finesse.js reads it.
   let id = get('id');
-  if (!id && authorization) {
+  if (!id && authorization && get('systemAuthMode') !== 'SSO') {
     try {
       id = atob(authorization).split(':')[0] || undefined;
     } catch {
@@ -80,6 +83,7 @@ export function configFromPrefs(prefs: GadgetPrefs): FinesseGadgetConfig {
     id,
     extension: get('extension'),
     authorization,
+    systemAuthMode: get('systemAuthMode'),
     locale: get('locale') ?? prefs.getLang(),
     host: get('host'),
     hostPort: get('hostPort'),
