@@ -6,6 +6,7 @@ import { parseConfig } from '../config';
 import { Connector } from '../connector';
 import { Store } from '../store';
 import { AgentClient, waitFor } from '../test-support/agent-client';
+import { logSink } from '../test-support/log-sink';
 
 /** The gadget's session, click-to-dial and call logging, over HTTP against the Finesse and Bitrix24 emulators. */
 describe('/api/agent and /bitrix/events', () => {
@@ -203,6 +204,29 @@ describe('/api/agent and /bitrix/events', () => {
       expect(call.finished!.FAILED_REASON).toMatch(/коннектор перезапускался во время набора/);
     } finally {
       await again.stop(100);
+    }
+  });
+});
+
+describe('what click-to-dial writes to the log', () => {
+  it('names refusals and sessions without any token, password or authorization', async () => {
+    const { lines, stream } = logSink();
+    const stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) }, env: { LOG_LEVEL: 'info' }, logDestination: stream });
+    try {
+      const a = new AgentClient(stack.url, '1001', 'lab');
+      await a.open();
+      await a.listen();
+      const forged = stack.emulator.eventForm('ONEXTERNALCALLSTART', { CALL_ID: 'externalCall.f.1', USER_ID: '5', PHONE_NUMBER: '1' }, { application_token: 'forged-token-value' });
+      expect((await fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: forged })).status).toBe(401);
+      await stack.emulator.clickToCall(5, '+7 912 345 67 89');
+      await a.command(0);
+      a.close();
+      const log = lines.join('');
+      expect(log).toContain('Bitrix24 event refused');
+      expect(log).toContain('agent session opened');
+      for (const secret of [stack.emulator.applicationToken, 'forged-token-value', a.token, AgentClient.basic('1001', 'lab').slice(6)]) expect(log).not.toContain(secret);
+    } finally {
+      await stack.stop();
     }
   });
 });
