@@ -31,7 +31,7 @@ import { LOG_MISSED_CALL, missedCallHandler } from './missed/missed-call-log';
 import { MissedCallSync } from './missed/missed-call-sync';
 import { appSetup } from './bitrix24/app-setup';
 import { AgentChannels } from './calls/agent-channels';
-import { CallJournal, FINISH_CALL, REGISTER_CALL, agentUsers, finishCallHandler, registerCallHandler } from './calls/call-log';
+import { CALL_MARK_PREFIXES, CallJournal, FINISH_CALL, REGISTER_CALL, agentUsers, finishCallHandler, registerCallHandler } from './calls/call-log';
 import { ClickToDial, FAIL_CLICK, failClickHandler } from './calls/click-to-dial';
 import { agentRoutes } from './routes/agent-routes';
 import { eventRoutes } from './routes/event-routes';
@@ -65,6 +65,7 @@ export class Connector {
   private server: http.Server | null = null;
   private probe: { at: number; check: Check } | null = null;
   private stopping: Promise<void> | null = null;
+  private pruner: NodeJS.Timeout | null = null;
 
   constructor(
     readonly config: Config,
@@ -277,6 +278,10 @@ export class Connector {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
+    // Dedupe marks of clicks and calls: a week covers any redelivery or late report; older ones only grow the store.
+    const prune = () => CALL_MARK_PREFIXES.forEach((p) => this.store.pruneKv(p, 7 * 86_400_000));
+    prune();
+    this.pruner = setInterval(prune, 3_600_000).unref();
     const interrupted = this.clicks.recover();
     if (interrupted) this.log.warn({ clicks: interrupted }, 'clicks interrupted by the last stop were failed visibly in Bitrix24');
     this.outbox.start();
@@ -313,6 +318,7 @@ export class Connector {
       server.closeAllConnections();
     }
     this.missedCalls?.stop();
+    if (this.pruner) clearInterval(this.pruner);
     this.channels.close();
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();

@@ -17,6 +17,11 @@ export interface CallReport {
   failure: string | null;
   /** The CRM record the UCCX script named (callVariable2 = TYPE:ID), if any. */
   crmRef: string | null;
+  /**
+   * The gadget first saw this dialog already over (it was reloaded, or opened mid-call): only its end is known. The
+   * middleware uses it to close a call another report started, never to log a call of its own.
+   */
+  partial?: boolean;
 }
 
 /** A click in Bitrix24, for the agent's gadget to dial. */

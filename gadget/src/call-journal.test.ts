@@ -58,10 +58,18 @@ describe('CallJournal', () => {
     expect(feed('PUT', outbound('FAILED', 'BUSY'), 1500)).toMatchObject([{ answeredAt: null, endedAt: 1500, failure: 'BUSY' }]);
   });
 
-  it('after a reconnection, a dialog that vanished meanwhile ends; one first seen already over is not invented', () => {
+  it('after a reconnection, a dialog that vanished meanwhile ends', () => {
     const { j, feed } = journal();
     feed('POST', inbound('ALERTING', 'ALERTING', 'INITIATED'), 1000);
     expect(j.resync([])).toMatchObject([{ dialogId: '7', endedAt: 1000 }]);
-    expect(feed('PUT', { ...outbound('DROPPED'), id: '10' }, 2000)).toEqual([]);
+  });
+
+  it('a dialog first seen already over (page reloaded mid-call) gives one end report marked partial', () => {
+    const { feed } = journal();
+    expect(feed('PUT', { ...outbound('DROPPED'), id: '10' }, 2000)).toEqual([
+      { dialogId: '10', direction: 'outbound', number: '989123456789', startedAt: 2000, answeredAt: null, endedAt: 2000, failure: null, crmRef: null, partial: true },
+    ]);
+    expect(feed('DELETE', { ...outbound('DROPPED'), id: '10' }, 2100)).toEqual([]);
+    expect(feed('DELETE', { ...inbound('DROPPED', 'DROPPED', 'DROPPED'), id: '11' }, 2200)).toMatchObject([{ dialogId: '11', direction: 'inbound', crmRef: 'CONTACT:42', partial: true }]);
   });
 });

@@ -32,7 +32,7 @@ export class CallJournal {
 
   apply(u: FinesseUpdate): CallReport[] {
     if (u.kind !== 'dialogs') return [];
-    return u.dialogs.flatMap((d) => (u.event === 'DELETE' ? this.end(d.id, null) : this.upsert(d)));
+    return u.dialogs.flatMap((d) => (u.event !== 'DELETE' ? this.upsert(d) : this.calls.has(d.id) ? this.end(d.id, null) : this.partialEnd(d)));
   }
 
   /** After a reconnection: dialogs gone meanwhile have ended (when exactly is lost: now). */
@@ -42,22 +42,44 @@ export class CallJournal {
     return [...gone, ...live.flatMap((d) => this.upsert(d))];
   }
 
+  private direction(d: Dialog): 'inbound' | 'outbound' {
+    return OUTBOUND.has(d.callType) || (d.fromAddress !== '' && d.fromAddress === this.o.agentExtension) ? 'outbound' : 'inbound';
+  }
+
+  private markEnded(id: string): void {
+    this.ended.add(id);
+    if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.values().next().value!);
+  }
+
+  /**
+   * First seen already over (the page was reloaded or opened mid-call): only the end is true. Sent marked partial,
+   * so the middleware can close a call an earlier page started, and never logs it as a call of its own.
+   */
+  private partialEnd(d: Dialog): CallReport[] {
+    if (this.ended.has(d.id) || INTERNAL.has(d.callType)) return [];
+    this.markEnded(d.id);
+    const direction = this.direction(d);
+    const ref = d.callVariables[this.o.entityVariable] ?? '';
+    const mine = d.participants.find((p) => p.mediaAddress === this.o.agentExtension) ?? d.participants.find((p) => p.mediaAddressType === 'AGENT_DEVICE');
+    const t = this.now();
+    return [{ dialogId: d.id, direction, number: direction === 'outbound' ? d.toAddress : d.fromAddress, startedAt: t, answeredAt: null, endedAt: t, failure: d.state === 'FAILED' ? mine?.stateCause || 'OTHER' : null, crmRef: REF.test(ref) ? ref : null, partial: true }];
+  }
+
   private end(id: string, failure: string | null): CallReport[] {
     const rec = this.calls.get(id);
     if (!rec) return []; // never seen alive: nothing true to say about it
     this.calls.delete(id);
-    this.ended.add(id);
-    if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.values().next().value!);
+    this.markEnded(id);
     return [{ ...rec, endedAt: this.now(), failure: failure ?? rec.failure }];
   }
 
   private upsert(d: Dialog): CallReport[] {
     if (this.ended.has(d.id) || INTERNAL.has(d.callType)) return [];
     const ext = this.o.agentExtension;
-    const outbound = OUTBOUND.has(d.callType) || (d.fromAddress !== '' && d.fromAddress === ext);
+    const outbound = this.direction(d) === 'outbound';
     let rec = this.calls.get(d.id);
     const over = d.state === 'FAILED' || d.state === 'DROPPED';
-    if (!rec && over) return []; // first seen already over (page opened late): nothing true to say
+    if (!rec && over) return this.partialEnd(d);
     const isNew = !rec;
     if (!rec) {
       rec = { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: outbound ? d.toAddress : d.fromAddress, startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: null };

@@ -101,4 +101,17 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     expect(byPhone['+79123456789']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, finished: { STATUS_CODE: '200', DURATION: 2 } });
     expect(byPhone['+79001112233']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: 310, finished: { STATUS_CODE: '304', DURATION: 0 } });
   });
+
+  it('an agent reloading the desktop mid-call still gets the call logged once, with its whole talk time', async () => {
+    const page = await desktop('1001');
+    const f = stack.finesse!;
+    f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 200, talkMs: 3000 });
+    await waitFor(() => stack.emulator.calls[0], 5000, 'the call registered');
+    await page.waitForTimeout(800); // answered meanwhile
+    await page.reload();
+    await page.frameLocator('#gadget').locator('.fb24-dial[data-status=online]').waitFor();
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 8000, 'the call finished');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 3 });
+    expect(stack.emulator.calls).toHaveLength(1);
+  });
 });

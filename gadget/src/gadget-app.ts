@@ -90,6 +90,8 @@ export class GadgetApp {
       state: (st) => this.view.state(st),
       resync: () => void this.resync(),
     });
+    // A page (re)loaded mid-call picks the call up: its end will be logged and a missed pop offered.
+    if (this.session) void this.resync();
   }
 
   stop(): void {

@@ -5,7 +5,7 @@ import { candidates, type CrmEntityType } from '../lookup/caller-match';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
 import type { Handler, Outbox } from '../outbox';
 import type { Store } from '../store';
-import { callOutcome, type CallRecord } from './call-record';
+import { callOutcome, mergeRecords, type CallRecord } from './call-record';
 
 /**
  * The outbox jobs that put an agent's calls into Bitrix24 (reference bitrix24.md §4.1, §4.2): register when the
@@ -118,6 +118,9 @@ export interface PendingClick {
 const CLICK_WINDOW_MS = 120_000;
 export const pendingClickKey = (extension: string) => `click.pending.${extension}`;
 const clickOfDialogKey = (agentId: string, dialogId: string) => `click.dialog.${agentId}.${dialogId}`;
+/** What the reports of one dialog told so far (merged), so a late or partial report never shortens a call. */
+const recordKey = (agentId: string, dialogId: string) => `call.record.${agentId}.${dialogId}`;
+export const CALL_MARK_PREFIXES = ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.', 'call.record.'];
 
 /** Reports from the gadget → register/finish jobs, deduplicated per (agent, dialog) across tabs and repeats. */
 export class CallJournal {
@@ -137,7 +140,12 @@ export class CallJournal {
     return pending;
   }
 
-  report(agentId: string, extension: string, r: CallRecord): void {
+  report(agentId: string, extension: string, report: CallRecord): void {
+    const key = recordKey(agentId, report.dialogId);
+    const known = this.store.getKv<CallRecord>(key);
+    if (report.partial && !known) return; // an end nobody saw begin: no call of ours to close
+    const r = mergeRecords(known, report);
+    this.store.setKv(key, r);
     const click = this.clickOf(agentId, extension, r);
     if (!click) this.outbox.enqueue(registerKey(agentId, r.dialogId), REGISTER_CALL, { agentId, extension, record: r } satisfies RegisterJob);
     if (r.endedAt === null) return;

@@ -1,5 +1,5 @@
 import { HttpError } from '../http-errors';
-import { callOutcome, parseCallRecord, type CallRecord } from './call-record';
+import { callOutcome, mergeRecords, parseCallRecord, type CallRecord } from './call-record';
 
 const t0 = 1_790_000_000_000;
 const base: CallRecord = { dialogId: '16777301', direction: 'inbound', number: '79001112233', startedAt: t0, answeredAt: null, endedAt: null, failure: null, crmRef: null };
@@ -31,5 +31,19 @@ describe('parseCallRecord', () => {
     [null, 'call report: "direction" must be inbound or outbound'],
   ])('refuses %p with a clear reason', (body, message) => {
     expect(() => parseCallRecord(body, t0)).toThrow(new HttpError(400, message));
+  });
+});
+
+describe('mergeRecords', () => {
+  it('keeps the earliest start and answer and the first end across reports of one dialog', () => {
+    const tabA = { ...base, answeredAt: t0 + 3000 };
+    const tabB = { ...base, startedAt: t0 + 20_000, answeredAt: t0 + 20_000, endedAt: t0 + 60_000 };
+    expect(mergeRecords(tabA, tabB)).toEqual({ ...base, answeredAt: t0 + 3000, endedAt: t0 + 60_000 });
+    expect(mergeRecords(null, tabB)).toEqual(tabB);
+  });
+
+  it('takes only the end (and what else is missing) from a partial report', () => {
+    const partial = { ...base, startedAt: t0 + 50_000, endedAt: t0 + 50_000, crmRef: 'LEAD:310', partial: true };
+    expect(mergeRecords({ ...base, answeredAt: t0 + 1000 }, partial)).toEqual({ ...base, answeredAt: t0 + 1000, endedAt: t0 + 50_000, crmRef: 'LEAD:310' });
   });
 });

@@ -31,10 +31,33 @@ export function parseCallRecord(body: unknown, now = Date.now()): CallRecord {
     endedAt: time('endedAt', true),
     failure: typeof b.failure === 'string' && /^[A-Z_]{1,40}$/.test(b.failure) ? b.failure : null,
     crmRef: typeof b.crmRef === 'string' && /^(CONTACT|LEAD|COMPANY):\d{1,12}$/.test(b.crmRef) ? b.crmRef : null,
+    ...(b.partial === true ? { partial: true } : {}),
   };
   if (rec.answeredAt !== null && rec.answeredAt < rec.startedAt) bad('"answeredAt" is before "startedAt"');
   if (rec.endedAt !== null && rec.endedAt < (rec.answeredAt ?? rec.startedAt)) bad('"endedAt" is before the call started or was answered');
   return rec;
+}
+
+/**
+ * One call seen by several reports (tabs of the agent, a gadget reloaded mid-call): the earliest start and answer,
+ * the first end, and whatever is known of the rest. Pure.
+ */
+export function mergeRecords(known: CallRecord | null, r: CallRecord): CallRecord {
+  if (!known) return { ...r };
+  const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+  // A partial report only knows when it saw the end: its start and answer times are not the call's.
+  const start = r.partial ? known.startedAt : Math.min(known.startedAt, r.startedAt);
+  const answered = r.partial ? known.answeredAt : earliest(known.answeredAt, r.answeredAt);
+  const merged: CallRecord = {
+    ...known,
+    startedAt: start,
+    answeredAt: answered,
+    endedAt: known.endedAt ?? r.endedAt,
+    failure: known.failure ?? r.failure,
+    crmRef: known.crmRef ?? r.crmRef,
+  };
+  delete merged.partial;
+  return merged;
 }
 
 /**

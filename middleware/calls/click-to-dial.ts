@@ -126,8 +126,6 @@ export class ClickToDial {
     return this.handle({ callId: r.CALL_ID, userId, phone: c.phone, phoneInternational: '' });
   }
 
-  private prunedAt = 0;
-
   /**
    * At start: clicks a previous run took but never settled (it died while waiting for the gadget; a graceful stop
    * fails them itself) are failed visibly now, so no click stays open in Bitrix24.
@@ -155,11 +153,6 @@ export class ClickToDial {
   }
 
   private async process(e: ExternalCallStart): Promise<'dialled' | 'repeated' | Failure> {
-    if (Date.now() - this.prunedAt > 3_600_000) {
-      // A week covers any redelivery Bitrix24 makes; older marks only grow the store.
-      this.prunedAt = Date.now();
-      for (const prefix of ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.']) this.d.store.pruneKv(prefix, 7 * 86_400_000);
-    }
     if (!this.d.store.claimKv(seenKey(e.callId), { at: Date.now(), click: e, settled: false } satisfies Seen)) {
       this.d.log.info({ callId: e.callId }, 'click-to-dial: repeated delivery ignored');
       return 'repeated';

@@ -144,6 +144,20 @@ describe('/api/agent and /bitrix/events', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('a gadget reloaded mid-call closes the call with its first answer time; a partial end alone logs nothing', async () => {
+    const a = await agent('1001');
+    const t0 = Date.now();
+    const first = { dialogId: '9001', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 2000, endedAt: null, failure: null };
+    await a.post('/api/agent/calls', first);
+    // The reloaded page saw the call only when it ended.
+    await a.post('/api/agent/calls', { ...first, startedAt: t0 + 40_000, answeredAt: null, endedAt: t0 + 42_000, partial: true });
+    const call = await waitFor(() => calls()[0]?.finished && calls()[0], 5000, 'finish');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 40 });
+    await a.post('/api/agent/calls', { ...first, dialogId: '9002', answeredAt: null, endedAt: t0 + 1000, partial: true });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls()).toHaveLength(1);
+  });
+
   it('the middleware restarted between register and finish still finishes the call, once', async () => {
     const a = await agent('1001');
     const t0 = Date.now();
