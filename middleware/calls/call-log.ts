@@ -76,7 +76,8 @@ export function registerCallHandler(deps: {
       PHONE_NUMBER: phone.ok ? phone.phone.e164 : record.number,
       TYPE: record.direction === 'inbound' ? 2 : 1,
       CALL_START_DATE: moment(record.startedAt).utc().format('YYYY-MM-DDTHH:mm:ssZ'),
-      CRM_CREATE: entity ? 0 : 1,
+      // Inbound unknown callers get their lead from the UCCX lookup (owned by the unprocessed user): never a second one.
+      CRM_CREATE: entity || record.direction === 'inbound' ? 0 : 1,
       ...(entity ? { CRM_ENTITY_TYPE: entity.type, CRM_ENTITY_ID: entity.id } : {}),
       SHOW: deps.line.showCard && record.direction === 'inbound' ? 1 : 0,
       LINE_NUMBER: deps.line.number,
