@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { CCDR_SCHEMA } from './ccdr-schema';
+import { SqliteReaders } from './sqlite-readers';
 
 /**
  * Where the call records come from: UCCX's Informix through ODBC in production, or the embedded SQLite stand-in.
@@ -45,10 +46,14 @@ export interface CcdrSource {
   close(): Promise<void>;
 }
 
-/** The embedded stand-in: read-only unless `writable` (the lab and tests fill it). */
+/**
+ * The embedded stand-in: read-only unless `writable` (the lab and tests fill it through `db`). Queries run on
+ * read-only connections in worker threads (sqlite-readers.ts), never on the event loop.
+ */
 export class SqliteCcdrSource implements CcdrSource {
   readonly dialect = SQLITE_DIALECT;
   readonly db: Database.Database;
+  private readonly readers: SqliteReaders;
 
   constructor(path: string, opts: { writable?: boolean } = {}) {
     try {
@@ -57,11 +62,12 @@ export class SqliteCcdrSource implements CcdrSource {
       throw new CcdrError(`cannot open the CCDR database ${path}: ${(err as Error).message}`);
     }
     if (opts.writable) this.db.exec(CCDR_SCHEMA);
+    this.readers = new SqliteReaders(path);
   }
 
   async query(sql: string, params: Array<string | number>): Promise<Row[]> {
     try {
-      return this.db.prepare(sql).all(...params) as Row[];
+      return await this.readers.query(sql, params);
     } catch (err) {
       throw new CcdrError(`CCDR query failed: ${(err as Error).message}`);
     }
@@ -72,6 +78,7 @@ export class SqliteCcdrSource implements CcdrSource {
   }
 
   async close(): Promise<void> {
+    await this.readers.close();
     if (this.db.open) this.db.close();
   }
 }

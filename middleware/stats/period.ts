@@ -52,7 +52,32 @@ export function localHour(utcText: string, timeZone: string): string {
   return local(utcText, timeZone).format('YYYY-MM-DD HH:00Z');
 }
 
-/** A UTC value shown in the portal's zone. */
+/** `zone|YYYY-MM-DD HH` → the zone's UTC offset (minutes) through that UTC hour, or null when it changes within it. */
+const hourOffsets = new Map<string, number | null>();
+
+function hourOffset(utcText: string, timeZone: string): number | null {
+  const key = `${timeZone}|${utcText.slice(0, 13)}`;
+  let off = hourOffsets.get(key);
+  if (off === undefined) {
+    const start = moment.utc(utcText.slice(0, 13), 'YYYY-MM-DD HH', true);
+    const first = start.clone().tz(timeZone).utcOffset();
+    const last = start.clone().add(3_599_999, 'ms').tz(timeZone).utcOffset();
+    off = start.isValid() && first === last ? first : null;
+    if (hourOffsets.size >= 100_000) hourOffsets.clear();
+    hourOffsets.set(key, off);
+  }
+  return off;
+}
+
+const FULL_UTC = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/;
+
+/**
+ * A UTC value shown in the portal's zone. Reports convert every row (a month's abandoned calls can be 100 000):
+ * the offset is looked up once per UTC hour, and moment is used only in an hour where it changes.
+ */
 export function localTime(utcText: string, timeZone: string): string {
-  return local(utcText, timeZone).format('YYYY-MM-DD HH:mm:ss');
+  const off = FULL_UTC.test(utcText) ? hourOffset(utcText, timeZone) : null;
+  if (off === null) return local(utcText, timeZone).format('YYYY-MM-DD HH:mm:ss');
+  const ms = Date.parse(`${utcText.slice(0, 10)}T${utcText.slice(11, 19)}Z`) + off * 60_000;
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
