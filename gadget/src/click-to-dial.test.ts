@@ -114,4 +114,19 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 3 });
     expect(stack.emulator.calls).toHaveLength(1);
   });
+
+  it('the agent hangs up in the desktop: the call is finished with the time it really lasted', async () => {
+    const page = await desktop('1001');
+    stack.finesse!.outbound.talkMs = 60_000;
+    await clickNumber(5, 'contact', 42);
+    const hangUp = page.locator('#calls button[data-action=DROP]');
+    await page.locator('#calls div', { hasText: 'ACTIVE' }).waitFor();
+    await page.waitForTimeout(1200);
+    await hangUp.click();
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 5000, 'the call finished');
+    expect(call.finished!.STATUS_CODE).toBe('200');
+    expect(call.finished!.DURATION).toBeGreaterThanOrEqual(1);
+    expect(call.finished!.DURATION).toBeLessThanOrEqual(2);
+    expect(await page.locator('#calls div').count()).toBe(0);
+  });
 });

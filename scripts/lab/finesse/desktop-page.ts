@@ -6,19 +6,20 @@ import type { LabAgent } from './finesse-emulator';
  * plus `finesse.info.connection`, as the Finesse desktop does (reference finesse.md §6.4). Lab code.
  */
 const TEXT = {
-  ru: { title: 'Finesse (эмулятор лаборатории)', agent: 'Агент', ext: 'добавочный', READY: 'Готов', NOT_READY: 'Не готов', TALKING: 'Разговор', LOGOUT: 'Вышел' },
-  en: { title: 'Finesse (lab emulator)', agent: 'Agent', ext: 'extension', READY: 'Ready', NOT_READY: 'Not Ready', TALKING: 'Talking', LOGOUT: 'Signed out' },
+  ru: { title: 'Finesse (эмулятор лаборатории)', agent: 'Агент', ext: 'добавочный', answer: 'Ответить', hangUp: 'Положить трубку', call: 'Звонок', READY: 'Готов', NOT_READY: 'Не готов', TALKING: 'Разговор', LOGOUT: 'Вышел' },
+  en: { title: 'Finesse (lab emulator)', agent: 'Agent', ext: 'extension', answer: 'Answer', hangUp: 'Hang up', call: 'Call', READY: 'Ready', NOT_READY: 'Not Ready', TALKING: 'Talking', LOGOUT: 'Signed out' },
 };
 
-export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', state: string, gadgetSrc: string): string {
+export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', state: string, liveDialogs: string[], gadgetSrc: string): string {
   const t = TEXT[lang];
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
 <style>body{margin:0;font:14px Arial,sans-serif;background:#e9edf0}header{background:#0d274d;color:#fff;padding:10px 16px;display:flex;justify-content:space-between}
 main{display:flex;gap:16px;padding:16px}.panel{background:#fff;border-radius:4px;box-shadow:0 1px 2px #0003}#gadget{border:0;width:360px;height:200px;display:block}
+#calls{padding:8px;margin-top:16px;width:344px}#calls:empty{display:none}#calls button{margin-left:6px}
 #log{font:12px monospace;white-space:pre-wrap;max-height:400px;overflow:auto;padding:8px;width:520px}</style></head><body>
 <header><b>${t.title}</b><span>${t.agent} ${esc(agent.name)} (${esc(agent.id)}), ${t.ext} ${esc(agent.extension)} · <span id="agent-state" data-state="${esc(state)}">${t[state as 'READY'] ?? esc(state)}</span></span></header>
-<main><div class="panel"><iframe id="gadget" title="Bitrix24" src="${esc(gadgetSrc)}"></iframe></div><div class="panel" id="log"></div></main>
+<main><div><div class="panel"><iframe id="gadget" title="Bitrix24" src="${esc(gadgetSrc)}"></iframe></div><div class="panel" id="calls"></div></div><div class="panel" id="log"></div></main>
 <script>
 const iframe = document.getElementById('gadget');
 const gadgetOrigin = new URL(iframe.src).origin;
@@ -38,6 +39,41 @@ window.addEventListener('message', (ev) => {
   if (ev.data.type === 'subscribe') subscribed.push(ev.data.topic);
   if (ev.data.type === 'adjustHeight') iframe.style.height = Math.max(120, ev.data.height) + 'px';
 });
+// Call control, as the desktop's own call panel: answer and hang up with the agent's credentials (lab).
+const T = ${JSON.stringify(t)}, EXT = ${JSON.stringify(agent.extension)}, AUTH = ${JSON.stringify(`Basic ${Buffer.from(`${agent.id}:${agent.password}`).toString('base64')}`)};
+const live = new Map(${JSON.stringify(liveDialogs)}.map((id) => [id, { state: '', mine: '' }]));
+function control(label, action, id) {
+  const b = document.createElement('button');
+  b.textContent = label;
+  b.dataset.action = action;
+  b.onclick = () => fetch('/finesse/api/Dialog/' + id, { method: 'PUT', headers: { authorization: AUTH, 'content-type': 'application/xml' }, body: '<Dialog><targetMediaAddress>' + EXT + '</targetMediaAddress><requestedAction>' + action + '</requestedAction></Dialog>' });
+  return b;
+}
+function renderCalls() {
+  const box = document.getElementById('calls');
+  box.textContent = '';
+  for (const [id, c] of live) {
+    const row = document.createElement('div');
+    row.dataset.dialog = id;
+    row.textContent = T.call + ' ' + id + ' · ' + c.state;
+    if (c.mine === 'ALERTING') row.append(control(T.answer, 'ANSWER', id));
+    row.append(control(T.hangUp, 'DROP', id));
+    box.append(row);
+  }
+}
+function track(content) {
+  const doc = new DOMParser().parseFromString(content, 'text/xml');
+  const d = doc.getElementsByTagName('Dialog')[0];
+  if (!d) return;
+  const kid = (el, n) => { for (const c of el.children) if (c.nodeName === n) return c.textContent; return ''; };
+  const id = kid(d, 'id'), state = kid(d, 'state');
+  const me = [...d.getElementsByTagName('Participant')].find((p) => kid(p, 'mediaAddress') === EXT);
+  const event = (doc.getElementsByTagName('event')[0] || {}).textContent;
+  if (event === 'DELETE' || state === 'DROPPED') live.delete(id);
+  else live.set(id, { state, mine: me ? kid(me, 'state') : '' });
+  renderCalls();
+}
+renderCalls();
 const es = new EventSource('/lab/events?agent=${encodeURIComponent(agent.id)}');
 es.onmessage = (e) => {
   const m = JSON.parse(e.data);
@@ -46,6 +82,7 @@ es.onmessage = (e) => {
   const topic = m.node.replace(/^\\//, '').replace(/\\//g, '.');
   log(topic + ' ' + m.content.slice(0, 160));
   relay(topic, { content: m.content, object: null });
+  try { track(m.content); } catch (err) { /* not a dialog: nothing to show */ }
 };
 </script></body></html>`;
 }

@@ -160,6 +160,8 @@ export class FinesseEmulator {
   private put(agent: LabAgent, d: DialogSpec, event: 'POST' | 'PUT' | 'DELETE'): void {
     const dialogs = this.live.get(agent.id) ?? new Map<string, DialogSpec>();
     this.live.set(agent.id, dialogs);
+    // A scripted step of a call the agent already hung up (PUT Dialog DROP) does not bring it back.
+    if (event !== 'POST' && !dialogs.has(d.id)) return;
     if (event === 'DELETE') dialogs.delete(d.id);
     else dialogs.set(d.id, d);
     this.publish(agent.id, dialogUpdate(agent.id, event, d));
@@ -332,7 +334,7 @@ export class FinesseEmulator {
         ...Object.fromEntries(Object.entries(ctx.query).filter(([k]) => !['agent', 'lang'].includes(k)).map(([k, v]) => [k, String(v)])),
       }).toString();
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderDesktop(agent, lang, this.states.get(agent.id) ?? 'NOT_READY', `${this.gadgetOrigin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`);
+      ctx.body = renderDesktop(agent, lang, this.states.get(agent.id) ?? 'NOT_READY', this.liveDialogs(agent.id).map((d) => d.id), `${this.gadgetOrigin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`);
     });
     router.get('/lab/events', (ctx) => {
       const agentId = String(ctx.query.agent ?? '');
