@@ -6,6 +6,8 @@ import { launchChromium } from '../../scripts/lab/browser';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { waitFor } from '../../middleware/test-support/agent-client';
 import { buildGadget } from '../build';
+import { parseConfig } from '../../middleware/config';
+import { Connector } from '../../middleware/connector';
 
 /**
  * End to end in Chromium: a click on a number in the Bitrix24 emulator → our event handler → the agent's gadget in
@@ -128,5 +130,22 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     expect(call.finished!.DURATION).toBeGreaterThanOrEqual(1);
     expect(call.finished!.DURATION).toBeLessThanOrEqual(2);
     expect(await page.locator('#calls div').count()).toBe(0);
+  });
+
+  it('when the middleware restarts, the gadget\'s session comes back by itself and the next click dials', async () => {
+    const page = await desktop('1001');
+    const dial = page.frameLocator('#gadget').locator('.fb24-dial');
+    const port = Number(new URL(stack.url).port);
+    await stack.connector.stop(100);
+    await dial.and(page.frameLocator('#gadget').locator('[data-status=offline]')).waitFor();
+    const again = new Connector(parseConfig(stack.env));
+    await again.listen(port, '127.0.0.1');
+    try {
+      await dial.and(page.frameLocator('#gadget').locator('[data-status=online]')).waitFor({ timeout: 15_000 });
+      await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
+      await waitFor(() => stack.finesse!.makeCalls.length, 5000, 'MAKE_CALL after the restart');
+    } finally {
+      await again.stop(100);
+    }
   });
 });
