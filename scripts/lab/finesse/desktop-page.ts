@@ -69,9 +69,10 @@ function track(content) {
   const id = kid(d, 'id'), state = kid(d, 'state');
   const me = [...d.getElementsByTagName('Participant')].find((p) => kid(p, 'mediaAddress') === EXT);
   const event = (doc.getElementsByTagName('event')[0] || {}).textContent;
+  const before = JSON.stringify([...live]);
   if (event === 'DELETE' || state === 'DROPPED') live.delete(id);
   else live.set(id, { state, mine: me ? kid(me, 'state') : '' });
-  renderCalls();
+  if (JSON.stringify([...live]) !== before) renderCalls(); // buttons stay put while nothing changes
 }
 renderCalls();
 const es = new EventSource('/lab/events?agent=${encodeURIComponent(agent.id)}');
