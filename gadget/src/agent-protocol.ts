@@ -35,4 +35,8 @@ export interface DialCommand {
 }
 
 /** What the gadget reports back: 202 from Finesse, or why not. */
-export type DialResult = { ok: true } | { ok: false; code: 'agent_busy' | 'finesse_refused'; reason: string };
+export type DialResult =
+  | { ok: true }
+  /** `state`: the agent's Finesse state that kept him from dialling (READY with "refuse", TALKING, …); "" when not signed in. */
+  | { ok: false; code: 'agent_busy'; reason: string; state: string }
+  | { ok: false; code: 'finesse_refused'; reason: string };

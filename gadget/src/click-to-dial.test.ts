@@ -84,6 +84,20 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     expect(stack.emulator.calls).toHaveLength(1);
   });
 
+  it('a click while the agent is on a call is refused visibly (busy), and the call he is on is untouched', async () => {
+    const page = await desktop('1001');
+    stack.finesse!.ring('1021', '79001112233', { answerAfterMs: 100, talkMs: 60_000 });
+    await waitFor(() => stack.finesse!.states.get('1001') === 'TALKING', 5000, 'the agent talking');
+    const click = await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
+    await waitFor(() => click.finished, 5000, 'the refused click');
+    expect(click.finished).toMatchObject({ STATUS_CODE: '486' });
+    expect(click.finished!.FAILED_REASON).toBe('Звонок на +7 912 345 67 89 не состоялся: агент сейчас не может набирать номер (разговаривает)');
+    expect(stack.finesse!.makeCalls).toHaveLength(0);
+    expect(stack.finesse!.liveDialogs('1001')).toHaveLength(1);
+    const said = page.frameLocator('#gadget').locator('.fb24-dial[data-status=failed]');
+    expect(await said.textContent()).toBe('Call to 89123456789 not placed: you are TALKING');
+  });
+
   it('with no gadget open the click fails visibly in Bitrix24', async () => {
     const log = await clickNumber(6, 'contact', 45); // Maria (1022) has no desktop open
     await waitFor(() => stack.emulator.calls[0]?.finished, 5000, 'the failed call');

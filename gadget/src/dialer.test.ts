@@ -26,7 +26,7 @@ describe('Dialer', () => {
 
   it('switches a READY agent to NOT_READY first, or refuses when told to', async () => {
     finesse.states.set('1001', 'READY');
-    await expect(dialer().dial(cmd('refuse'))).resolves.toEqual({ ok: false, code: 'agent_busy', reason: 'the agent is READY; set Not Ready to dial' });
+    await expect(dialer().dial(cmd('refuse'))).resolves.toEqual({ ok: false, code: 'agent_busy', reason: 'the agent is READY; set Not Ready to dial', state: 'READY' });
     expect(finesse.makeCalls).toHaveLength(0);
     await expect(dialer().dial(cmd('switch'))).resolves.toEqual({ ok: true });
     expect(finesse.states.get('1001')).toBe('NOT_READY');
@@ -34,7 +34,7 @@ describe('Dialer', () => {
 
   it('refuses while the agent talks, and reports Finesse\'s own reason when it refuses', async () => {
     finesse.states.set('1001', 'TALKING');
-    await expect(dialer().dial(cmd())).resolves.toEqual({ ok: false, code: 'agent_busy', reason: 'the agent is TALKING' });
+    await expect(dialer().dial(cmd())).resolves.toEqual({ ok: false, code: 'agent_busy', reason: 'the agent is TALKING', state: 'TALKING' });
     await expect(dialer('wrong').dial(cmd())).resolves.toEqual({ ok: false, code: 'finesse_refused', reason: 'Authorization Failure: Unauthorized (HTTP 401)' });
   });
 });

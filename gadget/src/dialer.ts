@@ -62,10 +62,10 @@ export class Dialer {
   async dial(cmd: DialCommand): Promise<DialResult> {
     try {
       let me = await this.user();
-      if (!me.extension) return { ok: false, code: 'agent_busy', reason: 'the agent is not signed in to an extension' };
-      if (!IDLE.has(me.state)) return { ok: false, code: 'agent_busy', reason: `the agent is ${me.state}` };
+      if (!me.extension) return { ok: false, code: 'agent_busy', reason: 'the agent is not signed in to an extension', state: '' };
+      if (!IDLE.has(me.state)) return { ok: false, code: 'agent_busy', reason: `the agent is ${me.state}`, state: me.state };
       if (me.state === 'READY') {
-        if (cmd.whenReady === 'refuse') return { ok: false, code: 'agent_busy', reason: 'the agent is READY; set Not Ready to dial' };
+        if (cmd.whenReady === 'refuse') return { ok: false, code: 'agent_busy', reason: 'the agent is READY; set Not Ready to dial', state: 'READY' };
         const reason = cmd.reasonCodeId === null ? '' : `<reasonCodeId>${cmd.reasonCodeId}</reasonCodeId>`;
         const put = await this.request('PUT', `User/${encodeURIComponent(this.f.agentId)}`, `<User><state>NOT_READY</state>${reason}</User>`);
         if (!put.ok) return { ok: false, code: 'finesse_refused', reason: `NOT_READY: ${await this.errorOf(put)}` };
@@ -74,7 +74,7 @@ export class Dialer {
           if (i) await this.sleep(100);
           me = await this.user();
         }
-        if (me.state !== 'NOT_READY') return { ok: false, code: 'agent_busy', reason: `the agent did not become NOT_READY (is ${me.state})` };
+        if (me.state !== 'NOT_READY') return { ok: false, code: 'agent_busy', reason: `the agent did not become NOT_READY (is ${me.state})`, state: me.state };
       }
       const body = `<Dialog><requestedAction>MAKE_CALL</requestedAction><fromAddress>${esc(me.extension)}</fromAddress><toAddress>${esc(cmd.toAddress)}</toAddress></Dialog>`;
       const res = await this.request('POST', `User/${encodeURIComponent(this.f.agentId)}/Dialogs`, body);

@@ -74,7 +74,11 @@ export class GadgetApp {
     this.view.dialState('dialing', this.t.dialing.replace('{n}', cmd.toAddress));
     const result = await this.dialer!.dial(cmd);
     if (result.ok) this.view.dialState('dialled', this.t.dialled.replace('{n}', cmd.toAddress));
-    else this.view.dialState('failed', this.t.dialFailed.replace('{n}', cmd.toAddress).replace('{r}', result.reason), result.reason);
+    else {
+      const t = this.t;
+      const why = result.code !== 'agent_busy' ? result.reason : result.state === 'READY' ? t.readyRefused : result.state === '' ? t.notSignedIn : t.inState.replace('{s}', result.state);
+      this.view.dialState('failed', t.dialFailed.replace('{n}', cmd.toAddress).replace('{r}', why), result.reason);
+    }
     try {
       const res = await this.session!.post('/api/agent/dial-result', { commandId: cmd.id, ...result });
       if (!res.ok) this.deps.log(`dial result not taken: HTTP ${res.status}`);

@@ -25,6 +25,9 @@ export const STRINGS = {
     dialOffline: 'Click-to-dial from Bitrix24: off',
     dialing: 'Dialling {n}…',
     dialled: 'Dialled {n}',
+    readyRefused: 'you are Ready: set Not Ready to dial',
+    notSignedIn: 'not signed in to an extension',
+    inState: 'you are {s}',
     dialFailed: 'Call to {n} not placed: {r}',
   },
   ru: {
@@ -52,6 +55,9 @@ export const STRINGS = {
     dialOffline: 'Набор из Битрикс24: недоступен',
     dialing: 'Набираем {n}…',
     dialled: 'Набран {n}',
+    readyRefused: 'вы в состоянии «Готов»: перейдите в «Не готов», чтобы звонить',
+    notSignedIn: 'нет входа на добавочный номер',
+    inState: 'ваше состояние: {s}',
     dialFailed: 'Звонок на {n} не набран: {r}',
   },
 } as const;

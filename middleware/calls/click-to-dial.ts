@@ -43,7 +43,7 @@ const MESSAGES: Record<Lang, Record<Failure, string>> = {
     no_gadget: 'гаджет Bitrix24 в рабочем столе Finesse не открыт для внутреннего номера {ext}; откройте Finesse и повторите',
     timeout: 'гаджет Finesse не ответил вовремя; проверьте, что рабочий стол Finesse открыт, и повторите',
     interrupted: 'коннектор перезапускался во время набора; повторите звонок',
-    agent_busy: 'агент сейчас не может набирать номер: {detail}',
+    agent_busy: 'агент сейчас не может набирать номер ({detail})',
     finesse_refused: 'Finesse отклонил вызов: {detail}',
   },
   en: {
@@ -52,10 +52,16 @@ const MESSAGES: Record<Lang, Record<Failure, string>> = {
     no_gadget: 'the Bitrix24 gadget is not open in the Finesse desktop for extension {ext}; open Finesse and try again',
     timeout: 'the Finesse gadget did not answer in time; check that the Finesse desktop is open and try again',
     interrupted: 'the connector restarted while dialling; please call again',
-    agent_busy: 'the agent cannot dial now: {detail}',
+    agent_busy: 'the agent cannot dial now ({detail})',
     finesse_refused: 'Finesse refused the call: {detail}',
   },
 };
+/** Finesse states as the agent's desktop names them, for the message to the user. */
+const STATE_NAMES: Record<Lang, Record<string, string>> = {
+  ru: { '': 'не вошёл в Finesse', READY: '«Готов»: для исходящего звонка переведите его в «Не готов»', TALKING: 'разговаривает', HOLD: 'держит звонок на удержании', RESERVED: 'ему поступает звонок', WORK: 'завершает предыдущий звонок', LOGOUT: 'вышел из Finesse' },
+  en: { '': 'not signed in to Finesse', READY: 'Ready: set Not Ready to dial', TALKING: 'talking', HOLD: 'holding a call', RESERVED: 'a call is being delivered', WORK: 'wrapping up a call', LOGOUT: 'signed out of Finesse' },
+};
+
 const PREFIX: Record<Lang, string> = { ru: 'Звонок на {phone} не состоялся: ', en: 'The call to {phone} was not placed: ' };
 
 export const FAIL_CLICK = 'click.fail';
@@ -183,7 +189,8 @@ export class ClickToDial {
     }
     const still = this.d.store.getKv<PendingClick>(pendingClickKey(extension));
     if (still?.callId === e.callId) this.d.store.deleteKv(pendingClickKey(extension));
-    return this.fail(e, outcome.code, extension, outcome.reason);
+    const detail = outcome.state !== undefined ? (STATE_NAMES[this.d.lang][outcome.state] ?? outcome.state) : outcome.reason;
+    return this.fail(e, outcome.code, extension, detail);
   }
 
   private fail(e: ExternalCallStart, code: Failure, ext: string, detail: string): Failure {

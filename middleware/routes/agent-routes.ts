@@ -94,7 +94,10 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     if (typeof b.commandId !== 'string') throw new HttpError(400, 'dial result: "commandId" is missing');
     let outcome: DialOutcome;
     if (b.ok === true) outcome = { ok: true };
-    else if (typeof b.code === 'string' && OUTCOME_CODES.has(b.code)) outcome = { ok: false, code: b.code as 'agent_busy', reason: String(b.reason ?? '').slice(0, 300) };
+    else if (typeof b.code === 'string' && OUTCOME_CODES.has(b.code)) {
+      const state = typeof b.state === 'string' && /^[A-Z_]{0,30}$/.test(b.state) ? b.state : undefined;
+      outcome = { ok: false, code: b.code as 'agent_busy', reason: String(b.reason ?? '').slice(0, 300), ...(state !== undefined ? { state } : {}) };
+    }
     else throw new HttpError(400, 'dial result: "ok" must be true, or "code" agent_busy / finesse_refused');
     if (!o.channels.settle(agent.agentId, b.commandId, outcome)) throw new HttpError(404, 'dial result: no such command waiting for this agent');
     ctx.status = 204;

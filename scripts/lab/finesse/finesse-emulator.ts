@@ -62,6 +62,7 @@ export class FinesseEmulator {
 
   /** Agent states (User.state); agents start NOT_READY, as after sign-in. */
   readonly states = new Map<string, string>();
+  private readonly beforeTalk = new Map<string, string>();
   /** Every MAKE_CALL accepted, for the tests and the benchmark. */
   readonly makeCalls: Array<{ agent: string; toAddress: string; at: number }> = [];
   outbound: OutboundScript = { answerAfterMs: 1000, talkMs: 4000, ringMs: 10_000, busy: new Set(), noAnswer: new Set() };
@@ -165,6 +166,15 @@ export class FinesseEmulator {
     if (event === 'DELETE') dialogs.delete(d.id);
     else dialogs.set(d.id, d);
     this.publish(agent.id, dialogUpdate(agent.id, event, d));
+    // The User state follows the calls: TALKING while the agent's leg is active, back to where he was after.
+    const talking = [...dialogs.values()].some((x) => (x.participants ?? []).some((p) => p.address === agent.extension && p.state === 'ACTIVE') && x.state === 'ACTIVE');
+    const now = this.states.get(agent.id) ?? 'NOT_READY';
+    if (talking && now !== 'TALKING') {
+      this.beforeTalk.set(agent.id, now);
+      this.setState(agent.id, 'TALKING');
+    } else if (!talking && now === 'TALKING') {
+      this.setState(agent.id, this.beforeTalk.get(agent.id) ?? 'NOT_READY');
+    }
   }
 
   /** An inbound call rings at the agent with this extension: POST ALERTING, PUT ACTIVE, PUT DROPPED, DELETE. */
