@@ -51,9 +51,21 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
   const site: Site = { readyExtensions: new Set(agents), csqStaffed: true };
   /** The lab's "Ready" switches are the agents' Finesse states too (click-to-dial reads them there). */
   const syncFinesse = () => {
-    for (const a of stack.finesse?.agents ?? []) stack.finesse!.setState(a.id, site.readyExtensions.has(a.extension) ? 'READY' : 'NOT_READY');
+    for (const a of stack.finesse?.agents ?? []) {
+      if (stack.finesse!.states.get(a.id) === 'TALKING') continue; // a switch on the page never ends a call's state
+      stack.finesse!.setState(a.id, site.readyExtensions.has(a.extension) ? 'READY' : 'NOT_READY');
+    }
   };
   syncFinesse();
+  // And back: an agent the gadget switched to Not Ready to dial, or who is talking, gets no routed call.
+  if (stack.finesse) {
+    stack.finesse.onState = (agentId, state) => {
+      const ext = stack.finesse!.agents.find((a) => a.id === agentId)?.extension;
+      if (!ext) return;
+      if (state === 'READY') site.readyExtensions.add(ext);
+      else site.readyExtensions.delete(ext);
+    };
+  }
   const calls: CallTrace[] = [];
   const ccdrPath = stack.connector.config.stats.source?.kind === 'sqlite' ? stack.connector.config.stats.source.path : null;
   const ccdr = ccdrPath ? new SqliteCcdrSource(ccdrPath, { writable: true }) : null;
@@ -108,6 +120,15 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     if (Array.isArray(b.ready)) {
       site.readyExtensions = new Set(b.ready.map(String));
       syncFinesse();
+  // And back: an agent the gadget switched to Not Ready to dial, or who is talking, gets no routed call.
+  if (stack.finesse) {
+    stack.finesse.onState = (agentId, state) => {
+      const ext = stack.finesse!.agents.find((a) => a.id === agentId)?.extension;
+      if (!ext) return;
+      if (state === 'READY') site.readyExtensions.add(ext);
+      else site.readyExtensions.delete(ext);
+    };
+  }
     }
     if (typeof b.csqStaffed === 'boolean') site.csqStaffed = b.csqStaffed;
     ctx.body = { ok: true };

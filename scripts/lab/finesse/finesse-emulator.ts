@@ -63,6 +63,8 @@ export class FinesseEmulator {
   /** Agent states (User.state); agents start NOT_READY, as after sign-in. */
   readonly states = new Map<string, string>();
   private readonly beforeTalk = new Map<string, string>();
+  /** Told of every state change (the lab's UCCX simulator routes only to READY agents). */
+  onState: ((agentId: string, state: string) => void) | null = null;
   /** Every MAKE_CALL accepted, for the tests and the benchmark. */
   readonly makeCalls: Array<{ agent: string; toAddress: string; at: number }> = [];
   outbound: OutboundScript = { answerAfterMs: 1000, talkMs: 4000, ringMs: 10_000, busy: new Set(), noAnswer: new Set() };
@@ -123,6 +125,7 @@ export class FinesseEmulator {
   /** Changes the agent's state (as PUT User does) and shows it on his desktop. */
   setState(agentId: string, state: string): void {
     this.states.set(agentId, state);
+    this.onState?.(agentId, state);
     for (const l of this.listeners.get(agentId) ?? []) l({ state });
   }
 
