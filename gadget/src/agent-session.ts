@@ -29,6 +29,8 @@ export class AgentSession {
   private abort: AbortController | null = null;
   private readonly queue: Array<{ path: string; body: unknown }> = [];
   private flushing = false;
+  /** The current stream said "ready". */
+  private ready = false;
 
   constructor(
     private readonly s: SessionSettings,
@@ -68,11 +70,12 @@ export class AgentSession {
   private async loop(): Promise<void> {
     let failures = 0;
     while (this.running) {
+      this.ready = false;
       try {
         await this.listen(await this.bearer());
-        failures = 0;
       } catch (err) {
-        failures += 1;
+        // A stream that was up counts as a fresh start: reconnect soon, back off only while it keeps failing.
+        failures = this.ready ? 1 : failures + 1;
         if (!this.running) break;
         this.h.online(false, (err as Error).message);
       }
@@ -118,6 +121,7 @@ export class AgentSession {
       else if (line.startsWith('data:')) data += line.slice(5).trim();
     }
     if (event === 'ready') {
+      this.ready = true;
       this.h.online(true);
       void this.flush();
     } else if (event === 'dial') {
