@@ -1,5 +1,6 @@
 import moment from 'moment-timezone';
 import type { CrmDirectory } from '../bitrix24/crm-directory';
+import { Bitrix24Error } from '../bitrix24/errors';
 import type { Bitrix24Client } from '../bitrix24/rest-client';
 import { candidates, type CrmEntityType } from '../lookup/caller-match';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
@@ -71,7 +72,8 @@ export function registerCallHandler(deps: {
     const ref = REF.exec(record.crmRef ?? '');
     if (ref) entity = { type: ref[1] as CrmEntityType, id: Number(ref[2]) };
     else if (phone.ok) entity = candidates(await deps.directory.findByPhone(phone.phone.variants))[0] ?? null;
-    const r = await deps.client.call<{ CALL_ID?: string }>('telephony.externalCall.register', {
+    const r = await deps.client
+      .call<{ CALL_ID?: string }>('telephony.externalCall.register', {
       USER_ID: userId,
       PHONE_NUMBER: phone.ok ? phone.phone.e164 : record.number,
       TYPE: record.direction === 'inbound' ? 2 : 1,
@@ -83,7 +85,13 @@ export function registerCallHandler(deps: {
       LINE_NUMBER: deps.line.number,
       // Unique per dialog and start (Finesse may reuse dialog ids after a restart).
       EXTERNAL_CALL_ID: `finesse-${agentId}-${record.dialogId}-${record.startedAt}`,
-    });
+      })
+      .catch((err: unknown) => {
+        // A webhook that Bitrix24 does not let register calls (reference bitrix24.md §1.1): no retry will change it.
+        if (err instanceof Bitrix24Error && err.code === 'WRONG_AUTH_TYPE') return { skipped: `calls cannot be logged: ${err.message} (install the application)` } as const;
+        throw err;
+      });
+    if ('skipped' in r) return r;
     if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
     return { callId: r.CALL_ID, userId };
   };

@@ -244,3 +244,23 @@ describe('what click-to-dial writes to the log', () => {
     }
   });
 });
+
+describe('call logging with a webhook that Bitrix24 does not let register calls', () => {
+  it('gives up at once with the reason (no endless retries), and says so', async () => {
+    const stack = await startStack({ mode: 'webhook', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) } });
+    try {
+      stack.emulator.switches.webhookTelephonyDenied = true;
+      const a = new AgentClient(stack.url, '1001', 'lab');
+      expect((await a.open()).status).toBe(200);
+      const t0 = Date.now();
+      await a.post('/api/agent/calls', { dialogId: '1', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 1, endedAt: t0 + 5000, failure: null });
+      const reg = await waitFor(() => stack.connector.outbox.get('call-register:1001:1')?.state === 'done' && stack.connector.outbox.get('call-register:1001:1'), 5000, 'register');
+      expect(reg.attempts).toBe(1);
+      expect(reg.result).toEqual({ skipped: expect.stringMatching(/^calls cannot be logged: telephony\.externalCall\.register: WRONG_AUTH_TYPE .*install the application/) });
+      await waitFor(() => stack.connector.outbox.get('call-finish:1001:1')?.state === 'done', 5000, 'finish skipped');
+      expect(stack.emulator.calls).toHaveLength(0);
+    } finally {
+      await stack.stop();
+    }
+  });
+});

@@ -52,7 +52,14 @@ export class Bitrix24Emulator {
   readonly applicationToken = randomBytes(16).toString('hex');
   /** Our application's page (the handler Bitrix24 frames), set when the lab installs the app. */
   appHandler = '';
-  switches = { latencyMs: 0, outage: 'none' as 'none' | 'hang' | 'error', operatingLimited: new Set<string>(), failNext: new Map<string, RestError>() };
+  switches = {
+    latencyMs: 0,
+    outage: 'none' as 'none' | 'hang' | 'error',
+    operatingLimited: new Set<string>(),
+    failNext: new Map<string, RestError>(),
+    /** The 2026 docs: register/finish/externalLine "only in the context of an application" (reference §1.1). */
+    webhookTelephonyDenied: false,
+  };
   counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, refreshes: 0 };
   private rate: { perSecond: number; burst: number };
   private buckets = new Map<string, { level: number; at: number }>();
@@ -463,6 +470,9 @@ export class Bitrix24Emulator {
       throw forced;
     }
     if (this.switches.operatingLimited.has(method)) throw new RestError(429, 'OPERATION_TIME_LIMIT', 'Method is blocked due to operation time limit.');
+    if (this.switches.webhookTelephonyDenied && auth.kind === 'webhook' && /^telephony\.(externalCall\.(register|finish)|externalLine\.)/.test(method)) {
+      throw new RestError(403, 'WRONG_AUTH_TYPE', 'Current authorization type is denied for this method');
+    }
     const portal = this.portal;
     switch (method) {
       case 'server.time':
