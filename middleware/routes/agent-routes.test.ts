@@ -92,6 +92,15 @@ describe('/api/agent and /bitrix/events', () => {
     expect(ready.checks.clickToDial).toEqual({ ok: true, gadgetsOnline: 2 });
   });
 
+  it('a CRM callback request registers a callback call for the record\'s responsible and dials it from his agent', async () => {
+    const a = await agent('1001');
+    await stack.emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '+79123456789', TEXT: '', VOICE: '', CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: '42', LINE_NUMBER: 'finesse' });
+    const cmd = await a.command(0);
+    expect(calls()).toHaveLength(1);
+    expect(calls()[0]).toMatchObject({ CALL_ID: cmd.callId, TYPE: 4, USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, LINE_NUMBER: 'finesse' });
+    expect(cmd.toAddress).toBe('89123456789');
+  });
+
   it('a forged or foreign event is refused (401) and dials nothing', async () => {
     const a = await agent('1001');
     const data = { CALL_ID: 'externalCall.forged.1', USER_ID: '5', PHONE_NUMBER: '89123456789' };
