@@ -35,10 +35,13 @@ export class CallJournal {
     return u.dialogs.flatMap((d) => (u.event !== 'DELETE' ? this.upsert(d) : this.calls.has(d.id) ? this.end(d.id, null) : this.partialEnd(d)));
   }
 
-  /** After a reconnection: dialogs gone meanwhile have ended (when exactly is lost: now). */
-  resync(live: Dialog[]): CallReport[] {
+  /**
+   * After a reconnection: dialogs gone meanwhile have ended (when exactly is lost: now) — except those a notification
+   * told of while the GET was under way (`fresh`): the GET's answer is older than they are.
+   */
+  resync(live: Dialog[], fresh: ReadonlySet<string> = new Set()): CallReport[] {
     const ids = new Set(live.map((d) => d.id));
-    const gone = [...this.calls.keys()].filter((id) => !ids.has(id)).flatMap((id) => this.end(id, null));
+    const gone = [...this.calls.keys()].filter((id) => !ids.has(id) && !fresh.has(id)).flatMap((id) => this.end(id, null));
     return [...gone, ...live.flatMap((d) => this.upsert(d))];
   }
 

@@ -53,6 +53,8 @@ describe('DialogTracker', () => {
     const missed = dialog(ringing(agent, 'd2', '79005556677'));
     expect(t.resync([dialog(answered), missed]).map((p) => p.dialog.id)).toEqual(['d2']);
     expect(t.resync([dialog(answered), missed])).toEqual([]);
+    t.resync([], new Set(['d2'])); // d2 was in a notification newer than the GET's answer: it stays
+    expect(t.live().map((d) => d.id)).toEqual(['d2']);
     t.resync([]);
     expect(t.live()).toEqual([]);
   });

@@ -60,10 +60,13 @@ export class DialogTracker {
     return update.dialogs.flatMap((d) => this.upsert(d));
   }
 
-  /** After a reconnection: the dialogs Finesse says are live now (GET User/{id}/Dialogs). */
-  resync(live: Dialog[]): PopRequest[] {
+  /**
+   * After a reconnection: the dialogs Finesse says are live now (GET User/{id}/Dialogs). `fresh`: dialogs a
+   * notification told of while that GET was under way — newer than its answer, so never ended by it.
+   */
+  resync(live: Dialog[], fresh: ReadonlySet<string> = new Set()): PopRequest[] {
     const ids = new Set(live.map((d) => d.id));
-    for (const id of [...this.dialogs.keys()]) if (!ids.has(id)) this.end(id);
+    for (const id of [...this.dialogs.keys()]) if (!ids.has(id) && !fresh.has(id)) this.end(id);
     return live.flatMap((d) => this.upsert(d));
   }
 

@@ -107,6 +107,7 @@ export class GadgetApp {
     let pops: PopRequest[];
     try {
       const update = parseUpdate(payload, this.deps.parse);
+      if (update.kind === 'dialogs') for (const set of this.freshDuringResync) for (const d of update.dialogs) set.add(d.id);
       pops = this.tracker.apply(update);
       for (const r of this.journal.apply(update)) this.session?.report(r);
     } catch (err) {
@@ -122,20 +123,26 @@ export class GadgetApp {
   async resync(): Promise<void> {
     const f = this.s.finesse;
     if (!f) return;
+    const fresh = new Set<string>();
+    this.freshDuringResync.add(fresh);
     try {
       const res = await this.deps.fetch(`${f.baseUrl}/finesse/api/User/${encodeURIComponent(this.s.agentId)}/Dialogs`, {
         headers: { authorization: f.authorization, accept: 'application/xml' },
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const live = parseDialogList(await res.text(), this.deps.parse);
-      for (const r of this.journal.resync(live)) this.session?.report(r);
-      for (const p of this.tracker.resync(live)) void this.pop(p);
+      for (const r of this.journal.resync(live, fresh)) this.session?.report(r);
+      for (const p of this.tracker.resync(live, fresh)) void this.pop(p);
     } catch (err) {
       this.deps.log(`resync failed: ${(err as Error).message}`);
+    } finally {
+      this.freshDuringResync.delete(fresh);
     }
   }
 
   private recheck: ReturnType<typeof setTimeout> | null = null;
+  /** Per GET of live dialogs under way: the dialogs notifications told of meanwhile. */
+  private readonly freshDuringResync = new Set<Set<string>>();
 
   /**
    * Chromium loses notifications that reach the gadget's frame in the moments after it calls window.open (seen with
