@@ -263,7 +263,10 @@ describe('call logging with a webhook that Bitrix24 does not let register calls'
       expect((await a.open()).status).toBe(200);
       const t0 = Date.now();
       await a.post('/api/agent/calls', { dialogId: '1', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 1, endedAt: t0 + 5000, failure: null });
-      const reg = await waitFor(() => stack.connector.outbox.get('call-register:1001:1')?.state === 'done' && stack.connector.outbox.get('call-register:1001:1'), 5000, 'register');
+      const reg = await waitFor(() => {
+        const item = stack.connector.outbox.get('call-register:1001:1');
+        return item?.state === 'done' ? item : null;
+      }, 5000, 'register');
       expect(reg.attempts).toBe(1);
       expect(reg.result).toEqual({ skipped: expect.stringMatching(/^calls cannot be logged: telephony\.externalCall\.register: WRONG_AUTH_TYPE .*install the application/) });
       await waitFor(() => stack.connector.outbox.get('call-finish:1001:1')?.state === 'done', 5000, 'finish skipped');
