@@ -279,7 +279,11 @@ export class Connector {
       this.server!.listen(port, host, () => resolve());
     });
     // Dedupe marks of clicks and calls: a week covers any redelivery or late report; older ones only grow the store.
-    const prune = () => CALL_MARK_PREFIXES.forEach((p) => this.store.pruneKv(p, 7 * 86_400_000));
+    const prune = () => {
+      CALL_MARK_PREFIXES.forEach((p) => this.store.pruneKv(p, 7 * 86_400_000));
+      const closed = this.clicks.closeUnreported();
+      if (closed) this.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');
+    };
     prune();
     this.pruner = setInterval(prune, 3_600_000).unref();
     const interrupted = this.clicks.recover();

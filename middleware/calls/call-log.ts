@@ -126,6 +126,8 @@ export interface PendingClick {
 
 const CLICK_WINDOW_MS = 120_000;
 export const pendingClickKey = (extension: string) => `click.pending.${extension}`;
+/** Clicks dialled whose dialog no gadget has reported yet (cleared when one does). */
+export const dialledKey = (callId: string) => `click.dialled.${callId}`;
 const clickOfDialogKey = (agentId: string, dialogId: string) => `click.dialog.${agentId}.${dialogId}`;
 /** What the reports of one dialog told so far (merged), so a late or partial report never shortens a call. */
 const recordKey = (agentId: string, dialogId: string) => `call.record.${agentId}.${dialogId}`;
@@ -145,6 +147,7 @@ export class CallJournal {
     const pending = this.store.getKv<PendingClick>(pendingClickKey(extension));
     if (!pending || pending.toAddress !== r.number.trim() || Math.abs(r.startedAt - pending.at) > CLICK_WINDOW_MS) return null;
     this.store.deleteKv(pendingClickKey(extension));
+    this.store.deleteKv(dialledKey(pending.callId)); // reported: its end will finish it
     this.store.setKv(clickOfDialogKey(agentId, r.dialogId), pending);
     return pending;
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import type { Handler, Outbox } from '../outbox';
 import type { Store } from '../store';
 import type { AgentChannels, DialOutcome } from './agent-channels';
-import { finishOnce, pendingClickKey, type PendingClick } from './call-log';
+import { dialledKey, finishOnce, pendingClickKey, type PendingClick } from './call-log';
 import { dialString, type DialRules } from './dial-string';
 import { candidates } from '../lookup/caller-match';
 import { normalisePhone } from '../lookup/phone-number';
@@ -71,7 +71,16 @@ interface FailJob {
   userId: number;
   statusCode: string;
   message: string;
+  /** false: close the call without a notification (it was dialled; only its end never came). */
+  notify?: boolean;
 }
+
+const UNREPORTED: Record<Lang, string> = {
+  ru: 'Звонок на {phone} был набран, но гаджет Finesse не сообщил о нём: длительность неизвестна',
+  en: 'The call to {phone} was dialled but no Finesse gadget reported it: its duration is unknown',
+};
+/** A dialled call not seen for this long is closed (a call itself ends long before). */
+export const UNREPORTED_AFTER_MS = 4 * 3_600_000;
 
 const seenKey = (callId: string) => `click.seen.${callId}`;
 /** The dedupe mark of a delivery; `settled` once it was dialled or its failure queued (a crash in between is found). */
@@ -133,6 +142,24 @@ export class ClickToDial {
   }
 
   /**
+   * Dialled clicks whose call no gadget ever reported (the desktop was closed right after dialling) would stay open
+   * in Bitrix24: after UNREPORTED_AFTER_MS they are closed, without a notification. Returns how many.
+   */
+  closeUnreported(now = Date.now()): number {
+    const rows = this.d.store.db.prepare("SELECT key, value FROM kv WHERE key >= 'click.dialled.' AND key < 'click.dialled.\uffff'").all() as Array<{ key: string; value: string }>;
+    let n = 0;
+    for (const row of rows) {
+      const { click, at } = JSON.parse(row.value) as { click: ExternalCallStart; at: number };
+      if (now - at < UNREPORTED_AFTER_MS) continue;
+      const message = UNREPORTED[this.d.lang].replace('{phone}', click.phone || click.phoneInternational);
+      this.d.outbox.enqueue(`click-fail:${click.callId}`, FAIL_CLICK, { callId: click.callId, userId: click.userId, statusCode: 'OTHER', message, notify: false } satisfies FailJob);
+      this.d.store.deleteKv(row.key);
+      n += 1;
+    }
+    return n;
+  }
+
+  /**
    * At start: clicks a previous run took but never settled (it died while waiting for the gadget; a graceful stop
    * fails them itself) are failed visibly now, so no click stays open in Bitrix24.
    */
@@ -185,6 +212,7 @@ export class ClickToDial {
     );
     if (outcome.ok) {
       this.d.log.info({ callId: e.callId, extension }, 'click-to-dial: MAKE_CALL accepted by Finesse');
+      this.d.store.setKv(dialledKey(e.callId), { click: e, at: Date.now() });
       return 'dialled';
     }
     const still = this.d.store.getKv<PendingClick>(pendingClickKey(extension));
@@ -213,7 +241,7 @@ export function failClickHandler(deps: { client: Bitrix24Client; store: Store })
       progress.finished = true;
       deps.store.setKv(key, progress);
     }
-    if (!progress.notified) {
+    if (!progress.notified && job.notify !== false) {
       await deps.client.call('im.notify.system.add', { USER_ID: job.userId, MESSAGE: job.message });
       progress.notified = true;
       deps.store.setKv(key, progress);

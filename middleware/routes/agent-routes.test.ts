@@ -101,6 +101,22 @@ describe('/api/agent and /bitrix/events', () => {
     expect(cmd.toAddress).toBe('89123456789');
   });
 
+  it('a dialled click no gadget ever reports is closed hours later without a notification; a reported one is not', async () => {
+    const a = await agent('1001');
+    const lost = await stack.emulator.clickToCall(5, '+7 912 345 67 89');
+    await a.post('/api/agent/dial-result', { commandId: (await a.command(0)).id, ok: true });
+    const seen = await stack.emulator.clickToCall(5, '+7 495 111 22 33');
+    await a.post('/api/agent/dial-result', { commandId: (await a.command(1)).id, ok: true });
+    await a.post('/api/agent/calls', { dialogId: '77', direction: 'outbound', number: '84951112233', startedAt: Date.now(), answeredAt: null, endedAt: null, failure: null });
+    expect(stack.connector.clicks.closeUnreported()).toBe(0); // not yet: calls can be long
+    expect(stack.connector.clicks.closeUnreported(Date.now() + 5 * 3_600_000)).toBe(1);
+    await waitFor(() => lost.finished, 5000, 'the lost click closed');
+    expect(lost.finished).toMatchObject({ STATUS_CODE: 'OTHER' });
+    expect(lost.finished!.FAILED_REASON).toMatch(/гаджет Finesse не сообщил о нём/);
+    expect(seen.finished).toBeNull();
+    expect(stack.emulator.notifications).toHaveLength(0);
+  });
+
   it('a forged or foreign event is refused (401) and dials nothing', async () => {
     const a = await agent('1001');
     const data = { CALL_ID: 'externalCall.forged.1', USER_ID: '5', PHONE_NUMBER: '89123456789' };
