@@ -58,3 +58,25 @@ describe('lab page server', () => {
     expect(month.rows.map((r: { csq: string }) => r.csq)).toEqual(['Sales', 'Support']);
   });
 });
+
+describe('lab page server with the Finesse side', () => {
+  it('its Ready switches are the agents\' Finesse states, and an agent not Ready in Finesse gets no routed call', async () => {
+    const stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) } });
+    const lab = await startLabServer(stack, 0);
+    try {
+      const f = stack.finesse!;
+      expect(f.states.get('1001')).toBe('READY');
+      await fetch(`${lab.url}/api/switches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ready: ['1022'] }) });
+      expect([f.states.get('1001'), f.states.get('1002')]).toEqual(['NOT_READY', 'READY']);
+      f.setState('1002', 'NOT_READY'); // e.g. the gadget switched him to dial
+      const trace = await (await fetch(`${lab.url}/api/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ani: '+7 903 777-88-99' }) })).json();
+      expect(trace.outcome.kind).not.toBe('agent');
+      f.setState('1002', 'READY');
+      const again = await (await fetch(`${lab.url}/api/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ani: '+7 903 777-88-99' }) })).json();
+      expect(again.outcome).toEqual({ kind: 'agent', target: '1022' });
+    } finally {
+      lab.server.close();
+      await stack.stop();
+    }
+  });
+});

@@ -120,15 +120,6 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     if (Array.isArray(b.ready)) {
       site.readyExtensions = new Set(b.ready.map(String));
       syncFinesse();
-  // And back: an agent the gadget switched to Not Ready to dial, or who is talking, gets no routed call.
-  if (stack.finesse) {
-    stack.finesse.onState = (agentId, state) => {
-      const ext = stack.finesse!.agents.find((a) => a.id === agentId)?.extension;
-      if (!ext) return;
-      if (state === 'READY') site.readyExtensions.add(ext);
-      else site.readyExtensions.delete(ext);
-    };
-  }
     }
     if (typeof b.csqStaffed === 'boolean') site.csqStaffed = b.csqStaffed;
     ctx.body = { ok: true };
