@@ -1,4 +1,5 @@
 import type { CallReport } from './agent-protocol';
+import { agentLeg, callDirection, isInternal } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 
 export type { CallReport };
@@ -15,8 +16,6 @@ export interface JournalOptions {
   now?: () => number;
 }
 
-const INTERNAL = new Set(['CONSULT', 'CONFERENCE', 'SUPERVISOR_MONITOR', 'AGENT_INSIDE']);
-const OUTBOUND = new Set(['OUT', 'OUTBOUND', 'OUTBOUND_PREVIEW']);
 const TALKING = new Set(['ACTIVE', 'HELD']);
 const REF = /^(CONTACT|LEAD|COMPANY):\d{1,12}$/;
 const ENDED_MEMORY = 500;
@@ -45,10 +44,6 @@ export class CallJournal {
     return [...gone, ...live.flatMap((d) => this.upsert(d))];
   }
 
-  private direction(d: Dialog): 'inbound' | 'outbound' {
-    return OUTBOUND.has(d.callType) || (d.fromAddress !== '' && d.fromAddress === this.o.agentExtension) ? 'outbound' : 'inbound';
-  }
-
   private markEnded(id: string): void {
     this.ended.add(id);
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.values().next().value!);
@@ -59,13 +54,22 @@ export class CallJournal {
    * so the middleware can close a call an earlier page started, and never logs it as a call of its own.
    */
   private partialEnd(d: Dialog): CallReport[] {
-    if (this.ended.has(d.id) || INTERNAL.has(d.callType)) return [];
+    if (this.ended.has(d.id) || isInternal(d)) return [];
     this.markEnded(d.id);
-    const direction = this.direction(d);
+    const rec = this.newRecord(d);
+    return [{ ...rec, endedAt: rec.startedAt, failure: this.failureOf(d), partial: true }];
+  }
+
+  /** The record of a dialog seen for the first time, now. */
+  private newRecord(d: Dialog): CallReport {
+    const outbound = callDirection(d, this.o.agentExtension) === 'outbound';
     const ref = d.callVariables[this.o.entityVariable] ?? '';
-    const mine = d.participants.find((p) => p.mediaAddress === this.o.agentExtension) ?? d.participants.find((p) => p.mediaAddressType === 'AGENT_DEVICE');
-    const t = this.now();
-    return [{ dialogId: d.id, direction, number: direction === 'outbound' ? d.toAddress : d.fromAddress, startedAt: t, answeredAt: null, endedAt: t, failure: d.state === 'FAILED' ? mine?.stateCause || 'OTHER' : null, crmRef: REF.test(ref) ? ref : null, partial: true }];
+    return { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: outbound ? d.toAddress : d.fromAddress, startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: REF.test(ref) ? ref : null };
+  }
+
+  /** Finesse's cause of a FAILED dialog on the agent's leg (BUSY, BAD_DESTINATION…). */
+  private failureOf(d: Dialog): string | null {
+    return d.state === 'FAILED' ? agentLeg(d, this.o.agentExtension)?.stateCause || 'OTHER' : null;
   }
 
   private end(id: string, failure: string | null): CallReport[] {
@@ -77,17 +81,16 @@ export class CallJournal {
   }
 
   private upsert(d: Dialog): CallReport[] {
-    if (this.ended.has(d.id) || INTERNAL.has(d.callType)) return [];
-    const ext = this.o.agentExtension;
-    const outbound = this.direction(d) === 'outbound';
+    if (this.ended.has(d.id) || isInternal(d)) return [];
     let rec = this.calls.get(d.id);
     const over = d.state === 'FAILED' || d.state === 'DROPPED';
     if (!rec && over) return this.partialEnd(d);
     const isNew = !rec;
     if (!rec) {
-      rec = { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: outbound ? d.toAddress : d.fromAddress, startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: null };
+      rec = this.newRecord(d);
       this.calls.set(d.id, rec);
     }
+    // Call variables may come in a later PUT.
     const ref = d.callVariables[this.o.entityVariable] ?? '';
     if (!rec.crmRef && REF.test(ref)) rec.crmRef = ref;
     const out: CallReport[] = isNew ? [{ ...rec }] : [];
@@ -95,11 +98,8 @@ export class CallJournal {
       rec.answeredAt = this.now();
       out.push({ ...rec });
     }
-    if (over) {
-      // The end report carries the whole record: the start and answer reports of this same update add nothing.
-      const mine = d.participants.find((p) => p.mediaAddress === ext) ?? d.participants.find((p) => p.mediaAddressType === 'AGENT_DEVICE');
-      return this.end(d.id, d.state === 'FAILED' ? mine?.stateCause || 'OTHER' : null);
-    }
+    // The end report carries the whole record: the start and answer reports of this same update add nothing.
+    if (over) return this.end(d.id, this.failureOf(d));
     return out;
   }
 }

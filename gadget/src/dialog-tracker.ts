@@ -1,3 +1,4 @@
+import { agentLeg, callDirection, isInternal } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 
 /**
@@ -22,9 +23,6 @@ export interface PopRequest {
   direction: 'inbound' | 'outbound';
 }
 
-/** Legs between agents, not calls with a customer. */
-const INTERNAL = new Set(['CONSULT', 'CONFERENCE', 'SUPERVISOR_MONITOR', 'AGENT_INSIDE']);
-const OUTBOUND = new Set(['OUT', 'OUTBOUND', 'OUTBOUND_PREVIEW']);
 const REACHED: Record<Trigger, Set<string>> = {
   ALERTING: new Set(['ALERTING', 'ACTIVE', 'HELD']),
   ACTIVE: new Set(['ACTIVE', 'HELD']),
@@ -40,14 +38,11 @@ export class DialogTracker {
     this.popped = new Set(opts.alreadyPopped ?? []);
   }
 
-  direction(d: Dialog): 'inbound' | 'outbound' {
-    return OUTBOUND.has(d.callType) || (d.fromAddress !== '' && d.fromAddress === this.opts.agentExtension) ? 'outbound' : 'inbound';
-  }
 
   /** The state that decides: the agent's own leg inbound, the dialog outbound (the far end rings). */
   private decidingState(d: Dialog, direction: 'inbound' | 'outbound'): string {
     if (direction === 'outbound') return d.state;
-    const mine = d.participants.find((p) => p.mediaAddress === this.opts.agentExtension) ?? d.participants.find((p) => p.mediaAddressType === 'AGENT_DEVICE');
+    const mine = agentLeg(d, this.opts.agentExtension);
     return mine?.state ?? d.state;
   }
 
@@ -96,8 +91,8 @@ export class DialogTracker {
       return [];
     }
     this.dialogs.set(d.id, merged);
-    if (this.popped.has(d.id) || INTERNAL.has(merged.callType)) return [];
-    const direction = this.direction(merged);
+    if (this.popped.has(d.id) || isInternal(merged)) return [];
+    const direction = callDirection(merged, this.opts.agentExtension);
     if (!(direction === 'inbound' ? this.opts.inbound : this.opts.outbound)) return [];
     if (!REACHED[this.opts.trigger].has(this.decidingState(merged, direction))) return [];
     this.popped.add(d.id);
