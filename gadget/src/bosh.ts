@@ -3,6 +3,7 @@ import { EventEmitter } from '@xmpp/events';
 import { Element } from '@xmpp/xml';
 import parse from '@xmpp/xml/lib/parse.js';
 import FramedParser from '@xmpp/websocket/lib/FramedParser.js';
+import { TimerSet } from './timer-set';
 
 /**
  * BOSH (XEP-0124/0206) for @xmpp/client, which has none: a transport plug-in shaped like @xmpp/websocket — a
@@ -61,7 +62,7 @@ export class BoshSocket extends EventEmitter {
   private queue: string[] = [];
   private answers = new Map<number, { kind: Kind; body: Element }>();
   private aborts = new Set<AbortController>();
-  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly timers = new TimerSet();
   private stream = { to: '', lang: 'en' };
   private ended = false;
   /** We asked to end the session: the server's terminate answers are a clean close. */
@@ -137,14 +138,6 @@ export class BoshSocket extends EventEmitter {
     void this.attempt(rid, kind, `<body ${head}>${payload}</body>`, 0);
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
-  }
-
   private async attempt(rid: number, kind: Kind, body: string, tries: number): Promise<void> {
     if (this.ended) return;
     const abort = new AbortController();
@@ -161,7 +154,7 @@ export class BoshSocket extends EventEmitter {
     } catch (err) {
       if (this.ended) return;
       if (tries < this.tuning.retries) {
-        this.later(this.tuning.retryDelayMs * 2 ** tries, () => void this.attempt(rid, kind, body, tries + 1)); // same rid, same body
+        this.timers.later(this.tuning.retryDelayMs * 2 ** tries, () => void this.attempt(rid, kind, body, tries + 1)); // same rid, same body
         return;
       }
       this.fail(err as Error);
@@ -211,7 +204,6 @@ export class BoshSocket extends EventEmitter {
     if (this.ended) return;
     this.ended = true;
     for (const a of this.aborts) a.abort();
-    for (const t of this.timers) clearTimeout(t);
     this.aborts.clear();
     this.timers.clear();
     if (clean) this.emit('data', `<close xmlns='${NS_FRAMING}'/>`);

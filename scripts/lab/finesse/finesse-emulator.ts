@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
+import { TimerSet } from '../../../gadget/src/timer-set';
 import { apiErrors, dialogUpdate, dialogXml, type DialogSpec } from './finesse-xml';
 import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
 import type { ProsodyServer } from './prosody';
@@ -53,7 +54,7 @@ export class FinesseEmulator {
   private readonly live = new Map<string, Map<string, DialogSpec>>(); // agent id → dialogs
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly down = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
   /** Every Update published, per agent: what the agent's desktop would have received. */
   readonly published: Array<{ agent: string; content: string }> = [];
 
@@ -138,7 +139,6 @@ export class FinesseEmulator {
 
   /** Hangs up every live call now (DROPPED, DELETE) and cancels their scheduled steps. */
   endAll(): void {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const agent of this.agents) {
       for (const d of this.liveDialogs(agent.id)) {
@@ -151,14 +151,6 @@ export class FinesseEmulator {
 
   liveDialogs(agentId: string): DialogSpec[] {
     return [...(this.live.get(agentId)?.values() ?? [])];
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
   }
 
   private put(agent: LabAgent, d: DialogSpec, event: 'POST' | 'PUT' | 'DELETE'): void {
@@ -197,11 +189,11 @@ export class FinesseEmulator {
       this.put(agent, dropped, 'DELETE');
     };
     const answerAfter = o.answerAfterMs === undefined ? 1500 : o.answerAfterMs;
-    if (answerAfter === null) this.later(o.ringMs ?? 10_000, end);
+    if (answerAfter === null) this.timers.later(o.ringMs ?? 10_000, end);
     else
-      this.later(answerAfter, () => {
+      this.timers.later(answerAfter, () => {
         this.put(agent, { ...base, state: 'ACTIVE', participants: parts('ACTIVE', 'ACTIVE') }, 'PUT');
-        this.later(o.talkMs ?? 20_000, end);
+        this.timers.later(o.talkMs ?? 20_000, end);
       });
     return id;
   }
@@ -221,24 +213,24 @@ export class FinesseEmulator {
       this.put(agent, d, 'DELETE');
     };
     this.put(agent, step('INITIATING', 'INITIATING', 'INITIATING'), 'POST');
-    this.later(20, () => {
+    this.timers.later(20, () => {
       this.put(agent, step('INITIATED', 'INITIATED', 'INITIATED'), 'PUT');
       if (o.busy.has(toAddress)) {
-        this.later(200, () => {
+        this.timers.later(200, () => {
           this.put(agent, step('FAILED', 'FAILED', 'DROPPED', 'BUSY'), 'PUT');
-          this.later(300, () => end(step('DROPPED', 'DROPPED', 'DROPPED', 'BUSY')));
+          this.timers.later(300, () => end(step('DROPPED', 'DROPPED', 'DROPPED', 'BUSY')));
         });
         return;
       }
-      this.later(100, () => {
+      this.timers.later(100, () => {
         this.put(agent, step('ALERTING', 'ACTIVE', 'ALERTING'), 'PUT');
         if (o.noAnswer.has(toAddress)) {
-          this.later(o.ringMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
+          this.timers.later(o.ringMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
           return;
         }
-        this.later(o.answerAfterMs, () => {
+        this.timers.later(o.answerAfterMs, () => {
           this.put(agent, step('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
-          this.later(o.talkMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
+          this.timers.later(o.talkMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
         });
       });
     });
@@ -428,7 +420,6 @@ export class FinesseEmulator {
   async stop(): Promise<void> {
     await this.xmpp?.publisher.stop();
     await this.xmpp?.server.stop();
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const s = this.server;
     this.server = null;
