@@ -323,7 +323,6 @@ export class Connector {
     }
     this.missedCalls?.stop();
     if (this.pruner) clearInterval(this.pruner);
-    this.channels.close();
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
     await this.ccdr?.close().catch(() => undefined);

@@ -11,6 +11,7 @@ describe('Store kv', () => {
     expect(store.getKv('click.seen.a')).toBe(1);
     store.setKv('click.seen.b', 1);
     store.setKv('other.c', 1);
+    expect(store.kvWithPrefix<number>('click.seen.')).toEqual([{ key: 'click.seen.a', value: 1 }, { key: 'click.seen.b', value: 1 }]);
     store.db.prepare('UPDATE kv SET updated_at = 0').run();
     store.setKv('click.seen.fresh', 1);
     expect(store.pruneKv('click.seen.', 60_000)).toBe(2);

@@ -59,9 +59,15 @@ export class Store {
     return this.db.prepare('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING').run(key, JSON.stringify(value), Date.now()).changes === 1;
   }
 
+  /** Every key with this prefix, with its value (keys sort, so a prefix is a range of the primary key). */
+  kvWithPrefix<T>(prefix: string): Array<{ key: string; value: T }> {
+    const rows = this.db.prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ?').all(prefix, `${prefix}\uffff`) as Array<{ key: string; value: string }>;
+    return rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as T }));
+  }
+
   /** Drops keys with this prefix not written for `olderThanMs` (dedupe marks that can no longer matter). */
   pruneKv(prefix: string, olderThanMs: number): number {
-    return this.db.prepare("DELETE FROM kv WHERE key >= ? AND key < ? AND updated_at < ?").run(prefix, `${prefix}\uffff`, Date.now() - olderThanMs).changes;
+    return this.db.prepare('DELETE FROM kv WHERE key >= ? AND key < ? AND updated_at < ?').run(prefix, `${prefix}\uffff`, Date.now() - olderThanMs).changes;
   }
 
   deleteKv(key: string): void {

@@ -119,9 +119,7 @@ export class ClickToDial {
    */
   async callback(c: { phone: string; deliveryId: string }): Promise<'dialled' | 'failed' | 'repeated'> {
     if (!this.d.store.claimKv(`callback.seen.${c.deliveryId}`, { at: Date.now() })) return 'repeated';
-    const dial = dialString(c.phone, this.d.rules);
-    const phone = dial.ok ? c.phone : '';
-    if (!phone) {
+    if (!dialString(c.phone, this.d.rules).ok) {
       this.d.log.warn({ deliveryId: c.deliveryId }, 'callback request without a usable number ignored');
       return 'failed';
     }
@@ -146,10 +144,9 @@ export class ClickToDial {
    * in Bitrix24: after UNREPORTED_AFTER_MS they are closed, without a notification. Returns how many.
    */
   closeUnreported(now = Date.now()): number {
-    const rows = this.d.store.db.prepare("SELECT key, value FROM kv WHERE key >= 'click.dialled.' AND key < 'click.dialled.\uffff'").all() as Array<{ key: string; value: string }>;
     let n = 0;
-    for (const row of rows) {
-      const { click, at } = JSON.parse(row.value) as { click: ExternalCallStart; at: number };
+    for (const row of this.d.store.kvWithPrefix<{ click: ExternalCallStart; at: number }>(dialledKey(''))) {
+      const { click, at } = row.value;
       if (now - at < UNREPORTED_AFTER_MS) continue;
       const message = UNREPORTED[this.d.lang].replace('{phone}', click.phone || click.phoneInternational);
       this.d.outbox.enqueue(`click-fail:${click.callId}`, FAIL_CLICK, { callId: click.callId, userId: click.userId, statusCode: 'OTHER', message, notify: false } satisfies FailJob);
@@ -164,10 +161,8 @@ export class ClickToDial {
    * fails them itself) are failed visibly now, so no click stays open in Bitrix24.
    */
   recover(): number {
-    const rows = this.d.store.db.prepare("SELECT value FROM kv WHERE key >= 'click.seen.' AND key < 'click.seen.\uffff'").all() as Array<{ value: string }>;
     let n = 0;
-    for (const { value } of rows) {
-      const seen = JSON.parse(value) as Seen;
+    for (const { value: seen } of this.d.store.kvWithPrefix<Seen>(seenKey(''))) {
       if (seen.settled || !seen.click) continue;
       this.fail(seen.click, 'interrupted', '', '');
       this.d.store.setKv(seenKey(seen.click.callId), { ...seen, settled: true });
