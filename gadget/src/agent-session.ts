@@ -27,7 +27,7 @@ export class AgentSession {
   private token: { value: string; expiresAt: number } | null = null;
   private running = false;
   private abort: AbortController | null = null;
-  private readonly queue: Array<{ path: string; body: unknown }> = [];
+  private readonly queue: CallReport[] = [];
   private flushing = false;
   /** The current stream said "ready". */
   private ready = false;
@@ -147,7 +147,7 @@ export class AgentSession {
 
   /** Queues a call report; delivered in order, retried until the middleware accepts it. */
   report(r: CallReport): void {
-    this.queue.push({ path: '/api/agent/calls', body: r });
+    this.queue.push(r);
     void this.flush();
   }
 
@@ -156,10 +156,9 @@ export class AgentSession {
     this.flushing = true;
     try {
       while (this.queue.length && this.running) {
-        const next = this.queue[0]!;
         let res: Response | null = null;
         try {
-          res = await this.post(next.path, next.body);
+          res = await this.post('/api/agent/calls', this.queue[0]);
         } catch (err) {
           this.log(`call report not delivered: ${(err as Error).message}`);
         }

@@ -45,7 +45,7 @@ function find(node: unknown, name: string): string | undefined {
   return undefined;
 }
 
-export async function apiErrorText(xml: string): Promise<string> {
+async function apiErrorText(xml: string): Promise<string> {
   try {
     const doc: unknown = await parseStringPromise(xml);
     return [find(doc, 'ErrorType'), find(doc, 'ErrorMessage')].filter(Boolean).join(': ');
@@ -66,7 +66,8 @@ export async function signedInAgent(baseUrl: string, agentId: string, authorizat
   }
   const body = await res.text();
   if (res.status === 401 || res.status === 403 || res.status === 404) {
-    throw new FinesseRefused(res.status, `Finesse refused the agent's authorization (HTTP ${res.status}${(await apiErrorText(body)) ? `, ${await apiErrorText(body)}` : ''})`);
+    const why = await apiErrorText(body);
+    throw new FinesseRefused(res.status, `Finesse refused the agent's authorization (HTTP ${res.status}${why ? `, ${why}` : ''})`);
   }
   if (!res.ok) throw new FinesseUnreachable(`Finesse answered HTTP ${res.status}`);
   let doc: unknown;
