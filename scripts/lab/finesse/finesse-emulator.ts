@@ -141,12 +141,15 @@ export class FinesseEmulator {
   endAll(): void {
     this.timers.clear();
     for (const agent of this.agents) {
-      for (const d of this.liveDialogs(agent.id)) {
-        const dropped = { ...d, state: 'DROPPED', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'DROPPED' })) };
-        this.put(agent, dropped, 'PUT');
-        this.put(agent, dropped, 'DELETE');
-      }
+      for (const d of this.liveDialogs(agent.id)) this.hangUp(agent, d);
     }
+  }
+
+  /** The call is over: PUT DROPPED (every participant dropped, no actions left, causes kept), then DELETE. */
+  private hangUp(agent: LabAgent, d: DialogSpec): void {
+    const dropped = { ...d, state: 'DROPPED', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'DROPPED', actions: [] })) };
+    this.put(agent, dropped, 'PUT');
+    this.put(agent, dropped, 'DELETE');
   }
 
   liveDialogs(agentId: string): DialogSpec[] {
@@ -183,11 +186,7 @@ export class FinesseEmulator {
     ];
     const base = { id, from: caller, to: '5000', callType: 'ACD_IN', vars: o.vars ?? {} };
     this.put(agent, { ...base, state: 'ALERTING', participants: parts('ALERTING', 'INITIATED') }, 'POST');
-    const end = () => {
-      const dropped = { ...base, state: 'DROPPED', participants: parts('DROPPED', 'DROPPED') };
-      this.put(agent, dropped, 'PUT');
-      this.put(agent, dropped, 'DELETE');
-    };
+    const end = () => this.hangUp(agent, { ...base, state: 'DROPPED', participants: parts('DROPPED', 'DROPPED') });
     const answerAfter = o.answerAfterMs === undefined ? 1500 : o.answerAfterMs;
     if (answerAfter === null) this.timers.later(o.ringMs ?? 10_000, end);
     else
@@ -208,29 +207,25 @@ export class FinesseEmulator {
       { address: toAddress, state: far },
     ];
     const step = (state: string, mine: string, far: string, cause?: string) => ({ ...base, state, participants: parts(mine, far, cause) });
-    const end = (d: DialogSpec) => {
-      this.put(agent, d, 'PUT');
-      this.put(agent, d, 'DELETE');
-    };
     this.put(agent, step('INITIATING', 'INITIATING', 'INITIATING'), 'POST');
     this.timers.later(20, () => {
       this.put(agent, step('INITIATED', 'INITIATED', 'INITIATED'), 'PUT');
       if (o.busy.has(toAddress)) {
         this.timers.later(200, () => {
           this.put(agent, step('FAILED', 'FAILED', 'DROPPED', 'BUSY'), 'PUT');
-          this.timers.later(300, () => end(step('DROPPED', 'DROPPED', 'DROPPED', 'BUSY')));
+          this.timers.later(300, () => this.hangUp(agent, step('DROPPED', 'DROPPED', 'DROPPED', 'BUSY')));
         });
         return;
       }
       this.timers.later(100, () => {
         this.put(agent, step('ALERTING', 'ACTIVE', 'ALERTING'), 'PUT');
         if (o.noAnswer.has(toAddress)) {
-          this.timers.later(o.ringMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
+          this.timers.later(o.ringMs, () => this.hangUp(agent, step('DROPPED', 'DROPPED', 'DROPPED')));
           return;
         }
         this.timers.later(o.answerAfterMs, () => {
           this.put(agent, step('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
-          this.timers.later(o.talkMs, () => end(step('DROPPED', 'DROPPED', 'DROPPED')));
+          this.timers.later(o.talkMs, () => this.hangUp(agent, step('DROPPED', 'DROPPED', 'DROPPED')));
         });
       });
     });
@@ -316,9 +311,7 @@ export class FinesseEmulator {
       const mine = (d.participants ?? []).find((p) => p.address === me.extension);
       if (action === 'DROP' && mine && ['ACTIVE', 'INITIATED', 'ALERTING', 'FAILED', 'HELD'].includes(mine.state)) {
         ctx.status = 202;
-        const dropped = { ...d, state: 'DROPPED', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'DROPPED' })) };
-        this.put(me, dropped, 'PUT');
-        this.put(me, dropped, 'DELETE');
+        this.hangUp(me, d);
         return;
       }
       if (action === 'ANSWER' && mine?.state === 'ALERTING') {
