@@ -101,6 +101,8 @@ export class GadgetApp {
   stop(): void {
     this.source.stop();
     this.session?.stop();
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = null;
   }
 
   onUpdate(payload: string | Element): void {
