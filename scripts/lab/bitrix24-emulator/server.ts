@@ -29,6 +29,11 @@ export interface Counters {
   refreshes: number;
 }
 
+/** Methods Bitrix24 refuses to webhooks (app.info, event.*: reference bitrix24.md §1.1). */
+function appOnly(auth: Auth): void {
+  if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+}
+
 export interface EmulatedCall {
   CALL_ID: string;
   EXTERNAL_CALL_ID: string;
@@ -478,7 +483,7 @@ export class Bitrix24Emulator {
       case 'server.time':
         return new Date().toISOString();
       case 'app.info':
-        if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+        appOnly(auth);
         return { ID: 7, CODE: this.app.clientId, VERSION: 1, STATUS: 'L', INSTALLED: true, PAYMENT_EXPIRED: 'N', DAYS: null };
       case 'user.current':
         return this.userRow(auth.userId);
@@ -550,7 +555,7 @@ export class Bitrix24Emulator {
       }
       case 'event.bind':
       case 'event.unbind': {
-        if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+        appOnly(auth);
         const event = String(p.event ?? '').toUpperCase();
         const handler = String(p.handler ?? '');
         if (!['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', 'ONCRMLEADADD'].includes(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
@@ -563,7 +568,7 @@ export class Bitrix24Emulator {
         return true;
       }
       case 'event.get':
-        if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+        appOnly(auth);
         return [...this.bindings].flatMap(([event, set]) => [...set].map((handler) => ({ event, handler, auth_type: 0, offline: 0 })));
       case 'telephony.externalLine.add': {
         const number = String(p.NUMBER ?? '');
