@@ -29,6 +29,9 @@ export interface Counters {
   refreshes: number;
 }
 
+/** Bitrix24's CALL_ID format (reference bitrix24.md §6): externalCall.<32 hex>.<unix ts>. */
+const newCallId = () => `externalCall.${randomBytes(16).toString('hex')}.${Math.floor(Date.now() / 1000)}`;
+
 /** Methods Bitrix24 refuses to webhooks (app.info, event.*: reference bitrix24.md §1.1). */
 function appOnly(auth: Auth): void {
   if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
@@ -153,24 +156,27 @@ export class Bitrix24Emulator {
   /** The form Bitrix24 POSTs to a script-only application's install path (ONAPPINSTALL). */
   installForm(): string {
     const { accessToken, refreshToken } = this.issueTokens();
-    const domain = new URL(this.url).host;
     return qs.stringify({
       event: 'ONAPPINSTALL',
       data: { VERSION: '1', ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: 'ru' },
       ts: String(Math.floor(Date.now() / 1000)),
-      auth: {
-        access_token: accessToken,
-        expires_in: String(this.tokenTtlS),
-        scope: 'crm,telephony,user,placement',
-        domain,
-        server_endpoint: `${this.url}/rest/`,
-        status: 'L',
-        client_endpoint: `${this.url}/rest/`,
-        member_id: this.memberId,
-        refresh_token: refreshToken,
-        application_token: this.applicationToken,
-      },
+      auth: { ...this.authFields(accessToken, 'crm,telephony,user,placement'), refresh_token: refreshToken },
     });
+  }
+
+  /** The `auth[...]` Bitrix24 sends with its install callback and its event deliveries (reference bitrix24.md §1.3). */
+  private authFields(accessToken: string, scope: string): Record<string, string> {
+    return {
+      access_token: accessToken,
+      expires_in: String(this.tokenTtlS),
+      scope,
+      domain: new URL(this.url).host,
+      server_endpoint: `${this.url}/rest/`,
+      status: 'L',
+      client_endpoint: `${this.url}/rest/`,
+      member_id: this.memberId,
+      application_token: this.applicationToken,
+    };
   }
 
   async installInto(installUrl: string): Promise<Response> {
@@ -210,7 +216,7 @@ export class Bitrix24Emulator {
    */
   async clickToCall(userId: number, phone: string, entity?: { type: EntityType; id: number }): Promise<EmulatedCall> {
     const call: EmulatedCall = {
-      CALL_ID: `externalCall.${randomBytes(16).toString('hex')}.${Math.floor(Date.now() / 1000)}`,
+      CALL_ID: newCallId(),
       EXTERNAL_CALL_ID: '',
       USER_ID: userId,
       PHONE_NUMBER: phone,
@@ -247,18 +253,7 @@ export class Bitrix24Emulator {
       event_handler_id: '17',
       data,
       ts: String(Math.floor(Date.now() / 1000)),
-      auth: {
-        access_token: accessToken,
-        expires_in: String(this.tokenTtlS),
-        scope: 'crm,telephony,user,placement,im',
-        domain: new URL(this.url).host,
-        server_endpoint: `${this.url}/rest/`,
-        status: 'L',
-        client_endpoint: `${this.url}/rest/`,
-        member_id: this.memberId,
-        application_token: this.applicationToken,
-        ...auth,
-      },
+      auth: { ...this.authFields(accessToken, 'crm,telephony,user,placement,im'), ...auth },
     });
   }
 
@@ -608,7 +603,7 @@ export class Bitrix24Emulator {
         const entityType = String(p.CRM_ENTITY_TYPE ?? '');
         const entityId = Number(p.CRM_ENTITY_ID ?? 0);
         const call = again ?? {
-          CALL_ID: `externalCall.${randomBytes(16).toString('hex')}.${Math.floor(Date.now() / 1000)}`,
+          CALL_ID: newCallId(),
           EXTERNAL_CALL_ID: ext,
           USER_ID: userId,
           PHONE_NUMBER: phone,
