@@ -378,14 +378,8 @@ export class FinesseEmulator {
       ctx.body = readFileSync(path);
     });
     router.get('/finesse/api/User/:id/Dialogs', (ctx) => {
-      const agent = this.agents.find((a) => a.id === ctx.params.id);
-      const [user, pass] = Buffer.from((ctx.get('authorization').match(/^Basic (.+)$/) ?? [])[1] ?? '', 'base64').toString().split(':');
-      if (!agent || user !== agent.id || pass !== agent.password) {
-        ctx.status = 401;
-        ctx.type = 'application/xml';
-        ctx.body = '<ApiErrors><ApiError><ErrorType>Authorization Failure</ErrorType><ErrorMessage>UNAUTHORIZED</ErrorMessage></ApiError></ApiErrors>';
-        return;
-      }
+      const agent = actingAgent(ctx, ctx.params.id!);
+      if (!agent) return;
       ctx.type = 'application/xml';
       ctx.body = `<Dialogs>${this.liveDialogs(agent.id).map((d) => dialogXml(d)).join('')}</Dialogs>`;
     });
