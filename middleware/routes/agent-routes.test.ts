@@ -36,7 +36,7 @@ describe('/api/agent and /bitrix/events', () => {
 
   it('forgets the portal on ONAPPUNINSTALL (proved by the application token), and then refuses its events', async () => {
     const send = (event: string, data: Record<string, string>) =>
-      fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stack.emulator.eventForm(event, data) });
+      stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm(event, data));
     expect((await send('ONAPPUNINSTALL', { CLEAN: '0' })).status).toBe(200);
     expect(stack.connector.store.getKv('bitrix24.installation')).toBeNull();
     expect((await send('ONEXTERNALCALLSTART', { CALL_ID: 'externalCall.a.1', USER_ID: '5', PHONE_NUMBER: '1' })).status).toBe(401);
@@ -121,10 +121,10 @@ describe('/api/agent and /bitrix/events', () => {
     const a = await agent('1001');
     const data = { CALL_ID: 'externalCall.forged.1', USER_ID: '5', PHONE_NUMBER: '89123456789' };
     for (const auth of [{ application_token: 'f'.repeat(32) }, { member_id: 'someoneelse' }, { application_token: '' }]) {
-      const res = await fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stack.emulator.eventForm('ONEXTERNALCALLSTART', data, auth) });
+      const res = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', data, auth));
       expect(res.status).toBe(401);
     }
-    const bad = await fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stack.emulator.eventForm('ONEXTERNALCALLSTART', { USER_ID: '5' }) });
+    const bad = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', { USER_ID: '5' }));
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('ONEXTERNALCALLSTART: data[CALL_ID] is missing or malformed\n');
     await new Promise((r) => setTimeout(r, 200));
@@ -256,7 +256,7 @@ describe('what click-to-dial writes to the log', () => {
       await a.open();
       await a.listen();
       const forged = stack.emulator.eventForm('ONEXTERNALCALLSTART', { CALL_ID: 'externalCall.f.1', USER_ID: '5', PHONE_NUMBER: '1' }, { application_token: 'forged-token-value' });
-      expect((await fetch(`${stack.url}/bitrix/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: forged })).status).toBe(401);
+      expect((await stack.emulator.deliver(`${stack.url}/bitrix/events`, forged)).status).toBe(401);
       await stack.emulator.clickToCall(5, '+7 912 345 67 89');
       await a.command(0);
       a.close();

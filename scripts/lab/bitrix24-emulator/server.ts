@@ -180,7 +180,12 @@ export class Bitrix24Emulator {
   }
 
   async installInto(installUrl: string): Promise<Response> {
-    return fetch(installUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: this.installForm() });
+    return this.deliver(installUrl, this.installForm());
+  }
+
+  /** POSTs a form to an application handler the way Bitrix24 does (form-encoded; a slow handler is given up on). */
+  deliver(handler: string, form: string): Promise<Response> {
+    return fetch(handler, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form, signal: AbortSignal.timeout(5000) });
   }
 
   /** The form Bitrix24 POSTs into an application frame for `userId` (reference bitrix24.md §5.3). */
@@ -262,7 +267,7 @@ export class Bitrix24Emulator {
     const statuses: number[] = [];
     for (const handler of this.bindings.get(event) ?? []) {
       for (let i = 0; i < (this.deliverTwice ? 2 : 1); i++) {
-        const status = await fetch(handler, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: this.eventForm(event, data), signal: AbortSignal.timeout(5000) })
+        const status = await this.deliver(handler, this.eventForm(event, data))
           .then((r) => r.status)
           .catch(() => 0);
         this.deliveries.push({ event, handler, status, at: Date.now() });
