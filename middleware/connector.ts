@@ -59,7 +59,7 @@ export class Connector {
   /** Abandoned UCCX calls → missed calls in Bitrix24, when call records are configured. */
   readonly missedCalls: MissedCallSync | null;
   /** The agents' live gadget sessions (click-to-dial commands). */
-  readonly channels = new AgentChannels();
+  readonly channels = new AgentChannels((n) => this.metrics.agentSessions.set(n));
   readonly journal: CallJournal;
   readonly clicks: ClickToDial;
   private server: http.Server | null = null;
@@ -183,7 +183,6 @@ export class Connector {
           },
           bitrix24: () => this.bitrix24Check(),
           clickToDial: () => {
-            this.metrics.agentSessions.set(this.channels.count());
             // Reported, not fatal: lookups and statistics work without it.
             return this.config.finesseUrl
               ? { ok: true, gadgetsOnline: this.channels.count() }

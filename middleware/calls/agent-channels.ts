@@ -35,14 +35,18 @@ export class AgentChannels {
   private readonly streams = new Map<string, Stream>();
   private readonly pending = new Map<string, Pending>();
 
+  /** `onCount`: told the number of open streams whenever it changes (the agent_sessions gauge). */
+  constructor(private readonly onCount: (n: number) => void = () => undefined) {}
+
   attach(s: Omit<Stream, 'id' | 'openedAt'>): Stream {
     const stream = { ...s, id: randomUUID(), openedAt: Date.now() };
     this.streams.set(stream.id, stream);
+    this.onCount(this.streams.size);
     return stream;
   }
 
   detach(id: string): void {
-    this.streams.delete(id);
+    if (this.streams.delete(id)) this.onCount(this.streams.size);
   }
 
   /** The stream a command for this extension goes to, if the agent has a gadget online. */
@@ -93,5 +97,6 @@ export class AgentChannels {
     }
     for (const s of this.streams.values()) s.end();
     this.streams.clear();
+    this.onCount(0);
   }
 }

@@ -88,6 +88,7 @@ describe('/api/agent and /bitrix/events', () => {
     const metrics = await (await fetch(`${stack.url}/metrics`)).text();
     expect(metrics).toContain('click_to_dial_total{outcome="dialled"} 1');
     expect(metrics).toContain('click_to_dial_total{outcome="repeated"} 1');
+    expect(metrics).toContain('agent_sessions 2');
     const ready = (await (await fetch(`${stack.url}/readyz`)).json()) as { checks: Record<string, unknown> };
     expect(ready.checks.clickToDial).toEqual({ ok: true, gadgetsOnline: 2 });
   });
