@@ -190,6 +190,16 @@ export class Outbox {
     clearTimeout(timer);
   }
 
+  /** Nothing being tried and nothing due now (items waiting for a retry later do not count). */
+  idle(): boolean {
+    return this.inflight.size === 0 && this.due(1).length === 0;
+  }
+
+  /** Tries what is due and waits for every try under way, this one's and others'. */
+  async settle(): Promise<void> {
+    await Promise.all([this.runDue(), ...this.inflight.values()]);
+  }
+
   stats(): { depth: number; oldestPendingMs: number } {
     const r = this.store.db.prepare(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE state = 'pending'`).get() as {
       n: number;

@@ -31,4 +31,15 @@ if ! node -e "require('odbc')" 2>/dev/null; then
 fi
 npx tsc -p tsconfig.json
 npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @xmpp/client)
-npx jest "$@"
+
+# One run, one id and one temporary folder. Every process a test starts carries FB24_TEST_RUN (spawned children
+# inherit it; middleware/test-support/node-process.ts passes it on explicitly), so after jest we can prove that
+# none outlived the run; the run's temporary folder is removed whatever the tests left in it.
+export FB24_TEST_RUN="$$-$(date +%s%N)"
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb24-test.XXXXXX")
+export TMPDIR="$run_tmp"
+status=0
+npx jest "$@" || status=$?
+bash scripts/leftover-processes.sh "$FB24_TEST_RUN" || status=1
+rm -rf "$run_tmp"
+exit $status

@@ -5,6 +5,7 @@ import { LAB_AGENTS } from '../../scripts/lab/finesse/finesse-emulator';
 import { dialogUpdate, ringing } from '../../scripts/lab/finesse/finesse-xml';
 import { ProsodyServer } from '../../scripts/lab/finesse/prosody';
 import { PubsubPublisher } from '../../scripts/lab/finesse/pubsub-publisher';
+import { waitFor } from '../../middleware/test-support/agent-client';
 import { BoshConnection, BoshSocket } from './bosh';
 import { updatesOf } from './xmpp-source';
 
@@ -51,7 +52,7 @@ describe('BOSH transport against Prosody', () => {
   afterAll(async () => {
     await x?.stop().catch(() => undefined);
     await publisher.stop();
-    await prosody.stop();
+    await prosody.dispose();
   });
 
   it('logs in over /http-bind, sends presence and receives the agent notifications', async () => {
@@ -132,7 +133,7 @@ describe('BoshSocket protocol handling', () => {
       res.end(`<body xmlns='http://jabber.org/protocol/httpbind'><message xmlns='jabber:client'><body>ok</body></message></body>`);
     });
     const { s, data } = openSocket(p.url);
-    await new Promise((r) => setTimeout(r, 800));
+    await waitFor(() => data.includes("<message xmlns=\"jabber:client\"><body>ok</body></message>"), 20000, 'the answer of the retried poll');
     await finish(s, p.server);
     const rids = p.bodies.map((b) => Number(/rid='(\d+)'/.exec(b)![1]));
     const first = rids[0]!;
@@ -156,11 +157,12 @@ describe('BoshSocket protocol handling', () => {
       else setTimeout(() => answer(''), 1000);
     });
     const { s, data } = openSocket(p.url);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => p.bodies.length >= 2, 20000, 'the first long-poll'); // session created, poll under way
     s.write("<message xmlns='jabber:client'><body>hello</body></message>");
-    await new Promise((r) => setTimeout(r, 400));
+    const messages = () => data.filter((d) => d.startsWith('<message')).map((d) => /<body>(\w)<\/body>/.exec(d)![1]);
+    await waitFor(() => messages().length >= 2, 20000, 'both answers handed on');
     await finish(s, p.server);
-    const order = data.filter((d) => d.startsWith('<message')).map((d) => /<body>(\w)<\/body>/.exec(d)![1]);
+    const order = messages();
     expect(order).toEqual(['A', 'B']);
     expect(s.sent.slice(0, 3).map((r) => r.kind)).toEqual(['create', 'poll', 'data']);
   });

@@ -7,7 +7,7 @@ describe('AgentChannels', () => {
     const ch = new AgentChannels();
     const got: Record<string, DialCommand[]> = { old: [], recent: [], other: [] };
     ch.attach({ agentId: '1001', extension: '1021', send: (_e, d) => got.old!.push(d as DialCommand), end: () => undefined });
-    await new Promise((r) => setTimeout(r, 5));
+    // Attached in the same millisecond: the later one is still the newest.
     ch.attach({ agentId: '1001', extension: '1021', send: (_e, d) => got.recent!.push(d as DialCommand), end: () => undefined });
     ch.attach({ agentId: '1002', extension: '1022', send: (_e, d) => got.other!.push(d as DialCommand), end: () => undefined });
     const outcome = ch.dial('1021', cmd, 1000);

@@ -15,6 +15,8 @@ export interface EventRouteOptions {
   clicks: ClickToDial;
   uninstall: () => void;
   log: Logger;
+  /** Keeps the handling that goes on after the answer in view (shutdown and tests wait for it). */
+  track: (work: Promise<unknown>) => void;
 }
 
 type Form = Record<string, unknown>;
@@ -46,8 +48,7 @@ export function eventRoutes(o: EventRouteOptions): Router {
       throw new HttpError(401, 'event: application_token or member_id does not match the installed application');
     }
     const data = obj(form.data);
-    const later = (what: string, p: Promise<unknown>) =>
-      void p.catch((err: Error) => o.log.error({ event, err: err.message }, `${what} failed`));
+    const later = (what: string, p: Promise<unknown>) => o.track(p.catch((err: Error) => o.log.error({ event, err: err.message }, `${what} failed`)));
     switch (event) {
       case 'ONEXTERNALCALLSTART':
         later('click-to-dial', o.clicks.handle(parseCallStart(data)));

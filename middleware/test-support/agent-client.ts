@@ -80,7 +80,7 @@ export class AgentClient {
 }
 
 /** Polls until `read()` is truthy (the system works asynchronously), failing after `ms`. */
-export async function waitFor<T>(read: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<NonNullable<T>> {
+export async function waitFor<T>(read: () => T | Promise<T>, ms = 20000, what = 'condition'): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await read();

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
@@ -93,6 +93,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await finesse?.stop();
       await connector.stop(500);
       await emulator.stop();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true }); // a folder of its own: nothing left behind
     },
   };
 }

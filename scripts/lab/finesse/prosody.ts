@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -112,18 +112,28 @@ Component "${this.pubsubDomain}" "pubsub"
         execFileSync(join(dirname(binary), 'prosodyctl'), ['--config', join(this.dir, 'prosody.cfg.lua'), 'register', u.username, this.domain, u.password], { stdio: 'ignore' });
       }
     }
-    this.child = spawn(binary, ['--config', join(this.dir, 'prosody.cfg.lua'), '-F'], { stdio: 'ignore' });
+    // A group of its own: stop() reaches anything it starts, and a test's Ctrl-C does not reach it twice.
+    this.child = spawn(binary, ['--config', join(this.dir, 'prosody.cfg.lua'), '-F'], { stdio: 'ignore', detached: true });
     await waitForPort(this.httpPort, 10_000);
     await waitForPort(this.c2sPort, 10_000);
   }
 
   /** Freezes the server (SIGSTOP): connections stay open, nothing answers — a server that hangs. */
   pause(): void {
-    this.child?.kill('SIGSTOP');
+    this.signal('SIGSTOP');
   }
 
   resume(): void {
-    this.child?.kill('SIGCONT');
+    this.signal('SIGCONT');
+  }
+
+  private signal(sig: NodeJS.Signals, child = this.child): void {
+    if (!child?.pid) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
   }
 
   /** Kills the server at once (its BOSH and WebSocket sessions die with it); data and accounts stay. */
@@ -132,7 +142,13 @@ Component "${this.pubsubDomain}" "pubsub"
     this.child = null;
     if (!c || c.exitCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
+    this.signal('SIGKILL', c);
     await exited;
+  }
+
+  /** Stops the server and removes its folder (accounts, data, logs): nothing of it is left. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

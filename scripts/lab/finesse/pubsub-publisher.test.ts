@@ -14,7 +14,7 @@ describe('Finesse notifications on Prosody (real XMPP)', () => {
   });
   afterAll(async () => {
     await publisher.stop();
-    await prosody.stop();
+    await prosody.dispose();
   });
 
   it('delivers an Update published on the agent node to the agent, escaped inside <notification>', async () => {

@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '../..');
+
+/**
+ * A TypeScript entry point run as its own process, the way tests need it: node itself with tsx's loader (not the
+ * `tsx` wrapper, whose node child outlives a kill of the wrapper), in a process group of its own so that a kill
+ * reaches every process it started, and marked with the test run's id so `npm test` can prove nothing outlived it.
+ */
+export class NodeProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(script: string, env: Record<string, string>) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...runMarker(), ...env },
+      stdio: 'ignore',
+      detached: true,
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error('process did not start');
+    return this.child.pid;
+  }
+
+  /** Signals the whole group (the process and anything it started). */
+  signal(sig: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // already gone
+    }
+  }
+
+  /** Kills the group and waits until the process is gone. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.signal('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** True while a process with this pid exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The variable `npm test` sets for one run; every process a test starts carries it (scripts/test.sh checks). */
+export function runMarker(): Record<string, string> {
+  const id = process.env.FB24_TEST_RUN;
+  return id ? { FB24_TEST_RUN: id } : {};
+}
