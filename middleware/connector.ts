@@ -15,6 +15,7 @@ import { HttpError, errorAnswers } from './http-errors';
 import { SecretScrubber, createLogger, type Logger } from './log';
 import { LookupService } from './lookup/lookup-service';
 import { Metrics } from './metrics';
+import { TtlCache } from './lookup/ttl-cache';
 import { Outbox } from './outbox';
 import { healthRoutes, type Check } from './routes/health-routes';
 import { installRoutes } from './routes/install-routes';
@@ -66,6 +67,10 @@ export class Connector {
   private probe: { at: number; check: Check } | null = null;
   private stopping: Promise<void> | null = null;
   private pruner: NodeJS.Timeout | null = null;
+  /** Names of CRM records shown in the agents' gadgets: a few minutes, so a renamed record shows soon. */
+  private readonly recordNames = new TtlCache<string>(5 * 60_000, 10_000);
+  /** Work that goes on after a request was answered (event handling). */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(
     readonly config: Config,
@@ -219,7 +224,21 @@ export class Connector {
       }),
     );
     routers.push(
-      agentRoutes({ finesseUrl: this.config.finesseUrl, tokens: new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000), channels: this.channels, journal: this.journal, log: this.log }),
+      agentRoutes({
+        finesseUrl: this.config.finesseUrl,
+        tokens: new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000),
+        channels: this.channels,
+        journal: this.journal,
+        log: this.log,
+        recordName: async (type, id) => {
+          const key = `${type}:${id}`;
+          const known = this.recordNames.get(key);
+          if (known !== undefined) return known;
+          const name = await this.directory.recordName(type, id, AbortSignal.timeout(this.config.requestTimeoutMs));
+          this.recordNames.set(key, name);
+          return name;
+        },
+      }),
     );
     if (this.credentials instanceof AppCredentials) {
       const creds = this.credentials;
@@ -229,7 +248,7 @@ export class Connector {
           line: this.config.line.number,
           afterInstall: appSetup(this.client, { number: this.config.line.number, name: 'Cisco Finesse' }),
         }),
-        eventRoutes({ installation: () => creds.installation(), clicks: this.clicks, uninstall: () => creds.forget(), log: this.log }),
+        eventRoutes({ installation: () => creds.installation(), clicks: this.clicks, uninstall: () => creds.forget(), log: this.log, track: (w) => this.track(w) }),
       );
     }
     for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
@@ -300,6 +319,24 @@ export class Connector {
     if (!a) throw new Error('not listening');
     const host = a.address === '0.0.0.0' || a.address === '::' ? '127.0.0.1' : a.address;
     return `${this.config.tls ? 'https' : 'http'}://${host}:${a.port}`;
+  }
+
+  private track(work: Promise<unknown>): void {
+    const p = work.finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+
+  /**
+   * Resolves once all work already started has ended: event handling after its answer, and every outbox item due
+   * now tried. What a test waits on before it says "nothing more happened", instead of sleeping.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      await Promise.allSettled([...this.background]);
+      await this.outbox.settle();
+      if (this.background.size === 0 && this.outbox.idle()) return;
+      await new Promise((r) => setImmediate(r)); // let I/O in before looking again
+    }
   }
 
   /** Graceful stop: refuse new connections, let requests in flight finish, give the outbox one last try. */

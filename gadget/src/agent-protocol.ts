@@ -22,6 +22,11 @@ export interface CallReport {
    * middleware uses it to close a call another report started, never to log a call of its own.
    */
   partial?: boolean;
+  /**
+   * A call the agent placed that has not left the switch so far (Finesse callType AGENT_INSIDE, never OUT): a call
+   * to a colleague, or a dial that failed early. Logged only when it is a Bitrix24 click's call.
+   */
+  inside?: boolean;
 }
 
 /** A click in Bitrix24, for the agent's gadget to dial. */

@@ -134,9 +134,17 @@ export class AgentSession {
   }
 
   /** POSTs with the session token; one new session if the token was refused. */
-  async post(path: string, body: unknown): Promise<Response> {
-    const send = async (token: string) =>
-      this.http(`${this.s.middlewareUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  post(path: string, body: unknown): Promise<Response> {
+    return this.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  }
+
+  /** GETs with the session token, likewise. */
+  get(path: string): Promise<Response> {
+    return this.request(path, { method: 'GET' });
+  }
+
+  private async request(path: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<Response> {
+    const send = async (token: string) => this.http(`${this.s.middlewareUrl}${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
     let res = await send(await this.bearer());
     if (res.status === 401) {
       this.token = null;

@@ -1,5 +1,5 @@
 import type { CallReport } from './agent-protocol';
-import { agentLeg, callDirection, isInternal } from './dialog-facts';
+import { agentLeg, callDirection, isInternal, otherParty, placedInside } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 
 export type { CallReport };
@@ -20,6 +20,9 @@ const TALKING = new Set(['ACTIVE', 'HELD']);
 const REF = /^(CONTACT|LEAD|COMPANY):\d{1,12}$/;
 const ENDED_MEMORY = 500;
 
+/** Only calls with a customer number are reported: a withheld caller gives Bitrix24 nothing to log a call on. */
+const known = (reports: CallReport[]) => reports.filter((r) => r.number !== '');
+
 export class CallJournal {
   private readonly calls = new Map<string, CallReport>();
   private readonly ended = new Set<string>();
@@ -31,7 +34,7 @@ export class CallJournal {
 
   apply(u: FinesseUpdate): CallReport[] {
     if (u.kind !== 'dialogs') return [];
-    return u.dialogs.flatMap((d) => (u.event !== 'DELETE' ? this.upsert(d) : this.calls.has(d.id) ? this.end(d.id, null) : this.partialEnd(d)));
+    return known(u.dialogs.flatMap((d) => (u.event !== 'DELETE' ? this.upsert(d) : this.calls.has(d.id) ? this.end(d.id, null) : this.partialEnd(d))));
   }
 
   /**
@@ -41,7 +44,7 @@ export class CallJournal {
   resync(live: Dialog[], fresh: ReadonlySet<string> = new Set()): CallReport[] {
     const ids = new Set(live.map((d) => d.id));
     const gone = [...this.calls.keys()].filter((id) => !ids.has(id) && !fresh.has(id)).flatMap((id) => this.end(id, null));
-    return [...gone, ...live.flatMap((d) => this.upsert(d))];
+    return known([...gone, ...live.flatMap((d) => this.upsert(d))]);
   }
 
   private markEnded(id: string): void {
@@ -54,7 +57,7 @@ export class CallJournal {
    * so the middleware can close a call an earlier page started, and never logs it as a call of its own.
    */
   private partialEnd(d: Dialog): CallReport[] {
-    if (this.ended.has(d.id) || isInternal(d)) return [];
+    if (this.ended.has(d.id) || isInternal(d, this.o.agentExtension)) return [];
     this.markEnded(d.id);
     const rec = this.newRecord(d);
     return [{ ...rec, endedAt: rec.startedAt, failure: this.failureOf(d), partial: true }];
@@ -64,7 +67,9 @@ export class CallJournal {
   private newRecord(d: Dialog): CallReport {
     const outbound = callDirection(d, this.o.agentExtension) === 'outbound';
     const ref = d.callVariables[this.o.entityVariable] ?? '';
-    return { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: outbound ? d.toAddress : d.fromAddress, startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: REF.test(ref) ? ref : null };
+    const rec: CallReport = { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: otherParty(d, this.o.agentExtension), startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: REF.test(ref) ? ref : null };
+    if (placedInside(d, this.o.agentExtension)) rec.inside = true;
+    return rec;
   }
 
   /** Finesse's cause of a FAILED dialog on the agent's leg (BUSY, BAD_DESTINATION…). */
@@ -81,7 +86,7 @@ export class CallJournal {
   }
 
   private upsert(d: Dialog): CallReport[] {
-    if (this.ended.has(d.id) || isInternal(d)) return [];
+    if (this.ended.has(d.id) || isInternal(d, this.o.agentExtension)) return [];
     let rec = this.calls.get(d.id);
     const over = d.state === 'FAILED' || d.state === 'DROPPED';
     if (!rec && over) return this.partialEnd(d);
@@ -90,10 +95,19 @@ export class CallJournal {
       rec = this.newRecord(d);
       this.calls.set(d.id, rec);
     }
-    // Call variables may come in a later PUT.
+    // Call variables may come in a later PUT; the dialled number after INITIATING; OUT once the call left the switch.
     const ref = d.callVariables[this.o.entityVariable] ?? '';
     if (!rec.crmRef && REF.test(ref)) rec.crmRef = ref;
-    const out: CallReport[] = isNew ? [{ ...rec }] : [];
+    let changed = isNew;
+    if (!rec.number && otherParty(d, this.o.agentExtension)) {
+      rec.number = otherParty(d, this.o.agentExtension);
+      changed = true;
+    }
+    if (rec.inside && !placedInside(d, this.o.agentExtension)) {
+      delete rec.inside;
+      changed = true;
+    }
+    const out: CallReport[] = changed ? [{ ...rec }] : [];
     if (rec.answeredAt === null && TALKING.has(d.state)) {
       rec.answeredAt = this.now();
       out.push({ ...rec });

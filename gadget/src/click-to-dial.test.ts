@@ -60,12 +60,12 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     await desktop('1001');
     stack.finesse!.states.set('1001', 'READY');
     const log = await clickNumber(5, 'contact', 42);
-    await waitFor(() => stack.finesse!.makeCalls.length, 5000, 'MAKE_CALL');
+    await waitFor(() => stack.finesse!.makeCalls.length, 20000, 'MAKE_CALL');
     expect(stack.finesse!.makeCalls).toEqual([{ agent: '1001', toAddress: '89123456789', at: expect.any(Number) }]);
     expect(stack.finesse!.states.get('1001')).toBe('NOT_READY');
     const call = stack.emulator.calls[0]!;
     expect(call).toMatchObject({ origin: 'click', USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42 });
-    await waitFor(() => call.finished, 8000, 'the call to be finished');
+    await waitFor(() => call.finished, 20000, 'the call to be finished');
     expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 2 });
     expect(stack.emulator.calls).toHaveLength(1); // Bitrix24's own CALL_ID was reused, nothing registered again
     await log.reload();
@@ -77,19 +77,30 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     await desktop('1001');
     stack.finesse!.outbound.busy.add('84951112233');
     await clickNumber(5, 'contact', 43);
-    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 8000, 'the busy call');
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 20000, 'the busy call');
     expect(call.finished!.STATUS_CODE).toBe('486');
-    await new Promise((r) => setTimeout(r, 800));
+    await stack.connector.settled();
     expect(stack.finesse!.makeCalls).toHaveLength(1);
     expect(stack.emulator.calls).toHaveLength(1);
+  });
+
+  it('a dial that fails before it leaves the switch (AGENT_INSIDE → FAILED) is finished in Bitrix24 once, as a bad number', async () => {
+    await desktop('1001');
+    stack.finesse!.outbound.unreachable = new Set(['84951112233']);
+    await clickNumber(5, 'contact', 43);
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 20000, 'the failed call');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '404', DURATION: 0 });
+    await stack.connector.settled();
+    expect(stack.emulator.calls).toHaveLength(1); // Bitrix24's own call, finished; nothing registered besides
+    expect(stack.finesse!.makeCalls).toHaveLength(1);
   });
 
   it('a click while the agent is on a call is refused visibly (busy), and the call he is on is untouched', async () => {
     const page = await desktop('1001');
     stack.finesse!.ring('1021', '79001112233', { answerAfterMs: 100, talkMs: 60_000 });
-    await waitFor(() => stack.finesse!.states.get('1001') === 'TALKING', 5000, 'the agent talking');
+    await waitFor(() => stack.finesse!.states.get('1001') === 'TALKING', 20000, 'the agent talking');
     const click = await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
-    await waitFor(() => click.finished, 5000, 'the refused click');
+    await waitFor(() => click.finished, 20000, 'the refused click');
     expect(click.finished).toMatchObject({ STATUS_CODE: '486' });
     expect(click.finished!.FAILED_REASON).toBe('Звонок на +7 912 345 67 89 не состоялся: агент сейчас не может набирать номер (разговаривает)');
     expect(stack.finesse!.makeCalls).toHaveLength(0);
@@ -100,7 +111,7 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
 
   it('with no gadget open the click fails visibly in Bitrix24', async () => {
     const log = await clickNumber(6, 'contact', 45); // Maria (1022) has no desktop open
-    await waitFor(() => stack.emulator.calls[0]?.finished, 5000, 'the failed call');
+    await waitFor(() => stack.emulator.calls[0]?.finished, 20000, 'the failed call');
     await log.reload();
     expect(await log.locator('li.note').first().textContent()).toMatch(/не открыт для внутреннего номера 1022/);
     expect(stack.finesse!.makeCalls).toHaveLength(0);
@@ -112,7 +123,7 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     // Two calls at once: the second rings in the moment the gadget pops the first (when Chromium drops messages).
     f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 300, talkMs: 2000 });
     f.ring('1021', '79001112233', { answerAfterMs: null, ringMs: 1500 });
-    await waitFor(() => stack.emulator.calls.length === 2 && stack.emulator.calls.every((c) => c.finished), 8000, 'two logged calls');
+    await waitFor(() => stack.emulator.calls.length === 2 && stack.emulator.calls.every((c) => c.finished), 20000, 'two logged calls');
     const byPhone = Object.fromEntries(stack.emulator.calls.map((c) => [c.PHONE_NUMBER, c]));
     expect(byPhone['+79123456789']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, finished: { STATUS_CODE: '200', DURATION: 2 } });
     expect(byPhone['+79001112233']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: 310, finished: { STATUS_CODE: '304', DURATION: 0 } });
@@ -122,11 +133,13 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     const page = await desktop('1001');
     const f = stack.finesse!;
     f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 200, talkMs: 3000 });
-    await waitFor(() => stack.emulator.calls[0], 5000, 'the call registered');
-    await page.waitForTimeout(800); // answered meanwhile
+    await waitFor(() => stack.emulator.calls[0], 20000, 'the call registered');
+    const [d] = f.liveDialogs('1001');
+    // The gadget has reported the answer before the reload.
+    await waitFor(() => stack.connector.store.getKv<{ answeredAt: number | null }>(`call.record.1001.${d!.id}`)?.answeredAt, 20000, 'the answer reported');
     await page.reload();
     await page.frameLocator('#gadget').locator('.fb24-dial[data-status=online]').waitFor();
-    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 8000, 'the call finished');
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 20000, 'the call finished');
     expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 3 });
     expect(stack.emulator.calls).toHaveLength(1);
   });
@@ -141,7 +154,7 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     await page.waitForTimeout(1200);
     await hangUp.click();
     const talked = (Date.now() - answered) / 1000;
-    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 5000, 'the call finished');
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 20000, 'the call finished');
     expect(call.finished!.STATUS_CODE).toBe('200');
     // The talk time as the test saw it, give or take the notification's way to the gadget.
     expect(call.finished!.DURATION).toBeGreaterThanOrEqual(Math.floor(talked) - 1);
@@ -160,7 +173,7 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     try {
       await dial.and(page.frameLocator('#gadget').locator('[data-status=online]')).waitFor({ timeout: 15_000 });
       await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
-      await waitFor(() => stack.finesse!.makeCalls.length, 5000, 'MAKE_CALL after the restart');
+      await waitFor(() => stack.finesse!.makeCalls.length, 20000, 'MAKE_CALL after the restart');
     } finally {
       await again.stop(100);
     }

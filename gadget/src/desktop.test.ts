@@ -2,13 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { waitFor } from '../../middleware/test-support/agent-client';
 import { launchChromium } from '../../scripts/lab/browser';
 import { dialogUpdate, ringing } from '../../scripts/lab/finesse/finesse-xml';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { buildGadget } from '../build';
 
 /** Polls until `read()` gives `expected` (the page updates asynchronously), then asserts it. */
-async function eventually<T>(read: () => Promise<T>, expected: T, ms = 5000): Promise<void> {
+async function eventually<T>(read: () => Promise<T>, expected: T, ms = 20000): Promise<void> {
   const end = Date.now() + ms;
   let value = await read();
   while (value !== expected && Date.now() < end) {
@@ -45,11 +46,13 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
 
   const card = (type: string, id: number) => `${stack.emulator.url}/crm/${type}/details/${id}/`;
 
-  it('opens the CRM record the UCCX script put in callVariable2 when the phone rings', async () => {
-    await openDesktop();
+  it('opens the CRM record the UCCX script put in callVariable2 when the phone rings, and names the customer', async () => {
+    const page = await openDesktop();
     const popup = context.waitForEvent('page');
     stack.finesse!.ring('1021', '89123456789', { vars: { callVariable1: '89123456789', callVariable2: 'CONTACT:42' } });
     expect((await popup).url()).toBe(card('contact', 42));
+    // The agent sees who it is, not "CONTACT:42".
+    await page.frameLocator('#gadget').locator('.fb24-call a.fb24-open', { hasText: 'Sergey Klientov (CONTACT:42)' }).waitFor();
   });
 
   it('without the record in the call variables, asks the middleware by the caller number', async () => {
@@ -92,7 +95,11 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
 
   it('with the pop-up blocker on, shows an "Open in Bitrix24" button that opens the card', async () => {
     const page = await openDesktop('1001', { lang: 'en' }, true);
-    await page.waitForTimeout(5500); // let any user activation from navigation expire
+    // No user activation may be left from opening the page: wait until the browser says so.
+    await page.frameLocator('#gadget').locator('body').evaluate(() => new Promise<void>((resolve) => {
+      const check = () => (navigator.userActivation.isActive ? setTimeout(check, 100) : resolve());
+      check();
+    }));
     stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' } });
     const button = page.frameLocator('#gadget').locator('a.fb24-open-big');
     await button.waitFor();
@@ -112,10 +119,13 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
     const popup = context.waitForEvent('page');
     f.publish('1001', dup);
     f.publish('1001', dup);
-    expect((await popup).url()).toBe(card('contact', 42));
-    await page.waitForTimeout(500);
+    const win = await popup;
+    expect(win.url()).toBe(card('contact', 42));
+    // Notifications reach the gadget in order: once a later call has popped, the duplicate has been handled.
+    f.publish('1001', dialogUpdate('1001', 'POST', { ...ringing('1021', '99000002', '79001112233'), vars: { callVariable2: 'LEAD:310' } }));
+    await win.waitForURL(card('lead', 310));
     expect(context.pages()).toHaveLength(2);
-    await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 1);
+    await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 2);
   });
 
   it('after the desktop reconnects, reads live dialogs again and pops the call it missed, once', async () => {
@@ -125,7 +135,7 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
     const state = () => page.frameLocator('#gadget').locator('.fb24-state').getAttribute('data-status');
     await eventually(state, 'reconnecting');
     f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 60_000 }); // lost: the link is down
-    await page.waitForTimeout(300);
+    expect(f.published.some((p) => p.content.includes('<event>POST</event>'))).toBe(true); // rung, never relayed
     expect(context.pages()).toHaveLength(1);
     const popup = context.waitForEvent('page');
     f.setLink('1001', true);
@@ -135,10 +145,74 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
 
   it('with trigger=ACTIVE pops when the agent answers, not while it rings', async () => {
     const page = await openDesktop('1001', { trigger: 'ACTIVE' });
-    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 1000 });
-    await page.waitForTimeout(500);
+    const f = stack.finesse!;
+    f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: null, ringMs: 60_000 });
+    const [d] = f.liveDialogs('1001');
+    // The gadget has seen the ringing call once it reported it to the middleware; no pop yet.
+    await waitFor(() => stack.connector.store.getKv(`call.record.1001.${d!.id}`), 20000, 'the gadget to see the call ring');
     expect(context.pages()).toHaveLength(1);
     const popup = context.waitForEvent('page');
+    await page.locator('#calls button[data-action=ANSWER]').click();
     expect((await popup).url()).toBe(card('contact', 42));
+  });
+
+  it('an IVR-prerouted call (PREROUTE_ACD_IN) pops once, through the finesse.js-shaped relay', async () => {
+    const page = await openDesktop();
+    const popup = context.waitForEvent('page');
+    stack.finesse!.ring('1021', '89123456789', { callType: 'PREROUTE_ACD_IN', vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 200 });
+    const win = await popup;
+    expect(win.url()).toBe(card('contact', 42));
+    // The answer that follows does not pop again: a later call pops into the same window, no third page.
+    stack.finesse!.ring('1021', '79001112233', { vars: { callVariable2: 'LEAD:310' }, answerAfterMs: 60_000 });
+    await win.waitForURL(card('lead', 310));
+    expect(context.pages()).toHaveLength(2);
+    await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 2);
+  });
+
+  it('a withheld caller pops nothing and says so; the agent\'s own extension is never looked up', async () => {
+    const page = await openDesktop('1001', { lang: 'en' });
+    const before = stack.emulator.leadCount();
+    stack.finesse!.ring('1021', '', { withheld: true, answerAfterMs: 60_000 });
+    const entry = page.frameLocator('#gadget').locator('.fb24-calls li').first();
+    await entry.filter({ hasText: 'No caller number' }).waitFor();
+    expect(context.pages()).toHaveLength(1);
+    expect(stack.emulator.leadCount()).toBe(before);
+  });
+
+  it('an outbound pop opens the dialled customer once the call leaves the switch (AGENT_INSIDE, then OUT)', async () => {
+    await openDesktop('1001', { outbound: 'true' });
+    const f = stack.finesse!;
+    f.outbound = { ...f.outbound, answerAfterMs: 60_000 };
+    const leads = stack.emulator.leadCount();
+    const popup = context.waitForEvent('page');
+    f.dialOut(f.agents[0]!, '89123456789');
+    expect((await popup).url()).toBe(card('contact', 42));
+    expect(stack.emulator.leadCount()).toBe(leads); // no lead for the agent's own extension
+  });
+
+  it('no pop for a consult leg; the customer pops for the agent a call is transferred to', async () => {
+    await openDesktop('1002'); // Maria, extension 1022, receives the consult
+    const f = stack.finesse!;
+    f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 0, talkMs: 60_000 });
+    await waitFor(() => f.liveDialogs('1001').find((d) => d.state === 'ACTIVE'), 20000, 'Ivan on the call');
+    const popup = context.waitForEvent('page');
+    f.consult('1021', '1022', 'transfer');
+    // Had the consult leg popped, its pop (a lookup of Ivan's extension) would be the first page to open.
+    const win = await popup;
+    expect(win.url()).toBe(card('contact', 42));
+    expect(context.pages()).toHaveLength(2);
+  });
+
+  it('no pop for a conference leg', async () => {
+    await openDesktop('1002');
+    const f = stack.finesse!;
+    f.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 0, talkMs: 60_000 });
+    await waitFor(() => f.liveDialogs('1001').find((d) => d.state === 'ACTIVE'), 20000, 'Ivan on the call');
+    f.consult('1021', '1022', 'conference');
+    await waitFor(() => f.liveDialogs('1002').find((d) => d.callType === 'CONFERENCE'), 20000, 'the conference');
+    // A call that rings for Maria afterwards is the first thing that pops.
+    const popup = context.waitForEvent('page');
+    f.ring('1022', '79001112233', { vars: { callVariable2: 'LEAD:310' }, answerAfterMs: 60_000 });
+    expect((await popup).url()).toBe(card('lead', 310));
   });
 });

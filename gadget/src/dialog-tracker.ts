@@ -1,4 +1,4 @@
-import { agentLeg, callDirection, isInternal } from './dialog-facts';
+import { agentLeg, callDirection, isInternal, placedInside } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 
 /**
@@ -91,7 +91,9 @@ export class DialogTracker {
       return [];
     }
     this.dialogs.set(d.id, merged);
-    if (this.popped.has(d.id) || isInternal(merged)) return [];
+    const ext = this.opts.agentExtension;
+    // A call the agent places pops once it has left the switch (OUT): until then it may be a call to a colleague.
+    if (this.popped.has(d.id) || isInternal(merged, ext) || placedInside(merged, ext)) return [];
     const direction = callDirection(merged, this.opts.agentExtension);
     if (!(direction === 'inbound' ? this.opts.inbound : this.opts.outbound)) return [];
     if (!REACHED[this.opts.trigger].has(this.decidingState(merged, direction))) return [];

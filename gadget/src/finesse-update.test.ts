@@ -20,9 +20,9 @@ describe('parseUpdate', () => {
           fromAddress: '79001112233',
           toAddress: '5000',
           callType: 'ACD_IN',
-          dnis: '5000',
+          dnis: '1001',
           queueName: 'CSQ_Sales',
-          callVariables: { callVariable1: '79001112233', callVariable2: 'CONTACT:42', 'user.crm_id': 'C-42' },
+          callVariables: { ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`callVariable${i + 1}`, ''])), callVariable1: '79001112233', callVariable2: 'CONTACT:42', 'user.crm_id': 'C-42' },
           participants: [
             { mediaAddress: '1001', mediaAddressType: 'AGENT_DEVICE', state: 'ALERTING', stateCause: '' },
             { mediaAddress: '79001112233', mediaAddressType: '', state: 'INITIATED', stateCause: '' },

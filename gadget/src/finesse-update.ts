@@ -130,5 +130,60 @@ export function parseDialogList(xml: string, parse: XmlParser = defaultParser): 
   return children(root, 'dialog').map(readDialog);
 }
 
+/**
+ * The XML of a notification as the Finesse desktop relays it on the hub (finesse.js MasterPublisher,
+ * reference finesse.md §6.4, conformance/finesse): `{content, object}` where `content` is the whole tunnel string,
+ * node path first (`/finesse/api/User/1001/Dialogs<Update>…`, or node + `{…}` for JSON payloads) and `object` the
+ * payload already parsed (`{Update: {data: …}}`). Also takes a bare string, and a relay with only `object`.
+ */
+export function relayedXml(data: unknown): string {
+  const relay = (typeof data === 'string' ? { content: data } : data) as { content?: unknown; object?: unknown } | null;
+  if (!relay || typeof relay !== 'object') throw new ParseError('relayed notification is neither a string nor {content, object}');
+  if (typeof relay.content === 'string' && relay.content.trim()) {
+    const body = withoutNode(relay.content.trim());
+    if (body.startsWith('<')) return body;
+    try {
+      return objectToXml(JSON.parse(body));
+    } catch (err) {
+      if (err instanceof ParseError) throw err;
+      if (!relay.object) throw new ParseError(`relayed JSON payload is malformed: ${(err as Error).message}`);
+    }
+  }
+  if (relay.object && typeof relay.object === 'object') return objectToXml(relay.object);
+  throw new ParseError('relayed notification carries neither content nor object');
+}
+
+/** finesse.js tells JSON from XML by the payload ending in "}" with a "{" before it; the node path precedes either. */
+function withoutNode(content: string): string {
+  const json = content.endsWith('}') && content.includes('{');
+  const at = json ? content.indexOf('{') : content.indexOf('<');
+  if (at < 0) throw new ParseError('relayed content holds neither XML nor JSON');
+  return content.slice(at);
+}
+
+/**
+ * The inverse of finesse.js's XML → object conversion (Goessner's xml2json, in Finesse since 9.1): a key per
+ * element, repeated elements as arrays, empty elements as null, text as strings, `@attr` and `#text` kept. Our
+ * parser then reads it like any other notification. Hand-written: it is this one library's shape, not a format.
+ */
+export function objectToXml(value: unknown, name?: string): string {
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  if (name === undefined) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ParseError('relayed object is not an element');
+    return Object.entries(value as Record<string, unknown>).map(([k, v]) => objectToXml(v, k)).join('');
+  }
+  if (!/^[A-Za-z_][\w.\-]*$/.test(name)) throw new ParseError(`relayed object has an odd element name "${name.slice(0, 40)}"`);
+  if (Array.isArray(value)) return value.map((v) => objectToXml(v, name)).join('');
+  if (value === null || value === undefined) return `<${name}/>`;
+  if (typeof value !== 'object') return `<${name}>${esc(String(value))}</${name}>`;
+  const entries = Object.entries(value as Record<string, unknown>);
+  const attrs = entries.filter(([k]) => k.startsWith('@')).map(([k, v]) => ` ${k.slice(1)}="${esc(String(v)).replace(/"/g, '&quot;')}"`).join('');
+  const inner = entries
+    .filter(([k]) => !k.startsWith('@'))
+    .map(([k, v]) => (k === '#text' || k === '#cdata' ? esc(String(v)) : objectToXml(v, k)))
+    .join('');
+  return `<${name}${attrs}>${inner}</${name}>`;
+}
+
 /** The hub topic the desktop relays a node on: "/finesse/api/User/1001/Dialogs" → "finesse.api.User.1001.Dialogs". */
 export const topicOf = (node: string) => node.replace(/^\//, '').replace(/\//g, '.');

@@ -6,7 +6,7 @@ import { ParseError, parseDialogList, parseUpdate, type XmlParser } from './fine
 import type { GadgetView } from './gadget-view';
 import type { Strings } from './i18n';
 import type { NotificationSource } from './notification-source';
-import { callerNumber, targetFromDialog, targetFromLookup, type LookupAnswer, type PopConfig, type Target } from './pop-target';
+import { customerNumber, targetFromDialog, targetFromLookup, type LookupAnswer, type PopConfig, type Target } from './pop-target';
 
 /** Everything the gadget is told: by its URL parameters and prefs in the desktop, by URL parameters standalone. */
 export interface GadgetSettings {
@@ -91,6 +91,7 @@ export class GadgetApp {
     this.session?.start();
     this.source.start({
       update: (payload) => this.onUpdate(payload),
+      invalid: (reason) => this.skipped(reason),
       state: (st) => this.view.state(st),
       resync: () => void this.resync(),
     });
@@ -114,12 +115,15 @@ export class GadgetApp {
       for (const r of this.journal.apply(update)) this.session?.report(r);
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
-      // Malformed input is logged and dropped; the gadget keeps working.
-      this.deps.log(`notification skipped: ${err.message}`);
-      this.view.notice(this.t.malformed);
-      return;
+      return this.skipped(err.message);
     }
     for (const p of pops) void this.pop(p);
+  }
+
+  /** Malformed input is logged (one line, its size bounded) and dropped; the gadget keeps working. */
+  private skipped(reason: string): void {
+    this.deps.log(`notification skipped: ${reason.slice(0, 200)}`);
+    this.view.notice(this.t.malformed);
   }
 
   async resync(): Promise<void> {
@@ -181,11 +185,22 @@ export class GadgetApp {
     }
   }
 
+  private async showName(entry: Parameters<GadgetView['upsert']>[0], entity: { type: string; id: number }): Promise<void> {
+    if (!this.session || entity.type === 'DEAL') return;
+    try {
+      const res = await this.session.get(`/api/agent/record?type=${entity.type}&id=${entity.id}`);
+      const name = res.ok ? ((await res.json()) as { name?: unknown }).name : '';
+      if (typeof name === 'string' && name) this.view.upsert({ ...entry, label: `${name} (${entity.type}:${entity.id})` });
+    } catch (err) {
+      this.deps.log(`record name not read: ${(err as Error).message}`);
+    }
+  }
+
   async pop(p: PopRequest): Promise<void> {
     const d = p.dialog;
     this.remember(d.id);
-    const base = { dialogId: d.id, direction: p.direction, phone: p.direction === 'inbound' ? callerNumber(d, this.s.pop) : d.toAddress, at: new Date() };
-    let target = targetFromDialog(d, this.s.pop);
+    const base = { dialogId: d.id, direction: p.direction, phone: customerNumber(d, this.s.pop, this.s.extension), at: new Date() };
+    let target = targetFromDialog(d, this.s.pop, this.s.extension);
     if (target.kind === 'lookup') {
       this.view.upsert({ ...base, note: this.t.lookingUp });
       target = await this.lookup(target.phone, d);
@@ -193,7 +208,10 @@ export class GadgetApp {
     if (target.kind === 'open') {
       const w = this.deps.openWindow(target.url, POP_WINDOW);
       this.recheckSoon();
-      this.view.upsert({ ...base, url: target.url, label: target.label, blocked: !w });
+      const entry = { ...base, url: target.url, label: target.label, blocked: !w };
+      this.view.upsert(entry);
+      // The UCCX script named the record (TYPE:ID): ask for its name, so the agent sees who is calling.
+      if (target.entity && target.label === `${target.entity.type}:${target.entity.id}`) void this.showName(entry, target.entity);
     } else if (target.kind === 'pick') {
       this.view.upsert({ ...base, choices: target.choices, label: this.t.pick });
     } else if (target.kind === 'none') {

@@ -1,11 +1,11 @@
-import type { ConnectionInfo, OpenAjaxHub, RelayedNotification } from './finesse-container';
-import { topicOf } from './finesse-update';
+import type { ConnectionInfo, OpenAjaxHub } from './finesse-container';
+import { ParseError, relayedXml, topicOf } from './finesse-update';
 import type { ConnectionState, NotificationSource, SourceHandlers } from './notification-source';
 
 /**
  * Inside the Finesse desktop: the desktop owns the agent's single XMPP session and relays each notification on the
- * OpenAjax hub (topic = node with "/" → "."; payload {content, object}); its connection state on
- * `finesse.info.connection`.
+ * OpenAjax hub (topic = node with "/" → "."; payload {content: node path + payload, object: parsed payload}, as
+ * finesse.js's MasterPublisher builds it); its connection state on `finesse.info.connection`.
  */
 const STATES: Record<string, ConnectionState['status']> = {
   connected: 'connected',
@@ -31,9 +31,14 @@ export class HubSource implements NotificationSource {
   start(h: SourceHandlers): void {
     this.subscriptions.push(
       this.hub.subscribe(topicOf(`/finesse/api/User/${this.agentId}/Dialogs`), (_topic, data) => {
-        const n = data as RelayedNotification | string;
-        const content = typeof n === 'string' ? n : n?.content;
-        if (typeof content === 'string') h.update(content);
+        let xml: string;
+        try {
+          xml = relayedXml(data);
+        } catch (err) {
+          if (!(err instanceof ParseError)) throw err;
+          return h.invalid(err.message);
+        }
+        h.update(xml);
       }),
       this.hub.subscribe('finesse.info.connection', (_topic, data) => {
         const info = (data ?? {}) as ConnectionInfo;

@@ -9,6 +9,8 @@ export interface ConnectionState {
 export interface SourceHandlers {
   /** A Finesse <Update>: escaped text or the element. */
   update(payload: string | Element): void;
+  /** A notification that could not be read at all (logged, shown once, never popped). */
+  invalid(reason: string): void;
   state(s: ConnectionState): void;
   /** The connection came back: live dialogs must be read again (events may have been missed). */
   resync(): void;

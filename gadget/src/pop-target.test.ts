@@ -22,11 +22,24 @@ describe('targetFromDialog', () => {
     [{ callVariable2: 'CONTACT:42/../../x' }, { kind: 'lookup', phone: '79001112233' }], // not a reference: never put into a URL
     [{}, { kind: 'lookup', phone: '79001112233' }],
   ])('%j', (vars, expected) => {
-    expect(targetFromDialog(d(vars), cfg)).toEqual(expected);
+    expect(targetFromDialog(d(vars), cfg, '1021')).toEqual(expected);
   });
 
   it('has nothing to do without any number', () => {
-    expect(targetFromDialog(d({}, ''), cfg)).toEqual({ kind: 'none', reason: 'no caller number' });
+    expect(targetFromDialog(d({}, ''), cfg, '1021')).toEqual({ kind: 'none', reason: 'no caller number' });
+  });
+
+  it('a withheld caller (empty fromAddress, only the agent on the call) is never looked up by the agent\'s extension', () => {
+    const withheld = { ...d({}, ''), participants: [{ mediaAddress: '1021', mediaAddressType: 'AGENT_DEVICE', state: 'ALERTING', stateCause: '' }] };
+    expect(targetFromDialog(withheld, cfg, '1021')).toEqual({ kind: 'none', reason: 'no caller number' });
+  });
+
+  it('a call the agent placed looks up the dialled customer, not the agent (fromAddress is his extension)', () => {
+    const out = { ...d({}, '1021'), toAddress: '89123456789', callType: 'OUT' };
+    expect(targetFromDialog(out, cfg, '1021')).toEqual({ kind: 'lookup', phone: '89123456789' });
+    // Still AGENT_INSIDE (not yet reclassified), and with only the far leg known.
+    const inside = { ...out, callType: 'AGENT_INSIDE', toAddress: '', participants: [{ mediaAddress: '1021', mediaAddressType: 'AGENT_DEVICE', state: 'INITIATED', stateCause: '' }, { mediaAddress: '84951112233', mediaAddressType: '', state: 'ALERTING', stateCause: '' }] };
+    expect(targetFromDialog(inside, cfg, '1021')).toEqual({ kind: 'lookup', phone: '84951112233' });
   });
 });
 

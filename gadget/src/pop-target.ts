@@ -1,3 +1,4 @@
+import { callDirection, otherParty } from './dialog-facts';
 import type { Dialog } from './finesse-update';
 
 /**
@@ -44,22 +45,24 @@ export function entityUrl(base: string, type: EntityType, id: number): string {
   return `${base.replace(/\/+$/, '')}/crm/${type.toLowerCase()}/details/${id}/`;
 }
 
-export function callerNumber(d: Dialog, cfg: PopConfig): string {
-  return (d.callVariables[cfg.phoneVariable] ?? '').trim() || d.fromAddress;
+/** The customer's number: the phone call variable the UCCX script set (inbound), else the other party. */
+export function customerNumber(d: Dialog, cfg: PopConfig, agentExtension: string): string {
+  const fromScript = callDirection(d, agentExtension) === 'inbound' ? (d.callVariables[cfg.phoneVariable] ?? '').trim() : '';
+  return fromScript || otherParty(d, agentExtension);
 }
 
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(phone|leadId|dialogId)\}/g, (_m, k: string) => encodeURIComponent(values[k] ?? ''));
 }
 
-export function targetFromDialog(d: Dialog, cfg: PopConfig): Target {
+export function targetFromDialog(d: Dialog, cfg: PopConfig, agentExtension: string): Target {
   const ref = REF.exec((d.callVariables[cfg.entityVariable] ?? '').trim());
   if (ref) {
     const type = ref[1]!.toUpperCase() as EntityType;
     const id = Number(ref[2]);
     return { kind: 'open', url: entityUrl(cfg.crmBaseUrl, type, id), label: `${type}:${id}`, entity: { type, id } };
   }
-  const phone = callerNumber(d, cfg);
+  const phone = customerNumber(d, cfg, agentExtension);
   return phone ? { kind: 'lookup', phone } : { kind: 'none', reason: 'no caller number' };
 }
 

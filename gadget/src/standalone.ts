@@ -3,7 +3,7 @@ import { GadgetApp } from './gadget-app';
 import { readSettings, SettingsError } from './gadget-settings';
 import { GadgetView } from './gadget-view';
 import { pickLang, STRINGS } from './i18n';
-import { XmppSource } from './xmpp-source';
+import { chooseService, XmppSource } from './xmpp-source';
 import { BoshConnection } from './bosh';
 
 /**
@@ -19,10 +19,10 @@ export function startStandalone(container: HTMLElement | null = document.getElem
   try {
     const agent = params.get('agent') ?? '';
     const password = params.get('password') ?? '';
-    const service = params.get('xmpp') ?? '';
+    const service = chooseService(params.get('xmpp') ?? '');
     const domain = params.get('domain') ?? '';
     if (!agent || !password) throw new SettingsError('missing parameter "agent" or "password"');
-    if (!service) throw new SettingsError('missing parameter "xmpp" (ws(s)://…/ws/ or http(s)://…/http-bind)');
+    if (!service) throw new SettingsError('missing parameter "xmpp" (ws(s)://…/ws/ or http(s)://…/http-bind; both, comma-separated: WebSocket is used)');
     if (!domain) throw new SettingsError('missing parameter "domain" (the Finesse XMPP domain)');
     // Finesse REST, to read live dialogs after a reconnection: parameter "finesse", else the XMPP server's origin.
     let rest: URL;

@@ -1,8 +1,9 @@
+import { waitFor } from '../../middleware/test-support/agent-client';
 import { LAB_AGENTS } from '../../scripts/lab/finesse/finesse-emulator';
 import { ProsodyServer } from '../../scripts/lab/finesse/prosody';
 import { BoshConnection, BoshSocket } from './bosh';
 import type { ConnectionState } from './notification-source';
-import { XmppSource } from './xmpp-source';
+import { chooseService, XmppSource } from './xmpp-source';
 
 BoshSocket.tuning = { wait: 5, marginMs: 2000, retries: 3, retryDelayMs: 100 };
 
@@ -11,10 +12,10 @@ describe('XmppSource', () => {
   beforeAll(() => prosody.start());
   afterAll(async () => {
     prosody.resume();
-    await prosody.stop();
+    await prosody.dispose();
   });
 
-  it.each(['bosh', 'websocket'] as const)('connects after a first handshake that timed out against a hanging server (%s)', async (kind) => {
+  it.each(['bosh', 'websocket'] as const)('connects once a server that hung through its first handshake answers again (%s)', async (kind) => {
     if (kind === 'websocket') (globalThis as { WebSocket?: unknown }).WebSocket ??= (await import('ws')).WebSocket;
     const states: ConnectionState[] = [];
     const source = new XmppSource({
@@ -24,14 +25,48 @@ describe('XmppSource', () => {
       password: 'lab',
       transports: [BoshConnection],
     });
-    prosody.pause(); // the first handshake hangs until the client gives up on it
-    source.start({ update: () => undefined, resync: () => undefined, state: (s) => states.push(s) });
-    await new Promise((r) => setTimeout(r, 3000));
-    expect(states.some((s) => s.status === 'connected')).toBe(false);
-    prosody.resume();
-    const end = Date.now() + 15_000;
-    while (!states.some((s) => s.status === 'connected') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-    source.stop();
-    expect(states.map((s) => s.status)).toContain('connected');
+    prosody.pause(); // the first handshake hangs
+    try {
+      source.start({ update: () => undefined, invalid: () => undefined, resync: () => undefined, state: (s) => states.push(s) });
+      // The handshake is under way against a server that answers nothing (its socket is held open by the kernel).
+      await waitFor(() => states.some((s) => s.status === 'connecting'), 20000, 'the first handshake under way against the hung server');
+      expect(states.some((s) => s.status === 'connected')).toBe(false);
+      prosody.resume();
+      await waitFor(() => states.some((s) => s.status === 'connected'), 20000, 'the source to connect');
+    } finally {
+      source.stop();
+      prosody.resume();
+    }
+  });
+
+  it.each(['websocket', 'bosh'] as const)('pings the server on its own; a server that stops answering is left and reconnected to (%s)', async (kind) => {
+    if (kind === 'websocket') (globalThis as { WebSocket?: unknown }).WebSocket ??= (await import('ws')).WebSocket;
+    const states: ConnectionState[] = [];
+    const source = new XmppSource({
+      service: kind === 'bosh' ? prosody.boshUrl : prosody.websocketUrl,
+      domain: prosody.domain,
+      username: '1001',
+      password: 'lab',
+      transports: [BoshConnection],
+      pingMs: 500,
+    });
+    try {
+      source.start({ update: () => undefined, invalid: () => undefined, resync: () => undefined, state: (s) => states.push(s) });
+      await waitFor(() => states.some((s) => s.status === 'connected'), 20000, 'connected');
+      prosody.pause(); // silent: the socket stays open, nothing answers
+      await waitFor(() => states.find((s) => s.status === 'reconnecting' && /ping/.test(s.reason ?? '')), 20000, 'the unanswered ping to end the connection');
+      prosody.resume();
+      const before = states.length;
+      await waitFor(() => states.slice(before).some((s) => s.status === 'connected'), 20000, 'connected again');
+    } finally {
+      source.stop();
+      prosody.resume();
+    }
+  });
+
+  it('prefers WebSocket when both transports are given', () => {
+    expect(chooseService('https://f.example:7443/http-bind, wss://f.example:8445/ws/')).toBe('wss://f.example:8445/ws/');
+    expect(chooseService('https://f.example:7443/http-bind')).toBe('https://f.example:7443/http-bind');
+    expect(chooseService('')).toBe('');
   });
 });

@@ -15,10 +15,22 @@ export interface XmppOptions {
   /** Extra transports (BOSH); the client picks the first that accepts the service URL. */
   transports?: unknown[];
   resource?: string;
+  /** Client ping (XEP-0199) interval: Cisco documents a client ping every 20 s on every connection. */
+  pingMs?: number;
 }
 
 const NS_EVENT = 'http://jabber.org/protocol/pubsub#event';
 const RETRY_MS = 2000;
+const PING_MS = 20_000;
+
+/**
+ * The notification service to use among those given (comma-separated): WebSocket where one is given — Finesse 12.5+
+ * documents it and lists BOSH as deprecated — else BOSH (Finesse 11.x/12.0).
+ */
+export function chooseService(given: string): string {
+  const list = given.split(',').map((s) => s.trim()).filter(Boolean);
+  return list.find((s) => /^wss?:\/\//i.test(s)) ?? list[0] ?? '';
+}
 
 export function transportKind(service: string): 'websocket' | 'bosh' {
   if (/^wss?:\/\//i.test(service)) return 'websocket';
@@ -44,6 +56,7 @@ export class XmppSource implements NotificationSource {
   private wasOnline = false;
   private stopped = false;
   private retry: ReturnType<typeof setTimeout> | null = null;
+  private pinger: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly o: XmppOptions) {
     this.kind = transportKind(o.service);
@@ -66,15 +79,17 @@ export class XmppSource implements NotificationSource {
     x.on('error', (err: Error) => {
       lastError = err.message;
     });
+    const ping = () => x.iqCaller.request(xml('iq', { type: 'get', to: this.o.domain }, xml('ping', { xmlns: 'urn:xmpp:ping' })), this.o.pingMs ?? PING_MS);
     x.on('status', (status: string) => {
       if (status === 'connecting' || status === 'opening') state({ status: this.wasOnline ? 'reconnecting' : 'connecting', reason: lastError || undefined });
       if (status === 'disconnect' && !this.stopped) state({ status: 'reconnecting', reason: lastError || 'connection lost' });
+      if (status !== 'online') this.stopPinging();
     });
     x.on('online', async () => {
       try {
         await x.send(xml('presence', {}, xml('priority', {}, '0')));
         // A round trip after the presence: once answered, the server counts us available and delivers events.
-        await x.iqCaller.request(xml('iq', { type: 'get', to: this.o.domain }, xml('ping', { xmlns: 'urn:xmpp:ping' })), 10_000);
+        await ping();
       } catch (err) {
         lastError = (err as Error).message;
       }
@@ -82,6 +97,16 @@ export class XmppSource implements NotificationSource {
       if (this.wasOnline) h.resync(); // events may have been missed while away
       this.wasOnline = true;
       lastError = '';
+      // A connection can die without a word (a NAT, a proxy): a ping unanswered within its interval ends it, and
+      // the reconnect plugin opens a new one.
+      this.stopPinging();
+      this.pinger = setInterval(() => {
+        ping().catch((err: Error) => {
+          if (this.stopped || x.status !== 'online') return;
+          lastError = `ping: ${err.message}`;
+          void x.disconnect().catch(() => undefined);
+        });
+      }, this.o.pingMs ?? PING_MS);
     });
     x.on('stanza', (stanza: Element) => {
       for (const u of updatesOf(stanza)) h.update(u);
@@ -100,8 +125,14 @@ export class XmppSource implements NotificationSource {
     begin();
   }
 
+  private stopPinging(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = null;
+  }
+
   stop(): void {
     this.stopped = true;
+    this.stopPinging();
     if (this.retry) clearTimeout(this.retry);
     void this.xmpp?.stop().catch(() => undefined);
   }

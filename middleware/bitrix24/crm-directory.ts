@@ -44,6 +44,12 @@ export class CrmDirectory {
     return matches;
   }
 
+  /** A record's name as the agent should see it (a company's or deal's TITLE, a person's name); '' if none. */
+  async recordName(type: CrmEntityType, id: number, signal?: AbortSignal): Promise<string> {
+    const rec = await this.client.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }, { signal });
+    return nameOf(rec);
+  }
+
   /** Per-type findbycomm, then the records' ASSIGNED_BY_ID. */
   async findByComm(variants: string[], types: CrmEntityType[], signal?: AbortSignal): Promise<CrmMatch[]> {
     const found = await Promise.all(
@@ -58,8 +64,7 @@ export class CrmDirectory {
     return Promise.all(
       records.map(async ({ type, id }) => {
         const rec = await this.client.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }, { signal });
-        const name = [rec?.TITLE, [rec?.NAME, rec?.LAST_NAME].filter((v) => typeof v === 'string' && v).join(' ')].find((v) => typeof v === 'string' && v.trim());
-        return { type, id, responsibleId: toInt(rec?.ASSIGNED_BY_ID), name: typeof name === 'string' ? name.trim() : '' };
+        return { type, id, responsibleId: toInt(rec?.ASSIGNED_BY_ID), name: nameOf(rec) };
       }),
     );
   }
@@ -96,4 +101,11 @@ export class CrmDirectory {
   async serverTime(signal?: AbortSignal): Promise<string> {
     return String(await this.client.call<unknown>('server.time', {}, { signal }));
   }
+}
+
+/** The record's TITLE (companies, leads), else the person's NAME LAST_NAME, as Bitrix24 lists them. */
+function nameOf(rec: Record<string, unknown> | null | undefined): string {
+  const person = [rec?.NAME, rec?.LAST_NAME].filter((v) => typeof v === 'string' && v).join(' ');
+  const name = [rec?.TITLE, person].find((v) => typeof v === 'string' && v.trim());
+  return typeof name === 'string' ? name.trim() : '';
 }

@@ -159,6 +159,8 @@ export class CallJournal {
     const r = mergeRecords(known, report);
     this.store.setKv(key, r);
     const click = this.clickOf(agentId, extension, r);
+    // A call that never left the switch is a customer call only when it is a click's (a dial that failed early).
+    if (!click && r.inside) return;
     if (!click) this.outbox.enqueue(registerKey(agentId, r.dialogId), REGISTER_CALL, { agentId, extension, record: r } satisfies RegisterJob);
     if (r.endedAt === null) return;
     const job: FinishJob = { agentId, dialogId: r.dialogId, click: click && { callId: click.callId, userId: click.userId }, outcome: callOutcome(r) };

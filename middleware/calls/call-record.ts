@@ -32,6 +32,7 @@ export function parseCallRecord(body: unknown, now = Date.now()): CallRecord {
     failure: typeof b.failure === 'string' && /^[A-Z_]{1,40}$/.test(b.failure) ? b.failure : null,
     crmRef: typeof b.crmRef === 'string' && /^(CONTACT|LEAD|COMPANY):\d{1,12}$/.test(b.crmRef) ? b.crmRef : null,
     ...(b.partial === true ? { partial: true } : {}),
+    ...(b.inside === true ? { inside: true } : {}),
   };
   if (rec.answeredAt !== null && rec.answeredAt < rec.startedAt) bad('"answeredAt" is before "startedAt"');
   if (rec.endedAt !== null && rec.endedAt < (rec.answeredAt ?? rec.startedAt)) bad('"endedAt" is before the call started or was answered');
@@ -57,6 +58,9 @@ export function mergeRecords(known: CallRecord | null, r: CallRecord): CallRecor
     crmRef: known.crmRef ?? r.crmRef,
   };
   delete merged.partial;
+  // Still inside the switch only while every report says so: once one saw it go out (OUT), it is a customer call.
+  delete merged.inside;
+  if (known.inside && r.inside) merged.inside = true;
   return merged;
 }
 

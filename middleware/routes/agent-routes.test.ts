@@ -64,6 +64,21 @@ describe('/api/agent and /bitrix/events', () => {
     expect(await blocked.text()).toMatch(/^agent session: 3 refused sign-ins for agent 1001 within 5 minutes/);
   });
 
+  it('names a CRM record for a signed-in agent only (the gadget shows the name, not CONTACT:42)', async () => {
+    const a = await agent('1001');
+    const get = (q: string, token = a.token) => fetch(`${stack.url}/api/agent/record?${q}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await (await get('type=CONTACT&id=42')).json()).toEqual({ type: 'CONTACT', id: 42, name: 'Sergey Klientov' });
+    expect(await (await get('type=company&id=12')).json()).toEqual({ type: 'COMPANY', id: 12, name: 'OOO Romashka' });
+    const calls = stack.emulator.counters.calls['crm.contact.get'] ?? 0;
+    await get('type=CONTACT&id=42');
+    expect(stack.emulator.counters.calls['crm.contact.get']).toBe(calls); // cached
+    expect((await get('type=CONTACT&id=42', 'forged')).status).toBe(401);
+    const bad = await get('type=DEAL&id=x');
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toBe('record: "type" must be CONTACT, LEAD or COMPANY and "id" a positive whole number\n');
+    expect(await (await get('type=LEAD&id=99999')).json()).toEqual({ type: 'LEAD', id: 99999, name: '' });
+  });
+
   it('a click reaches the clicking user\'s agent only, once, with the dial string; the outcome comes back', async () => {
     const a = await agent('1001');
     const b = await agent('1002');
@@ -74,7 +89,7 @@ describe('/api/agent and /bitrix/events', () => {
     // Agent B cannot settle A's command.
     expect((await b.post('/api/agent/dial-result', { commandId: cmd.id, ok: true })).status).toBe(404);
     expect((await a.post('/api/agent/dial-result', { commandId: cmd.id, ok: true })).status).toBe(204);
-    await new Promise((r) => setTimeout(r, 200));
+    await stack.connector.settled(); // both deliveries handled
     expect(a.commands).toHaveLength(1);
     expect(b.commands).toHaveLength(0);
     expect(stack.emulator.deliveries.map((d) => d.status)).toEqual([200, 200]);
@@ -82,7 +97,7 @@ describe('/api/agent and /bitrix/events', () => {
     const t0 = Date.now();
     const report = { dialogId: '5001', direction: 'outbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 2000, endedAt: t0 + 9000, failure: null };
     expect((await a.post('/api/agent/calls', report)).status).toBe(202);
-    await waitFor(() => call.finished, 5000, 'finish');
+    await waitFor(() => call.finished, 20000, 'finish');
     expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 7 });
     expect(calls()).toHaveLength(1);
     const metrics = await (await fetch(`${stack.url}/metrics`)).text();
@@ -111,7 +126,7 @@ describe('/api/agent and /bitrix/events', () => {
     await a.post('/api/agent/calls', { dialogId: '77', direction: 'outbound', number: '84951112233', startedAt: Date.now(), answeredAt: null, endedAt: null, failure: null });
     expect(stack.connector.clicks.closeUnreported()).toBe(0); // not yet: calls can be long
     expect(stack.connector.clicks.closeUnreported(Date.now() + 5 * 3_600_000)).toBe(1);
-    await waitFor(() => lost.finished, 5000, 'the lost click closed');
+    await waitFor(() => lost.finished, 20000, 'the lost click closed');
     expect(lost.finished).toMatchObject({ STATUS_CODE: 'OTHER' });
     expect(lost.finished!.FAILED_REASON).toMatch(/гаджет Finesse не сообщил о нём/);
     expect(seen.finished).toBeNull();
@@ -128,27 +143,27 @@ describe('/api/agent and /bitrix/events', () => {
     const bad = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', { USER_ID: '5' }));
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('ONEXTERNALCALLSTART: data[CALL_ID] is missing or malformed\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await stack.connector.settled();
     expect(a.commands).toHaveLength(0);
   });
 
   it('with no gadget online the click fails visibly: finished with 480 and the user told why, once', async () => {
     stack.emulator.deliverTwice = true;
     const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
-    await waitFor(() => stack.emulator.notifications.length > 0 && call.finished, 5000, 'failure');
+    await waitFor(() => stack.emulator.notifications.length > 0 && call.finished, 20000, 'failure');
     expect(call.finished).toMatchObject({ STATUS_CODE: '480', DURATION: 0 });
     expect(call.finished!.FAILED_REASON).toBe('Звонок на +7 912 345 67 89 не состоялся: гаджет Bitrix24 в рабочем столе Finesse не открыт для внутреннего номера 1021; откройте Finesse и повторите');
-    await new Promise((r) => setTimeout(r, 500));
+    await stack.connector.settled(); // the second delivery handled too
     expect(stack.emulator.notifications).toEqual([{ userId: 5, message: call.finished!.FAILED_REASON, at: expect.any(Number) }]);
   });
 
   it('a user without an extension, and a gadget that never answers, fail visibly too', async () => {
     const noExt = await stack.emulator.clickToCall(8, '+7 912 345 67 89');
-    await waitFor(() => noExt.finished, 5000, 'no extension');
+    await waitFor(() => noExt.finished, 20000, 'no extension');
     expect(noExt.finished!.STATUS_CODE).toBe('403');
     await agent('1001'); // online, but never reports an outcome
     const silent = await stack.emulator.clickToCall(5, '+7 912 345 67 89');
-    await waitFor(() => silent.finished, 5000, 'timeout');
+    await waitFor(() => silent.finished, 20000, 'timeout');
     expect(silent.finished).toMatchObject({ STATUS_CODE: '480' });
     expect(silent.finished!.FAILED_REASON).toMatch(/гаджет Finesse не ответил вовремя/);
   });
@@ -160,7 +175,7 @@ describe('/api/agent and /bitrix/events', () => {
     const missed = { dialogId: '7002', direction: 'inbound', number: '79001112233', startedAt: t0, answeredAt: null, endedAt: t0 + 15_000, failure: null };
     const busy = { dialogId: '7003', direction: 'outbound', number: '84951112233', startedAt: t0, answeredAt: null, endedAt: t0 + 2000, failure: 'BUSY' };
     for (const r of [{ ...answered, answeredAt: null, endedAt: null }, answered, answered, missed, busy, busy]) expect((await a.post('/api/agent/calls', r)).status).toBe(202);
-    await waitFor(() => calls().length === 3 && calls().every((c) => c.finished), 8000, 'three finished calls');
+    await waitFor(() => calls().length === 3 && calls().every((c) => c.finished), 20000, 'three finished calls');
     const byPhone = Object.fromEntries(calls().map((c) => [c.PHONE_NUMBER, c]));
     expect(byPhone['+79123456789']).toMatchObject({ USER_ID: 5, TYPE: 2, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, LINE_NUMBER: 'finesse', finished: { STATUS_CODE: '200', DURATION: 61 } });
     expect(byPhone['+79001112233']).toMatchObject({ USER_ID: 5, TYPE: 2, CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: 310, finished: { STATUS_CODE: '304', DURATION: 0 } });
@@ -177,10 +192,10 @@ describe('/api/agent and /bitrix/events', () => {
     await a.post('/api/agent/calls', first);
     // The reloaded page saw the call only when it ended.
     await a.post('/api/agent/calls', { ...first, startedAt: t0 + 40_000, answeredAt: null, endedAt: t0 + 42_000, partial: true });
-    const call = await waitFor(() => calls()[0]?.finished && calls()[0], 5000, 'finish');
+    const call = await waitFor(() => calls()[0]?.finished && calls()[0], 20000, 'finish');
     expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 40 });
     await a.post('/api/agent/calls', { ...first, dialogId: '9002', answeredAt: null, endedAt: t0 + 1000, partial: true });
-    await new Promise((r) => setTimeout(r, 500));
+    await stack.connector.settled();
     expect(calls()).toHaveLength(1);
   });
 
@@ -189,24 +204,24 @@ describe('/api/agent and /bitrix/events', () => {
     const t0 = Date.now();
     const start = { dialogId: '8001', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: null, endedAt: null, failure: null };
     await a.post('/api/agent/calls', start);
-    const call = await waitFor(() => calls()[0], 5000, 'register');
+    const call = await waitFor(() => calls()[0], 20000, 'register');
     // Bitrix24 fails while the end is reported; then the middleware goes down before the finish got through.
     stack.emulator.switches.outage = 'error';
     await a.post('/api/agent/calls', { ...start, answeredAt: t0 + 1000, endedAt: t0 + 31_000 });
-    await waitFor(() => (stack.connector.outbox.get('call-finish:1001:8001')?.attempts ?? 0) > 0, 5000, 'a failed finish');
+    await waitFor(() => (stack.connector.outbox.get('call-finish:1001:8001')?.attempts ?? 0) > 0, 20000, 'a failed finish');
     a.close();
     await stack.connector.stop(100);
     stack.emulator.switches.outage = 'none';
     const again = new Connector(parseConfig(stack.env));
     await again.listen(0, '127.0.0.1');
     try {
-      await waitFor(() => call.finished, 8000, 'finish after the restart');
+      await waitFor(() => call.finished, 20000, 'finish after the restart');
       expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 30 });
       // The gadget reports the end again to the new instance (its queue retries): nothing happens twice.
       const b = new AgentClient(again.url, '1001', 'lab');
       expect((await b.open()).status).toBe(200);
       expect((await b.post('/api/agent/calls', { ...start, answeredAt: t0 + 1000, endedAt: t0 + 31_000 })).status).toBe(202);
-      await new Promise((r) => setTimeout(r, 600));
+      await again.settled();
       expect(calls()).toHaveLength(1);
       expect(stack.emulator.counters.calls['telephony.externalCall.finish']).toBe(1);
     } finally {
@@ -223,7 +238,7 @@ describe('/api/agent and /bitrix/events', () => {
     const again = new Connector(parseConfig(stack.env));
     await again.listen(0, '127.0.0.1');
     try {
-      await waitFor(() => call.finished, 5000, 'the interrupted click to be finished');
+      await waitFor(() => call.finished, 20000, 'the interrupted click to be finished');
       expect(call.finished).toMatchObject({ STATUS_CODE: '480' });
       expect(call.finished!.FAILED_REASON).toMatch(/коннектор перезапускался во время набора/);
     } finally {
@@ -240,7 +255,7 @@ describe('/api/agent and /bitrix/events', () => {
     const again = new Connector(parseConfig(stack.env));
     await again.listen(0, '127.0.0.1');
     try {
-      await waitFor(() => call.finished, 5000, 'the interrupted click to be finished');
+      await waitFor(() => call.finished, 20000, 'the interrupted click to be finished');
       expect(call.finished!.FAILED_REASON).toMatch(/коннектор перезапускался во время набора/);
     } finally {
       await again.stop(100);
@@ -286,7 +301,7 @@ describe('call logging with a webhook that Bitrix24 does not let register calls'
       }, 5000, 'register');
       expect(reg.attempts).toBe(1);
       expect(reg.result).toEqual({ skipped: expect.stringMatching(/^calls cannot be logged: telephony\.externalCall\.register: WRONG_AUTH_TYPE .*install the application/) });
-      await waitFor(() => stack.connector.outbox.get('call-finish:1001:1')?.state === 'done', 5000, 'finish skipped');
+      await waitFor(() => stack.connector.outbox.get('call-finish:1001:1')?.state === 'done', 20000, 'finish skipped');
       expect(stack.emulator.calls).toHaveLength(0);
     } finally {
       await stack.stop();

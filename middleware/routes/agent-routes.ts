@@ -21,6 +21,8 @@ export interface AgentRouteOptions {
   channels: AgentChannels;
   journal: CallJournal;
   log: Logger;
+  /** The name of a CRM record, for the agent's gadget (cached by the caller). */
+  recordName: (type: 'CONTACT' | 'LEAD' | 'COMPANY', id: number) => Promise<string>;
   heartbeatMs?: number;
   finesseTimeoutMs?: number;
 }
@@ -102,6 +104,21 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     else throw new HttpError(400, 'dial result: "ok" must be true, or "code" agent_busy / finesse_refused');
     if (!o.channels.settle(agent.agentId, b.commandId, outcome)) throw new HttpError(404, 'dial result: no such command waiting for this agent');
     ctx.status = 204;
+  });
+
+  // The name of the record a call opens, so the agent sees "Ivan Petrov", not CONTACT:42. Agents only; no search.
+  router.get('/record', async (ctx) => {
+    agentOf(ctx);
+    const type = String(ctx.query.type ?? '').toUpperCase();
+    const id = Number(ctx.query.id);
+    if ((type !== 'CONTACT' && type !== 'LEAD' && type !== 'COMPANY') || !Number.isInteger(id) || id <= 0) throw new HttpError(400, 'record: "type" must be CONTACT, LEAD or COMPANY and "id" a positive whole number');
+    let name = '';
+    try {
+      name = await o.recordName(type, id);
+    } catch (err) {
+      o.log.warn({ type, id, err: (err as Error).message.slice(0, 200) }, 'record name not read from Bitrix24');
+    }
+    ctx.body = { type, id, name };
   });
 
   router.post('/calls', (ctx) => {

@@ -1,9 +1,11 @@
 import type { LabAgent } from './finesse-emulator';
+import { FINESSE_RELAY_JS } from './finesse-relay';
 
 /**
  * The lab's Finesse desktop: a container page that owns the agent's notification channel and relays every
- * notification to the gadget over a hub (postMessage), with topic = node ("/" → ".") and payload {content, object},
- * plus `finesse.info.connection`, as the Finesse desktop does (reference finesse.md §6.4). Lab code.
+ * notification to the gadget over a hub (postMessage) exactly as finesse.js does (finesse-relay.ts): topic = node
+ * ("/" → "."), payload {content: node path + payload, object: the payload parsed}, and a payload that does not
+ * parse is logged and never relayed; plus `finesse.info.connection`. Lab code.
  */
 const TEXT = {
   ru: { title: 'Finesse (эмулятор лаборатории)', agent: 'Агент', ext: 'добавочный', answer: 'Ответить', hangUp: 'Положить трубку', call: 'Звонок', READY: 'Готов', NOT_READY: 'Не готов', TALKING: 'Разговор', LOGOUT: 'Вышел' },
@@ -80,11 +82,18 @@ es.onmessage = (e) => {
   const m = JSON.parse(e.data);
   if (m.state) { const el = document.getElementById('agent-state'); el.dataset.state = m.state; el.textContent = (${JSON.stringify(t)})[m.state] || m.state; return; }
   if (m.connection) { log('finesse.info.connection ' + m.connection); relay('finesse.info.connection', { status: m.connection, resourceID: 'desktop' }); return; }
-  const topic = m.node.replace(/^\\//, '').replace(/\\//g, '.');
-  log(topic + ' ' + m.content.slice(0, 160));
-  relay(topic, { content: m.content, object: null });
+  let event;
+  try {
+    event = fb24FinesseRelay(m.node + m.content, (xml) => new DOMParser().parseFromString(xml, 'text/xml'));
+  } catch (err) {
+    log('MasterPublisher: [ERROR] ' + err.message); // finesse.js publishes nothing then
+    return;
+  }
+  log(event.topic + ' ' + m.content.slice(0, 160));
+  relay(event.topic, event.data);
   try { track(m.content); } catch (err) { /* not a dialog: nothing to show */ }
 };
+${FINESSE_RELAY_JS}
 </script></body></html>`;
 }
 

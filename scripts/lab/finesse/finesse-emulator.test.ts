@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../../../middleware/test-support/agent-client';
 import { FinesseEmulator } from './finesse-emulator';
 
 /** The Finesse emulator's REST subset against the contract in shared/reference/finesse.md §2, §4.2, §5. */
@@ -52,13 +53,17 @@ describe('Finesse emulator REST', () => {
   it('MAKE_CALL accepted (202) plays the outbound lifecycle; a busy number fails with cause BUSY; PUT User changes state', async () => {
     expect((await req('POST', 'User/1001/Dialogs', basic('1001'), makeCall('1021', '89123456789'))).status).toBe(202);
     expect((await req('POST', 'User/1001/Dialogs', basic('1001'), makeCall('1021', '84950000486'))).status).toBe(202);
-    await new Promise((r) => setTimeout(r, 600));
-    const steps = (to: string) =>
-      f.published
-        .filter((p) => p.content.includes(`<toAddress>${to}</toAddress>`))
-        .map((p) => `${/<event>(\w+)<\/event>/.exec(p.content)![1]} ${/<\/participants><state>(\w+)<\/state>/.exec(p.content)![1]}`);
-    expect(steps('89123456789')).toEqual(['POST INITIATING', 'PUT INITIATED', 'PUT ALERTING', 'PUT ACTIVE', 'PUT DROPPED', 'DELETE DROPPED']);
-    expect(steps('84950000486')).toEqual(['POST INITIATING', 'PUT INITIATED', 'PUT FAILED', 'PUT DROPPED', 'DELETE DROPPED']);
+    // Each call's Updates (found by its dialog id: the first one, INITIATING, does not name the number yet).
+    const steps = (to: string) => {
+      const id = f.published.map((p) => p.content).find((c) => c.includes(`<toAddress>${to}</toAddress>`))?.match(/<id>(\d+)<\/id>/)?.[1];
+      return f.published
+        .filter((p) => id && p.content.includes(`<id>${id}</id>`))
+        .map((p) => `${/<event>(\w+)<\/event>/.exec(p.content)![1]} ${/<\/participants><state>(\w+)<\/state>/.exec(p.content)![1]} ${/<callType>(\w+)<\/callType>/.exec(p.content)![1]}`);
+    };
+    await waitFor(() => steps('89123456789').includes('DELETE DROPPED OUT') && steps('84950000486').includes('DELETE DROPPED OUT'), 20000, 'both calls to end');
+    // AGENT_INSIDE while inside the switch, reclassified OUT once it leaves (UCCX).
+    expect(steps('89123456789')).toEqual(['POST INITIATING AGENT_INSIDE', 'PUT INITIATED AGENT_INSIDE', 'PUT ALERTING OUT', 'PUT ACTIVE OUT', 'PUT DROPPED OUT', 'DELETE DROPPED OUT']);
+    expect(steps('84950000486')).toEqual(['POST INITIATING AGENT_INSIDE', 'PUT INITIATED AGENT_INSIDE', 'PUT FAILED OUT', 'PUT DROPPED OUT', 'DELETE DROPPED OUT']);
     expect(f.published.some((p) => p.content.includes('<stateCause>BUSY</stateCause>'))).toBe(true);
     expect((await req('PUT', 'User/1001', basic('1001'), '<User><state>READY</state></User>')).status).toBe(202);
     expect(f.states.get('1001')).toBe('READY');
@@ -68,8 +73,7 @@ describe('Finesse emulator REST', () => {
     f.outbound.answerAfterMs = 50;
     f.outbound.talkMs = 60_000;
     await req('POST', 'User/1001/Dialogs', basic('1001'), makeCall('1021', '89123456789'));
-    await new Promise((r) => setTimeout(r, 300));
-    const [d] = f.liveDialogs('1001');
+    const d = await waitFor(() => f.liveDialogs('1001').find((x) => x.state === 'ACTIVE'), 20000, 'the call to be answered');
     const drop = await req('PUT', `Dialog/${d!.id}`, basic('1001'), '<Dialog><targetMediaAddress>1021</targetMediaAddress><requestedAction>DROP</requestedAction></Dialog>');
     expect(drop.status).toBe(202);
     expect(f.liveDialogs('1001')).toHaveLength(0);

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { TimerSet } from '../../../gadget/src/timer-set';
-import { apiErrors, dialogUpdate, dialogXml, type DialogSpec } from './finesse-xml';
+import { apiErrors, dialogUpdate, dialogXml, ringing, updateXml, type DialogSpec } from './finesse-xml';
 import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
 import type { ProsodyServer } from './prosody';
 import type { PubsubPublisher } from './pubsub-publisher';
@@ -30,6 +30,10 @@ export const LAB_AGENTS: LabAgent[] = [
 
 export interface RingOptions {
   vars?: Record<string, string>;
+  /** UCCX/UCCE call type: ACD_IN (default), PREROUTE_ACD_IN (after an IVR), OTHER_IN, TRANSFER… */
+  callType?: string;
+  /** The caller withheld the number: empty fromAddress, and Finesse lists only the agent's leg. */
+  withheld?: boolean;
   /** Answer after this many ms; null: nobody answers (ring no answer after `ringMs`). */
   answerAfterMs?: number | null;
   talkMs?: number;
@@ -44,6 +48,10 @@ export interface OutboundScript {
   /** Dialled strings that are busy / never answer. */
   busy: Set<string>;
   noAnswer: Set<string>;
+  /** Dialled strings that fail before the call leaves the switch (no trunk, bad number): FAILED while AGENT_INSIDE. */
+  unreachable?: Set<string>;
+  /** Dialled strings whose MAKE_CALL fails in CTI: 202, then an asynchronous <apiErrors> on the Dialogs node. */
+  ctiError?: Set<string>;
 }
 
 type Listener = (event: { node: string; content: string } | { connection: string } | { state: string }) => void;
@@ -115,18 +123,20 @@ export class FinesseEmulator {
     return `${this.url}/desktop?${new URLSearchParams({ agent: agentId, ...params })}`;
   }
 
-  /** Publishes an Update (or any text, to test robustness) on the agent's Dialogs node. */
-  publish(agentId: string, content: string): void {
+  /** Publishes an Update (or any text, to test robustness) on one of the agent's nodes (his Dialogs by default). */
+  publish(agentId: string, content: string, node = `/finesse/api/User/${agentId}/Dialogs`): void {
     this.published.push({ agent: agentId, content });
-    this.xmpp?.publisher.publish(agentId, content);
+    if (node.endsWith('/Dialogs')) this.xmpp?.publisher.publish(agentId, content);
     if (this.down.has(agentId)) return; // the agent's notification channel is down: the event is lost
-    for (const l of this.listeners.get(agentId) ?? []) l({ node: `/finesse/api/User/${agentId}/Dialogs`, content });
+    for (const l of this.listeners.get(agentId) ?? []) l({ node, content });
   }
 
-  /** Changes the agent's state (as PUT User does) and shows it on his desktop. */
+  /** Changes the agent's state (as PUT User does), publishes the User PUT on his User node and shows it. */
   setState(agentId: string, state: string): void {
     this.states.set(agentId, state);
     this.onState?.(agentId, state);
+    const agent = this.agents.find((a) => a.id === agentId);
+    if (agent) this.publish(agentId, updateXml('PUT', `/finesse/api/User/${agentId}`, this.userXml(agent).replace(/^<User>/, '<user>').replace(/<\/User>$/, '</user>')), `/finesse/api/User/${agentId}`);
     for (const l of this.listeners.get(agentId) ?? []) l({ state });
   }
 
@@ -175,20 +185,29 @@ export class FinesseEmulator {
     }
   }
 
-  /** An inbound call rings at the agent with this extension: POST ALERTING, PUT ACTIVE, PUT DROPPED, DELETE. */
+  /**
+   * An inbound call rings at the agent with this extension: POST ALERTING, PUT ACTIVE, PUT DROPPED, DELETE. Not
+   * answered within `ringMs`: ring no answer (DROPPED, DELETE, and UCCX sets the agent Not Ready).
+   */
   ring(extension: string, caller: string, o: RingOptions = {}): string {
     const agent = this.agentByExtension(extension);
     if (!agent) throw new Error(`no lab agent with extension ${extension}`);
     const id = String(++this.nextId);
     const parts = (agentState: string, callerState: string) => [
       { address: agent.extension, type: 'AGENT_DEVICE', state: agentState },
-      { address: caller, state: callerState },
+      ...(o.withheld ? [] : [{ address: caller, state: callerState }]),
     ];
-    const base = { id, from: caller, to: '5000', callType: 'ACD_IN', vars: o.vars ?? {} };
+    const base = { ...ringing(agent.extension, id, o.withheld ? '' : caller, o.vars ?? {}), callType: o.callType ?? 'ACD_IN' };
     this.put(agent, { ...base, state: 'ALERTING', participants: parts('ALERTING', 'INITIATED') }, 'POST');
     const end = () => this.hangUp(agent, { ...base, state: 'DROPPED', participants: parts('DROPPED', 'DROPPED') });
     const answerAfter = o.answerAfterMs === undefined ? 1500 : o.answerAfterMs;
-    if (answerAfter === null) this.timers.later(o.ringMs ?? 10_000, end);
+    if (answerAfter === null)
+      this.timers.later(o.ringMs ?? 10_000, () => {
+        const live = this.live.get(agent.id)?.get(id);
+        if (!live || live.state !== 'ALERTING') return; // answered from the desktop meanwhile
+        end();
+        this.setState(agent.id, 'NOT_READY'); // RONA
+      });
     else
       this.timers.later(answerAfter, () => {
         this.put(agent, { ...base, state: 'ACTIVE', participants: parts('ACTIVE', 'ACTIVE') }, 'PUT');
@@ -197,36 +216,110 @@ export class FinesseEmulator {
     return id;
   }
 
-  /** MAKE_CALL accepted: POST INITIATING, PUT INITIATED, then ALERTING → ACTIVE → DROPPED, or FAILED (busy). */
-  dialOut(agent: LabAgent, toAddress: string): string {
+  /**
+   * MAKE_CALL accepted, as UCCX shows a call the agent places: POST INITIATING (only his leg, no toAddress), PUT
+   * INITIATED — AGENT_INSIDE while the call is inside the switch — then, once it leaves, reclassified OUT: ALERTING
+   * → ACTIVE → DROPPED, or FAILED (busy). A number that fails before leaving the switch stays AGENT_INSIDE.
+   */
+  dialOut(agent: LabAgent, toAddress: string, requestId = ''): string {
     const id = String(++this.nextId);
     const o = this.outbound;
-    const base = { id, from: agent.extension, to: toAddress, callType: 'OUT' };
-    const parts = (mine: string, far: string, cause?: string) => [
-      { address: agent.extension, type: 'AGENT_DEVICE', state: mine, cause, actions: mine === 'ACTIVE' || mine === 'FAILED' || mine === 'INITIATED' ? ['DROP'] : [] },
-      { address: toAddress, state: far },
-    ];
-    const step = (state: string, mine: string, far: string, cause?: string) => ({ ...base, state, participants: parts(mine, far, cause) });
-    this.put(agent, step('INITIATING', 'INITIATING', 'INITIATING'), 'POST');
+    const mine = { address: agent.extension, type: 'AGENT_DEVICE' };
+    const step = (state: string, callType: string, me: string, far: string | null, cause?: string): DialogSpec => ({
+      id,
+      state,
+      from: agent.extension,
+      to: far === null ? '' : toAddress,
+      callType,
+      participants: [{ ...mine, state: me, cause }, ...(far === null ? [] : [{ address: toAddress, state: far }])],
+    });
+    this.put(agent, step('INITIATING', 'AGENT_INSIDE', 'INITIATING', null), 'POST');
+    if (o.ctiError?.has(toAddress)) {
+      // CTI refuses the call: the asynchronous error on the Dialogs node (Cisco's documented sample), then the dialog goes.
+      this.timers.later(20, () => {
+        this.publish(agent.id, updateXml('PUT', `/finesse/api/Dialog/${id}`, '<apiErrors><apiError><errorData>34</errorData><errorMessage>CF_RESOURCE_OUT_OF_SERVICE</errorMessage><errorType>Call Operation Failure</errorType></apiError></apiErrors>', requestId));
+        this.hangUp(agent, step('DROPPED', 'AGENT_INSIDE', 'DROPPED', null));
+      });
+      return id;
+    }
     this.timers.later(20, () => {
-      this.put(agent, step('INITIATED', 'INITIATED', 'INITIATED'), 'PUT');
+      this.put(agent, step('INITIATED', 'AGENT_INSIDE', 'INITIATED', 'INITIATED'), 'PUT');
+      if (o.unreachable?.has(toAddress)) {
+        this.timers.later(100, () => {
+          this.put(agent, step('FAILED', 'AGENT_INSIDE', 'FAILED', 'DROPPED', 'BAD_DESTINATION'), 'PUT');
+          this.timers.later(200, () => this.hangUp(agent, step('DROPPED', 'AGENT_INSIDE', 'DROPPED', 'DROPPED', 'BAD_DESTINATION')));
+        });
+        return;
+      }
       if (o.busy.has(toAddress)) {
         this.timers.later(200, () => {
-          this.put(agent, step('FAILED', 'FAILED', 'DROPPED', 'BUSY'), 'PUT');
-          this.timers.later(300, () => this.hangUp(agent, step('DROPPED', 'DROPPED', 'DROPPED', 'BUSY')));
+          this.put(agent, step('FAILED', 'OUT', 'FAILED', 'DROPPED', 'BUSY'), 'PUT');
+          this.timers.later(300, () => this.hangUp(agent, step('DROPPED', 'OUT', 'DROPPED', 'DROPPED', 'BUSY')));
         });
         return;
       }
       this.timers.later(100, () => {
-        this.put(agent, step('ALERTING', 'ACTIVE', 'ALERTING'), 'PUT');
+        this.put(agent, step('ALERTING', 'OUT', 'ACTIVE', 'ALERTING'), 'PUT');
         if (o.noAnswer.has(toAddress)) {
-          this.timers.later(o.ringMs, () => this.hangUp(agent, step('DROPPED', 'DROPPED', 'DROPPED')));
+          this.timers.later(o.ringMs, () => this.hangUp(agent, step('DROPPED', 'OUT', 'DROPPED', 'DROPPED')));
           return;
         }
         this.timers.later(o.answerAfterMs, () => {
-          this.put(agent, step('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
-          this.timers.later(o.talkMs, () => this.hangUp(agent, step('DROPPED', 'DROPPED', 'DROPPED')));
+          this.put(agent, step('ACTIVE', 'OUT', 'ACTIVE', 'ACTIVE'), 'PUT');
+          this.timers.later(o.talkMs, () => this.hangUp(agent, step('DROPPED', 'OUT', 'DROPPED', 'DROPPED')));
         });
+      });
+    });
+    return id;
+  }
+
+  /**
+   * The agent on `fromExt` consults the agent on `toExt` about his live call and then transfers it or makes a
+   * conference: the original call is held, a CONSULT dialog (associated with it) rings at both agents and is
+   * answered; on transfer the first agent's dialogs end and the second's becomes the surviving call (TRANSFER, the
+   * customer's numbers, the dropped call's id in secondaryId); on conference both see one CONFERENCE dialog.
+   */
+  consult(fromExt: string, toExt: string, complete: 'transfer' | 'conference', stepMs = 100): string {
+    const a = this.agentByExtension(fromExt);
+    const b = this.agentByExtension(toExt);
+    const original = a && this.liveDialogs(a.id).find((d) => d.state === 'ACTIVE');
+    if (!a || !b || !original) throw new Error(`consult: ${fromExt} has no active call, or ${toExt} is no lab agent`);
+    const customer = (original.participants ?? []).find((p) => p.address !== a.extension);
+    const id = String(++this.nextId);
+    const legs = (aState: string, bState: string) => [
+      { address: a.extension, type: 'AGENT_DEVICE', state: aState },
+      { address: b.extension, type: 'AGENT_DEVICE', state: bState },
+    ];
+    const consult = (state: string, aState: string, bState: string): DialogSpec => ({
+      id,
+      state,
+      from: a.extension,
+      to: b.extension,
+      dnis: b.extension,
+      dialedNumber: b.extension,
+      callType: 'CONSULT',
+      associatedDialogUri: `/finesse/api/Dialog/${original.id}`,
+      participants: legs(aState, bState),
+    });
+    const held = { ...original, participants: (original.participants ?? []).map((p) => (p.address === a.extension ? { ...p, state: 'HELD', actions: undefined } : p)) };
+    this.put(a, held, 'PUT');
+    this.put(a, consult('INITIATED', 'INITIATED', 'ALERTING'), 'POST');
+    this.put(b, consult('ALERTING', 'INITIATED', 'ALERTING'), 'POST');
+    this.timers.later(stepMs, () => {
+      this.put(a, consult('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
+      this.put(b, consult('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
+      this.timers.later(stepMs, () => {
+        const survivor = (callType: string, parts: DialogSpec['participants']): DialogSpec => ({ ...original, id, callType, secondaryId: original.id, associatedDialogUri: '', dnis: b.extension, participants: parts });
+        const customerLeg = customer ? [{ ...customer, state: 'ACTIVE', actions: undefined }] : [];
+        this.hangUp(a, held);
+        if (complete === 'transfer') {
+          this.hangUp(a, consult('DROPPED', 'DROPPED', 'ACTIVE'));
+          this.put(b, survivor('TRANSFER', [{ address: b.extension, type: 'AGENT_DEVICE', state: 'ACTIVE' }, ...customerLeg]), 'PUT');
+        } else {
+          const all = [...legs('ACTIVE', 'ACTIVE'), ...customerLeg];
+          this.put(a, survivor('CONFERENCE', all), 'PUT');
+          this.put(b, survivor('CONFERENCE', all), 'PUT');
+        }
       });
     });
     return id;
@@ -300,7 +393,7 @@ export class FinesseEmulator {
       this.makeCalls.push({ agent: agent.id, toAddress: to, at: Date.now() });
       ctx.set('requestId', ctx.get('requestId'));
       ctx.status = 202;
-      this.dialOut(agent, to);
+      this.dialOut(agent, to, ctx.get('requestId'));
     });
     router.put('/finesse/api/Dialog/:id', async (ctx) => {
       const me = this.signedIn(ctx.get('authorization'));
@@ -316,7 +409,7 @@ export class FinesseEmulator {
       }
       if (action === 'ANSWER' && mine?.state === 'ALERTING') {
         ctx.status = 202;
-        this.put(me, { ...d, state: 'ACTIVE', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'ACTIVE', actions: ['DROP'] })) }, 'PUT');
+        this.put(me, { ...d, state: 'ACTIVE', participants: (d.participants ?? []).map((p) => ({ ...p, state: 'ACTIVE', actions: undefined })) }, 'PUT');
         return;
       }
       fail(ctx, 400, 'Invalid State', `${action ?? 'no action'} is not allowed in the participant's state`);
@@ -406,7 +499,7 @@ export class FinesseEmulator {
 
   async stop(): Promise<void> {
     await this.xmpp?.publisher.stop();
-    await this.xmpp?.server.stop();
+    await this.xmpp?.server.dispose();
     this.timers.clear();
     const s = this.server;
     this.server = null;
