@@ -36,6 +36,13 @@ export const LAB_TEXT = {
     queue: 'CSQ',
     voicemail: 'voicemail',
     lang: 'Русский',
+    scenarios: 'Finesse as it really behaves, at agent 1001 (extension 1021) with the number above — open his desktop first (and Maria\'s, 1002, for a transfer):',
+    sc_preroute: 'Call after an IVR (PREROUTE_ACD_IN)',
+    sc_withheld: 'Withheld caller',
+    sc_rona: 'Nobody answers (RONA)',
+    sc_transfer: 'Answered, consulted, transferred to 1022',
+    sc_conference: 'Answered, conference with 1022',
+    sc_outbound: 'Agent 1021 dials the number (AGENT_INSIDE, then OUT)',
   },
   ru: {
     title: 'Лаборатория finesse-bitrix24',
@@ -73,6 +80,13 @@ export const LAB_TEXT = {
     queue: 'очередь',
     voicemail: 'голосовая почта',
     lang: 'English',
+    scenarios: 'Finesse как он есть, у агента 1001 (добавочный 1021), с номером выше — сначала откройте его рабочий стол (и Марии, 1002, для перевода):',
+    sc_preroute: 'Звонок после IVR (PREROUTE_ACD_IN)',
+    sc_withheld: 'Скрытый номер',
+    sc_rona: 'Никто не ответил (RONA)',
+    sc_transfer: 'Ответил, консультация, перевод на 1022',
+    sc_conference: 'Ответил, конференция с 1022',
+    sc_outbound: 'Агент 1021 набирает номер (AGENT_INSIDE, затем OUT)',
   },
 } as const;
 
@@ -120,7 +134,8 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}</select></p>
 <p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p></section>
 <section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
-<p><small>${t.examples}</small></p><div id="last"></div></section>
+<p><small>${t.examples}</small></p><div id="last"></div>
+<p><small>${t.scenarios}</small></p><p id="scenarios">${(['preroute', 'withheld', 'rona', 'transfer', 'conference', 'outbound'] as const).map((k) => `<button type="button" data-scenario="${k}">${t[`sc_${k}`]}</button>`).join(' ')}</p></section>
 <section id="calls"><h2>${t.calls}</h2><table><thead><tr><th>${t.time}</th><th>${t.from}</th><th>${t.answer}</th><th>${t.went}</th><th>${t.card}</th><th>${t.steps}</th></tr></thead><tbody id="log"></tbody></table></section>
 </main>
 <script>
@@ -134,6 +149,11 @@ async function switches(){
 document.querySelectorAll('select,input[type=checkbox]').forEach(e=>e.addEventListener('change',switches));
 const fill=document.getElementById('fill');
 if(fill)fill.addEventListener('click',async()=>{const r=await(await fetch('/api/fill-month',{method:'POST'})).json();document.getElementById('filled').textContent=r.added+' ('+r.from+' … '+r.to+')';});
+document.querySelectorAll('[data-scenario]').forEach(b=>b.addEventListener('click',async()=>{
+  const res=await fetch('/api/finesse-scenario',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({scenario:b.dataset.scenario,number:document.getElementById('ani').value})});
+  const r=await res.json();
+  document.getElementById('last').innerHTML='<p class="'+(res.ok?'ok':'bad')+'">'+esc(res.ok?b.textContent+' · '+r.dialogId:r.error)+'</p>';
+}));
 document.getElementById('call').addEventListener('submit',async ev=>{
   ev.preventDefault();
   const res=await fetch('/api/call',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({ani:document.getElementById('ani').value})});

@@ -6,6 +6,7 @@ import moment from 'moment-timezone';
 import { seedConfig } from '../../middleware/stats/ccdr-fixture';
 import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
 import { LAB_STATS_TOKEN, startStack, type Stack } from './lab-stack';
+import { waitFor } from '../../middleware/test-support/agent-client';
 
 describe('lab page server', () => {
   let stack: Stack;
@@ -75,6 +76,30 @@ describe('lab page server with the Finesse side', () => {
       const again = await (await fetch(`${lab.url}/api/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ani: '+7 903 777-88-99' }) })).json();
       expect(again.outcome).toEqual({ kind: 'agent', target: '1022' });
     } finally {
+      lab.server.close();
+      await stack.stop();
+    }
+  });
+
+  it('plays Finesse\'s real flows on request: a prerouted call, a withheld caller, a transfer to 1022', async () => {
+    const stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) } });
+    const lab = await startLabServer(stack, 0);
+    const scenario = (name: string) => fetch(`${lab.url}/api/finesse-scenario`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: name, number: '8 912 345-67-89' }) });
+    try {
+      const f = stack.finesse!;
+      const { dialogId } = (await (await scenario('preroute')).json()) as { dialogId: string };
+      expect(f.liveDialogs('1001').find((d) => d.id === dialogId)).toMatchObject({ callType: 'PREROUTE_ACD_IN', from: '89123456789', dnis: '1021' });
+      const withheld = (await (await scenario('withheld')).json()) as { dialogId: string };
+      expect(f.liveDialogs('1001').find((d) => d.id === withheld.dialogId)).toMatchObject({ from: '', participants: [{ address: '1021' }] });
+      f.endAll();
+      await scenario('transfer');
+      await waitFor(() => f.liveDialogs('1002').find((d) => d.callType === 'TRANSFER'), 20000, 'the call transferred to 1022');
+      expect(f.liveDialogs('1001')).toEqual([]);
+      const bad = await scenario('nonsense');
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error: 'unknown scenario; one of preroute, withheld, rona, transfer, conference, outbound' });
+    } finally {
+      stack.finesse?.endAll();
       lab.server.close();
       await stack.stop();
     }

@@ -109,6 +109,39 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     if (ccdr) recordCall(ccdr.db, trace, ringing ? stack.finesse!.agents.find((a) => a.id === ringing.agent)!.extension : null, 500_000 + calls.length);
     ctx.body = { ...trace, ringing };
   });
+  // Finesse's real flows, played at agent 1001 (extension 1021) with the number typed on the lab page.
+  router.post('/api/finesse-scenario', (ctx) => {
+    const f = stack.finesse;
+    if (!f) {
+      ctx.status = 404;
+      ctx.body = { error: 'the lab runs without its Finesse side' };
+      return;
+    }
+    const b = (ctx.request.body ?? {}) as { scenario?: unknown; number?: unknown };
+    const number = String(b.number ?? '').replace(/[^\d+]/g, '') || '89123456789';
+    const answered = () => f.ring('1021', number, { answerAfterMs: 300, talkMs: 120_000 });
+    const consultLater = (complete: 'transfer' | 'conference') => {
+      const id = answered();
+      const timer = setTimeout(() => f.liveDialogs('1001').some((d) => d.id === id && d.state === 'ACTIVE') && f.consult('1021', '1022', complete, 1500), 2000);
+      timer.unref();
+      return id;
+    };
+    const scenarios: Record<string, () => string> = {
+      preroute: () => f.ring('1021', number, { callType: 'PREROUTE_ACD_IN', answerAfterMs: 3000, talkMs: 10_000 }),
+      withheld: () => f.ring('1021', '', { withheld: true, answerAfterMs: 3000, talkMs: 10_000 }),
+      rona: () => f.ring('1021', number, { answerAfterMs: null, ringMs: 8000 }),
+      transfer: () => consultLater('transfer'),
+      conference: () => consultLater('conference'),
+      outbound: () => f.dialOut(f.agents[0]!, number),
+    };
+    const run = scenarios[String(b.scenario)];
+    if (!run) {
+      ctx.status = 400;
+      ctx.body = { error: `unknown scenario; one of ${Object.keys(scenarios).join(', ')}` };
+      return;
+    }
+    ctx.body = { dialogId: run() };
+  });
   router.post('/api/switches', (ctx) => {
     const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };
     const sw = stack.emulator.switches;
