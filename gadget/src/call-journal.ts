@@ -47,6 +47,18 @@ export class CallJournal {
     return known([...gone, ...live.flatMap((d) => this.upsert(d))]);
   }
 
+  /**
+   * Finesse refused a call the agent placed, in CTI (an asynchronous <apiErrors> naming our MAKE_CALL): the call is
+   * over, failed, with the number we dialled (the dialog itself never showed it).
+   */
+  failedDial(dialogId: string, number: string, cause: string): CallReport[] {
+    if (this.ended.has(dialogId)) return [];
+    const rec = this.calls.get(dialogId) ?? { dialogId, direction: 'outbound', number: '', startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: null, inside: true };
+    rec.number ||= number;
+    this.calls.set(dialogId, rec);
+    return known(this.end(dialogId, /^[A-Z_]{1,40}$/.test(cause) ? cause : 'OTHER'));
+  }
+
   private markEnded(id: string): void {
     this.ended.add(id);
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.values().next().value!);

@@ -95,6 +95,17 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     expect(stack.finesse!.makeCalls).toHaveLength(1);
   });
 
+  it('a dial Finesse accepts (202) but CTI then refuses (asynchronous <apiErrors> with our requestId) is finished in Bitrix24 once', async () => {
+    const page = await desktop('1001');
+    stack.finesse!.outbound.ctiError = new Set(['84951112233']);
+    await clickNumber(5, 'contact', 43);
+    const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 20000, 'the refused call');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '480', DURATION: 0 });
+    expect(await page.frameLocator('#gadget').locator('.fb24-dial[data-status=failed]').textContent()).toBe('Call to 84951112233 not placed: CF_RESOURCE_OUT_OF_SERVICE');
+    await stack.connector.settled();
+    expect(stack.emulator.calls).toHaveLength(1);
+  });
+
   it('a click while the agent is on a call is refused visibly (busy), and the call he is on is untouched', async () => {
     const page = await desktop('1001');
     stack.finesse!.ring('1021', '79001112233', { answerAfterMs: 100, talkMs: 60_000 });

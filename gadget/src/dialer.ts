@@ -28,12 +28,23 @@ export class Dialer {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  private request(method: string, path: string, body?: string): Promise<Response> {
+  /** MAKE_CALLs Finesse accepted, by the requestId we sent: its asynchronous CTI error names it (finesse.md §2.1). */
+  private readonly placed = new Map<string, { toAddress: string; commandId: string; at: number }>();
+
+  private request(method: string, path: string, body?: string, requestId?: string): Promise<Response> {
     return this.http(`${this.f.baseUrl}/finesse/api/${path}`, {
       method,
-      headers: { authorization: this.f.authorization, accept: 'application/xml', ...(body ? { 'content-type': 'application/xml' } : {}) },
+      headers: { authorization: this.f.authorization, accept: 'application/xml', ...(body ? { 'content-type': 'application/xml' } : {}), ...(requestId ? { requestId } : {}) },
       body,
     });
+  }
+
+  /** The call we placed that an asynchronous CTI error (<apiErrors> with this requestId) is about, once. */
+  claim(requestId: string): { toAddress: string; commandId: string } | null {
+    const p = requestId ? this.placed.get(requestId) : undefined;
+    if (!p) return null;
+    this.placed.delete(requestId);
+    return p;
   }
 
   private text(doc: Document, name: string): string {
@@ -77,12 +88,25 @@ export class Dialer {
         if (me.state !== 'NOT_READY') return { ok: false, code: 'agent_busy', reason: `the agent did not become NOT_READY (is ${me.state})`, state: me.state };
       }
       const body = `<Dialog><requestedAction>MAKE_CALL</requestedAction><fromAddress>${esc(me.extension)}</fromAddress><toAddress>${esc(cmd.toAddress)}</toAddress></Dialog>`;
-      const res = await this.request('POST', `User/${encodeURIComponent(this.f.agentId)}/Dialogs`, body);
+      const requestId = newRequestId();
+      for (const [id, p] of this.placed) if (Date.now() - p.at > 10 * 60_000) this.placed.delete(id); // errors come in seconds
+      // Known before the POST: the CTI error may be delivered before the 202 is read.
+      this.placed.set(requestId, { toAddress: cmd.toAddress, commandId: cmd.id, at: Date.now() });
+      const res = await this.request('POST', `User/${encodeURIComponent(this.f.agentId)}/Dialogs`, body, requestId).catch((err: unknown) => {
+        this.placed.delete(requestId);
+        throw err;
+      });
       if (res.status === 202 || res.status === 200) return { ok: true };
+      this.placed.delete(requestId);
       return { ok: false, code: 'finesse_refused', reason: await this.errorOf(res) };
     } catch (err) {
       if (err instanceof Refused) return { ok: false, code: 'finesse_refused', reason: err.message };
       return { ok: false, code: 'finesse_refused', reason: `Finesse did not answer: ${(err as Error).message}` };
     }
   }
+}
+
+/** finesse.js sends a UUID as requestId on every non-GET request; Finesse copies it into the notifications it causes. */
+function newRequestId(): string {
+  return globalThis.crypto?.randomUUID?.() ?? `fb24-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }

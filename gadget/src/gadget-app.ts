@@ -2,7 +2,7 @@ import { AgentSession } from './agent-session';
 import { CallJournal } from './call-journal';
 import { Dialer, type DialCommand } from './dialer';
 import { DialogTracker, type PopRequest, type Trigger } from './dialog-tracker';
-import { ParseError, parseDialogList, parseUpdate, type XmlParser } from './finesse-update';
+import { ParseError, parseDialogList, parseUpdate, type FinesseUpdate, type XmlParser } from './finesse-update';
 import type { GadgetView } from './gadget-view';
 import type { Strings } from './i18n';
 import type { NotificationSource } from './notification-source';
@@ -73,7 +73,9 @@ export class GadgetApp {
   async dial(cmd: DialCommand): Promise<void> {
     this.view.dialState('dialing', this.t.dialing.replace('{n}', cmd.toAddress));
     const result = await this.dialer!.dial(cmd);
-    if (result.ok) this.view.dialState('dialled', this.t.dialled.replace('{n}', cmd.toAddress));
+    if (result.ok && this.refusedByCti.delete(cmd.id)) {
+      // CTI refused it before the 202 was read: the failure is shown and reported already.
+    } else if (result.ok) this.view.dialState('dialled', this.t.dialled.replace('{n}', cmd.toAddress));
     else {
       const t = this.t;
       const why = result.code !== 'agent_busy' ? result.reason : result.state === 'READY' ? t.readyRefused : result.state === '' ? t.notSignedIn : t.inState.replace('{s}', result.state);
@@ -113,11 +115,27 @@ export class GadgetApp {
       if (update.kind === 'dialogs') for (const set of this.freshDuringResync) for (const d of update.dialogs) set.add(d.id);
       pops = this.tracker.apply(update);
       for (const r of this.journal.apply(update)) this.session?.report(r);
+      if (update.kind === 'apiErrors') this.ctiError(update);
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       return this.skipped(err.message);
     }
     for (const p of pops) void this.pop(p);
+  }
+
+  /** Commands whose dial CTI refused (asynchronously), by command id. */
+  private readonly refusedByCti = new Set<string>();
+
+  /** An asynchronous CTI error about a call we placed (its requestId): that dial failed; Bitrix24 is told. */
+  private ctiError(update: Extract<FinesseUpdate, { kind: 'apiErrors' }>): void {
+    const dial = this.dialer?.claim(update.requestId);
+    if (!dial) return;
+    const dialogId = /\/Dialog\/([^/]+)$/.exec(update.source)?.[1] ?? `cti-${update.requestId}`.slice(0, 64);
+    const cause = (update.errors[0] ?? '').trim();
+    this.refusedByCti.add(dial.commandId);
+    if (this.refusedByCti.size > 50) this.refusedByCti.delete(this.refusedByCti.values().next().value!);
+    for (const r of this.journal.failedDial(dialogId, dial.toAddress, cause)) this.session?.report(r);
+    this.view.dialState('failed', this.t.dialFailed.replace('{n}', dial.toAddress).replace('{r}', cause || 'CTI'), cause);
   }
 
   /** Malformed input is logged (one line, its size bounded) and dropped; the gadget keeps working. */
