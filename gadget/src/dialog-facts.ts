@@ -5,6 +5,8 @@ import type { Dialog, Participant } from './finesse-update';
  * whether it is a leg between agents, its direction, the agent's own leg. Pure.
  */
 const INTERNAL = new Set(['CONSULT', 'CONFERENCE', 'SUPERVISOR_MONITOR']);
+/** Finesse's voice call types (reference finesse.md §2.4); another is read as a customer call, and logged once. */
+export const KNOWN_CALL_TYPES = new Set(['ACD_IN', 'PREROUTE_ACD_IN', 'PREROUTE_DIRECT_AGENT', 'TRANSFER', 'OTHER_IN', 'OUT', 'AGENT_INSIDE', 'CONSULT', 'CONFERENCE', 'SUPERVISOR_MONITOR', 'OUTBOUND', 'OUTBOUND_PREVIEW', 'OUTBOUND_CALLBACK', 'OUTBOUND_PERSONAL_CALLBACK', '']);
 const OUTBOUND = new Set(['OUT', 'OUTBOUND', 'OUTBOUND_PREVIEW']);
 
 /**

@@ -1,5 +1,6 @@
 import { AgentSession } from './agent-session';
 import { CallJournal } from './call-journal';
+import { KNOWN_CALL_TYPES } from './dialog-facts';
 import { Dialer, type DialCommand } from './dialer';
 import { DialogTracker, type PopRequest, type Trigger } from './dialog-tracker';
 import { ParseError, parseDialogList, parseUpdate, type FinesseUpdate, type XmlParser } from './finesse-update';
@@ -112,6 +113,7 @@ export class GadgetApp {
     let pops: PopRequest[];
     try {
       const update = parseUpdate(payload, this.deps.parse);
+      if (update.kind === 'dialogs') this.noteCallTypes(update.dialogs);
       if (update.kind === 'dialogs') for (const set of this.freshDuringResync) for (const d of update.dialogs) set.add(d.id);
       pops = this.tracker.apply(update);
       for (const r of this.journal.apply(update)) this.session?.report(r);
@@ -121,6 +123,17 @@ export class GadgetApp {
       return this.skipped(err.message);
     }
     for (const p of pops) void this.pop(p);
+  }
+
+  private readonly unknownCallTypes = new Set<string>();
+
+  /** A call type we do not know is logged once (it is handled as a customer call by its direction). */
+  private noteCallTypes(dialogs: Array<{ callType: string }>): void {
+    for (const { callType } of dialogs) {
+      if (KNOWN_CALL_TYPES.has(callType) || this.unknownCallTypes.has(callType) || this.unknownCallTypes.size > 20) continue;
+      this.unknownCallTypes.add(callType);
+      this.deps.log(`unknown Finesse call type ${callType.slice(0, 40)}: handled as a customer call`);
+    }
   }
 
   /** Commands whose dial CTI refused (asynchronously), by command id. */
