@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_KEYS, ConfigError, loadSource, parseConfig } from './config';
 
-const base = { B24_WEBHOOK_URL: 'https://p.example/rest/1/s3cretsecret/', B24_UNPROCESSED_USER_ID: '9' };
+const base = { B24_WEBHOOK_URL: 'https://p.example/rest/1/s3cretsecret/', B24_UNPROCESSED_USER_ID: '9', HOST: '127.0.0.1' };
 
 describe('configuration', () => {
   it('applies the documented defaults', () => {
@@ -32,6 +32,9 @@ describe('configuration', () => {
     [{ ...base, TLS_CERT: '/nonexistent.pem' }, 'TLS_KEY', 'set together'],
     [{ ...base, TLS_CERT: '/nonexistent.pem', TLS_KEY: '/nonexistent.key' }, 'TLS_CERT', 'a readable PEM file'],
     [{ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of fatal'],
+    [{ ...base, HOST: '0.0.0.0' }, 'UCCX_LOOKUP_TOKEN', 'listens only on loopback'],
+    [{ B24_CLIENT_ID: 'local.x', B24_CLIENT_SECRET: 's', B24_UNPROCESSED_USER_ID: '9', HOST: '127.0.0.1' }, 'B24_PORTAL_URL', 'installs only there'],
+    [{ ...base, TRUST_PROXY: 'maybe' }, 'TRUST_PROXY', 'number of proxies'],
   ])('names the bad key: %j', (env, key, expected) => {
     let error: unknown;
     try {

@@ -26,7 +26,7 @@ export const CONFIG_KEYS = {
   DATA_DIR: { kind: { type: 'string' }, default: './data', doc: 'folder of the embedded store (outbox, tokens)' },
   TLS_CERT: { kind: { type: 'string' }, doc: 'PEM certificate path; with TLS_KEY serves HTTPS' },
   TLS_KEY: { kind: { type: 'string' }, doc: 'PEM private key path; with TLS_CERT serves HTTPS' },
-  TRUST_PROXY: { kind: { type: 'bool' }, default: 'false', doc: 'trust X-Forwarded-* from a reverse proxy' },
+  TRUST_PROXY: { kind: { type: 'string', pattern: /^(true|false|yes|no|[0-9])$/i, hint: 'false, true (one proxy) or the number of proxies in front' }, default: 'false', doc: 'the client address is the one the proxy appended to X-Forwarded-For: `true` for one reverse proxy, a number for a chain of them; `false`: the connection\'s address' },
   LOG_LEVEL: {
     kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     default: 'info',
@@ -36,8 +36,9 @@ export const CONFIG_KEYS = {
   B24_WEBHOOK_URL: { kind: { type: 'url' }, secret: true, doc: 'incoming webhook URL (webhook mode)' },
   B24_CLIENT_ID: { kind: { type: 'string' }, doc: 'local application client_id (application mode)' },
   B24_CLIENT_SECRET: { kind: { type: 'string' }, secret: true, doc: 'local application client_secret (application mode)' },
-  B24_PORTAL_URL: { kind: { type: 'url' }, doc: 'the portal allowed to install the application (recommended)' },
-  B24_OAUTH_URL: { kind: { type: 'url' }, doc: 'token endpoint; default: <server_endpoint origin>/oauth/token/' },
+  B24_PORTAL_URL: { kind: { type: 'url' }, doc: 'the one portal allowed to install the application (required in application mode); every install and event is checked against it' },
+  B24_OAUTH_URL: { kind: { type: 'url' }, default: 'https://oauth.bitrix.info/oauth/token/', doc: 'the Bitrix24 OAuth token endpoint (never taken from a request)' },
+  FINESSE_LOCKOUT_THRESHOLD: { kind: { type: 'int', min: 0, max: 100 }, default: '5', doc: "failed sign-ins after which Finesse locks an account (0: Finesse's lockout is off); agent sessions stop forwarding an account's sign-ins two refusals before it" },
   B24_UNPROCESSED_USER_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'Bitrix24 user who owns leads of unknown callers' },
   B24_RATE_PER_SEC: { kind: { type: 'int', min: 1, max: 1000 }, default: '2', doc: 'leaky bucket drain rate of the portal plan' },
   B24_RATE_BURST: { kind: { type: 'int', min: 1, max: 100000 }, default: '50', doc: 'leaky bucket size of the portal plan' },
@@ -45,7 +46,7 @@ export const CONFIG_KEYS = {
   LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time' },
   LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
   USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
-  UCCX_LOOKUP_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'shared token the UCCX script sends as `token`' },
+  UCCX_LOOKUP_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'token the UCCX script sends as `token` to /uccx/lookup (required unless HOST is a loopback address)' },
   FINESSE_ORIGINS: { kind: { type: 'list' }, default: '', doc: 'origins of the Finesse desktop allowed to call /api/* from the gadget (CORS)' },
   UCCX_ALLOWED_IPS: { kind: { type: 'list' }, doc: 'comma-separated client IPs allowed to call /uccx/lookup (empty: any)' },
   PHONE_COUNTRY_CODE: { kind: { type: 'string', pattern: /^[1-9]\d{0,2}$/, hint: '1 to 3 digits' }, default: '7', doc: 'country code added to national numbers' },
@@ -60,7 +61,7 @@ export const CONFIG_KEYS = {
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
-  PUBLIC_URL: { kind: { type: 'url' }, doc: 'address at which Bitrix24 reaches the middleware (its event handler); default: the address the install request came to' },
+  PUBLIC_URL: { kind: { type: 'url' }, doc: "address at which Bitrix24 reaches the middleware (its event handler); default: the middleware's own listening address (never a request's Host)" },
   B24_LINE_NUMBER: { kind: { type: 'string', pattern: /^[\w.-]{1,50}$/, hint: '1 to 50 letters, digits, dots or dashes' }, default: 'finesse', doc: 'number of the external line the application adds in Bitrix24 (choose it as the default for outgoing calls)' },
   B24_SHOW_CALL_CARD: { kind: { type: 'bool' }, default: 'false', doc: "show Bitrix24's own call card to the agent during inbound calls" },
   FINESSE_URL: { kind: { type: 'url' }, doc: 'Finesse REST base, e.g. https://finesse1.example.com:8445: the middleware checks an agent\'s sign-in there when the gadget opens its session (click-to-dial, call logging)' },
@@ -80,12 +81,13 @@ export interface Config {
   host: string;
   dataDir: string;
   tls: { cert: string; key: string } | null;
-  trustProxy: boolean;
+  /** Reverse proxies in front: the client address is the one the nearest proxy appended (0: no proxy). */
+  proxyHops: number;
   logLevel: string;
   uiLanguage: 'ru' | 'en';
   bitrix24:
     | { mode: 'webhook'; webhookUrl: string }
-    | { mode: 'app'; clientId: string; clientSecret: string; portalUrl: string | null; oauthUrl: string | null };
+    | { mode: 'app'; clientId: string; clientSecret: string; portalUrl: string; oauthUrl: string };
   unprocessedUserId: number;
   rate: { perSecond: number; burst: number };
   requestTimeoutMs: number;
@@ -95,6 +97,7 @@ export interface Config {
   uccxToken: string | null;
   uccxAllowedIps: string[];
   finesseOrigins: string[];
+  finesseLockoutThreshold: number;
   phone: { countryCode: string; nationalLength: number; trunkPrefix: string; outsidePrefixes: string[] };
   shutdownGraceMs: number;
   publicUrl: string | null;
@@ -212,7 +215,9 @@ export function parseConfig(src: Source): Config {
   } else if (clientId || clientSecret) {
     if (!clientId) throw new ConfigError('B24_CLIENT_ID', 'the application client_id (B24_CLIENT_SECRET is set)');
     if (!clientSecret) throw new ConfigError('B24_CLIENT_SECRET', 'the application client_secret (B24_CLIENT_ID is set)');
-    bitrix24 = { mode: 'app', clientId, clientSecret, portalUrl: str('B24_PORTAL_URL') ?? null, oauthUrl: str('B24_OAUTH_URL') ?? null };
+    const portalUrl = str('B24_PORTAL_URL');
+    if (!portalUrl) throw new ConfigError('B24_PORTAL_URL', "the portal's address, e.g. https://company.bitrix24.ru: application mode installs only there (README Security)");
+    bitrix24 = { mode: 'app', clientId, clientSecret, portalUrl: new URL(portalUrl).origin, oauthUrl: get<string>('B24_OAUTH_URL') };
   } else {
     throw new ConfigError('B24_WEBHOOK_URL', 'a Bitrix24 connection: B24_WEBHOOK_URL, or B24_CLIENT_ID and B24_CLIENT_SECRET');
   }
@@ -237,6 +242,9 @@ export function parseConfig(src: Source): Config {
   }
 
   const uccxToken = str('UCCX_LOOKUP_TOKEN') ?? null;
+  const host = get<string>('HOST');
+  const trustProxy = String(get<string>('TRUST_PROXY')).toLowerCase();
+  const proxyHops = /^(true|yes)$/.test(trustProxy) ? 1 : /^(false|no)$/.test(trustProxy) ? 0 : Number(trustProxy);
   const sqlitePath = str('CCDR_SQLITE_PATH');
   const odbc = str('CCDR_ODBC_CONNECTION');
   if (sqlitePath && odbc) throw new ConfigError('CCDR_SQLITE_PATH', 'either CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION, not both');
@@ -253,12 +261,12 @@ export function parseConfig(src: Source): Config {
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
 
-  return {
+  const config: Config = {
     port: get('PORT'),
-    host: get('HOST'),
+    host,
     dataDir: get('DATA_DIR'),
     tls,
-    trustProxy: get('TRUST_PROXY'),
+    proxyHops,
     logLevel: get('LOG_LEVEL'),
     uiLanguage: get('UI_LANGUAGE'),
     bitrix24,
@@ -287,6 +295,7 @@ export function parseConfig(src: Source): Config {
     publicUrl: str('PUBLIC_URL')?.replace(/\/+$/, '') ?? null,
     line: { number: get('B24_LINE_NUMBER'), showCard: get('B24_SHOW_CALL_CARD') },
     finesseUrl: str('FINESSE_URL')?.replace(/\/+$/, '') ?? null,
+    finesseLockoutThreshold: get('FINESSE_LOCKOUT_THRESHOLD'),
     agentExtensions: Object.fromEntries(
       (get<string[]>('AGENT_EXTENSIONS') ?? []).map((pair) => {
         const m = /^(\d+):(\d{1,15})$/.exec(pair);
@@ -311,9 +320,19 @@ export function parseConfig(src: Source): Config {
     },
     secrets,
   };
+  // Checked after every key's own form, so a typo is named first.
+  if (!uccxToken && !isLoopback(host)) {
+    throw new ConfigError('UCCX_LOOKUP_TOKEN', `a token for the UCCX script: without it the middleware listens only on loopback (HOST=127.0.0.1), and HOST is ${host}`);
+  }
+  return config;
 }
 
 /** The secret part of https://portal/rest/<user>/<secret>/. */
 export function webhookSecret(url: string): string | undefined {
   return /\/rest\/\d+\/([^/]+)/.exec(url)?.[1];
+}
+
+/** 127.0.0.0/8, ::1, localhost: only this machine can connect. */
+export function isLoopback(host: string): boolean {
+  return /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host.trim());
 }

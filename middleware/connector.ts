@@ -17,6 +17,9 @@ import { LookupService } from './lookup/lookup-service';
 import { Metrics } from './metrics';
 import { TtlCache } from './lookup/ttl-cache';
 import { Outbox } from './outbox';
+import { bearerToken, sameSecret } from './secrets';
+import { PortalCheck } from './bitrix24/portal-check';
+import { AuthError, NotInstalledError } from './bitrix24/errors';
 import { healthRoutes, type Check } from './routes/health-routes';
 import { installRoutes } from './routes/install-routes';
 import { lookupRoutes } from './routes/lookup-routes';
@@ -150,7 +153,10 @@ export class Connector {
 
   private buildApp(): void {
     const app = this.app;
-    app.proxy = this.config.trustProxy;
+    // Behind N proxies the client is the address the Nth one appended (the rightmost N entries of X-Forwarded-For);
+    // anything to their left the client wrote itself.
+    app.proxy = this.config.proxyHops > 0;
+    app.maxIpsCount = this.config.proxyHops;
     app.silent = true;
     app.use(errorAnswers(this.log));
     // The gadget runs on the Finesse origin and calls /api/* directly: allow exactly the configured origins.
@@ -179,6 +185,7 @@ export class Connector {
       }),
     );
     const reports = this.ccdr ? new Reports(this.ccdr, this.portalUrl()) : null;
+    const agentTokens = new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000);
     const routers = [
       healthRoutes(
         {
@@ -200,8 +207,12 @@ export class Connector {
           },
         },
         this.metrics,
+        (ctx) => {
+          const given = bearerToken(ctx);
+          return Boolean(given && [this.config.uccxToken, this.config.stats.token].some((t) => t !== null && sameSecret(given, t)));
+        },
       ),
-      lookupRoutes(this.lookups, { token: this.config.uccxToken, allowedIps: this.config.uccxAllowedIps, rules: this.config.phone }),
+      lookupRoutes(this.lookups, { token: this.config.uccxToken, allowedIps: this.config.uccxAllowedIps, rules: this.config.phone, isAgentSession: (t) => agentTokens.verify(t) !== null }),
       statsRoutes({
         token: this.config.stats.token,
         timeZone: this.config.stats.timeZone,
@@ -226,10 +237,11 @@ export class Connector {
     routers.push(
       agentRoutes({
         finesseUrl: this.config.finesseUrl,
-        tokens: new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000),
+        tokens: agentTokens,
         channels: this.channels,
         journal: this.journal,
         log: this.log,
+        lockoutThreshold: this.config.finesseLockoutThreshold,
         recordName: async (type, id) => {
           const key = `${type}:${id}`;
           const known = this.recordNames.get(key);
@@ -240,15 +252,28 @@ export class Connector {
         },
       }),
     );
-    if (this.credentials instanceof AppCredentials) {
+    if (this.credentials instanceof AppCredentials && this.config.bitrix24.mode === 'app') {
       const creds = this.credentials;
+      const app = { portalUrl: this.config.bitrix24.portalUrl, clientId: this.config.bitrix24.clientId };
+      const check = new PortalCheck(`${app.portalUrl}/rest/`, this.config.requestTimeoutMs);
       routers.push(
-        installRoutes(creds, this.config.bitrix24.mode === 'app' ? this.config.bitrix24.portalUrl : null, this.log, {
-          publicUrl: this.config.publicUrl,
+        installRoutes(creds, app, check, this.log, {
+          publicUrl: () => this.config.publicUrl ?? this.url,
           line: this.config.line.number,
           afterInstall: appSetup(this.client, { number: this.config.line.number, name: 'Cisco Finesse' }),
         }),
-        eventRoutes({ installation: () => creds.installation(), clicks: this.clicks, uninstall: () => creds.forget(), log: this.log, track: (w) => this.track(w) }),
+        eventRoutes({
+          installation: () => creds.installation(),
+          clicks: this.clicks,
+          uninstall: () => creds.forget(),
+          log: this.log,
+          track: (w) => this.track(w),
+          tokenUser: (t) => check.tokenUser(t),
+          stillInstalled: () => this.client.call('app.info').then(
+            () => true,
+            (err: unknown) => !(err instanceof AuthError || err instanceof NotInstalledError), // unsure: keep our tokens
+          ),
+        }),
       );
     }
     for (const r of routers) app.use(r.routes()).use(r.allowedMethods());

@@ -14,7 +14,6 @@ export interface GadgetSettings {
   agentId: string;
   extension: string;
   middlewareUrl: string;
-  token: string;
   pop: PopConfig;
   trigger: Trigger;
   inbound: boolean;
@@ -203,11 +202,11 @@ export class GadgetApp {
     }
   }
 
+  /** Asks the middleware who owns the number, over the agent's own session (no shared secret in the layout). */
   private async lookup(phone: string, dialog: PopRequest['dialog']): Promise<Target> {
+    if (!this.session) return { kind: 'none', reason: 'lookup_failed' };
     try {
-      const res = await this.deps.fetch(`${this.s.middlewareUrl}/api/lookup?phone=${encodeURIComponent(phone)}`, {
-        headers: this.s.token ? { authorization: `Bearer ${this.s.token}` } : {},
-      });
+      const res = await this.session.get(`/api/lookup?phone=${encodeURIComponent(phone)}`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return targetFromLookup((await res.json()) as LookupAnswer, dialog, this.s.pop);
     } catch (err) {

@@ -13,7 +13,6 @@ describe('gadget settings', () => {
       agentId: '1001',
       extension: '1021',
       middlewareUrl: 'https://mw:8443',
-      token: '',
       pop: { crmBaseUrl: 'https://crm.example', entityVariable: 'callVariable2', phoneVariable: 'callVariable1', scriptUrlTemplate: '' },
       trigger: 'ALERTING',
       inbound: true,

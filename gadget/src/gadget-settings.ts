@@ -48,7 +48,6 @@ export function readSettings(params: URLSearchParams, config: FinesseGadgetConfi
     agentId,
     extension: (config.extension ?? params.get('extension') ?? '').trim(),
     middlewareUrl: httpUrl(params, 'middleware', true),
-    token: params.get('token') ?? '',
     pop: {
       crmBaseUrl: httpUrl(params, 'crm', true),
       entityVariable: params.get('entityVar') || 'callVariable2',

@@ -49,7 +49,7 @@ export class AppCredentials implements Credentials {
 
   constructor(
     private readonly store: Store,
-    private readonly app: { clientId: string; clientSecret: string; oauthUrl: string | null },
+    private readonly app: { clientId: string; clientSecret: string; oauthUrl: string },
     private readonly scrubber: SecretScrubber,
     private readonly log: Logger,
     private readonly timeoutMs: number,
@@ -87,12 +87,9 @@ export class AppCredentials implements Credentials {
     return this.refreshing;
   }
 
-  oauthUrl(inst: Installation): string {
-    return this.app.oauthUrl ?? new URL('/oauth/token/', inst.serverEndpoint).toString();
-  }
-
   private async doRefresh(inst: Installation): Promise<void> {
-    const url = new URL(this.oauthUrl(inst));
+    // The token endpoint is configured (B24_OAUTH_URL), never taken from an install or event: our client_secret goes there.
+    const url = new URL(this.app.oauthUrl);
     url.search = new URLSearchParams({
       grant_type: 'refresh_token',
       client_id: this.app.clientId,
@@ -116,8 +113,7 @@ export class AppCredentials implements Credentials {
       ...inst,
       accessToken: body.access_token,
       refreshToken: body.refresh_token,
-      clientEndpoint: typeof body.client_endpoint === 'string' && body.client_endpoint ? body.client_endpoint : inst.clientEndpoint,
-      serverEndpoint: typeof body.server_endpoint === 'string' && body.server_endpoint ? body.server_endpoint : inst.serverEndpoint,
+      // The REST endpoint stays the pinned portal's, whatever the answer names.
       expiresAt: Date.now() + expiresIn * 1000,
     });
     this.log.info({ memberId: inst.memberId }, 'Bitrix24 access token refreshed');

@@ -78,7 +78,23 @@ export async function signedInAgent(baseUrl: string, agentId: string, authorizat
   }
   const loginId = find(doc, 'loginId') ?? '';
   if (loginId !== agentId) throw new FinesseRefused(401, 'Finesse answered for another user');
+  // Finesse lets an administrator (or a supervisor of the team) read any User: with Basic credentials the user who
+  // signed in must be the agent himself (his loginId or loginName), or anyone could dial as him.
+  const presented = basicUser(authorization);
+  const loginName = find(doc, 'loginName') ?? '';
+  if (presented !== null && presented.toLowerCase() !== loginId.toLowerCase() && presented.toLowerCase() !== loginName.toLowerCase()) {
+    throw new FinesseRefused(403, "these are not the agent's own credentials (another user's, e.g. an administrator's)");
+  }
   const extension = find(doc, 'extension') ?? '';
   if (!extension) throw new FinesseRefused(409, 'the agent is not signed in to an extension');
   return { agentId, extension, state: find(doc, 'state') ?? '' };
+}
+
+/** The user name in `Basic base64(user:password)`, or null for another scheme (SSO Bearer) or a malformed header. */
+export function basicUser(authorization: string): string | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/.exec(authorization.trim());
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? decoded.slice(0, colon) : null;
 }

@@ -33,17 +33,23 @@ export function crmReference(a: LookupAnswer): string {
 
 const builder = new Builder({ rootName: 'lookup', renderOpts: { pretty: false }, xmldec: { version: '1.0', encoding: 'UTF-8' } });
 
+/** Characters XML 1.0 cannot carry at all (controls, lone surrogates, U+FFFE/F): dropped, so no answer ever fails. */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const xmlText = (v: string) => v.replace(NOT_XML, '');
+
 export function renderXml(a: LookupAnswer): string {
+  // Values come from Bitrix24 (an extension is whatever a user typed into UF_PHONE_INNER): the builder escapes
+  // markup, and text XML cannot hold at all is dropped.
   return builder.buildObject({
     route: a.route,
-    extension: a.extension,
-    entityType: a.entityType,
+    extension: xmlText(a.extension),
+    entityType: xmlText(a.entityType),
     entityId: a.entityId === null ? '' : String(a.entityId),
-    crmRef: crmReference(a),
+    crmRef: xmlText(crmReference(a)),
     status: a.status,
     responsibleId: a.responsibleId === null ? '' : String(a.responsibleId),
-    phone: a.phone,
-    reason: a.reason,
+    phone: xmlText(a.phone),
+    reason: xmlText(a.reason),
   });
 }
 

@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { LAB_ADMIN } from '../../scripts/lab/finesse/finesse-emulator';
+import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { uccxLookup } from '../test-support/lookup-client';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
 import { Store } from '../store';
@@ -34,12 +36,33 @@ describe('/api/agent and /bitrix/events', () => {
     expect([...stack.emulator.lines.keys()]).toEqual(['finesse']);
   });
 
-  it('forgets the portal on ONAPPUNINSTALL (proved by the application token), and then refuses its events', async () => {
-    const send = (event: string, data: Record<string, string>) =>
-      stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm(event, data));
-    expect((await send('ONAPPUNINSTALL', { CLEAN: '0' })).status).toBe(200);
+  it('forgets the portal on a real uninstall (the portal no longer takes our token), and then refuses its events', async () => {
+    expect(await stack.emulator.uninstall()).toEqual([200]);
     expect(stack.connector.store.getKv('bitrix24.installation')).toBeNull();
+    const send = (event: string, data: Record<string, string>) => stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm(event, data, {}, 5));
     expect((await send('ONEXTERNALCALLSTART', { CALL_ID: 'externalCall.a.1', USER_ID: '5', PHONE_NUMBER: '1' })).status).toBe(401);
+  });
+
+  it('refuses a forged uninstall (any portal user has the application token and member id): the connector stays', async () => {
+    const sink = stack.emulator;
+    const res = await sink.deliver(`${stack.url}/bitrix/events`, sink.eventForm('ONAPPUNINSTALL', { CLEAN: '0' }, {}, 6));
+    expect(res.status).toBe(401);
+    expect(await res.text()).toBe('event: not confirmed as coming from the installed application on the configured portal\n');
+    expect(stack.connector.store.getKv('bitrix24.installation')).not.toBeNull();
+    expect((await uccxLookup(stack.url, { ani: '89123456789', token: LAB_UCCX_TOKEN })).fields.status).toBe('found');
+  });
+
+  it('refuses a forged click: another user\'s token, or a made-up one, never makes an agent dial', async () => {
+    const a = await agent('1001');
+    const data = { CALL_ID: 'externalCall.forged.2', USER_ID: '5', PHONE_NUMBER: '89001234567', PHONE_NUMBER_INTERNATIONAL: '+79001234567' };
+    // Maria (user 6) posts a click "by Ivan" (user 5) with her own token, with the frame's application token and member id.
+    const asMaria = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', data, {}, 6));
+    expect(asMaria.status).toBe(401);
+    const madeUp = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', data, { access_token: 'f'.repeat(32) }, 5));
+    expect(madeUp.status).toBe(401);
+    await stack.connector.settled();
+    expect(a.commands).toHaveLength(0);
+    expect(stack.finesse!.makeCalls).toHaveLength(0);
   });
 
   it('opens a session only for the agent whose Finesse credentials these are', async () => {
@@ -57,11 +80,28 @@ describe('/api/agent and /bitrix/events', () => {
     expect(await res2.text()).toMatch(/Invalid Authorization User Specified/);
     const forged = await fetch(`${stack.url}/api/agent/commands`, { headers: { authorization: 'Bearer abc.123.def' } });
     expect(forged.status).toBe(401);
-    // Guessing stops before Finesse's own lockout (5 failures): the third refusal blocks further tries for a while.
+    // Guessing stops before Finesse's own lockout (5 failures): after the third refusal of the account, no more tries.
+    await wrong.open();
     await wrong.open();
     const blocked = await wrong.open();
     expect(blocked.status).toBe(429);
-    expect(await blocked.text()).toMatch(/^agent session: 3 refused sign-ins for agent 1001 within 5 minutes/);
+    expect(await blocked.text()).toMatch(/^agent session: 3 refused sign-ins for 1001 within 5 minutes/);
+  });
+
+  it('counts refusals per Finesse account presented, so anonymous guesses never lock an agent out of Finesse', async () => {
+    // Six sign-ins "as agent 1001" with a stranger's Basic credentials: Finesse sees the stranger fail, 1001 never.
+    for (let i = 0; i < 6; i++) {
+      await fetch(`${stack.url}/api/agent/session`, { method: 'POST', headers: { authorization: AgentClient.basic('mallory', 'x'), 'content-type': 'application/json' }, body: JSON.stringify({ agentId: '1001' }) });
+    }
+    const real = new AgentClient(stack.url, '1001', 'lab');
+    clients.push(real);
+    expect((await real.open()).status).toBe(200);
+  });
+
+  it("refuses a Finesse administrator's credentials for an agent's session (Finesse lets him read any User)", async () => {
+    const res = await fetch(`${stack.url}/api/agent/session`, { method: 'POST', headers: { authorization: AgentClient.basic(LAB_ADMIN.id, LAB_ADMIN.password), 'content-type': 'application/json' }, body: JSON.stringify({ agentId: '1001' }) });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe("agent session: these are not the agent's own credentials (another user's, e.g. an administrator's)\n");
   });
 
   it('names a CRM record for a signed-in agent only (the gadget shows the name, not CONTACT:42)', async () => {
@@ -104,7 +144,7 @@ describe('/api/agent and /bitrix/events', () => {
     expect(metrics).toContain('click_to_dial_total{outcome="dialled"} 1');
     expect(metrics).toContain('click_to_dial_total{outcome="repeated"} 1');
     expect(metrics).toContain('agent_sessions 2');
-    const ready = (await (await fetch(`${stack.url}/readyz`)).json()) as { checks: Record<string, unknown> };
+    const ready = (await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${LAB_UCCX_TOKEN}` } })).json()) as { checks: Record<string, unknown> };
     expect(ready.checks.clickToDial).toEqual({ ok: true, gadgetsOnline: 2 });
   });
 
@@ -140,7 +180,7 @@ describe('/api/agent and /bitrix/events', () => {
       const res = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', data, auth));
       expect(res.status).toBe(401);
     }
-    const bad = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', { USER_ID: '5' }));
+    const bad = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', { USER_ID: '5' }, {}, 5));
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('ONEXTERNALCALLSTART: data[CALL_ID] is missing or malformed\n');
     await stack.connector.settled();

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { AgentChannels, AgentIdentity, DialOutcome } from '../calls/agent-channels';
 import type { CallJournal } from '../calls/call-log';
 import { parseCallRecord } from '../calls/call-record';
-import { FinesseRefused, signedInAgent } from '../finesse/finesse-users';
+import { basicUser, FinesseRefused, signedInAgent } from '../finesse/finesse-users';
 import { HttpError } from '../http-errors';
 import type { Logger } from '../log';
 import { bearerToken } from '../secrets';
@@ -25,18 +25,41 @@ export interface AgentRouteOptions {
   recordName: (type: 'CONTACT' | 'LEAD' | 'COMPANY', id: number) => Promise<string>;
   heartbeatMs?: number;
   finesseTimeoutMs?: number;
+  /** Finesse's lockout threshold (FINESSE_LOCKOUT_THRESHOLD). */
+  lockoutThreshold?: number;
 }
 
 const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
 /** Finesse locks an account after 5 failed sign-ins: we stop passing guesses on well before that. */
-const MAX_FAILURES = 3;
 const FAILURE_WINDOW_MS = 5 * 60_000;
+/** Sign-ins forwarded to Finesse per minute, all agents together: a shift start of a few hundred agents fits. */
+const SIGN_INS_PER_MINUTE = 600;
+
+/** A fixed-window budget: at most `perMinute` takes in any clock minute. */
+class SignInBudget {
+  private windowStart = 0;
+  private used = 0;
+  constructor(private readonly perMinute: number) {}
+  take(now = Date.now()): boolean {
+    if (now - this.windowStart >= 60_000) {
+      this.windowStart = now;
+      this.used = 0;
+    }
+    if (this.used >= this.perMinute) return false;
+    this.used += 1;
+    return true;
+  }
+}
 
 export function agentRoutes(o: AgentRouteOptions): Router {
   const router = new Router({ prefix: '/api/agent' });
   const heartbeatMs = o.heartbeatMs ?? 15_000;
   const failures = new Map<string, number[]>();
-  const recentFailures = (agentId: string) => (failures.get(agentId) ?? []).filter((t) => Date.now() - t < FAILURE_WINDOW_MS);
+  const recentFailures = (account: string) => (failures.get(account) ?? []).filter((t) => Date.now() - t < FAILURE_WINDOW_MS);
+  // Stop two refusals before Finesse's lockout (its threshold is configurable; 0 = no lockout: still bounded).
+  const lockout = o.lockoutThreshold ?? 5;
+  const maxFailures = lockout === 0 ? 5 : Math.max(1, lockout - 2);
+  const forwarded = new SignInBudget(SIGN_INS_PER_MINUTE);
 
   const agentOf = (ctx: Context): AgentIdentity => {
     const subject = o.tokens.verify(bearerToken(ctx) ?? '');
@@ -51,20 +74,24 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     if (typeof agentId !== 'string' || !/^[\w.@-]{1,64}$/.test(agentId)) throw new HttpError(400, 'agent session: "agentId" is missing or malformed');
     const authorization = ctx.get('authorization');
     if (!/^(Basic|Bearer) \S+$/.test(authorization)) throw new HttpError(401, "agent session: send the agent's Finesse authorization (Basic or Bearer)");
-    if (recentFailures(agentId).length >= MAX_FAILURES) {
-      throw new HttpError(429, `agent session: ${MAX_FAILURES} refused sign-ins for agent ${agentId} within 5 minutes; wait before trying again (Finesse would lock the account)`);
+    // Finesse counts (and locks) failures per user of the credentials, not per the agent named in the body.
+    const account = basicUser(authorization) ?? agentId;
+    if (recentFailures(account).length >= maxFailures) {
+      throw new HttpError(429, `agent session: ${maxFailures} refused sign-ins for ${account.slice(0, 64)} within 5 minutes; wait before trying again (Finesse would lock the account)`);
     }
+    // A global bound too: no flood of sign-ins reaches Finesse, whoever sends them.
+    if (!forwarded.take()) throw new HttpError(429, 'agent session: too many sign-ins right now; try again in a few seconds');
     let agent;
     try {
       agent = await signedInAgent(o.finesseUrl, agentId, authorization, o.finesseTimeoutMs ?? 5000);
     } catch (err) {
       if (err instanceof FinesseRefused) {
-        if (err.status === 401) failures.set(agentId, [...recentFailures(agentId), Date.now()]);
-        throw new HttpError(err.status === 409 ? 409 : 401, `agent session: ${err.message}`);
+        if (err.status === 401) failures.set(account, [...recentFailures(account), Date.now()]);
+        throw new HttpError(err.status === 409 ? 409 : err.status === 403 ? 403 : 401, `agent session: ${err.message}`);
       }
       throw new HttpError(503, `agent session: ${(err as Error).message}`);
     }
-    failures.delete(agentId);
+    failures.delete(account);
     const identity: AgentIdentity = { agentId: agent.agentId, extension: agent.extension };
     const { token, expiresAt } = o.tokens.issue(JSON.stringify(identity));
     o.log.info({ agentId: agent.agentId, extension: agent.extension }, 'agent session opened');

@@ -7,14 +7,21 @@ import { sameSecret } from '../secrets';
 
 /**
  * POST /bitrix/events — Bitrix24's event deliveries (reference bitrix24.md §1.4, §4.4): form-encoded `data[...]`,
- * `auth[...]`. A delivery whose application_token or member_id is not the install's is refused (401); a good one
- * is answered 200 at once (Bitrix24 does not retry and throttles slow handlers) and handled after.
+ * `auth[...]`. The application_token and member_id sit in every user's application frame, so they only sort out
+ * noise: a delivery is acted on when the portal confirms it — the click's `auth[access_token]` is, by the portal's
+ * own word (user.current), the token of the user in `data[USER_ID]`; an uninstall is real when the portal no longer
+ * takes our own token. Anything else is refused (401) and logged once. A good delivery is answered 200 at once
+ * (Bitrix24 does not retry and throttles slow handlers) and handled after.
  */
 export interface EventRouteOptions {
   installation: () => Installation | null;
   clicks: ClickToDial;
   uninstall: () => void;
   log: Logger;
+  /** The user whose token this is, as the configured portal says (null: the portal does not know it). */
+  tokenUser: (accessToken: string) => Promise<{ userId: number } | null>;
+  /** Whether the portal still takes our application's own token (it does not after a real uninstall). */
+  stillInstalled: () => Promise<boolean>;
   /** Keeps the handling that goes on after the answer in view (shutdown and tests wait for it). */
   track: (work: Promise<unknown>) => void;
 }
@@ -36,18 +43,24 @@ export function parseCallStart(data: Form): ExternalCallStart {
 
 export function eventRoutes(o: EventRouteOptions): Router {
   const router = new Router();
-  router.post('/bitrix/events', (ctx) => {
+  router.post('/bitrix/events', async (ctx) => {
     const form = obj((ctx.request as { body?: unknown }).body);
     const auth = obj(form.auth);
-    const event = text(form.event).toUpperCase();
+    const event = text(form.event).toUpperCase().slice(0, 60);
     const inst = o.installation();
     const token = text(auth.application_token);
     const member = text(auth.member_id);
-    if (!inst || !token || !sameSecret(token, inst.applicationToken) || !sameSecret(member, inst.memberId)) {
-      o.log.warn({ event, domain: text(auth.domain), ip: ctx.ip }, 'Bitrix24 event refused: application_token or member_id does not match the install');
-      throw new HttpError(401, 'event: application_token or member_id does not match the installed application');
-    }
+    const refuse = (why: string): never => {
+      o.log.warn({ event, why, domain: text(auth.domain).slice(0, 80), ip: ctx.ip }, 'Bitrix24 event refused');
+      throw new HttpError(401, 'event: not confirmed as coming from the installed application on the configured portal');
+    };
+    if (!inst || !token || !sameSecret(token, inst.applicationToken) || !sameSecret(member, inst.memberId)) return refuse('application_token or member_id does not match the install');
     const data = obj(form.data);
+    if (event === 'ONEXTERNALCALLSTART' || event === 'ONEXTERNALCALLBACKSTART') {
+      const who = await o.tokenUser(text(auth.access_token));
+      if (!who) refuse('the portal does not know its access token');
+      if (event === 'ONEXTERNALCALLSTART' && String(who!.userId) !== text(data.USER_ID)) refuse("its access token is not the clicking user's");
+    } else if (event === 'ONAPPUNINSTALL' && (await o.stillInstalled())) refuse('the portal still takes our token: not uninstalled');
     const later = (what: string, p: Promise<unknown>) => o.track(p.catch((err: Error) => o.log.error({ event, err: err.message }, `${what} failed`)));
     switch (event) {
       case 'ONEXTERNALCALLSTART':

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Metrics } from '../metrics';
 
 export interface Check {
@@ -7,14 +8,18 @@ export interface Check {
 }
 export type Checks = Record<string, () => Promise<Check> | Check>;
 
-/** /healthz: the process is up. /readyz: each dependency, with the reason of any failure. /metrics: Prometheus. */
-export function healthRoutes(checks: Checks, metrics: Metrics): Router {
+/** How long one evaluation of the checks answers every /readyz caller: a flood of calls makes one probe. */
+const READY_REUSE_MS = 2000;
+
+/**
+ * /healthz: the process is up. /readyz: ready or not for anyone (a load balancer), each dependency with the reason
+ * of any failure only for an operator (`isOperator`: a caller with one of our bearer tokens); all callers share one
+ * evaluation at a time, so /readyz cannot be made to hammer Bitrix24 or to flap. /metrics: Prometheus.
+ */
+export function healthRoutes(checks: Checks, metrics: Metrics, isOperator: (ctx: Context) => boolean): Router {
   const router = new Router();
-  router.get('/healthz', (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ok: true };
-  });
-  router.get('/readyz', async (ctx) => {
+  let last: { at: number; result: Promise<{ ready: boolean; checks: Record<string, Check> }> } | null = null;
+  const evaluate = async () => {
     const results: Record<string, Check> = {};
     await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
@@ -25,10 +30,18 @@ export function healthRoutes(checks: Checks, metrics: Metrics): Router {
         }
       }),
     );
-    const ready = Object.values(results).every((r) => r.ok);
+    return { ready: Object.values(results).every((r) => r.ok), checks: results };
+  };
+  router.get('/healthz', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ok: true };
+  });
+  router.get('/readyz', async (ctx) => {
+    if (!last || Date.now() - last.at > READY_REUSE_MS) last = { at: Date.now(), result: evaluate() };
+    const { ready, checks: results } = await last.result;
     ctx.status = ready ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ready, checks: results };
+    ctx.body = isOperator(ctx) ? { ready, checks: results } : { ready };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;

@@ -35,11 +35,46 @@ describe('POST /bitrix/install', () => {
     expect(connector.store.getKv('bitrix24.installation')).toMatchObject({ memberId: emulator.memberId, applicationToken: emulator.applicationToken });
   });
 
+  const REFUSED = "install: refused (the configured portal did not confirm an administrator's token for this application)\n";
+
   it('refuses another portal than B24_PORTAL_URL', async () => {
     const res = await fetch(`${connector.url}/bitrix/install`, form(other.installForm()));
     expect(res.status).toBe(403);
-    expect(await res.text()).toMatch(/^install: portal .* is not B24_PORTAL_URL\n$/);
+    expect(await res.text()).toBe(REFUSED);
     expect(connector.store.getKv('bitrix24.installation')).toBeNull();
+  });
+
+  it('takeover attempts: endpoints from the request are never called, a regular user cannot re-install, Host is ignored', async () => {
+    expect((await fetch(`${connector.url}/bitrix/install`, form(emulator.installForm()))).status).toBe(200);
+    const before = connector.store.getKv<{ refreshToken: string; applicationToken: string }>('bitrix24.installation')!;
+    // 1. The real portal's member id and a frame token of a regular user (user 6), with the attacker's endpoints.
+    const frame = emulator.frameForm(6);
+    const attack = qs.parse(emulator.installForm()) as { auth: Record<string, string> };
+    Object.assign(attack.auth, { access_token: frame.AUTH_ID, refresh_token: frame.REFRESH_ID, application_token: 'attacker-chosen-token', server_endpoint: `${other.url}/rest/` });
+    const asUser = await fetch(`${connector.url}/bitrix/install`, { ...form(qs.stringify(attack)), headers: { ...form('').headers, host: 'attacker.example:9999' } });
+    expect(asUser.status).toBe(403);
+    expect(await asUser.text()).toBe(REFUSED);
+    // 2. The attacker's own portal named as client_endpoint: refused without a request to it.
+    const calls = other.counters.httpRequests;
+    attack.auth.client_endpoint = `${other.url}/rest/`;
+    expect(await (await fetch(`${connector.url}/bitrix/install`, form(qs.stringify(attack)))).text()).toBe(REFUSED);
+    // 3. An internal address as client_endpoint answers exactly the same (no port scanning through us).
+    attack.auth.client_endpoint = 'http://127.0.0.1:1/rest/';
+    expect(await (await fetch(`${connector.url}/bitrix/install`, form(qs.stringify(attack)))).text()).toBe(REFUSED);
+    expect(other.counters.httpRequests).toBe(calls);
+    expect(connector.store.getKv('bitrix24.installation')).toEqual(before);
+    // The events stay bound to our own address, never the Host a request named.
+    expect([...emulator.bindings.get('ONEXTERNALCALLSTART')!]).toEqual([`${connector.url}/bitrix/events`]);
+  });
+
+  it('a token refresh goes to B24_OAUTH_URL only, with the REST endpoint still the pinned portal', async () => {
+    expect((await fetch(`${connector.url}/bitrix/install`, form(emulator.installForm()))).status).toBe(200);
+    emulator.expireAccessTokens();
+    const otherCalls = other.counters.httpRequests;
+    expect((await uccxLookup(connector.url, { ani: '89123456789', token: LAB_UCCX_TOKEN })).fields.status).toBe('found');
+    expect(emulator.counters.refreshes).toBe(1);
+    expect(other.counters.httpRequests).toBe(otherCalls);
+    expect(connector.store.getKv<{ clientEndpoint: string }>('bitrix24.installation')!.clientEndpoint).toBe(`${emulator.url}/rest/`);
   });
 
   it('refuses a token the portal does not know, and a callback missing fields', async () => {
@@ -57,7 +92,7 @@ describe('POST /bitrix/install', () => {
     const forged = qs.parse(emulator.installForm()) as { auth: Record<string, string> };
     forged.auth.member_id = 'someoneelse';
     const res = await fetch(`${connector.url}/bitrix/install`, form(qs.stringify(forged)));
-    expect(res.status).toBe(409);
+    expect(res.status).toBe(403);
   });
 });
 

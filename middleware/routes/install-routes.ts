@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { AppCredentials, Installation } from '../bitrix24/credentials';
 import { HttpError } from '../http-errors';
 import type { Logger } from '../log';
+import type { PortalCheck } from '../bitrix24/portal-check';
 
 type Form = Record<string, unknown>;
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
@@ -38,7 +39,7 @@ export function readInstallation(form: Form, query: Form): Omit<Installation, 'i
     memberId: text(auth.member_id) || text(form.member_id),
     domain,
     clientEndpoint: text(auth.client_endpoint) || (domain ? `${protocol}://${domain}/rest/` : ''),
-    serverEndpoint: text(auth.server_endpoint) || text(form.SERVER_ENDPOINT) || 'https://oauth.bitrix.info/rest/',
+    serverEndpoint: '',
     accessToken: text(auth.access_token) || text(form.AUTH_ID),
     refreshToken: text(auth.refresh_token) || text(form.REFRESH_ID),
     applicationToken: text(auth.application_token) || text(form.APPLICATION_TOKEN),
@@ -48,41 +49,41 @@ export function readInstallation(form: Form, query: Form): Omit<Installation, 'i
   if (missing.length) throw new HttpError(400, `install: missing ${missing.join(', ')} in the Bitrix24 callback`);
   try {
     new URL(inst.clientEndpoint);
-    new URL(inst.serverEndpoint);
   } catch {
-    throw new HttpError(400, 'install: client_endpoint or server_endpoint is not a URL');
+    throw new HttpError(400, 'install: client_endpoint is not a URL');
   }
   return inst;
 }
 
 /**
- * POST /bitrix/install: the application's install handler. Trusts only the configured portal (B24_PORTAL_URL), or
- * the first portal that installs us when none is configured; proves the token by calling app.info with it.
+ * POST /bitrix/install: the application's install handler. Only the configured portal (B24_PORTAL_URL) installs,
+ * and only with a token that portal itself confirms is this application's and an administrator's: Bitrix24 puts
+ * the member id and the application token into every user's frame, so nothing else in the request proves anything.
+ * The REST and OAuth endpoints are the configured ones, never the request's; the event handler's address is
+ * PUBLIC_URL or our own, never the request's Host. Every refusal answers the same, so the handler reveals nothing.
  */
-export function installRoutes(creds: AppCredentials, portalUrl: string | null, log: Logger, setup: { publicUrl: string | null; line: string; afterInstall: AfterInstall }): Router {
+export function installRoutes(
+  creds: AppCredentials,
+  app: { portalUrl: string; clientId: string },
+  check: PortalCheck,
+  log: Logger,
+  setup: { publicUrl: () => string; line: string; afterInstall: AfterInstall },
+): Router {
   const router = new Router();
   router.post('/bitrix/install', async (ctx: Context) => {
     const inst = readInstallation(((ctx.request as { body?: unknown }).body ?? {}) as Form, ctx.query as Form);
-    if (portalUrl && new URL(inst.clientEndpoint).origin !== new URL(portalUrl).origin) {
-      throw new HttpError(403, `install: portal ${inst.domain} is not B24_PORTAL_URL`);
-    }
+    const refuse = (why: string): never => {
+      log.warn({ why, domain: inst.domain.slice(0, 80), ip: ctx.ip }, 'Bitrix24 install refused');
+      throw new HttpError(403, "install: refused (the configured portal did not confirm an administrator's token for this application)");
+    };
+    if (new URL(inst.clientEndpoint).origin !== app.portalUrl) refuse('not the configured portal');
+    if (!(await check.adminOfApp(inst.accessToken, app.clientId))) refuse('token not confirmed as an administrator of this application');
     const current = creds.installation();
-    if (current && current.memberId !== inst.memberId) {
-      throw new HttpError(409, `install: already installed on portal ${current.domain}; uninstall there first`);
-    }
-    const res = await fetch(`${inst.clientEndpoint}app.info.json`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: inst.accessToken }),
-      signal: AbortSignal.timeout(5000),
-    }).catch((err: Error) => {
-      throw new HttpError(502, `install: could not reach ${inst.clientEndpoint}: ${err.message}`);
-    });
-    if (!res.ok) throw new HttpError(403, `install: the portal refused the install token (HTTP ${res.status})`);
-    creds.save({ ...inst, installedAt: Date.now() });
+    if (current && current.memberId !== inst.memberId) refuse('another member id than the installed one');
+    creds.save({ ...inst, clientEndpoint: `${app.portalUrl}/rest/`, serverEndpoint: '', installedAt: Date.now() });
     log.info({ domain: inst.domain, memberId: inst.memberId }, 'Bitrix24 application installed');
     // Bindings are dropped on every update of the application: set them again on every install.
-    const problems = await setup.afterInstall(setup.publicUrl ?? `${ctx.protocol}://${ctx.host}`);
+    const problems = await setup.afterInstall(setup.publicUrl());
     const lang = /^ru/i.test(text(ctx.query.LANG) || 'ru') ? 'ru' : 'en';
     const t = PAGE[lang];
     const trouble = problems.length ? `<p>${t.problems}</p><ul>${problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : '';

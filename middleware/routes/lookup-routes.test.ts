@@ -1,14 +1,23 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { renderXml } from '../lookup/lookup-answer';
 import { uccxLookup } from '../test-support/lookup-client';
+import { AgentClient } from '../test-support/agent-client';
 
 describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
   let stack: Stack;
+  let agent: AgentClient;
   beforeAll(async () => {
-    stack = await startStack({ mode: 'app' });
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) } });
+    agent = new AgentClient(stack.url, '1001', 'lab');
+    expect((await agent.open()).status).toBe(200);
   });
   afterAll(() => stack.stop());
   const token = LAB_UCCX_TOKEN;
+  /** /api/lookup as the gadget calls it: with its agent session. */
+  const apiLookup = (phone: string, bearer = agent.token) => fetch(`${stack.url}/api/lookup?phone=${phone}`, { headers: { authorization: `Bearer ${bearer}` } });
 
   it('answers a known caller with the responsible agent as flat XML', async () => {
     const a = await uccxLookup(stack.url, { ani: '89123456789', callId: '16777217', token });
@@ -47,22 +56,27 @@ describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
   });
 
   it('lists every record of the winning type in the JSON, best first, for the gadget to offer a choice', async () => {
-    const res = await fetch(`${stack.url}/api/lookup?phone=89152223344&token=${token}`);
+    const res = await apiLookup('89152223344');
     const body = await res.json();
     expect(body.matches).toEqual([
       { entityType: 'CONTACT', entityId: 47, name: 'Petr Semyonov' },
       { entityType: 'CONTACT', entityId: 46, name: 'Olga Semyonova' },
     ]);
     expect(body).toMatchObject({ entityType: 'CONTACT', entityId: 47, extension: '1022' });
-    const single = await (await fetch(`${stack.url}/api/lookup?phone=79037778899&token=${token}`)).json();
+    const single = await (await apiLookup('79037778899')).json();
     expect(single.matches).toEqual([{ entityType: 'CONTACT', entityId: 45, name: 'Dmitry Dvoinoi' }]); // the lead of the same phone is no choice
   });
 
-  it('has a JSON twin for the gadget behind the same token', async () => {
-    const res = await fetch(`${stack.url}/api/lookup?phone=89123456789`, { headers: { authorization: `Bearer ${token}` } });
+  it('has a JSON twin for the gadget that answers signed-in agents only, never the UCCX token or anyone else', async () => {
+    const res = await apiLookup('89123456789');
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ route: 'agent', extension: '1021', entityType: 'CONTACT', entityId: 42, crmRef: 'CONTACT:42' });
-    expect((await fetch(`${stack.url}/api/lookup?phone=89123456789`)).status).toBe(401);
+    const leads = stack.emulator.leadCount();
+    for (const refused of [await fetch(`${stack.url}/api/lookup?phone=89001110000`), await apiLookup('89001110000', token), await fetch(`${stack.url}/api/lookup?phone=89001110000&token=${token}`)]) {
+      expect(refused.status).toBe(401);
+      expect(await refused.text()).toBe("lookup: an agent session's token is required (POST /api/agent/session)\n");
+    }
+    expect(stack.emulator.leadCount()).toBe(leads); // nobody created a lead through it
   });
 
   describe('bad input never reaches Bitrix24 and gets a one-line 4xx', () => {

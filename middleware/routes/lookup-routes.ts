@@ -7,9 +7,12 @@ import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
 import { bearerToken, sameSecret } from '../secrets';
 
 export interface LookupRouteOptions {
+  /** UCCX_LOOKUP_TOKEN: the UCCX script's own credential, for /uccx/lookup only. */
   token: string | null;
   allowedIps: string[];
   rules: PhoneRules;
+  /** Whether a bearer token is a live agent session's (/api/lookup answers signed-in agents only). */
+  isAgentSession: (token: string) => boolean;
 }
 
 function param(ctx: Context, name: string): string | undefined {
@@ -18,6 +21,12 @@ function param(ctx: Context, name: string): string | undefined {
   const v = fromBody ?? ctx.query[name];
   if (Array.isArray(v)) throw new HttpError(400, `${name}: given more than once`);
   return typeof v === 'string' ? v : undefined;
+}
+
+/** /api/lookup: the gadget's own agent session (README Security): no shared secret sits in desktop layouts. */
+function checkAgent(ctx: Context, opts: LookupRouteOptions): void {
+  const given = bearerToken(ctx);
+  if (!given || !opts.isAgentSession(given)) throw new HttpError(401, "lookup: an agent session's token is required (POST /api/agent/session)");
 }
 
 function checkAccess(ctx: Context, opts: LookupRouteOptions): void {
@@ -38,7 +47,8 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
 
   const run = async (ctx: Context, phoneParam: 'ani' | 'phone') => {
     const started = performance.now();
-    checkAccess(ctx, opts);
+    if (phoneParam === 'ani') checkAccess(ctx, opts);
+    else checkAgent(ctx, opts);
     const raw = param(ctx, phoneParam);
     if (raw === undefined) throw new HttpError(400, `${phoneParam}: missing`);
     const parsed = normalisePhone(raw, opts.rules);

@@ -40,7 +40,7 @@ export function middlewareEnv(emulator: Bitrix24Emulator, mode: 'app' | 'webhook
   const bitrix: Record<string, string> =
     mode === 'webhook'
       ? { B24_WEBHOOK_URL: emulator.webhookUrl }
-      : { B24_CLIENT_ID: emulator.app.clientId, B24_CLIENT_SECRET: emulator.app.clientSecret, B24_PORTAL_URL: emulator.url };
+      : { B24_CLIENT_ID: emulator.app.clientId, B24_CLIENT_SECRET: emulator.app.clientSecret, B24_PORTAL_URL: emulator.url, B24_OAUTH_URL: `${emulator.url}/oauth/token/` };
   return { ...bitrix, B24_UNPROCESSED_USER_ID: '9', DATA_DIR: dataDir, UCCX_LOOKUP_TOKEN: LAB_UCCX_TOKEN, HOST: '127.0.0.1', LOG_LEVEL: process.env.LAB_LOG_LEVEL ?? 'warn', ...extra };
 }
 
@@ -82,7 +82,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const res = await emulator.installInto(`${connector.url}/bitrix/install`);
     if (!res.ok) throw new Error(`lab install failed: ${res.status} ${await res.text()}`);
   }
-  if (finesse) finesse.config = { middlewareUrl: connector.url, crmUrl: emulator.url, token: LAB_UCCX_TOKEN };
+  if (finesse) finesse.config = { middlewareUrl: connector.url, crmUrl: emulator.url };
   return {
     emulator,
     connector,

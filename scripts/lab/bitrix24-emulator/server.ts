@@ -164,7 +164,7 @@ export class Bitrix24Emulator {
     });
   }
 
-  /** The `auth[...]` Bitrix24 sends with its install callback and its event deliveries (reference bitrix24.md §1.3). */
+  /** The `auth[...]` Bitrix24 sends with its install callback (reference bitrix24.md §1.3). */
   private authFields(accessToken: string, scope: string): Record<string, string> {
     return {
       access_token: accessToken,
@@ -177,6 +177,26 @@ export class Bitrix24Emulator {
       member_id: this.memberId,
       application_token: this.applicationToken,
     };
+  }
+
+  /**
+   * The `auth[...]` of an event delivery in its layout since late 2024: no `server_endpoint`, and `expires` (a Unix
+   * time) and `user_id` (the user whose token it is: the one who acted) added.
+   */
+  private eventAuthFields(userId: number, scope: string): Record<string, string> {
+    const { accessToken } = this.issueTokens(userId);
+    const { server_endpoint: _dropped, ...rest } = this.authFields(accessToken, scope);
+    return { ...rest, expires: String(Math.floor(Date.now() / 1000) + this.tokenTtlS), user_id: String(userId) };
+  }
+
+  /** Portal administrators (user.admin): the first user, who installs applications. */
+  readonly admins = new Set([1]);
+
+  /** The administrator removes the application: its tokens die at once, then ONAPPUNINSTALL is delivered. */
+  async uninstall(): Promise<number[]> {
+    this.tokens.clear();
+    this.refreshTokens.clear();
+    return this.emit('ONAPPUNINSTALL', { CLEAN: '0' });
   }
 
   async installInto(installUrl: string): Promise<Response> {
@@ -246,28 +266,27 @@ export class Bitrix24Emulator {
       CALL_ID: call.CALL_ID,
       CRM_ENTITY_TYPE: entity?.type ?? '',
       CRM_ENTITY_ID: String(entity?.id ?? 0),
-    });
+    }, userId); // delivered with the clicking user's token, as Bitrix24 does
     return call;
   }
 
   /** The form of an event delivery as Bitrix24 POSTs it (reference bitrix24.md §1.4). */
-  eventForm(event: string, data: Record<string, string>, auth: Partial<Record<string, string>> = {}): string {
-    const { accessToken } = this.issueTokens();
+  eventForm(event: string, data: Record<string, string>, auth: Partial<Record<string, string>> = {}, asUser = 1): string {
     return qs.stringify({
       event,
       event_handler_id: '17',
       data,
       ts: String(Math.floor(Date.now() / 1000)),
-      auth: { ...this.authFields(accessToken, 'crm,telephony,user,placement,im'), ...auth },
+      auth: { ...this.eventAuthFields(asUser, 'crm,telephony,user,placement,im'), ...auth },
     });
   }
 
   /** Delivers an event to every bound handler, once (no retries, like Bitrix24), or twice with `deliverTwice`. */
-  async emit(event: string, data: Record<string, string>): Promise<number[]> {
+  async emit(event: string, data: Record<string, string>, asUser = 1): Promise<number[]> {
     const statuses: number[] = [];
     for (const handler of this.bindings.get(event) ?? []) {
       for (let i = 0; i < (this.deliverTwice ? 2 : 1); i++) {
-        const status = await this.deliver(handler, this.eventForm(event, data))
+        const status = await this.deliver(handler, this.eventForm(event, data, {}, asUser))
           .then((r) => r.status)
           .catch(() => 0);
         this.deliveries.push({ event, handler, status, at: Date.now() });
@@ -374,8 +393,11 @@ export class Bitrix24Emulator {
     this.send(res, 404, { error: 'not found' });
   }
 
+  /** The rate limiter's clock: tests stop it to look at one instant of a burst, whatever the machine's load. */
+  clock: () => number = Date.now;
+
   private bucketAllows(ip: string): boolean {
-    const now = Date.now();
+    const now = this.clock();
     const b = this.buckets.get(ip) ?? { level: 0, at: now };
     b.level = Math.max(0, b.level - ((now - b.at) / 1000) * this.rate.perSecond);
     b.at = now;
@@ -487,6 +509,8 @@ export class Bitrix24Emulator {
         return { ID: 7, CODE: this.app.clientId, VERSION: 1, STATUS: 'L', INSTALLED: true, PAYMENT_EXPIRED: 'N', DAYS: null };
       case 'user.current':
         return this.userRow(auth.userId);
+      case 'user.admin':
+        return this.admins.has(auth.userId);
       case 'user.get': {
         const filter = (p.FILTER ?? p.filter ?? {}) as Params;
         const ids = filter.ID === undefined ? null : ([] as unknown[]).concat(filter.ID).map(Number);

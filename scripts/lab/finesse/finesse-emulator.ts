@@ -28,6 +28,9 @@ export const LAB_AGENTS: LabAgent[] = [
   { id: '1003', extension: '1023', name: 'Oleg Uvolennyi', password: 'lab' },
 ];
 
+/** A Finesse administrator of the lab: may read any User, may not act as an agent. */
+export const LAB_ADMIN = { id: 'admin', password: 'lab' };
+
 export interface RingOptions {
   vars?: Record<string, string>;
   /** UCCX/UCCE call type: ACD_IN (default), PREROUTE_ACD_IN (after an IVR), OTHER_IN, TRANSFER… */
@@ -79,7 +82,7 @@ export class FinesseEmulator {
   outbound: OutboundScript = { answerAfterMs: 1000, talkMs: 4000, ringMs: 10_000, busy: new Set(), noAnswer: new Set() };
 
   /** What the desktop puts in the gadget URL; set once the middleware is up (it needs our origin first). */
-  config = { middlewareUrl: '', crmUrl: '', token: '' };
+  config = { middlewareUrl: '', crmUrl: '' };
 
   constructor(
     readonly gadgetDir: string,
@@ -112,7 +115,6 @@ export class FinesseEmulator {
       xmpp: transport === 'websocket' ? this.xmpp.server.websocketUrl : this.xmpp.server.boshUrl,
       finesse: this.url,
       middleware: this.config.middlewareUrl,
-      token: this.config.token,
       crm: this.config.crmUrl,
       ...params,
     });
@@ -363,7 +365,10 @@ export class FinesseEmulator {
     };
     const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`, 'i').exec(xml)?.[1]?.trim();
     router.get('/finesse/api/User/:id', (ctx) => {
-      const agent = actingAgent(ctx, ctx.params.id!);
+      // Finesse lets an administrator read any User (reference finesse.md §2.2): the lab's "admin" does.
+      const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(ctx.get('authorization')) ?? [])[1] ?? '', 'base64').toString().split(':');
+      const read = user === LAB_ADMIN.id && pass === LAB_ADMIN.password ? this.agents.find((a) => a.id === ctx.params.id) : undefined;
+      const agent = read ?? actingAgent(ctx, ctx.params.id!);
       if (!agent) return;
       ctx.type = 'application/xml';
       ctx.body = this.userXml(agent);
@@ -420,7 +425,6 @@ export class FinesseEmulator {
       const gadget = new URL(`${this.gadgetOrigin}/3rdpartygadget/files/fb24/FinesseBitrix24.xml`);
       gadget.search = new URLSearchParams({
         middleware: this.config.middlewareUrl,
-        token: this.config.token,
         crm: this.config.crmUrl,
         ...Object.fromEntries(Object.entries(ctx.query).filter(([k]) => !['agent', 'lang'].includes(k)).map(([k, v]) => [k, String(v)])),
       }).toString();
