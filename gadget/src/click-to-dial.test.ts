@@ -14,6 +14,9 @@ import { Connector } from '../../middleware/connector';
  * the (lab) Finesse desktop → MAKE_CALL with the agent's own credentials → the dialog's events back to the gadget
  * → the call finished in Bitrix24 with its duration and status; inbound calls logged the same way.
  */
+// A hang guard, not a timing goal: Chromium tests on a loaded 2-core machine take long, never forever.
+jest.setTimeout(120_000);
+
 describe('click-to-dial and call logging (gadget in Chromium)', () => {
   let stack: Stack;
   let browser: Browser;

@@ -20,6 +20,9 @@ async function eventually<T>(read: () => Promise<T>, expected: T, ms = 20000): P
 }
 
 /** The gadget inside the (lab) Finesse desktop, in real Chromium: hub relay → pop. */
+// A hang guard, not a timing goal: Chromium tests on a loaded 2-core machine take long, never forever.
+jest.setTimeout(120_000);
+
 describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
   let stack: Stack;
   let gadgetDir: string;

@@ -7,6 +7,9 @@ import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { buildGadget } from '../build';
 
 /** The standalone page with its own XMPP session to the (Prosody) notification service, in real Chromium. */
+// A hang guard, not a timing goal: Chromium tests on a loaded 2-core machine take long, never forever.
+jest.setTimeout(120_000);
+
 describe.each(['websocket', 'bosh'] as const)('standalone gadget over %s (Prosody, Chromium)', (transport) => {
   let stack: Stack;
   let browser: Browser;
