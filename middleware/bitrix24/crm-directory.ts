@@ -5,9 +5,12 @@ import type { Bitrix24Client } from './rest-client';
  * The CRM as the lookup needs it, in our shapes: who has this phone, who is this user, add a lead.
  * Nothing past this file speaks ASSIGNED_BY_ID or UF_PHONE_INNER.
  *
- * Application mode asks `telephony.externalCall.searchCrmEntities` (one call, contacts/leads/companies with their
- * responsible). Webhook mode asks `crm.duplicate.findbycomm` per type (a type with ≥ 20 matches hides the others),
- * then the records' responsible users; the client batches those calls.
+ * A real portal's `telephony.externalCall.searchCrmEntities` gives at most one record per type — the oldest — and
+ * matches only the duplicate-index form of the one number it is given (conformance/bitrix24). So application mode
+ * asks it for every variant of the number AND asks `crm.duplicate.findbycomm` per type for every record, all in one
+ * batch (one HTTP request: the client batches calls made together); only records findbycomm found that no search
+ * described (several customers on one number) cost a second request for their responsible. Webhook mode asks
+ * findbycomm per type (a type with ≥ 20 matches hides the others), then the records' responsible users.
  */
 export interface NewLead {
   title: string;
@@ -27,12 +30,21 @@ export class CrmDirectory {
   constructor(private readonly client: Bitrix24Client) {}
 
   async findByPhone(variants: string[], signal?: AbortSignal): Promise<CrmMatch[]> {
-    if (this.client.mode === 'app') return this.searchCrmEntities(variants[0]!, signal);
-    return this.findByComm(variants, TYPES, signal);
+    if (this.client.mode !== 'app') return this.findByComm(variants, TYPES, signal);
+    const [searched, ids] = await Promise.all([
+      Promise.all(variants.map((v) => this.searchCrmEntities(v, signal))),
+      this.idsByComm(variants, TYPES, signal),
+    ]);
+    const known = new Map<string, CrmMatch>();
+    for (const m of searched.flat()) known.set(`${m.type}:${m.id}`, m);
+    const missing = ids.filter(({ type, id }) => !known.has(`${type}:${id}`));
+    for (const m of await this.records(missing, signal)) known.set(`${m.type}:${m.id}`, m);
+    return [...known.values()];
   }
 
-  private async searchCrmEntities(digits: string, signal?: AbortSignal): Promise<CrmMatch[]> {
-    const result = await this.client.call<unknown>('telephony.externalCall.searchCrmEntities', { PHONE_NUMBER: `+${digits}` }, { signal });
+  /** One variant as Bitrix24 takes it: the E.164 form with "+", a national one as digits (both index-normalised there). */
+  private async searchCrmEntities(phone: string, signal?: AbortSignal): Promise<CrmMatch[]> {
+    const result = await this.client.call<unknown>('telephony.externalCall.searchCrmEntities', { PHONE_NUMBER: phone }, { signal });
     if (!Array.isArray(result)) return [];
     const matches: CrmMatch[] = [];
     for (const r of result as Array<Record<string, unknown>>) {
@@ -52,6 +64,11 @@ export class CrmDirectory {
 
   /** Per-type findbycomm, then the records' ASSIGNED_BY_ID. */
   async findByComm(variants: string[], types: CrmEntityType[], signal?: AbortSignal): Promise<CrmMatch[]> {
+    return this.records(await this.idsByComm(variants, types, signal), signal);
+  }
+
+  /** Every record of these types with one of these numbers (Bitrix24's duplicate index), per type in one call each. */
+  private async idsByComm(variants: string[], types: CrmEntityType[], signal?: AbortSignal): Promise<Array<{ type: CrmEntityType; id: number }>> {
     const found = await Promise.all(
       types.map(async (type) => {
         const r = await this.client.call<unknown>('crm.duplicate.findbycomm', { type: 'PHONE', values: variants.slice(0, 20), entity_type: type }, { signal });
@@ -60,9 +77,13 @@ export class CrmDirectory {
         return Array.isArray(ids) ? ids.map(toInt).filter((n): n is number => n !== null).map((id) => ({ type, id })) : [];
       }),
     );
-    const records = found.flat();
+    return found.flat();
+  }
+
+  /** The records' responsible and name. */
+  private records(refs: Array<{ type: CrmEntityType; id: number }>, signal?: AbortSignal): Promise<CrmMatch[]> {
     return Promise.all(
-      records.map(async ({ type, id }) => {
+      refs.map(async ({ type, id }) => {
         const rec = await this.client.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }, { signal });
         return { type, id, responsibleId: toInt(rec?.ASSIGNED_BY_ID), name: nameOf(rec) };
       }),

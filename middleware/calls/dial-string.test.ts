@@ -25,7 +25,7 @@ describe('dialString', () => {
   });
 
   it('refuses what is not a phone number, saying why', () => {
-    expect(dialString('call me', ru)).toEqual({ ok: false, reason: 'number is not a phone number (digits, +, spaces, ()-. only)' });
+    expect(dialString('call me', ru)).toEqual({ ok: false, reason: 'number is not a phone number (digits, +, spaces, ()-./ only)' });
     expect(dialString('', ru)).toEqual({ ok: false, reason: 'number is empty' });
   });
 });

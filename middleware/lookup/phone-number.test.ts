@@ -32,19 +32,20 @@ describe('normalisePhone', () => {
     ['989123456789', russiaWith9, '79123456789', ['79123456789', '9123456789']], // outside line 9 + 8…
     ['9123456789', russiaWith9, '79123456789', ['79123456789', '9123456789']], // 9 is part of the number here
     ['+49 30 1234 5678', germany, '493012345678', ['493012345678', '3012345678']],
-    ['00301234567890', germany, '301234567890', ['301234567890']], // outside 0 then 0… national
+    ['00301234567890', germany, '49301234567890', ['49301234567890', '301234567890']], // outside 0, then 030… national
     ['+1 415 555 0100', russia, '14155550100', ['14155550100']],
     ['12345', russia, '12345', ['12345']],
   ])('%s with %j → %s', (input, rules, digits, variants) => {
     const r = normalisePhone(input, rules);
-    expect(r).toEqual({ ok: true, phone: { digits, e164: `+${digits}`, variants } });
+    // The E.164 form goes to Bitrix24 with its "+", the national one as digits.
+    expect(r).toEqual({ ok: true, phone: { digits, e164: `+${digits}`, variants: [`+${variants[0]}`, ...variants.slice(1)] } });
   });
 
   it.each([
     [undefined, 'ani is empty'],
     ['   ', 'ani is empty'],
-    ['anonymous', 'ani is not a phone number (digits, +, spaces, ()-. only)'],
-    ['7912345678<script>', 'ani is not a phone number (digits, +, spaces, ()-. only)'],
+    ['anonymous', 'ani is not a phone number (digits, +, spaces, ()-./ only)'],
+    ['7912345678<script>', 'ani is not a phone number (digits, +, spaces, ()-./ only)'],
     ['1234', 'ani has fewer than 5 digits'],
     ['1234567890123456', 'ani has more than 15 digits'],
     ['1'.repeat(41), 'ani is longer than 40 characters'],

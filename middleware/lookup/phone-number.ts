@@ -1,3 +1,6 @@
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import metadata from 'libphonenumber-js/metadata.max.json';
+
 /**
  * Caller numbers normalised the way Bitrix24's duplicate index does (main module NormalizePhone, see
  * reference bitrix24.md §3.3), after our own site rules (outside-line prefix, national numbers).
@@ -23,7 +26,10 @@ export type PhoneNumber = {
   digits: string;
   /** "+" + digits, what we write into Bitrix24. */
   e164: string;
-  /** Values that match this caller in the duplicate index (canonical, and national form). */
+  /**
+   * Values that find this caller in Bitrix24's duplicate index, as Bitrix24 takes them: the E.164 form ("+" keeps
+   * +86… from the index's 8 → 7 rule) and the national number (CRM users type "(912) 345-67-89").
+   */
   variants: string[];
 };
 
@@ -61,23 +67,48 @@ function applyNationalRule(digits: string, rules: PhoneRules): string {
   return digits;
 }
 
+/** The site's country for libphonenumber: the main country of its calling code (7 → RU, 1 → US, 49 → DE). */
+function siteCountry(countryCode: string): CountryCode | undefined {
+  return (metadata.country_calling_codes as Record<string, string[] | undefined>)[countryCode]?.[0] as CountryCode | undefined;
+}
+
+/** An extension people type after a number in the CRM ("доб. 123", "ext 5", "x12", "#123"): not part of the number. */
+const EXTENSION = /\s*(?:доб\.?|ext\.?|extension|x|#)\s*\d{1,6}\s*$/i;
+
+/**
+ * The caller's number in E.164, by libphonenumber-js (the dial plans of every country: trunk prefixes, 8-10 and 00,
+ * "+49 (0)30", variable-length numbers) on top of our site rules (outside-line prefixes of CUCM/UCCX, the default
+ * country). Numbers libphonenumber cannot place (short internal numbers, unknown plans) keep the site's own rule.
+ */
 export function normalisePhone(input: string | undefined | null, rules: PhoneRules): PhoneResult {
   const raw = (input ?? '').trim();
   if (!raw) return { ok: false, reason: 'ani is empty' };
   if (raw.length > MAX_INPUT_LENGTH) return { ok: false, reason: `ani is longer than ${MAX_INPUT_LENGTH} characters` };
-  const body = raw.replace(/^tel:/i, '');
-  if (!/^\+?[0-9()\-.\s]+$/.test(body)) return { ok: false, reason: 'ani is not a phone number (digits, +, spaces, ()-. only)' };
+  const body = raw.replace(/^tel:/i, '').replace(EXTENSION, '');
+  if (!/^\+?[0-9()\-./\s]+$/.test(body)) return { ok: false, reason: 'ani is not a phone number (digits, +, spaces, ()-./ only)' };
 
   const international = body.startsWith('+');
-  let digits = body.replace(/\D/g, '');
-  if (!international) digits = applyNationalRule(stripOutsidePrefix(digits, rules), rules);
-  const canonical = duplicateIndexForm(international ? `+${digits}` : digits);
+  // "+49 (0)30 …": the bracketed trunk zero is not dialled after a country code.
+  let digits = (international ? body.replace(/\(0\)/, '') : body).replace(/\D/g, '');
+  if (!international) digits = stripOutsidePrefix(digits, rules);
+  const country = siteCountry(rules.countryCode);
+  const parsed = digits.length >= MIN_DIGITS && country ? parsePhoneNumberFromString(international ? `+${digits}` : digits, country) : undefined;
+  const canonical = parsed?.isValid()
+    ? parsed.number.slice(1)
+    : duplicateIndexForm(international ? `+${digits}` : applyNationalRule(digits, rules));
 
   if (canonical.length < MIN_DIGITS) return { ok: false, reason: `ani has fewer than ${MIN_DIGITS} digits` };
   if (canonical.length > MAX_DIGITS) return { ok: false, reason: `ani has more than ${MAX_DIGITS} digits` };
 
-  const variants = [canonical];
-  const national = canonical.startsWith(rules.countryCode) ? canonical.slice(rules.countryCode.length) : '';
-  if (national.length === rules.nationalLength) variants.push(national);
+  const variants = [`+${canonical}`];
+  // The national number as a CRM user of the site's country types it (without trunk prefix: "(912) 345-67-89").
+  const national = parsed?.isValid()
+    ? parsed.countryCallingCode === rules.countryCode
+      ? parsed.nationalNumber
+      : ''
+    : canonical.startsWith(rules.countryCode) && canonical.length - rules.countryCode.length === rules.nationalLength
+      ? canonical.slice(rules.countryCode.length)
+      : '';
+  if (national) variants.push(national);
   return { ok: true, phone: { digits: canonical, e164: `+${canonical}`, variants } };
 }

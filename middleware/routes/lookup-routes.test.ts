@@ -28,6 +28,15 @@ describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
     expect(a.fields).toMatchObject({ route: 'agent', extension: '1021', entityType: 'CONTACT', entityId: '42', crmRef: 'CONTACT:42', status: 'found', phone: '+79123456789' });
   });
 
+  it('finds an existing customer whose number was stored without the country code (St Petersburg), in application mode', async () => {
+    const leads = stack.emulator.leadCount();
+    for (const ani of ['+78125551122', '88125551122', '8125551122']) {
+      const a = await uccxLookup(stack.url, { ani, token });
+      expect(a.fields).toMatchObject({ entityType: 'CONTACT', entityId: '49', status: 'found', route: 'agent', extension: '1021', phone: '+78125551122' });
+    }
+    expect(stack.emulator.leadCount()).toBe(leads); // no lead for an existing customer
+  });
+
   it('accepts a form-encoded POST like Create URL Document with method POST', async () => {
     const a = await uccxLookup(stack.url, { ani: '+7 912 345-67-89', token }, 'POST');
     expect(a.fields).toMatchObject({ route: 'agent', extension: '1021' });

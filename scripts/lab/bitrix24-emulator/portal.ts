@@ -123,6 +123,8 @@ export function seedDemoPortal(): Portal {
   p.addEntity('CONTACT', { ID: 45, NAME: 'Dmitry Dvoinoi', ASSIGNED_BY_ID: 6, phones: ['+7 903 777-88-99'] });
   p.addEntity('CONTACT', { ID: 46, NAME: 'Olga Semyonova', ASSIGNED_BY_ID: 5, phones: ['+7 915 222-33-44'] });
   p.addEntity('CONTACT', { ID: 47, NAME: 'Petr Semyonov', ASSIGNED_BY_ID: 6, phones: ['8 (915) 222-33-44'] });
+  // Typed without the country code, as CRM users do: the duplicate index holds 8125551122 (not 78125551122).
+  p.addEntity('CONTACT', { ID: 49, NAME: 'Irina Piterskaya', ASSIGNED_BY_ID: 5, phones: ['(812) 555-11-22'] });
   p.addEntity('LEAD', { ID: 310, TITLE: 'Website request', NAME: 'Olga', ASSIGNED_BY_ID: 6, phones: ['79001112233'] });
   p.addEntity('LEAD', { ID: 311, TITLE: 'Old lead of Dmitry', NAME: 'Dmitry', ASSIGNED_BY_ID: 5, phones: ['89037778899'] });
   p.addEntity('COMPANY', { ID: 12, TITLE: 'OOO Romashka', ASSIGNED_BY_ID: 5, phones: ['+7 812 555-00-00'] });

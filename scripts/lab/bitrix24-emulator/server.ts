@@ -506,7 +506,7 @@ export class Bitrix24Emulator {
         return new Date().toISOString();
       case 'app.info':
         appOnly(auth);
-        return { ID: 7, CODE: this.app.clientId, VERSION: 1, STATUS: 'L', INSTALLED: true, PAYMENT_EXPIRED: 'N', DAYS: null };
+        return { ID: 7, CODE: this.app.clientId, VERSION: 1, STATUS: 'L', INSTALLED: true, PAYMENT_EXPIRED: 'N', DAYS: null, LANGUAGE_ID: 'ru', LICENSE: 'ru_project', LICENSE_TYPE: 'project', LICENSE_FAMILY: 'project' };
       case 'user.current':
         return this.userRow(auth.userId);
       case 'user.admin':
@@ -524,8 +524,9 @@ export class Bitrix24Emulator {
         const phone = String(p.PHONE_NUMBER ?? '').trim();
         if (!phone) throw new RestError(400, 'ERROR_CORE', 'PHONE_NUMBER is empty');
         const out: unknown[] = [];
+        // As Bitrix24's own code does: the duplicate criterion with a limit of one per type — the oldest (lowest id).
         for (const type of ['CONTACT', 'LEAD', 'COMPANY'] as EntityType[]) {
-          for (const id of portal.findByPhone(type, [phone])) {
+          for (const id of portal.findByPhone(type, [phone]).sort((a, b) => a - b).slice(0, 1)) {
             const e = portal.get(type, id)!;
             const u = portal.users.get(e.ASSIGNED_BY_ID);
             out.push({
