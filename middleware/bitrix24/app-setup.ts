@@ -2,7 +2,8 @@ import type { Bitrix24Client } from './rest-client';
 
 /**
  * What the install sets up in the portal (reference bitrix24.md §1.4, §4.3): the events we handle bound to our
- * handler, and our external line, which an administrator then chooses as the default for outgoing calls.
+ * handler, our external line, and that line as the portal's default for outgoing calls — a forgotten default line
+ * is the first cause of "clicking a number does nothing".
  * Re-running it is harmless: "already bound" and "line already exists" count as done.
  */
 export const BOUND_EVENTS = ['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL'] as const;
@@ -20,6 +21,27 @@ export function appSetup(client: Bitrix24Client, line: { number: string; name: s
     };
     for (const event of BOUND_EVENTS) await attempt(`event.bind ${event}`, 'event.bind', { event, handler });
     await attempt(`telephony.externalLine.add ${line.number}`, 'telephony.externalLine.add', { NUMBER: line.number, NAME: line.name, CRM_AUTO_CREATE: 'Y' });
+    const unset = await makeDefaultOutgoing(client, line.number);
+    if (unset) problems.push(unset);
     return problems;
   };
+}
+
+/**
+ * Our line as the default for outgoing calls (voximplant.line.outgoing.set). Its id is what voximplant.line.get names
+ * it (REST_APP:<app>:<number>); the method answers 1 even for an id it does not know, so the result is read back.
+ * Returns what to tell the administrator when it could not be done (e.g. no "Manage numbers" right).
+ */
+async function makeDefaultOutgoing(client: Bitrix24Client, number: string): Promise<string | null> {
+  const manual = 'choose it by hand: Telephony → Settings → Default number for outgoing calls';
+  try {
+    const lines = await client.call<Record<string, string> | unknown[]>('voximplant.line.get');
+    const id = Object.keys(lines && !Array.isArray(lines) ? lines : {}).find((k) => k.startsWith('REST_APP:') && k.endsWith(`:${number}`));
+    if (!id) return `default outgoing line: our line ${number} is not among the portal's lines; ${manual}`;
+    await client.call('voximplant.line.outgoing.set', { LINE_ID: id });
+    const now = await client.call<unknown>('voximplant.line.outgoing.get');
+    return now === id ? null : `default outgoing line: the portal kept ${String(now)}; ${manual}`;
+  } catch (err) {
+    return `default outgoing line not set (${(err as Error).message}); ${manual}`;
+  }
 }

@@ -25,10 +25,19 @@ describe('LeakyBucket', () => {
     expect(b.current()).toBeCloseTo(30);
   });
 
-  it('waits for the whole bucket to drain below the reserve after the portal says full', () => {
+  it('after a 503 waits a slot, then longer while the portal keeps refusing (at most 5 s), and not at all once it takes one', () => {
     const b = new LeakyBucket(2, 50, clock);
-    b.fill();
-    expect(b.delay()).toBe(Math.ceil(((50 - 9) / 2) * 1000));
+    b.refused();
+    expect(b.delay()).toBe(500); // one slot at 2 req/s — not the 20 s a full bucket takes to drain
+    b.refused();
+    expect(b.delay()).toBe(1000);
+    for (let i = 0; i < 10; i++) b.refused();
+    expect(b.delay()).toBe(5000);
+    t += 5000;
+    b.accepted();
+    expect(b.delay()).toBe(0);
+    b.refused();
+    expect(b.delay()).toBe(500);
   });
 
   it('never exceeds a tiny burst', () => {

@@ -28,9 +28,10 @@ export class LeakyBucket {
   /** Milliseconds to wait before the next request may go; 0 means now. */
   delay(): number {
     const level = this.current();
+    const backoff = Math.max(0, Math.ceil(this.notBefore - this.now()));
     const allowed = Math.min(this.reserve, this.burst); // after our request the portal bucket stays ≤ burst
-    if (level <= allowed - 1) return 0;
-    return Math.ceil(((level - (allowed - 1)) / this.perSecond) * 1000);
+    if (level <= allowed - 1) return backoff;
+    return Math.max(backoff, Math.ceil(((level - (allowed - 1)) / this.perSecond) * 1000));
   }
 
   take(): void {
@@ -38,9 +39,22 @@ export class LeakyBucket {
     this.level += 1;
   }
 
-  /** The portal said it is full: believe it. */
-  fill(): void {
-    this.current();
-    this.level = Math.max(this.level, this.burst);
+  /**
+   * The portal said 503 QUERY_LIMIT_EXCEEDED: its bucket is fuller than ours thinks (other applications share it).
+   * It frees a slot every 1/perSecond s, so we wait a short, growing while — one slot, then two, four… at most 5 s —
+   * not the whole burst's drain (20 s at 2 req/s), which would stall every lookup for nothing.
+   */
+  refused(): void {
+    this.refusals += 1;
+    const wait = Math.min(5000, (1000 / this.perSecond) * 2 ** Math.min(this.refusals - 1, 10));
+    this.notBefore = Math.max(this.notBefore, this.now() + wait);
   }
+
+  /** A request went through: the portal had room. */
+  accepted(): void {
+    this.refusals = 0;
+  }
+
+  private refusals = 0;
+  private notBefore = 0;
 }

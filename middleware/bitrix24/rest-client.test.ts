@@ -22,6 +22,32 @@ describe('Bitrix24Client against the emulator', () => {
     await emulator.stop();
   });
 
+  it('OPERATION_TIME_LIMIT pauses only the method it names, until the portal\'s operating_reset_at; other methods go on', async () => {
+    await client.call('crm.lead.list'); // an answer carries time.operating_reset_at: the method's next reset
+    emulator.switches.operatingLimited.add('crm.lead.list');
+    await expect(client.call('crm.lead.list')).rejects.toBeInstanceOf(OperatingLimitError);
+    const sent = emulator.counters.httpRequests;
+    await expect(client.call('crm.lead.list')).rejects.toMatchObject({ code: 'OPERATION_TIME_LIMIT' }); // not even sent
+    expect(emulator.counters.httpRequests).toBe(sent);
+    await expect(client.call('server.time')).resolves.toEqual(expect.any(String)); // others go on
+    // In a batch the limit comes for one command: only that method pauses.
+    emulator.switches.operatingLimited.add('crm.contact.list');
+    const [limited, fine] = await Promise.allSettled([client.call('crm.contact.list'), client.call('server.time')]);
+    expect(limited).toMatchObject({ status: 'rejected', reason: expect.any(OperatingLimitError) });
+    expect(fine.status).toBe('fulfilled');
+  });
+
+  it('a 503 from the portal (a neighbour filled its bucket) costs one slot of waiting, not the whole bucket\'s drain', async () => {
+    const bucket = new LeakyBucket(2, 50);
+    const c = new Bitrix24Client(new WebhookCredentials(emulator.webhookUrl), bucket, { requestTimeoutMs: 2000, log: pino({ level: 'silent' }) });
+    emulator.switches.failNext.set('server.time', new RestError(503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests'));
+    await expect(c.call('server.time')).rejects.toBeInstanceOf(RateLimitError);
+    expect(bucket.delay()).toBeLessThanOrEqual(500); // the old client waited ~20 s here (bucket marked full)
+    expect(bucket.delay()).toBeGreaterThan(0);
+    await expect(c.call('server.time')).resolves.toEqual(expect.any(String));
+    c.close();
+  });
+
   it('sends concurrent calls as one batch and hands each caller its own result or error', async () => {
     const [user, contact, missing, none] = await Promise.allSettled([
       client.call('user.get', { FILTER: { ID: 5 } }),

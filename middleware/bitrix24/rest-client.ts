@@ -1,7 +1,7 @@
 import qs from 'qs';
 import type { Logger } from '../log';
 import type { Credentials, Endpoint } from './credentials';
-import { AuthError, Bitrix24Error, DeadlineError, RateLimitError, TransportError, errorFromBody } from './errors';
+import { AuthError, Bitrix24Error, DeadlineError, OperatingLimitError, RateLimitError, TransportError, errorFromBody } from './errors';
 import type { LeakyBucket } from './leaky-bucket';
 
 /**
@@ -65,9 +65,47 @@ export class Bitrix24Client {
     return this.creds.mode;
   }
 
+  /**
+   * Methods the portal blocked with 429 OPERATION_TIME_LIMIT, until when (ms): only that method waits, until the
+   * `operating_reset_at` Bitrix24 gave with its last answers (settings/performance/limits.md); others go on.
+   */
+  private readonly paused = new Map<string, number>();
+  /** The latest `time.operating_reset_at` (ms) of each method's answers. */
+  private readonly resetAt = new Map<string, number>();
+
+  private noteOperating(group: Pending[], body: { time?: unknown; result?: unknown }): void {
+    const at = (t: unknown) => {
+      const v = Number((t as { operating_reset_at?: unknown } | null)?.operating_reset_at);
+      return Number.isFinite(v) && v > 0 ? v * 1000 : null;
+    };
+    if (group.length === 1) {
+      const v = at(body.time);
+      if (v) this.resetAt.set(group[0]!.method, v);
+      return;
+    }
+    const times = ((body.result as { result_time?: unknown } | null)?.result_time ?? {}) as Record<string, unknown>;
+    group.forEach((p, i) => {
+      const v = at(times[`c${i}`]);
+      if (v) this.resetAt.set(p.method, v);
+    });
+  }
+
+  private pause(method: string): void {
+    const known = this.resetAt.get(method);
+    // The basket resets within 10 minutes; without a time from the portal, look again in a minute.
+    const until = known && known > Date.now() ? known : Date.now() + 60_000;
+    this.paused.set(method, until);
+    this.opts.log.warn({ method, until: new Date(until).toISOString() }, 'Bitrix24 blocked this method for its operating time; it waits, others go on');
+  }
+
   call<T = unknown>(method: string, params: Params = {}, options: CallOptions = {}): Promise<T> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new DeadlineError('DEADLINE', 'deadline passed before the call', null, method));
+    const until = this.paused.get(method);
+    if (until !== undefined) {
+      if (until > Date.now()) return Promise.reject(new OperatingLimitError('OPERATION_TIME_LIMIT', `${method} is paused until ${new Date(until).toISOString()} (operating time limit)`, 429, method));
+      this.paused.delete(method);
+    }
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { method, params, resolve: resolve as (v: unknown) => void, reject, signal, settled: false };
       if (signal) {
@@ -134,8 +172,10 @@ export class Bitrix24Client {
       const errors = (r.result_error && typeof r.result_error === 'object' ? r.result_error : {}) as Record<string, unknown>;
       group.forEach((p, i) => {
         const key = `c${i}`;
-        if (key in errors) this.settle(p, errorFromBody(errors[key], null, p.method));
-        else this.settle(p, { value: results[key] ?? null });
+        if (!(key in errors)) return this.settle(p, { value: results[key] ?? null });
+        const e = errorFromBody(errors[key], null, p.method);
+        if (e instanceof OperatingLimitError) this.pause(p.method); // in a batch the limit comes per command
+        this.settle(p, e);
       });
     } catch (err) {
       this.opts.observer?.request?.(kind, outcomeOf(err), (performance.now() - started) / 1000);
@@ -153,9 +193,13 @@ export class Bitrix24Client {
     this.counters.commands += group.length;
     if (group.length > 1) this.counters.batches += 1;
     try {
-      return await this.post(endpoint, group);
+      const body = await this.post(endpoint, group);
+      this.bucket.accepted();
+      this.noteOperating(group, body);
+      return body;
     } catch (err) {
-      if (err instanceof RateLimitError) this.bucket.fill();
+      if (err instanceof RateLimitError) this.bucket.refused();
+      if (err instanceof OperatingLimitError) for (const p of group) this.pause(p.method);
       if (err instanceof AuthError && err.expired && !refreshed && this.creds.refresh) {
         await this.creds.refresh(endpoint);
         this.counters.commands -= group.length; // the same commands, counted once

@@ -30,10 +30,19 @@ describe('/api/agent and /bitrix/events', () => {
   };
   const calls = () => stack.emulator.calls;
 
-  it('the install binds our events and adds our line', () => {
+  it('the install binds our events, adds our line and makes it the default for outgoing calls', () => {
     expect([...stack.emulator.bindings.keys()].sort()).toEqual(['ONAPPUNINSTALL', 'ONEXTERNALCALLBACKSTART', 'ONEXTERNALCALLSTART']);
     expect([...stack.emulator.bindings.get('ONEXTERNALCALLSTART')!]).toEqual([`${stack.url}/bitrix/events`]);
     expect([...stack.emulator.lines.keys()]).toEqual(['finesse']);
+    expect(stack.emulator.defaultOutgoingLine).toBe('REST_APP:7:finesse');
+  });
+
+  it('without the right to manage numbers, the install page says to choose the line by hand', async () => {
+    stack.emulator.mayManageNumbers = false;
+    stack.emulator.defaultOutgoingLine = 'reg150907';
+    const res = await stack.emulator.installInto(`${stack.url}/bitrix/install`);
+    expect(res.status).toBe(502);
+    expect(await res.text()).toContain('default outgoing line not set (voximplant.line.outgoing.set: ACCESS_DENIED Access denied [HTTP 403]); choose it by hand: Telephony → Settings → Default number for outgoing calls');
   });
 
   it('forgets the portal on a real uninstall (the portal no longer takes our token), and then refuses its events', async () => {

@@ -80,6 +80,16 @@ export class Bitrix24Emulator {
   readonly bindings = new Map<string, Set<string>>();
   /** External lines of the application (telephony.externalLine.*). */
   readonly lines = new Map<string, { NUMBER: string; NAME: string; CRM_AUTO_CREATE: string }>();
+  /** The portal's default line for outgoing calls (voximplant.line.outgoing.*): a SIP line until someone changes it. */
+  defaultOutgoingLine = 'reg150907';
+  /** Whether the application's token may manage numbers (voximplant.line.outgoing.set needs that right). */
+  mayManageNumbers = true;
+  /** voximplant.line.get: the portal's own lines and the applications' external lines (REST_APP:<app>:<number>). */
+  private voximplantLines(): Record<string, string> {
+    const own: Record<string, string> = { reg150907: 'SIP line', sip7: 'Office PBX 1' };
+    for (const l of this.lines.values()) own[`REST_APP:7:${l.NUMBER}`] = l.NAME;
+    return own;
+  }
   /** im.notify.system.add messages, in order. */
   readonly notifications: Array<{ userId: number; message: string; at: number }> = [];
   /** Every event delivery made, with the handler's HTTP status (0: unreachable). */
@@ -601,6 +611,17 @@ export class Bitrix24Emulator {
         if (this.lines.has(number)) throw new RestError(400, 'ERROR_CORE', 'Line already exists');
         this.lines.set(number, { NUMBER: number, NAME: String(p.NAME ?? number), CRM_AUTO_CREATE: String(p.CRM_AUTO_CREATE ?? 'Y') });
         return { ID: this.lines.size };
+      }
+      case 'voximplant.line.get':
+        return this.voximplantLines();
+      case 'voximplant.line.outgoing.get':
+        return this.defaultOutgoingLine;
+      case 'voximplant.line.outgoing.set': {
+        if (!this.mayManageNumbers) throw new RestError(403, 'ACCESS_DENIED', 'Access denied');
+        // As documented: an unknown LINE_ID still answers 1 and changes nothing.
+        const id = String(p.LINE_ID ?? '');
+        if (id in this.voximplantLines()) this.defaultOutgoingLine = id;
+        return 1;
       }
       case 'telephony.externalLine.get':
         return [...this.lines.values()];
