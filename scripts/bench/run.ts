@@ -3,6 +3,7 @@ import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
 import { gadgetBench } from './gadget-bench';
 import { statsBench } from './stats-bench';
 import { clickBench } from './click-bench';
+import { busyHourBench, storm503Bench } from './portal-bench';
 import { f, pct, verdict } from './stats';
 
 /**
@@ -116,6 +117,8 @@ async function main(): Promise<void> {
   await gadgetBench();
   await statsBench();
   await clickBench();
+  await storm503Bench();
+  await busyHourBench();
 }
 
 main().catch((err: Error) => {
