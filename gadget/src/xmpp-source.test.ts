@@ -15,7 +15,8 @@ describe('XmppSource', () => {
     await prosody.dispose();
   });
 
-  it.each(['bosh', 'websocket'] as const)('connects once a server that hung through its first handshake answers again (%s)', async (kind) => {
+  /** Agent 1001's source over one transport, recording the states it reports. */
+  async function agentSource(kind: 'bosh' | 'websocket', extra: { pingMs?: number } = {}) {
     if (kind === 'websocket') (globalThis as { WebSocket?: unknown }).WebSocket ??= (await import('ws')).WebSocket;
     const states: ConnectionState[] = [];
     const source = new XmppSource({
@@ -24,10 +25,17 @@ describe('XmppSource', () => {
       username: '1001',
       password: 'lab',
       transports: [BoshConnection],
+      ...extra,
     });
+    const start = () => source.start({ update: () => undefined, invalid: () => undefined, resync: () => undefined, state: (s) => states.push(s) });
+    return { source, states, start };
+  }
+
+  it.each(['bosh', 'websocket'] as const)('connects once a server that hung through its first handshake answers again (%s)', async (kind) => {
+    const { source, states, start } = await agentSource(kind);
     prosody.pause(); // the first handshake hangs
     try {
-      source.start({ update: () => undefined, invalid: () => undefined, resync: () => undefined, state: (s) => states.push(s) });
+      start();
       // The handshake is under way against a server that answers nothing (its socket is held open by the kernel).
       await waitFor(() => states.some((s) => s.status === 'connecting'), 20000, 'the first handshake under way against the hung server');
       expect(states.some((s) => s.status === 'connected')).toBe(false);
@@ -40,18 +48,9 @@ describe('XmppSource', () => {
   });
 
   it.each(['websocket', 'bosh'] as const)('pings the server on its own; a server that stops answering is left and reconnected to (%s)', async (kind) => {
-    if (kind === 'websocket') (globalThis as { WebSocket?: unknown }).WebSocket ??= (await import('ws')).WebSocket;
-    const states: ConnectionState[] = [];
-    const source = new XmppSource({
-      service: kind === 'bosh' ? prosody.boshUrl : prosody.websocketUrl,
-      domain: prosody.domain,
-      username: '1001',
-      password: 'lab',
-      transports: [BoshConnection],
-      pingMs: 500,
-    });
+    const { source, states, start } = await agentSource(kind, { pingMs: 500 });
     try {
-      source.start({ update: () => undefined, invalid: () => undefined, resync: () => undefined, state: (s) => states.push(s) });
+      start();
       await waitFor(() => states.some((s) => s.status === 'connected'), 20000, 'connected');
       prosody.pause(); // silent: the socket stays open, nothing answers
       await waitFor(() => states.find((s) => s.status === 'reconnecting' && /ping/.test(s.reason ?? '')), 20000, 'the unanswered ping to end the connection');
