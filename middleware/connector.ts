@@ -109,7 +109,7 @@ export class Connector {
         [ENSURE_LEAD]: ensureLeadHandler(this.directory, config.unprocessedUserId),
         [LOG_MISSED_CALL]: missedHandler,
         [REGISTER_CALL]: registerCallHandler({ client: this.client, directory: this.directory, userFor: agentUsers(this.directory, config.agentExtensions), rules: callRules, line: config.line }),
-        [FINISH_CALL]: finishCallHandler({ client: this.client, outbox: () => this.outbox }),
+        [FINISH_CALL]: finishCallHandler({ client: this.client, outbox: () => this.outbox, store: this.store }),
         [FAIL_CLICK]: failClickHandler({ client: this.client, store: this.store }),
       },
       this.log,

@@ -97,9 +97,13 @@ export function registerCallHandler(deps: {
   };
 }
 
-export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => Outbox }): Handler {
+export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => Outbox; store: Store }): Handler {
   return async ({ payload, previousAttempts }) => {
     const job = payload as FinishJob;
+    // What all reports of the dialog say by now (another tab may have seen the answer earlier than the one whose end
+    // queued this job): the outcome is computed when it is delivered, not when it was queued.
+    const merged = deps.store.getKv<CallRecord>(recordKey(job.agentId, job.dialogId));
+    const outcome = merged && merged.endedAt !== null ? callOutcome(merged) : job.outcome;
     let call = job.click;
     if (!call) {
       const outbox = deps.outbox();
@@ -111,12 +115,15 @@ export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => 
       if ('skipped' in result) return result;
       call = result;
     }
-    await finishOnce(deps.client, { CALL_ID: call.callId, USER_ID: call.userId, DURATION: job.outcome.duration, STATUS_CODE: job.outcome.statusCode }, previousAttempts);
-    return { callId: call.callId, ...job.outcome };
+    await finishOnce(deps.client, { CALL_ID: call.callId, USER_ID: call.userId, DURATION: outcome.duration, STATUS_CODE: outcome.statusCode }, previousAttempts);
+    return { callId: call.callId, ...outcome };
   };
 }
 
-/** A click waiting for its dialog, per extension: the next outbound dialog to this address is that call. */
+/**
+ * A click waiting for its dialog, one per click of an extension (a double click must not hide the first): the next
+ * outbound dialog of the agent to this address is the earliest such click's call.
+ */
 export interface PendingClick {
   callId: string;
   userId: number;
@@ -125,13 +132,13 @@ export interface PendingClick {
 }
 
 const CLICK_WINDOW_MS = 120_000;
-export const pendingClickKey = (extension: string) => `click.pending.${extension}`;
+export const pendingClickKey = (extension: string, callId = '') => `click.pending.${extension}.${callId}`;
 /** Clicks dialled whose dialog no gadget has reported yet (cleared when one does). */
 export const dialledKey = (callId: string) => `click.dialled.${callId}`;
 const clickOfDialogKey = (agentId: string, dialogId: string) => `click.dialog.${agentId}.${dialogId}`;
 /** What the reports of one dialog told so far (merged), so a late or partial report never shortens a call. */
 const recordKey = (agentId: string, dialogId: string) => `call.record.${agentId}.${dialogId}`;
-export const CALL_MARK_PREFIXES = ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.', 'call.record.'];
+export const CALL_MARK_PREFIXES = ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.', 'call.record.', 'click.pending.'];
 
 /** Reports from the gadget → register/finish jobs, deduplicated per (agent, dialog) across tabs and repeats. */
 export class CallJournal {
@@ -144,9 +151,13 @@ export class CallJournal {
   private clickOf(agentId: string, extension: string, r: CallRecord): PendingClick | null {
     const known = this.store.getKv<PendingClick>(clickOfDialogKey(agentId, r.dialogId));
     if (known || r.direction !== 'outbound') return known;
-    const pending = this.store.getKv<PendingClick>(pendingClickKey(extension));
-    if (!pending || pending.toAddress !== r.number.trim() || Math.abs(r.startedAt - pending.at) > CLICK_WINDOW_MS) return null;
-    this.store.deleteKv(pendingClickKey(extension));
+    const pending = this.store
+      .kvWithPrefix<PendingClick>(pendingClickKey(extension))
+      .map((row) => row.value)
+      .filter((c) => c.toAddress === r.number.trim() && Math.abs(r.startedAt - c.at) <= CLICK_WINDOW_MS)
+      .sort((a, b) => a.at - b.at)[0];
+    if (!pending) return null;
+    this.store.deleteKv(pendingClickKey(extension, pending.callId));
     this.store.deleteKv(dialledKey(pending.callId)); // reported: its end will finish it
     this.store.setKv(clickOfDialogKey(agentId, r.dialogId), pending);
     return pending;

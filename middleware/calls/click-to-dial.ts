@@ -199,7 +199,7 @@ export class ClickToDial {
     if (!dial.ok) return this.fail(e, 'bad_number', extension, dial.reason);
     const pending: PendingClick = { callId: e.callId, userId: e.userId, toAddress: dial.toAddress, at: Date.now() };
     // Noted before dialling: the dialog's first event may reach us before the gadget's answer does.
-    this.d.store.setKv(pendingClickKey(extension), pending);
+    this.d.store.setKv(pendingClickKey(extension, e.callId), pending);
     const outcome = await this.d.channels.dial(
       extension,
       { callId: e.callId, toAddress: dial.toAddress, whenReady: this.d.whenReady, reasonCodeId: this.d.reasonCodeId },
@@ -210,8 +210,7 @@ export class ClickToDial {
       this.d.store.setKv(dialledKey(e.callId), { click: e, at: Date.now() });
       return 'dialled';
     }
-    const still = this.d.store.getKv<PendingClick>(pendingClickKey(extension));
-    if (still?.callId === e.callId) this.d.store.deleteKv(pendingClickKey(extension));
+    this.d.store.deleteKv(pendingClickKey(extension, e.callId)); // only this click's: an earlier one may be ringing
     const detail = outcome.state !== undefined ? (STATE_NAMES[this.d.lang][outcome.state] ?? outcome.state) : outcome.reason;
     return this.fail(e, outcome.code, extension, detail);
   }

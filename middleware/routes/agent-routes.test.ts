@@ -157,6 +157,39 @@ describe('/api/agent and /bitrix/events', () => {
     expect(ready.checks.clickToDial).toEqual({ ok: true, gadgetsOnline: 2 });
   });
 
+  it('a double click: the second (refused by Finesse as busy) fails visibly, the first is finished with its talk time; no third call', async () => {
+    const a = await agent('1001');
+    const first = await stack.emulator.clickToCall(5, '+7 (912) 345-67-89', { type: 'CONTACT', id: 42 });
+    const cmd1 = await a.command(0);
+    expect((await a.post('/api/agent/dial-result', { commandId: cmd1.id, ok: true })).status).toBe(204);
+    const second = await stack.emulator.clickToCall(5, '+7 (912) 345-67-89', { type: 'CONTACT', id: 42 });
+    const cmd2 = await a.command(1);
+    expect((await a.post('/api/agent/dial-result', { commandId: cmd2.id, ok: false, code: 'finesse_refused', reason: 'Invalid State: the agent is dialling (HTTP 400)' })).status).toBe(204);
+    await waitFor(() => second.finished, 20000, 'the second click failed');
+    expect(second.finished!.STATUS_CODE).toBe('603');
+    const t0 = Date.now();
+    await a.post('/api/agent/calls', { dialogId: '5101', direction: 'outbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 1000, endedAt: t0 + 21_000, failure: null });
+    await waitFor(() => first.finished, 20000, 'the first click finished');
+    expect(first.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 20 });
+    await stack.connector.settled();
+    expect(calls().map((c) => c.CALL_ID).sort()).toEqual([first.CALL_ID, second.CALL_ID].sort()); // nothing registered besides
+  });
+
+  it('two tabs: the finish uses the earliest answer whichever tab reports it, even after the finish was queued', async () => {
+    const a = await agent('1001');
+    const b = new AgentClient(stack.url, '1001', 'lab');
+    clients.push(b);
+    expect((await b.open()).status).toBe(200);
+    stack.emulator.switches.outage = 'error'; // Bitrix24 down: the jobs wait in the outbox
+    const t0 = Date.now();
+    const base = { dialogId: '5201', direction: 'inbound', number: '89123456789', startedAt: t0, failure: null };
+    await a.post('/api/agent/calls', { ...base, answeredAt: t0 + 6000, endedAt: t0 + 30_000 }); // tab A saw the answer late
+    await b.post('/api/agent/calls', { ...base, answeredAt: t0 + 2000, endedAt: t0 + 30_000 }); // tab B saw it at once
+    stack.emulator.switches.outage = 'none';
+    const call = await waitFor(() => calls()[0]?.finished && calls()[0], 20000, 'the call finished');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 28 });
+  });
+
   it('a CRM callback request registers a callback call for the record\'s responsible and dials it from his agent', async () => {
     const a = await agent('1001');
     await stack.emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '+79123456789', TEXT: '', VOICE: '', CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: '42', LINE_NUMBER: 'finesse' });
