@@ -47,6 +47,9 @@ const LEAD_TITLE = {
 };
 
 /** Everything one middleware instance is made of, wired from the configuration. */
+/** How long finished work and its dedupe marks are kept (README Operations). */
+const PRUNE_AFTER_MS = 7 * 86_400_000;
+
 export class Connector {
   readonly log: Logger;
   readonly scrubber = new SecretScrubber();
@@ -321,9 +324,11 @@ export class Connector {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
-    // Dedupe marks of clicks and calls: a week covers any redelivery or late report; older ones only grow the store.
+    // Dedupe marks of clicks and calls, and finished outbox items (with them their keys): a week covers any
+    // redelivery, late report or repeated lookup job; older ones only grow the store.
     const prune = () => {
-      CALL_MARK_PREFIXES.forEach((p) => this.store.pruneKv(p, 7 * 86_400_000));
+      CALL_MARK_PREFIXES.forEach((p) => this.store.pruneKv(p, PRUNE_AFTER_MS));
+      this.outbox.pruneDone(PRUNE_AFTER_MS);
       const closed = this.clicks.closeUnreported();
       if (closed) this.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');
     };

@@ -43,6 +43,19 @@ describe('Outbox', () => {
     store.close();
   });
 
+  it('drops finished items after the given time, never pending ones', async () => {
+    const store = Store.open(mkdtempSync(join(tmpdir(), 'ob-')));
+    let t = 1_000_000;
+    const outbox = new Outbox(store, { ok: async () => 1, down: async () => Promise.reject(new Error('portal down')) }, log, { baseDelayMs: 1000, now: () => t });
+    await outbox.deliver(outbox.enqueue('done-old', 'ok', {}).id);
+    await outbox.deliver(outbox.enqueue('pending-old', 'down', {}).id);
+    t += 8 * 86_400_000;
+    await outbox.deliver(outbox.enqueue('done-new', 'ok', {}).id);
+    expect(outbox.pruneDone(7 * 86_400_000)).toBe(1);
+    expect([outbox.get('done-old'), outbox.get('pending-old')?.state, outbox.get('done-new')?.state]).toEqual([null, 'pending', 'done']);
+    store.close();
+  });
+
   it('survives reopening the store', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ob-'));
     const s1 = Store.open(dir);

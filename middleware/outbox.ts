@@ -190,6 +190,11 @@ export class Outbox {
     clearTimeout(timer);
   }
 
+  /** Finished items older than this are dropped (their keys are free again); pending ones never are. */
+  pruneDone(olderThanMs: number): number {
+    return this.store.db.prepare(`DELETE FROM outbox WHERE state = 'done' AND done_at < ?`).run(this.now() - olderThanMs).changes;
+  }
+
   /** Nothing being tried and nothing due now (items waiting for a retry later do not count). */
   idle(): boolean {
     return this.inflight.size === 0 && this.due(1).length === 0;

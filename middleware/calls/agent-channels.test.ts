@@ -1,4 +1,4 @@
-import { AgentChannels, type DialCommand } from './agent-channels';
+import { AgentChannels, MAX_STREAMS_PER_AGENT, type DialCommand } from './agent-channels';
 
 const cmd = { callId: 'externalCall.x', toAddress: '989123456789', whenReady: 'switch' as const, reasonCodeId: null };
 
@@ -28,5 +28,14 @@ describe('AgentChannels', () => {
     await expect(ch.dial('1021', cmd, 20)).resolves.toMatchObject({ ok: false, code: 'timeout' });
     ch.detach(s.id);
     expect(ch.online('1021')).toBe(false);
+  });
+
+  it('caps the streams of one agent: beyond five the oldest is ended, other agents untouched', () => {
+    const ch = new AgentChannels();
+    const ended: number[] = [];
+    for (let i = 0; i < 7; i++) ch.attach({ agentId: '1001', extension: '1021', send: () => undefined, end: () => ended.push(i) });
+    ch.attach({ agentId: '1002', extension: '1022', send: () => undefined, end: () => ended.push(99) });
+    expect(ended).toEqual([0, 1]);
+    expect(ch.count()).toBe(MAX_STREAMS_PER_AGENT + 1);
   });
 });

@@ -31,6 +31,9 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Open command streams one agent may hold (tabs, desktops); the oldest beyond it are closed. */
+export const MAX_STREAMS_PER_AGENT = 5;
+
 export class AgentChannels {
   private readonly streams = new Map<string, Stream>();
   private readonly pending = new Map<string, Pending>();
@@ -41,6 +44,13 @@ export class AgentChannels {
   attach(s: Omit<Stream, 'id' | 'openedAt'>): Stream {
     const stream = { ...s, id: randomUUID(), openedAt: Date.now() };
     this.streams.set(stream.id, stream);
+    // An agent has a few desktop tabs at most: beyond the cap the oldest stream is ended (its gadget reconnects if
+    // it is still open), so a token replayed in a loop cannot pile up connections.
+    const mine = [...this.streams.values()].filter((x) => x.agentId === s.agentId);
+    for (const old of mine.slice(0, Math.max(0, mine.length - MAX_STREAMS_PER_AGENT))) {
+      this.streams.delete(old.id);
+      old.end();
+    }
     this.onCount(this.streams.size);
     return stream;
   }
