@@ -10,6 +10,12 @@ import { parseConfig } from '../../middleware/config';
 import { Connector } from '../../middleware/connector';
 
 /**
+ * The talk time Bitrix24 got, against the emulator's scripted talk: the gadget measures it between two notifications,
+ * and on a loaded machine either may come a little late — a second either way, never a call cut short or doubled.
+ */
+const talked = (duration: number, scripted: number) => Math.abs(duration - scripted) <= 1;
+
+/**
  * End to end in Chromium: a click on a number in the Bitrix24 emulator → our event handler → the agent's gadget in
  * the (lab) Finesse desktop → MAKE_CALL with the agent's own credentials → the dialog's events back to the gadget
  * → the call finished in Bitrix24 with its duration and status; inbound calls logged the same way.
@@ -69,7 +75,8 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     const call = stack.emulator.calls[0]!;
     expect(call).toMatchObject({ origin: 'click', USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42 });
     await waitFor(() => call.finished, 20000, 'the call to be finished');
-    expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 2 });
+    expect(call.finished!.STATUS_CODE).toBe('200');
+    expect(talked(call.finished!.DURATION, 2)).toBe(true);
     expect(stack.emulator.calls).toHaveLength(1); // Bitrix24's own CALL_ID was reused, nothing registered again
     await log.reload();
     expect(await log.locator(`tr[data-call="${call.CALL_ID}"]`).getAttribute('data-status')).toBe('200');
@@ -139,7 +146,8 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     f.ring('1021', '79001112233', { answerAfterMs: null, ringMs: 1500 });
     await waitFor(() => stack.emulator.calls.length === 2 && stack.emulator.calls.every((c) => c.finished), 20000, 'two logged calls');
     const byPhone = Object.fromEntries(stack.emulator.calls.map((c) => [c.PHONE_NUMBER, c]));
-    expect(byPhone['+79123456789']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, finished: { STATUS_CODE: '200', DURATION: 2 } });
+    expect(byPhone['+79123456789']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42, finished: { STATUS_CODE: '200' } });
+    expect(talked(byPhone['+79123456789']!.finished!.DURATION, 2)).toBe(true);
     expect(byPhone['+79001112233']).toMatchObject({ origin: 'rest', TYPE: 2, USER_ID: 5, CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: 310, finished: { STATUS_CODE: '304', DURATION: 0 } });
   });
 
@@ -154,7 +162,8 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     await page.reload();
     await page.frameLocator('#gadget').locator('.fb24-dial[data-status=online]').waitFor();
     const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 20000, 'the call finished');
-    expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 3 });
+    expect(call.finished!.STATUS_CODE).toBe('200');
+    expect(talked(call.finished!.DURATION, 3)).toBe(true); // the whole talk time, though the page saw only its end
     expect(stack.emulator.calls).toHaveLength(1);
   });
 
