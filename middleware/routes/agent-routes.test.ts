@@ -42,7 +42,7 @@ describe('/api/agent and /bitrix/events', () => {
     stack.emulator.defaultOutgoingLine = 'reg150907';
     const res = await stack.emulator.installInto(`${stack.url}/bitrix/install`);
     expect(res.status).toBe(502);
-    expect(await res.text()).toContain('default outgoing line not set (voximplant.line.outgoing.set: ACCESS_DENIED Access denied [HTTP 403]); choose it by hand: Telephony → Settings → Default number for outgoing calls');
+    expect(await res.text()).toContain('default outgoing line not set (voximplant.line.outgoing.set: ACCESS_DENIED Access denied); choose it by hand: Telephony → Settings → Default number for outgoing calls');
   });
 
   it('forgets the portal on a real uninstall (the portal no longer takes our token), and then refuses its events', async () => {
