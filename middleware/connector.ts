@@ -56,7 +56,10 @@ export class Connector {
   readonly metrics = new Metrics();
   readonly store: Store;
   readonly credentials: Credentials;
+  /** Reads: lookups, clicks, checks. */
   readonly client: Bitrix24Client;
+  /** The outbox's writes (leads, calls, failures), batched apart from the reads. */
+  readonly writer: Bitrix24Client;
   readonly directory: CrmDirectory;
   readonly outbox: Outbox;
   readonly lookups: LookupService;
@@ -90,15 +93,17 @@ export class Connector {
       b24.mode === 'webhook'
         ? new WebhookCredentials(b24.webhookUrl)
         : new AppCredentials(this.store, b24, this.scrubber, this.log, config.requestTimeoutMs);
-    this.client = new Bitrix24Client(this.credentials, new LeakyBucket(config.rate.perSecond, config.rate.burst), {
-      requestTimeoutMs: config.requestTimeoutMs,
-      log: this.log,
-      observer: this.metrics.bitrix24,
-    });
+    // Two clients on one bucket: reads (lookups, clicks) and the outbox's writes go in separate batches, because
+    // Bitrix24 answers a batch when its slowest command ran — a slow crm.lead.add must never hold up a lookup.
+    const bucket = new LeakyBucket(config.rate.perSecond, config.rate.burst);
+    const clientOptions = { requestTimeoutMs: config.requestTimeoutMs, log: this.log, observer: this.metrics.bitrix24 };
+    this.client = new Bitrix24Client(this.credentials, bucket, clientOptions);
+    this.writer = new Bitrix24Client(this.credentials, bucket, clientOptions);
     this.directory = new CrmDirectory(this.client);
+    const writes = new CrmDirectory(this.writer);
     const missedHandler = missedCallHandler({
-      client: this.client,
-      directory: this.directory,
+      client: this.writer,
+      directory: writes,
       store: this.store,
       unprocessedUserId: config.unprocessedUserId,
       rules: config.phone,
@@ -109,11 +114,11 @@ export class Connector {
     this.outbox = new Outbox(
       this.store,
       {
-        [ENSURE_LEAD]: ensureLeadHandler(this.directory, config.unprocessedUserId),
+        [ENSURE_LEAD]: ensureLeadHandler(writes, config.unprocessedUserId),
         [LOG_MISSED_CALL]: missedHandler,
-        [REGISTER_CALL]: registerCallHandler({ client: this.client, directory: this.directory, userFor: agentUsers(this.directory, config.agentExtensions), rules: callRules, line: config.line }),
-        [FINISH_CALL]: finishCallHandler({ client: this.client, outbox: () => this.outbox, store: this.store }),
-        [FAIL_CLICK]: failClickHandler({ client: this.client, store: this.store }),
+        [REGISTER_CALL]: registerCallHandler({ client: this.writer, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line }),
+        [FINISH_CALL]: finishCallHandler({ client: this.writer, outbox: () => this.outbox, store: this.store }),
+        [FAIL_CLICK]: failClickHandler({ client: this.writer, store: this.store }),
       },
       this.log,
       { onChange: () => this.updateOutboxGauges() },
@@ -391,6 +396,7 @@ export class Connector {
     if (this.pruner) clearInterval(this.pruner);
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
+    this.writer.close();
     await this.ccdr?.close().catch(() => undefined);
     this.store.close();
     this.log.info('middleware stopped');

@@ -100,6 +100,32 @@ describe('unknown callers: exactly one lead, never lost', () => {
   });
 });
 
+describe('reads never wait for writes', () => {
+  it('with lead creation slow on the portal, known callers are still found and routed (their searches go apart)', async () => {
+    const stack = await startStack({ mode: 'app', env: { LOOKUP_DEADLINE_MS: '4000', B24_REQUEST_TIMEOUT_MS: '30000', LOOKUP_CACHE_TTL_S: '0' } });
+    try {
+      stack.emulator.switches.methodLatencyMs.set('crm.lead.add', 20_000); // the portal takes 20 s to add a lead
+      const known = ['89123456789', '79037778899', '89152223344'];
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          await new Promise((r) => setTimeout(r, i * 50)); // callers arriving (pacing the input, not waiting for an outcome)
+          const ani = i % 2 ? known[i % known.length]! : `+7 999 6${String(i).padStart(6, '0')}`;
+          return { known: i % 2 === 1, a: await uccxLookup(stack.url, { ani, token }) };
+        }),
+      );
+      const knownAnswers = answers.filter((x) => x.known).map((x) => x.a.fields.status);
+      expect(knownAnswers).toEqual(Array(15).fill('found'));
+      // The slow writes were under way meanwhile: sent, and not done yet.
+      expect(stack.connector.writer.counters.commands).toBeGreaterThan(0);
+      expect(stack.connector.outbox.stats().depth).toBeGreaterThan(0);
+      stack.emulator.switches.methodLatencyMs.clear();
+    } finally {
+      stack.emulator.release();
+      await stack.stop();
+    }
+  });
+});
+
 describe('the portal limits', () => {
   let stack: Stack;
   afterEach(() => stack?.stop());

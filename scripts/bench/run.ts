@@ -84,7 +84,8 @@ async function coldLookups(): Promise<void> {
 async function burst(): Promise<void> {
   const stack = await startStack({ mode: 'app', env: { LOG_LEVEL: 'silent' } });
   try {
-    const before = { requests: stack.emulator.counters.httpRequests, commands: stack.connector.client.counters.commands };
+    const commandsSent = () => stack.connector.client.counters.commands + stack.connector.writer.counters.commands;
+    const before = { requests: stack.emulator.counters.httpRequests, commands: commandsSent() };
     const total: number[] = [];
     const statuses: Record<string, number> = {};
     await paced(200, 20, async (i) => {
@@ -96,7 +97,7 @@ async function burst(): Promise<void> {
     const end = Date.now() + 60_000;
     while (stack.connector.outbox.stats().depth > 0 && Date.now() < end) await sleep(100);
     const requests = stack.emulator.counters.httpRequests - before.requests;
-    const commands = stack.connector.client.counters.commands - before.commands;
+    const commands = commandsSent() - before.commands;
     const ratio = commands / requests;
     const inTime = total.filter((t) => t <= deadline).length;
     console.log('\n3. Burst: 200 distinct unknown callers in 10 s, portal limit 2 req/s, burst 50');

@@ -62,6 +62,8 @@ export class Bitrix24Emulator {
   appHandler = '';
   switches = {
     latencyMs: 0,
+    /** Extra time some methods take (e.g. crm.lead.add on a busy portal): the request carrying them waits. */
+    methodLatencyMs: new Map<string, number>(),
     outage: 'none' as 'none' | 'hang' | 'error',
     operatingLimited: new Set<string>(),
     failNext: new Map<string, RestError>(),
@@ -456,7 +458,11 @@ export class Bitrix24Emulator {
       this.hung.add(res);
       return;
     }
-    if (this.switches.latencyMs > 0) await new Promise((r) => setTimeout(r, this.switches.latencyMs));
+    // A batch answers when its slowest command ran: a slow method slows every command sent with it.
+    const methods = method === 'batch' ? Object.values((p.cmd ?? {}) as Record<string, string>).map((c) => String(c).split('?')[0]!) : [method];
+    const slowest = Math.max(0, ...methods.map((m) => this.switches.methodLatencyMs.get(m) ?? 0));
+    const latency = this.switches.latencyMs + slowest;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (this.switches.outage === 'error') return this.send(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
     if (!this.bucketAllows(ip)) {
       this.counters.rejected503 += 1;
