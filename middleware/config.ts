@@ -43,6 +43,7 @@ export const CONFIG_KEYS = {
   B24_RATE_PER_SEC: { kind: { type: 'int', min: 1, max: 1000 }, default: '2', doc: 'leaky bucket drain rate of the portal plan' },
   B24_RATE_BURST: { kind: { type: 'int', min: 1, max: 100000 }, default: '50', doc: 'leaky bucket size of the portal plan' },
   B24_REQUEST_TIMEOUT_MS: { kind: { type: 'int', min: 100, max: 120000 }, default: '10000', doc: 'deadline of one HTTP request to Bitrix24' },
+  B24_WRITE_SETTLE_MS: { kind: { type: 'int', min: 0, max: 3600000 }, default: '60000', doc: 'after a lead creation whose answer never came, how long to wait for Bitrix24 to finish it before looking for it (never sent twice meanwhile)' },
   LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time' },
   LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
   USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
@@ -91,6 +92,7 @@ export interface Config {
   unprocessedUserId: number;
   rate: { perSecond: number; burst: number };
   requestTimeoutMs: number;
+  writeSettleMs: number;
   lookupDeadlineMs: number;
   lookupCacheTtlMs: number;
   userCacheTtlMs: number;
@@ -273,6 +275,7 @@ export function parseConfig(src: Source): Config {
     unprocessedUserId,
     rate: { perSecond: get('B24_RATE_PER_SEC'), burst: get('B24_RATE_BURST') },
     requestTimeoutMs: get('B24_REQUEST_TIMEOUT_MS'),
+    writeSettleMs: get('B24_WRITE_SETTLE_MS'),
     lookupDeadlineMs: get('LOOKUP_DEADLINE_MS'),
     lookupCacheTtlMs: get<number>('LOOKUP_CACHE_TTL_S') * 1000,
     userCacheTtlMs: get<number>('USER_CACHE_TTL_S') * 1000,

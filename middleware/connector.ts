@@ -104,6 +104,7 @@ export class Connector {
     const missedHandler = missedCallHandler({
       client: this.writer,
       directory: writes,
+      outbox: () => this.outbox,
       store: this.store,
       unprocessedUserId: config.unprocessedUserId,
       rules: config.phone,
@@ -114,7 +115,7 @@ export class Connector {
     this.outbox = new Outbox(
       this.store,
       {
-        [ENSURE_LEAD]: ensureLeadHandler(writes, config.unprocessedUserId),
+        [ENSURE_LEAD]: ensureLeadHandler({ directory: writes, store: this.store, unprocessedUserId: config.unprocessedUserId, settleMs: config.writeSettleMs }),
         [LOG_MISSED_CALL]: missedHandler,
         [REGISTER_CALL]: registerCallHandler({ client: this.writer, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line }),
         [FINISH_CALL]: finishCallHandler({ client: this.writer, outbox: () => this.outbox, store: this.store }),

@@ -20,6 +20,8 @@ export interface NewLead {
 }
 
 const TYPES: CrmEntityType[] = ['CONTACT', 'LEAD', 'COMPANY'];
+/** ORIGINATOR_ID of every lead we create: with ORIGIN_ID it finds a lead whose creation never answered. */
+const ORIGINATOR = 'finesse-bitrix24';
 const isType = (t: unknown): t is CrmEntityType => typeof t === 'string' && (TYPES as string[]).includes(t);
 const toInt = (v: unknown): number | null => {
   const n = Number(v);
@@ -111,12 +113,18 @@ export class CrmDirectory {
       PHONE: [{ VALUE: lead.e164, VALUE_TYPE: 'WORK' }],
       SOURCE_ID: 'CALL',
       ASSIGNED_BY_ID: lead.responsibleId,
-      ORIGINATOR_ID: 'finesse-bitrix24',
+      ORIGINATOR_ID: ORIGINATOR,
     };
     if (lead.originId) fields.ORIGIN_ID = lead.originId;
     const id = toInt(await this.client.call<unknown>('crm.lead.add', { fields, params: { REGISTER_SONET_EVENT: 'Y' } }));
     if (id === null) throw new Error('crm.lead.add returned no id');
     return id;
+  }
+
+  /** The leads we created with this ORIGIN_ID marker (ORIGINATOR_ID ours): a write whose answer never came. */
+  async leadsByOrigin(originId: string): Promise<number[]> {
+    const rows = await this.client.call<unknown>('crm.lead.list', { filter: { ORIGIN_ID: originId, ORIGINATOR_ID: ORIGINATOR }, select: ['ID'] });
+    return (Array.isArray(rows) ? rows : []).map((r) => toInt((r as { ID?: unknown }).ID)).filter((n): n is number => n !== null);
   }
 
   async serverTime(signal?: AbortSignal): Promise<string> {

@@ -7,6 +7,7 @@ import { parseConfig } from '../config';
 import { Connector } from '../connector';
 import { logSink } from '../test-support/log-sink';
 import { uccxLookup } from '../test-support/lookup-client';
+import { LOG_MISSED_CALL, missedKey } from '../missed/missed-call-log';
 import { NodeProcess, processAlive } from '../test-support/node-process';
 
 const token = LAB_UCCX_TOKEN;
@@ -97,6 +98,40 @@ describe('unknown callers: exactly one lead, never lost', () => {
     stack.emulator.switches.latencyMs = 0;
     await until(() => stack.connector.outbox.stats().depth === 0, 'outbox to drain');
     expect(stack.emulator.counters.calls['crm.lead.add'] ?? 0).toBe(0);
+  });
+});
+
+describe('exactly one lead whatever the timing', () => {
+  it('a lead creation that outlives our request timeout is waited for and found, never sent twice', async () => {
+    const stack = await startStack({ mode: 'app', env: { B24_REQUEST_TIMEOUT_MS: '1000', B24_WRITE_SETTLE_MS: '6000', LOOKUP_DEADLINE_MS: '800' } });
+    try {
+      stack.emulator.switches.methodLatencyMs.set('crm.lead.add', 2000); // the portal creates it after we gave up
+      const a = await uccxLookup(stack.url, { ani: '+7 999 800-00-01', callId: 'slow-1', token });
+      expect(a.fields.status).not.toBe('found');
+      await until(() => stack.connector.outbox.get('lead:79998000001')?.state === 'done', 'the lead job to settle', 30_000);
+      expect(stack.emulator.leadCount('+79998000001')).toBe(1);
+      expect(stack.connector.outbox.get('lead:79998000001')?.result).toMatchObject({ type: 'LEAD', created: true });
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('an unknown caller who abandons while Bitrix24 is down gets one lead from the lookup\'s job and the missed call\'s job together', async () => {
+    const stack = await startStack({ mode: 'app', env: { LOOKUP_DEADLINE_MS: '300', B24_REQUEST_TIMEOUT_MS: '500' } });
+    try {
+      stack.emulator.switches.outage = 'error';
+      const a = await uccxLookup(stack.url, { ani: '+7 999 800-00-02', callId: 'both-1', token });
+      expect(a.fields.status).toBe('degraded');
+      const call = { sessionId: '555001', nodeId: 1, startUtc: '2026-11-30 03:00:00', endUtc: '2026-11-30 03:00:30', caller: '+79998000002', crmRef: '' };
+      stack.connector.outbox.enqueue(missedKey(call), LOG_MISSED_CALL, call);
+      stack.emulator.switches.outage = 'none';
+      await until(() => stack.connector.outbox.stats().depth === 0, 'both jobs done', 30_000);
+      expect(stack.emulator.leadCount('+79998000002')).toBe(1);
+      const missed = stack.emulator.calls.find((c) => c.PHONE_NUMBER === '+79998000002');
+      expect(missed).toMatchObject({ CRM_ENTITY_TYPE: 'LEAD', finished: { STATUS_CODE: '304' } });
+    } finally {
+      await stack.stop();
+    }
   });
 });
 
@@ -278,6 +313,31 @@ describe('crash safety', () => {
       await until(async () => (await outboxDepth(url)) === 0, 'the outbox to drain');
       expect(emulator.leadCount('+79994000004')).toBe(1);
       expect(emulator.portal.leadsWithPhone('+79994000004')[0]).toMatchObject({ ORIGIN_ID: 'crash-1', ASSIGNED_BY_ID: 9 });
+    } finally {
+      await emulator.stop();
+    }
+  });
+
+  it('kill -9 while a lead creation is in flight: after the restart it is waited for and found, never sent twice', async () => {
+    const emulator = new Bitrix24Emulator();
+    await emulator.start();
+    const dataDir = mkdtempSync(join(tmpdir(), 'fb24-crash-'));
+    const env = middlewareEnv(emulator, 'webhook', dataDir, { LOOKUP_DEADLINE_MS: '500', B24_REQUEST_TIMEOUT_MS: '10000', B24_WRITE_SETTLE_MS: '4000' });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      emulator.switches.methodLatencyMs.set('crm.lead.add', 2000);
+      child = startMiddleware(env, port);
+      await ready(url);
+      await uccxLookup(url, { ani: '89998000003', callId: 'crash-2', token });
+      await until(() => (emulator.counters.received['crm.lead.add'] ?? 0) > 0, 'the lead creation to reach Bitrix24');
+      child.signal('SIGKILL'); // the answer never comes back to us; the portal goes on creating it
+      await child.exited;
+      child = startMiddleware(env, port);
+      await ready(url);
+      await until(async () => (await outboxDepth(url)) === 0, 'the lead job to settle after the restart', 30_000);
+      expect(emulator.leadCount('+79998000003')).toBe(1);
+      expect(emulator.counters.received['crm.lead.add']).toBe(1);
     } finally {
       await emulator.stop();
     }

@@ -1,5 +1,7 @@
 import type { CrmDirectory } from '../bitrix24/crm-directory';
+import { Bitrix24Error, DeadlineError, ServerError, TransportError } from '../bitrix24/errors';
 import type { Attempt, Handler } from '../outbox';
+import type { Store } from '../store';
 import { candidates, type CrmEntityType } from './caller-match';
 
 /**
@@ -27,14 +29,61 @@ export interface EnsureLeadResult {
 
 export const leadKey = (digits: string) => `lead:${digits}`;
 
-export function ensureLeadHandler(directory: CrmDirectory, unprocessedUserId: number): Handler {
+/** The marker of the lead a job creates (ORIGIN_ID): the UCCX call, else the number. */
+export const leadOrigin = (p: Pick<EnsureLeadPayload, 'callId' | 'digits'>) => p.callId ?? `fb24-${p.digits}`;
+
+/**
+ * A `crm.lead.add` whose answer never came (timeout, a cut connection, a crash) may still be running at Bitrix24:
+ * its outcome is unknown. No retry sends another before it is known — the job waits until the portal must have
+ * finished (`settleMs` after the try), then looks for the lead by its ORIGIN_ID marker and by the number. The
+ * mark is in the store, so a restart waits too.
+ */
+export interface EnsureLeadDeps {
+  directory: CrmDirectory;
+  store: Store;
+  unprocessedUserId: number;
+  settleMs: number;
+  now?: () => number;
+}
+
+const unknownKey = (digits: string) => `lead.unknown.${digits}`;
+
+export class OutcomeUnknown extends Error {}
+
+export function ensureLeadHandler(d: EnsureLeadDeps): Handler {
+  const now = d.now ?? Date.now;
   return async ({ payload, previousAttempts }: Attempt): Promise<EnsureLeadResult> => {
     const p = payload as EnsureLeadPayload;
-    if (previousAttempts > 0 || !p.searched) {
-      const existing = candidates(await directory.findByPhone(p.variants))[0];
-      if (existing) return { type: existing.type, id: existing.id, created: false };
+    const unknown = d.store.getKv<{ at: number }>(unknownKey(p.digits));
+    if (unknown && now() - unknown.at < d.settleMs) {
+      throw new OutcomeUnknown(`an earlier crm.lead.add may still be running at Bitrix24: waiting until ${new Date(unknown.at + d.settleMs).toISOString()} before looking again`);
     }
-    const id = await directory.addLead({ title: p.title, e164: p.e164, responsibleId: unprocessedUserId, originId: p.callId });
+    if (unknown) {
+      const made = await d.directory.leadsByOrigin(leadOrigin(p));
+      if (made.length) {
+        d.store.deleteKv(unknownKey(p.digits));
+        return { type: 'LEAD', id: Math.min(...made), created: true };
+      }
+    }
+    if (unknown || previousAttempts > 0 || !p.searched) {
+      const existing = candidates(await d.directory.findByPhone(p.variants))[0];
+      if (existing) {
+        d.store.deleteKv(unknownKey(p.digits));
+        return { type: existing.type, id: existing.id, created: false };
+      }
+    }
+    // Marked before sending: if we die before the answer, the next start knows the outcome is unknown.
+    d.store.setKv(unknownKey(p.digits), { at: now() });
+    let id: number;
+    try {
+      id = await d.directory.addLead({ title: p.title, e164: p.e164, responsibleId: d.unprocessedUserId, originId: leadOrigin(p) });
+    } catch (err) {
+      // A refusal with an answer (an error code from Bitrix24) created nothing: no need to wait.
+      if (err instanceof Bitrix24Error && !(err instanceof TransportError) && !(err instanceof DeadlineError) && !(err instanceof ServerError)) d.store.deleteKv(unknownKey(p.digits));
+      else d.store.setKv(unknownKey(p.digits), { at: now() });
+      throw err;
+    }
+    d.store.deleteKv(unknownKey(p.digits));
     return { type: 'LEAD', id, created: true };
   };
 }

@@ -4,7 +4,8 @@ import { finishOnce } from '../calls/call-log';
 import type { Bitrix24Client } from '../bitrix24/rest-client';
 import { candidates, type CrmEntityType } from '../lookup/caller-match';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
-import type { Attempt, Handler } from '../outbox';
+import { ENSURE_LEAD, leadKey, type EnsureLeadPayload, type EnsureLeadResult } from '../lookup/unknown-caller';
+import type { Attempt, Handler, Outbox } from '../outbox';
 import type { Store } from '../store';
 import { UTC_TEXT } from '../stats/period';
 import type { AbandonedCall } from './abandoned-calls';
@@ -34,6 +35,7 @@ export function missedCallHandler(deps: {
   unprocessedUserId: number;
   rules: PhoneRules;
   leadTitle: (e164: string) => string;
+  outbox: () => Outbox;
 }): Handler {
   const { client, directory, store } = deps;
   const activeOrUnprocessed = async (userId: number | null) => {
@@ -58,12 +60,17 @@ export function missedCallHandler(deps: {
         if (rec) progress.entity = { type, id: Number(ref[2]), userId: await activeOrUnprocessed(Number(rec.ASSIGNED_BY_ID) || null) };
       }
       if (!progress.entity) {
-        // Searched on every try, so a lead an earlier, unanswered try created is found instead of doubled.
         const best = candidates(await directory.findByPhone(phone.phone.variants))[0];
         if (best) progress.entity = { type: best.type, id: best.id, userId: await activeOrUnprocessed(best.responsibleId) };
         else {
-          const id = await directory.addLead({ title: deps.leadTitle(phone.phone.e164), e164: phone.phone.e164, responsibleId: deps.unprocessedUserId, originId: `uccx-${call.sessionId}` });
-          progress.entity = { type: 'LEAD', id, userId: deps.unprocessedUserId };
+          // The caller's lead is made by the one job every path shares (key lead:<number>): a lookup of the same
+          // caller, a missed call, a retry after a crash — one lead, whoever comes first.
+          const outbox = deps.outbox();
+          const job: EnsureLeadPayload = { digits: phone.phone.digits, e164: phone.phone.e164, variants: phone.phone.variants, callId: `uccx-${call.sessionId}`, title: deps.leadTitle(phone.phone.e164), searched: true };
+          const item = await outbox.deliver(outbox.enqueue(leadKey(phone.phone.digits), ENSURE_LEAD, job).id);
+          if (item.state !== 'done') throw new Error(`the caller's lead is not made yet (${item.lastError ?? 'pending'})`);
+          const lead = item.result as EnsureLeadResult;
+          progress.entity = { type: lead.type, id: lead.id, userId: lead.type === 'LEAD' ? deps.unprocessedUserId : await activeOrUnprocessed(null) };
         }
       }
       save();

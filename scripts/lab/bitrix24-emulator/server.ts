@@ -26,6 +26,8 @@ export interface Counters {
   httpRequests: number;
   rejected503: number;
   calls: Record<string, number>;
+  /** Commands as they arrive (before any latency): what was sent, done or not. */
+  received: Record<string, number>;
   refreshes: number;
 }
 
@@ -70,7 +72,7 @@ export class Bitrix24Emulator {
     /** The 2026 docs: register/finish/externalLine "only in the context of an application" (reference §1.1). */
     webhookTelephonyDenied: false,
   };
-  counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, refreshes: 0 };
+  counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, received: {}, refreshes: 0 };
   private rate: { perSecond: number; burst: number };
   private buckets = new Map<string, { level: number; at: number }>();
   private tokens = new Map<string, { userId: number; expiresAt: number }>();
@@ -460,6 +462,7 @@ export class Bitrix24Emulator {
     }
     // A batch answers when its slowest command ran: a slow method slows every command sent with it.
     const methods = method === 'batch' ? Object.values((p.cmd ?? {}) as Record<string, string>).map((c) => String(c).split('?')[0]!) : [method];
+    for (const m of methods) this.counters.received[m] = (this.counters.received[m] ?? 0) + 1;
     const slowest = Math.max(0, ...methods.map((m) => this.switches.methodLatencyMs.get(m) ?? 0));
     const latency = this.switches.latencyMs + slowest;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
@@ -685,8 +688,14 @@ export class Bitrix24Emulator {
         call.finished = { STATUS_CODE: String(p.STATUS_CODE ?? (duration > 0 ? '200' : '304')), DURATION: duration, FAILED_REASON: String(p.FAILED_REASON ?? ''), at: Date.now() };
         return { CALL_ID: call.CALL_ID, EXTERNAL_CALL_ID: call.EXTERNAL_CALL_ID, PORTAL_USER_ID: String(call.USER_ID), PHONE_NUMBER: call.PHONE_NUMBER, INCOMING: String(call.TYPE), CALL_DURATION: String(duration), CALL_FAILED_CODE: call.finished.STATUS_CODE, CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: String(call.CRM_ENTITY_ID) };
       }
-      case 'crm.lead.list':
-        return portal.list('LEAD').map((e) => this.entityRow(e));
+      case 'crm.lead.list': {
+        const filter = (p.filter ?? p.FILTER ?? {}) as Params;
+        return portal
+          .list('LEAD')
+          .filter((e) => filter.ORIGIN_ID === undefined || e.ORIGIN_ID === String(filter.ORIGIN_ID))
+          .filter((e) => filter.ORIGINATOR_ID === undefined || e.ORIGINATOR_ID === String(filter.ORIGINATOR_ID))
+          .map((e) => this.entityRow(e));
+      }
       default:
         throw new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
     }
