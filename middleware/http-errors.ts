@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { isBusy } from './store';
 
 /** An answer with its status and a one-line reason: a client mistake (4xx), or a dependency we name (503). */
 export class HttpError extends Error {
@@ -15,7 +16,9 @@ export function errorAnswers(log: { error: (o: object, m: string) => void }) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-    } catch (err) {
+    } catch (caught) {
+      // The store locked by another process: the request may simply be made again (the gadget's queue does).
+      const err = isBusy(caught) ? new HttpError(503, 'the store is busy for a moment; try again') : caught;
       const e = err as Error & { status?: number; expose?: boolean };
       const status = e instanceof HttpError ? e.status : typeof e.status === 'number' && e.status < 500 ? e.status : 500;
       ctx.status = status;

@@ -6,6 +6,14 @@ import { join } from 'node:path';
  * The embedded store in DATA_DIR: OAuth tokens (kv) and the outbox with its idempotency keys.
  * WAL + synchronous=FULL: a row written before we answer survives a crash of the process or the host.
  */
+/** The longest the event loop may wait for a lock another process holds on the store. */
+export const BUSY_TIMEOUT_MS = 25;
+
+/** SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock; the same write may succeed a moment later. */
+export function isBusy(err: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown })?.code ?? ''));
+}
+
 export class Store {
   readonly db: Database.Database;
 
@@ -18,7 +26,10 @@ export class Store {
     const db = new Database(join(dir, 'connector.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 2000');
+    // better-sqlite3 waits for a lock synchronously: every other request would wait with it. So a lock held by
+    // another process (a backup, a sqlite3 shell) fails fast with SQLITE_BUSY, and the callers cope: the outbox
+    // tries on its next tick, a lookup keeps its lead job in memory until the store takes it (isBusy below).
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.exec(`
       CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY,

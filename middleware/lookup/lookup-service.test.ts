@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -339,6 +340,42 @@ describe('crash safety', () => {
       expect(emulator.leadCount('+79998000003')).toBe(1);
       expect(emulator.counters.received['crm.lead.add']).toBe(1);
     } finally {
+      await emulator.stop();
+    }
+  });
+
+  it('another process holding the store\'s write lock never stalls lookups; the leads follow once it lets go', async () => {
+    const emulator = new Bitrix24Emulator();
+    await emulator.start();
+    const dataDir = mkdtempSync(join(tmpdir(), 'fb24-lock-'));
+    const env = middlewareEnv(emulator, 'webhook', dataDir, { LOOKUP_DEADLINE_MS: '1500' });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const url = `http://127.0.0.1:${port}`;
+    const locker = new Database(join(dataDir, 'connector.db'));
+    try {
+      child = startMiddleware(env, port);
+      await ready(url);
+      await uccxLookup(url, { ani: '89123456789', token }); // a known caller, now cached
+      locker.exec("BEGIN IMMEDIATE; INSERT INTO kv (key, value, updated_at) VALUES ('lab.lock', '1', 0)"); // held, not committed
+      const times: number[] = [];
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const t0 = performance.now();
+          const a = await uccxLookup(url, { ani: i % 2 ? '89123456789' : `+7 999 810-${String(i).padStart(4, '0')}`, token });
+          times.push(performance.now() - t0);
+          return a;
+        }),
+      );
+      // A synchronous 2 s wait per locked write froze every lookup for seconds (10 lead jobs: 20 s). Now each
+      // answers without waiting for the lock: far below that, whatever the machine's load.
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      expect(Math.max(...times)).toBeLessThan(5000);
+      expect(answers.filter((_, i) => i % 2).every((a) => a.fields.status === 'found')).toBe(true);
+      locker.exec('ROLLBACK');
+      await until(() => emulator.leadCount() === 2 + 10, 'the ten leads after the lock is gone', 30_000);
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
       await emulator.stop();
     }
   });

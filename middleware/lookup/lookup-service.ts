@@ -2,6 +2,7 @@ import type { CrmDirectory } from '../bitrix24/crm-directory';
 import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, RateLimitError } from '../bitrix24/errors';
 import type { Logger } from '../log';
 import type { Outbox, OutboxItem } from '../outbox';
+import { isBusy } from '../store';
 import { candidates, chooseRouting, rankMatches, type CrmUser } from './caller-match';
 import { queueAnswer, type LookupAnswer } from './lookup-answer';
 import type { PhoneNumber } from './phone-number';
@@ -86,12 +87,50 @@ export class LookupService {
   private degraded(phone: PhoneNumber, callId: string | null, err: unknown): LookupAnswer {
     const reason = reasonOf(err);
     this.opts.log.warn({ phone: phone.e164, reason, err: (err as Error).message }, 'lookup degraded: routing to the queue');
+    this.queueLeadSoon(phone, callId);
+    return queueAnswer(phone.e164, 'degraded', reason);
+  }
+
+  /** Lead jobs the store could not take yet (another process holds its lock): kept here and offered again. */
+  private readonly waiting = new Map<string, { phone: PhoneNumber; callId: string | null }>();
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  /** Queues the lead job now, or — the store being locked — as soon as it takes it; the answer never waits for it. */
+  private queueLeadSoon(phone: PhoneNumber, callId: string | null): void {
     try {
       this.queueLead(phone, callId, false);
     } catch (e) {
-      this.opts.log.error({ phone: phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+      if (!isBusy(e)) {
+        this.opts.log.error({ phone: phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+        return;
+      }
+      this.waiting.set(phone.digits, { phone, callId });
+      this.retryTimer ??= setInterval(() => this.offerWaiting(), 200);
+      this.retryTimer.unref();
     }
-    return queueAnswer(phone.e164, 'degraded', reason);
+  }
+
+  private offerWaiting(): void {
+    for (const [digits, w] of this.waiting) {
+      try {
+        this.queueLead(w.phone, w.callId, false);
+        this.waiting.delete(digits);
+      } catch (e) {
+        if (isBusy(e)) return; // still locked: next round
+        this.waiting.delete(digits);
+        this.opts.log.error({ phone: w.phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+      }
+    }
+    if (this.waiting.size === 0 && this.retryTimer) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+
+  /** Lead jobs still waiting for the store (shutdown: offered once more). */
+  flushWaiting(): number {
+    this.offerWaiting();
+    return this.waiting.size;
   }
 
   private async resolve(phone: PhoneNumber, callId: string | null, signal: AbortSignal): Promise<LookupAnswer> {
@@ -148,7 +187,14 @@ export class LookupService {
   }
 
   private async unknownCaller(phone: PhoneNumber, callId: string | null): Promise<LookupAnswer> {
-    let item = this.queueLead(phone, callId, true);
+    let item: OutboxItem;
+    try {
+      item = this.queueLead(phone, callId, true);
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      this.queueLeadSoon(phone, callId);
+      return queueAnswer(phone.e164, 'pending', 'store_busy');
+    }
     // Try now only if nobody tried yet or the retry is due; otherwise the outbox's backoff stands.
     if (item.state === 'pending' && (item.attempts === 0 || item.nextAt <= Date.now())) item = await this.outbox.deliver(item.id);
     if (item.state !== 'done') return queueAnswer(phone.e164, 'pending', item.lastError ? 'bitrix24_unavailable' : '');
