@@ -3,7 +3,7 @@ import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
 import { gadgetBench } from './gadget-bench';
 import { statsBench } from './stats-bench';
 import { clickBench } from './click-bench';
-import { busyHourBench, storm503Bench } from './portal-bench';
+import { busyHourBench, slowWritesBench, storm503Bench } from './portal-bench';
 import { f, pct, verdict } from './stats';
 
 /**
@@ -119,6 +119,7 @@ async function main(): Promise<void> {
   await statsBench();
   await clickBench();
   await storm503Bench();
+  await slowWritesBench();
   await busyHourBench();
 }
 
