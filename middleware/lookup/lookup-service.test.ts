@@ -24,16 +24,21 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
 }
 
 
+/** A Bitrix24 emulator and the settings of a middleware process against it (webhook mode, a data folder, a port). */
+async function processSetup(prefix: string, extra: Record<string, string> = {}) {
+  const emulator = new Bitrix24Emulator();
+  await emulator.start();
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const env = middlewareEnv(emulator, 'webhook', dataDir, extra);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  return { emulator, dataDir, env, port, url: `http://127.0.0.1:${port}` };
+}
+
 /** The middleware as its own process (`npm run middleware`), as in production: the test harness's load stays out of it. */
 function startMiddleware(env: Record<string, string>, port: number): NodeProcess {
   return new NodeProcess('middleware/main.ts', { ...env, PORT: String(port) });
 }
 
-/** Outbox attempts so far, as the middleware reports them on /metrics. */
-async function outboxAttempts(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return [...text.matchAll(/^outbox_attempts_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
-}
 
 async function ready(url: string): Promise<void> {
   await until(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true, 'middleware to start', 20000);
@@ -60,11 +65,7 @@ describe('unknown callers: exactly one lead, never lost', () => {
   });
 
   it('Bitrix24 hanging: the answer comes within the deadline, the lead is created once after recovery', async () => {
-    const emulator = new Bitrix24Emulator();
-    await emulator.start();
-    const env = middlewareEnv(emulator, 'webhook', mkdtempSync(join(tmpdir(), 'fb24-hang-')), { LOOKUP_DEADLINE_MS: '800', B24_REQUEST_TIMEOUT_MS: '1000' });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const url = `http://127.0.0.1:${port}`;
+    const { emulator, env, port, url } = await processSetup('fb24-hang-', { LOOKUP_DEADLINE_MS: '800', B24_REQUEST_TIMEOUT_MS: '1000' });
     const child = startMiddleware(env, port);
     try {
       await ready(url);
@@ -285,12 +286,7 @@ describe('crash safety', () => {
   });
 
   it('a pending lead survives kill -9 and is delivered exactly once after restart', async () => {
-    const emulator = new Bitrix24Emulator();
-    await emulator.start();
-    const dataDir = mkdtempSync(join(tmpdir(), 'fb24-crash-'));
-    const env = middlewareEnv(emulator, 'webhook', dataDir, { LOOKUP_DEADLINE_MS: '500', B24_REQUEST_TIMEOUT_MS: '800' });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const url = `http://127.0.0.1:${port}`;
+    const { emulator, env, port, url } = await processSetup('fb24-crash-', { LOOKUP_DEADLINE_MS: '500', B24_REQUEST_TIMEOUT_MS: '800' });
     try {
       emulator.switches.outage = 'error';
       child = startMiddleware(env, port);
@@ -320,12 +316,7 @@ describe('crash safety', () => {
   });
 
   it('kill -9 while a lead creation is in flight: after the restart it is waited for and found, never sent twice', async () => {
-    const emulator = new Bitrix24Emulator();
-    await emulator.start();
-    const dataDir = mkdtempSync(join(tmpdir(), 'fb24-crash-'));
-    const env = middlewareEnv(emulator, 'webhook', dataDir, { LOOKUP_DEADLINE_MS: '500', B24_REQUEST_TIMEOUT_MS: '10000', B24_WRITE_SETTLE_MS: '4000' });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const url = `http://127.0.0.1:${port}`;
+    const { emulator, env, port, url } = await processSetup('fb24-crash-', { LOOKUP_DEADLINE_MS: '500', B24_REQUEST_TIMEOUT_MS: '10000', B24_WRITE_SETTLE_MS: '4000' });
     try {
       emulator.switches.methodLatencyMs.set('crm.lead.add', 2000);
       child = startMiddleware(env, port);
@@ -345,12 +336,7 @@ describe('crash safety', () => {
   });
 
   it('another process holding the store\'s write lock never stalls lookups; the leads follow once it lets go', async () => {
-    const emulator = new Bitrix24Emulator();
-    await emulator.start();
-    const dataDir = mkdtempSync(join(tmpdir(), 'fb24-lock-'));
-    const env = middlewareEnv(emulator, 'webhook', dataDir, { LOOKUP_DEADLINE_MS: '1500' });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const url = `http://127.0.0.1:${port}`;
+    const { emulator, dataDir, env, port, url } = await processSetup('fb24-lock-', { LOOKUP_DEADLINE_MS: '1500' });
     const locker = new Database(join(dataDir, 'connector.db'));
     try {
       child = startMiddleware(env, port);
@@ -381,12 +367,8 @@ describe('crash safety', () => {
   });
 
   it('SIGTERM lets a request in flight finish before exiting', async () => {
-    const emulator = new Bitrix24Emulator();
-    await emulator.start();
     // Deadlines far above anything load can cause: this test is about SIGTERM, not about a slow machine.
-    const env = middlewareEnv(emulator, 'webhook', mkdtempSync(join(tmpdir(), 'fb24-term-')), { LOOKUP_DEADLINE_MS: '20000', B24_REQUEST_TIMEOUT_MS: '20000' });
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const url = `http://127.0.0.1:${port}`;
+    const { emulator, env, port, url } = await processSetup('fb24-term-', { LOOKUP_DEADLINE_MS: '20000', B24_REQUEST_TIMEOUT_MS: '20000' });
     try {
       child = startMiddleware(env, port);
       await ready(url);
