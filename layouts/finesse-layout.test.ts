@@ -43,6 +43,7 @@ describe('layouts/finesse-layout.xml', () => {
       expect(new URL(q.get('middleware')!).protocol).toBe('https:');
       expect(new URL(q.get('crm')!).protocol).toBe('https:');
       expect(['ALERTING', 'ACTIVE']).toContain(q.get('trigger'));
+      expect(q.has('token')).toBe(false); // no shared secret in a layout every desktop downloads
     }
   });
 

@@ -142,6 +142,16 @@ describe('Finesse conformance: what the gadget does with real calls', () => {
     expect(journal.apply(u)).toMatchObject([{ dialogId: '53149720', direction: 'inbound', number: '335892' }]);
   });
 
+  it('Finesse 12.5\'s <notification xmlns="urn:xmpp:push:0"> carries the same Update (escaped or decoded)', () => {
+    const update = dialogUpdate('1001', 'POST', ringing('1021', '77001', '79001112233'));
+    const esc = update.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    for (const body of [esc, update]) {
+      const stanza = parseStanza(`<message from="pubsub.f" to="1001@f/x"><event xmlns="http://jabber.org/protocol/pubsub#event"><items node="/finesse/api/User/1001/Dialogs"><item id="a1"><notification xmlns="urn:xmpp:push:0">${body}</notification></item></items></event></message>`);
+      const [xml] = updatesOf(stanza as never);
+      expect(parseUpdate(xml!, parse)).toEqual(parseUpdate(update, parse));
+    }
+  });
+
   it('a withheld caller (empty fromAddress, only the agent\'s leg): no lookup of the agent\'s own number, nothing to log', () => {
     const { u, d } = first('reconstructed/desktop-log-2017-withheld-put.xml');
     const pops = new DialogTracker({ agentExtension: '440040', trigger: 'ALERTING', inbound: true, outbound: true }).apply(u);
