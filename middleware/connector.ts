@@ -109,6 +109,7 @@ export class Connector {
       unprocessedUserId: config.unprocessedUserId,
       rules: config.phone,
       leadTitle: LEAD_TITLE[config.uiLanguage],
+      shortSeconds: config.stats.missedShortS,
     });
     // The dialled string may carry our outside-line prefix: strip it when reading numbers back.
     const callRules = { ...config.phone, outsidePrefixes: [...new Set([...config.phone.outsidePrefixes, config.dial.outsidePrefix].filter(Boolean))] };
@@ -156,7 +157,7 @@ export class Connector {
     });
     this.ccdr = config.stats.source ? openCcdrSource(config.stats.source, config.stats.queryTimeoutMs) : null;
     // UCCX writes a call's records when it ends: read them a minute later.
-    this.missedCalls = this.ccdr ? new MissedCallSync(this.ccdr, this.outbox, this.store, { pollMs: config.stats.missedPollMs, lagMs: 60_000, log: this.log }) : null;
+    this.missedCalls = this.ccdr ? new MissedCallSync(this.ccdr, this.outbox, this.store, { pollMs: config.stats.missedPollMs, lagMs: 60_000, lookbackMs: config.stats.missedLookbackMs, log: this.log }) : null;
     this.buildApp();
   }
 

@@ -8,7 +8,7 @@ import { ENSURE_LEAD, leadKey, type EnsureLeadPayload, type EnsureLeadResult } f
 import type { Attempt, Handler, Outbox } from '../outbox';
 import type { Store } from '../store';
 import { UTC_TEXT } from '../stats/period';
-import type { AbandonedCall } from './abandoned-calls';
+import { callSeconds, type AbandonedCall } from './abandoned-calls';
 
 /**
  * The outbox job that puts one abandoned UCCX call into Bitrix24 as a missed call: on the record the UCCX script
@@ -36,6 +36,8 @@ export function missedCallHandler(deps: {
   rules: PhoneRules;
   leadTitle: (e164: string) => string;
   outbox: () => Outbox;
+  /** Shorter missed calls (a hang-up during the greeting) are logged on a record that exists, but make no lead. */
+  shortSeconds?: number;
 }): Handler {
   const { client, directory, store } = deps;
   const activeOrUnprocessed = async (userId: number | null) => {
@@ -62,7 +64,9 @@ export function missedCallHandler(deps: {
       if (!progress.entity) {
         const best = candidates(await directory.findByPhone(phone.phone.variants))[0];
         if (best) progress.entity = { type: best.type, id: best.id, userId: await activeOrUnprocessed(best.responsibleId) };
-        else {
+        else if (callSeconds(call) < (deps.shortSeconds ?? 0)) {
+          return { skipped: `short abandon (${callSeconds(call)} s, under ${deps.shortSeconds} s): counted, no lead for a caller not in the CRM` };
+        } else {
           // The caller's lead is made by the one job every path shares (key lead:<number>): a lookup of the same
           // caller, a missed call, a retry after a crash — one lead, whoever comes first.
           const outbox = deps.outbox();

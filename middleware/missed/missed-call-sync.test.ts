@@ -101,4 +101,26 @@ describe('missed calls from UCCX into Bitrix24', () => {
     }
     expect(stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-208')).toHaveLength(1);
   });
+
+  it('a row UCCX wrote late (ending before the watermark) is still logged, once: each poll looks back', async () => {
+    const c = stack.connector;
+    c.store.setKv('missed.watermark', { endUtc: moment.utc().subtract(3, 'minutes').format(UTC_TEXT), sessionId: '' });
+    // Written only now, though the call ended 8 minutes ago (the standby node lagging).
+    abandoned(209, moment.utc().subtract(8, 'minutes').format(UTC_TEXT), '89001112233');
+    expect(await c.missedCalls!.pollOnce()).toBe(1);
+    await drain(c, ['missed:1:209']);
+    expect(await c.missedCalls!.pollOnce()).toBe(0);
+    expect(stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-209')).toHaveLength(1);
+  });
+
+  it('a hang-up during the greeting makes no lead for a caller not in the CRM, but is logged on a record that exists', async () => {
+    const c = stack.connector;
+    insertCall(writer.db, { session: 210, start: '2024-03-02 06:00:00.000', caller: '79990002222', disposition: 1, seconds: 3 });
+    insertCall(writer.db, { session: 211, start: '2024-03-02 06:01:00.000', caller: '89123456789', crmRef: 'CONTACT:42', disposition: 1, seconds: 3 });
+    const keys = await c.missedCalls!.enqueuePeriod(periodToUtc('2024-03-02', '2024-03-02', 'Europe/Moscow'));
+    await drain(c, keys);
+    expect(c.outbox.get('missed:1:210')?.result).toEqual({ skipped: expect.stringContaining('short abandon (3 s, under 5 s)') });
+    expect(stack.emulator.portal.leadsWithPhone('+79990002222')).toHaveLength(0);
+    expect(stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-211')).toMatchObject([{ CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42 }]);
+  });
 });

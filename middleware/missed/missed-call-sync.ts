@@ -23,7 +23,7 @@ export class MissedCallSync {
     private readonly source: CcdrSource,
     private readonly outbox: Outbox,
     private readonly store: Store,
-    private readonly opts: { pollMs: number; lagMs: number; log: Logger; now?: () => number },
+    private readonly opts: { pollMs: number; lagMs: number; lookbackMs?: number; log: Logger; now?: () => number },
   ) {}
 
   private now(): number {
@@ -39,21 +39,26 @@ export class MissedCallSync {
     return start;
   }
 
-  /** Queues what completed since the watermark; returns how many. */
+  /**
+   * Queues what completed since the watermark — reading `lookbackMs` further back, for rows UCCX wrote late (the
+   * outbox's keys make a call read twice queued once); returns how many new ones.
+   */
   async pollOnce(): Promise<number> {
     const until = moment.utc(this.now() - this.opts.lagMs).format(UTC_TEXT);
-    let w = this.watermark();
+    const mark = this.watermark();
+    let w: Watermark = { endUtc: moment.utc(mark.endUtc, UTC_TEXT).subtract(this.opts.lookbackMs ?? 0, 'ms').format(UTC_TEXT), sessionId: '' };
     let queued = 0;
     for (;;) {
       const calls = await abandonedAfter(this.source, w, until, PAGE);
       for (const c of calls) {
+        if (!this.outbox.get(missedKey(c))) queued += 1;
         this.outbox.enqueue(missedKey(c), LOG_MISSED_CALL, c);
-        queued += 1;
       }
       const last = calls[calls.length - 1];
       if (!last) break;
       w = { endUtc: last.endUtc, sessionId: last.sessionId };
-      this.store.setKv(WATERMARK, w); // after the rows are in the outbox: a crash re-reads, the keys dedupe
+      // After the rows are in the outbox: a crash re-reads, the keys dedupe. The mark only moves forward.
+      if (w.endUtc > mark.endUtc || (w.endUtc === mark.endUtc && Number(w.sessionId) > Number(mark.sessionId || 0))) this.store.setKv(WATERMARK, w);
       if (calls.length < PAGE) break;
     }
     if (queued) this.opts.log.info({ queued }, 'missed calls queued for Bitrix24');

@@ -11,6 +11,8 @@ export interface CallSpec {
   seq?: number;
   queues?: Array<{ csq: number; disposition: 1 | 2 | 3 | 4 | 5; queueTime: number; met: boolean }>;
   agents?: Array<{ resource: number; ring: number; talk: number; hold: number; work: number }>;
+  /** The leg's whole length in seconds (default: queue + agents + 5 s of IVR). */
+  seconds?: number;
 }
 
 export function seedConfig(db: Database.Database): void {
@@ -30,7 +32,7 @@ export function insertCall(db: Database.Database, c: CallSpec): void {
   const seq = c.seq ?? 0;
   const queued = (c.queues ?? []).reduce((s, q) => s + q.queueTime, 0);
   const talked = (c.agents ?? []).reduce((s, a) => s + a.ring + a.talk + a.hold, 0);
-  const end = addSeconds(c.start, queued + talked + 5);
+  const end = addSeconds(c.start, c.seconds ?? queued + talked + 5);
   db.prepare(
     `INSERT INTO contactcalldetail (sessionid, sessionseqnum, nodeid, profileid, contacttype, contactdisposition, originatortype, originatordn,
       destinationtype, startdatetime, enddatetime, callednumber, applicationid, applicationname, connecttime, customvariable1, customvariable2)

@@ -18,6 +18,8 @@ export interface Dialect {
   hourPrefix(column: string): string;
   /** The minutes `MM` of the column (UTC). */
   minutes(column: string): string;
+  /** A SELECT of at most `n` rows: `SELECT FIRST n …` in Informix, `… LIMIT n` in SQLite. */
+  firstRows(select: string, n: number): string;
 }
 
 export const SQLITE_DIALECT: Dialect = {
@@ -26,6 +28,7 @@ export const SQLITE_DIALECT: Dialect = {
   datetimeText: (c) => c,
   hourPrefix: (c) => `substr(${c}, 1, 14)`,
   minutes: (c) => `substr(${c}, 15, 2)`,
+  firstRows: (select, n) => `${select} LIMIT ${Math.trunc(n)}`,
 };
 
 export const INFORMIX_DIALECT: Dialect = {
@@ -35,6 +38,7 @@ export const INFORMIX_DIALECT: Dialect = {
   datetimeText: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:%M:%S%F3')`,
   hourPrefix: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:')`,
   minutes: (c) => `TO_CHAR(${c}, '%M')`,
+  firstRows: (select, n) => select.replace(/^\s*SELECT\s/i, `SELECT FIRST ${Math.trunc(n)} `),
 };
 
 export class CcdrError extends Error {}
