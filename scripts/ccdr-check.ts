@@ -1,0 +1,84 @@
+import moment from 'moment-timezone';
+import { ConfigError, loadSource, parseConfig } from '../middleware/config';
+import { abandonedAfter } from '../middleware/missed/abandoned-calls';
+import type { CcdrSource } from '../middleware/stats/ccdr-source';
+import { openCcdrSource } from '../middleware/stats/open-source';
+import { periodToUtc } from '../middleware/stats/period';
+import { Reports } from '../middleware/stats/reports';
+
+/**
+ * `npm run ccdr-check` — for the integrator's first minutes at a customer: with the production configuration it
+ * connects to the call records (CCDR_ODBC_CONNECTION to UCCX's db_cra, or CCDR_SQLITE_PATH), runs every statement
+ * the middleware sends over a tiny range (yesterday in PORTAL_TIMEZONE), and prints per statement "ok" with its row
+ * count, or the database's own error — so it is plain at once what works. Read-only; touches nothing else.
+ * Exit code: 0 all ok, 1 a statement failed, 2 no (usable) configuration.
+ */
+export interface CheckLine {
+  statement: string;
+  ok: boolean;
+  rows: number;
+  detail: string;
+}
+
+export async function checkStatements(source: CcdrSource, timeZone: string, now = Date.now()): Promise<CheckLine[]> {
+  const day = moment.tz(now, timeZone).subtract(1, 'day').format('YYYY-MM-DD');
+  const period = periodToUtc(day, day, timeZone);
+  const reports = new Reports(source, null);
+  const statements: Array<[string, () => Promise<unknown[]>]> = [
+    ['connection (ping)', async () => (await source.ping(), [])],
+    ['report: CSQ activity', () => reports.csqActivity(period)],
+    ['report: agent summary', () => reports.agentSummary(period)],
+    ['report: abandoned calls', () => reports.abandoned(period)],
+    ['report: volume by hour', () => reports.volume(period, 'hour')],
+    ['report: volume by day', () => reports.volume(period, 'day')],
+    ['missed calls (one page)', () => abandonedAfter(source, { endUtc: period.utcStart, sessionId: '' }, period.utcEnd, 50)],
+  ];
+  const lines: CheckLine[] = [];
+  for (const [statement, run] of statements) {
+    try {
+      const rows = await run();
+      lines.push({ statement, ok: true, rows: rows.length, detail: '' });
+    } catch (err) {
+      lines.push({ statement, ok: false, rows: 0, detail: (err as Error).message.split('\n')[0]!.slice(0, 300) });
+    }
+  }
+  return lines;
+}
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(loadSource());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const src = config.stats.source;
+  if (!src) {
+    process.stderr.write('no call records configured: set CCDR_ODBC_CONNECTION (UCCX db_cra) or CCDR_SQLITE_PATH\n');
+    return 2;
+  }
+  const source = openCcdrSource(src, config.stats.queryTimeoutMs);
+  const where = src.kind === 'odbc' ? 'ODBC (CCDR_ODBC_CONNECTION)' : `SQLite ${src.path}`;
+  process.stdout.write(`call records: ${where}; dialect ${source.dialect.name}; time zone ${config.stats.timeZone}\n`);
+  process.stdout.write(`locale: DB_LOCALE=${process.env.DB_LOCALE ?? '(unset)'} CLIENT_LOCALE=${process.env.CLIENT_LOCALE ?? '(unset)'} (Informix needs en_US.UTF8 for Cyrillic names)\n`);
+  const lines = await checkStatements(source, config.stats.timeZone);
+  for (const l of lines) process.stdout.write(`${l.ok ? 'ok  ' : 'FAIL'}  ${l.statement}${l.ok ? `: ${l.rows} rows` : `: ${l.detail}`}\n`);
+  await (source as CcdrSource & { close?: () => Promise<void> }).close?.();
+  const failed = lines.filter((l) => !l.ok).length;
+  process.stdout.write(failed ? `${failed} of ${lines.length} failed\n` : `all ${lines.length} work\n`);
+  return failed ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
