@@ -33,8 +33,9 @@ export const SQLITE_DIALECT: Dialect = {
 
 export const INFORMIX_DIALECT: Dialect = {
   name: 'informix',
-  // Informix compares a DATETIME with a string literal of the same qualifier.
-  datetimeParam: 'CAST(? AS DATETIME YEAR TO FRACTION(3))',
+  // A bare marker: Informix converts a character value in ANSI form ('YYYY-MM-DD HH:MM:SS.fff') compared with a
+  // DATETIME column. A CAST around the marker leaves the driver nothing to describe (SQLDescribeParam fails).
+  datetimeParam: '?',
   datetimeText: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:%M:%S%F3')`,
   hourPrefix: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:')`,
   minutes: (c) => `TO_CHAR(${c}, '%M')`,

@@ -193,6 +193,7 @@ export class Reports {
   async volume(p: Period, by: 'hour' | 'day'): Promise<VolumeRow[]> {
     const d = this.d;
     const col = 'c.startdatetime';
+    // Grouped by position: Informix 12.10 does not accept GROUP BY of a whole expression.
     const quarter = `${d.hourPrefix(col)} || CASE WHEN ${d.minutes(col)} < '15' THEN '00' WHEN ${d.minutes(col)} < '30' THEN '15' WHEN ${d.minutes(col)} < '45' THEN '30' ELSE '45' END`;
     const rows: Row[] = await this.source.query(
       `SELECT ${quarter} AS quarter, COUNT(*) AS presented,
@@ -200,7 +201,7 @@ export class Reports {
         SUM(CASE WHEN c.contactdisposition = 1 THEN 1 ELSE 0 END) AS abandoned
       FROM contactcalldetail c
       WHERE c.sessionseqnum = 0 AND c.contacttype = 1 AND ${range(d, col)}
-      GROUP BY ${quarter}`,
+      GROUP BY 1`,
       [p.utcStart, p.utcEnd],
     );
     const buckets = new Map<string, VolumeRow>();

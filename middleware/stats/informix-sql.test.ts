@@ -1,0 +1,54 @@
+import { abandonedAfter } from '../missed/abandoned-calls';
+import { INFORMIX_DIALECT, type CcdrSource, type Row } from './ccdr-source';
+import { periodToUtc } from './period';
+import { Reports } from './reports';
+
+/**
+ * Every statement as the middleware sends it to UCCX's Informix, checked for constructs Informix 12.10 does not take
+ * (reference uccx.md; IBM's SQL syntax guide): no SQLite-only functions, no CAST of a parameter marker (the odbc
+ * package describes every marker), GROUP BY of columns or positions only, FIRST n for a bounded page.
+ */
+describe('the SQL sent to Informix', () => {
+  const sent: string[] = [];
+  const recording: CcdrSource = {
+    dialect: INFORMIX_DIALECT,
+    query: async (sql: string): Promise<Row[]> => {
+      sent.push(sql);
+      return [];
+    },
+    ping: async () => undefined,
+    close: async () => undefined,
+  };
+
+  beforeAll(async () => {
+    const p = periodToUtc('2024-03-01', '2024-03-31', 'Europe/Moscow');
+    const r = new Reports(recording, null);
+    await r.csqActivity(p, { csq: 'Sales' });
+    await r.agentSummary(p, { agent: 'ivanov' });
+    await r.abandoned(p, { csq: 'Sales' });
+    await r.volume(p, 'hour');
+    await abandonedAfter(recording, { endUtc: p.utcStart, sessionId: '153020000202886' }, p.utcEnd, 500);
+  });
+
+  it('covers every statement', () => expect(sent).toHaveLength(5));
+
+  it.each([
+    ['a CAST of a parameter marker', /CAST\s*\(\s*\?/i],
+    ['SQLite functions', /\b(substr|strftime|julianday|ifnull|printf|group_concat)\s*\(/i],
+    ['LIMIT / OFFSET', /\b(LIMIT|OFFSET)\s+\d/i],
+  ])('never uses %s', (_what, pattern) => {
+    for (const sql of sent) expect([sql.slice(0, 80), pattern.test(sql)]).toEqual([sql.slice(0, 80), false]);
+  });
+
+  it('groups by columns or positions only (Informix 12.10 refuses GROUP BY of an expression)', () => {
+    const clauses = sent.flatMap((sql) => [...sql.matchAll(/GROUP BY\s+(.*?)(?:\s+ORDER BY|\s+HAVING|$)/gis)].map((m) => m[1]!.trim()));
+    expect(clauses.length).toBeGreaterThanOrEqual(3);
+    for (const c of clauses) expect([c, /^[\w.]+(\s*,\s*[\w.]+)*$/.test(c)]).toEqual([c, true]);
+  });
+
+  it('bounds the missed-call page in the database (SELECT FIRST n) and compares session ids as numbers', () => {
+    const page = sent[4]!;
+    expect(page.trimStart().startsWith('SELECT FIRST 500 ')).toBe(true);
+    expect(page).toMatch(/f\.sessionid > \?/);
+  });
+});
