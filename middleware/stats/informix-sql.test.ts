@@ -1,5 +1,8 @@
 import { abandonedAfter } from '../missed/abandoned-calls';
-import { INFORMIX_DIALECT, type CcdrSource, type Row } from './ccdr-source';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { INFORMIX_DIALECT, SqliteCcdrSource, type CcdrSource, type Row } from './ccdr-source';
 import { periodToUtc } from './period';
 import { Reports } from './reports';
 
@@ -50,5 +53,20 @@ describe('the SQL sent to Informix', () => {
     const page = sent[4]!;
     expect(page.trimStart().startsWith('SELECT FIRST 500 ')).toBe(true);
     expect(page).toMatch(/f\.sessionid > \?/);
+  });
+});
+
+describe('the db_cra stand-in', () => {
+  it('takes a row with every documented column of each table, as a CCDR export has them', async () => {
+    const s = new SqliteCcdrSource(join(mkdtempSync(join(tmpdir(), 'schema-')), 'db.sqlite'), { writable: true });
+    const columns = (table: string) => (s.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
+    // The column lists of reference uccx.md §11 (db_cra), beside what the reports read.
+    expect(columns('contactcalldetail')).toEqual(expect.arrayContaining(['campaignid', 'origprotocolcallref', 'destprotocolcallref', 'callresult', 'dialinglistid', 'lastleg', 'redirect', 'transfer']));
+    expect(columns('contactroutingdetail')).toEqual(['sessionid', 'sessionseqnum', 'nodeid', 'profileid', 'qindex', 'origpriority', 'finalpriority', 'queuetime', 'startdatetime', 'contactid']);
+    expect(columns('contactservicequeue')).toEqual(expect.arrayContaining(['resourcegroupid', 'selectioncriteria', 'skillgroupid', 'autowork', 'queuealgorithm', 'wrapuptime', 'queuetypename']));
+    expect(columns('resource')).toEqual(expect.arrayContaining(['resourcegroupid', 'autoavail', 'orderinrg', 'resourceskillmapid', 'assignedteamid', 'resourcealias', 'capabilities', 'resourceemailid']));
+    expect(columns('agentstatedetail')).toEqual(['agentid', 'eventdatetime', 'gmtoffset', 'eventtype', 'reasoncode', 'profileid', 'loginsessionid', 'contactid']);
+    s.db.prepare(`INSERT INTO contactroutingdetail VALUES (1, 0, 1, 1, 1, 1, 1, 12, '2024-03-01 06:00:00.000', NULL)`).run();
+    await s.close();
   });
 });
