@@ -1,13 +1,10 @@
 import type { CcdrSource } from '../stats/ccdr-source';
+import { ABANDONED_CALL } from '../stats/missed-rule';
 
 /**
- * Missed calls as a manager counts them: a call whose first leg came in (incoming, sequence 0), whose LAST leg was
- * abandoned, and on which no agent talked on any leg. So a caller who hung up in the queue application a main IVR
- * redirected him to (the first leg is marked handled by the redirect) is a missed call; a call an agent answered and
- * then transferred to a queue where the caller gave up is not (Cisco's Abandoned Call Detail does not list it
- * either); one abandoned in the IVR before any queue is. CCDR rows are written when a call ends, so the watermark is
- * the last leg's end time, with the session id (compared and sorted as the number it is) for ties; pages are bounded
- * in the database.
+ * Missed calls: the calls abandoned as Cisco's report counts them (stats/missed-rule.ts). CCDR rows are written when
+ * a call ends, so the watermark is the last leg's end time, with the session id (compared and sorted as the number it
+ * is) for ties; pages are bounded in the database.
  */
 export interface AbandonedCall {
   sessionId: string;
@@ -29,11 +26,7 @@ export async function abandonedAfter(source: CcdrSource, after: Watermark, until
     `SELECT CAST(f.sessionid AS VARCHAR(20)) AS sessionid, f.nodeid AS nodeid, ${d.datetimeText('f.startdatetime')} AS startutc,
       ${d.datetimeText('l.enddatetime')} AS endutc, f.originatordn AS caller, f.customvariable2 AS firstref, l.customvariable2 AS lastref
     FROM contactcalldetail f, contactcalldetail l
-    WHERE f.sessionseqnum = 0 AND f.contacttype = 1
-      AND l.sessionid = f.sessionid AND l.nodeid = f.nodeid AND l.profileid = f.profileid
-      AND l.sessionseqnum = (SELECT MAX(x.sessionseqnum) FROM contactcalldetail x WHERE x.sessionid = f.sessionid AND x.nodeid = f.nodeid AND x.profileid = f.profileid)
-      AND l.contactdisposition = 1
-      AND NOT EXISTS (SELECT 1 FROM agentconnectiondetail a WHERE a.sessionid = f.sessionid AND a.nodeid = f.nodeid AND a.talktime > 0)
+    WHERE ${ABANDONED_CALL}
       AND (l.enddatetime > ${d.datetimeParam} OR (l.enddatetime = ${d.datetimeParam} AND f.sessionid > ?))
       AND l.enddatetime <= ${d.datetimeParam}
     ORDER BY l.enddatetime, f.sessionid`,

@@ -97,3 +97,40 @@ describe('time zones', () => {
     await source.close();
   });
 });
+
+/**
+ * Abandoned Call Detail by Cisco's rule (stats/missed-rule.ts): one row per call, worked out by hand for each shape.
+ */
+describe('abandoned-call detail: one row per abandoned call', () => {
+  const source = new SqliteCcdrSource(join(mkdtempSync(join(tmpdir(), 'abandoned-report-')), 'db_cra.sqlite'), { writable: true });
+  const reports = new Reports(source, null);
+  const t = (m: number) => `2024-03-01 07:${String(m).padStart(2, '0')}:00.000`;
+  beforeAll(() => {
+    seedConfig(source.db);
+    // Queued to Sales, then also to Support, gave up: one row, the CSQ queued first, both waits added.
+    insertCall(source.db, { session: 501, start: t(1), caller: '111', disposition: 1, queues: [{ csq: 9, disposition: 1, queueTime: 20, met: false }, { csq: 8, disposition: 1, queueTime: 15, met: false }] });
+    // Hung up in the IVR before any queue: listed, no CSQ.
+    insertCall(source.db, { session: 502, start: t(2), caller: '222', disposition: 1 });
+    // An agent talked, transferred to Support, the caller gave up there: not an abandoned call.
+    insertCall(source.db, { session: 503, start: t(3), caller: '333', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 5, met: true }], agents: [{ resource: 13, ring: 2, talk: 60, hold: 0, work: 0 }] });
+    insertCall(source.db, { session: 503, seq: 1, contactType: 4, start: '2024-03-01 07:04:10.000', caller: '13', disposition: 1, queues: [{ csq: 8, disposition: 1, queueTime: 40, met: false }] });
+    // A main IVR redirected to the queue application, the caller gave up there: listed once, with that leg's CRM mark.
+    insertCall(source.db, { session: 504, start: t(5), caller: '444', disposition: 2, seconds: 10 });
+    insertCall(source.db, { session: 504, seq: 1, contactType: 5, start: '2024-03-01 07:05:10.000', caller: '444', crmRef: 'CONTACT:42', disposition: 1, queues: [{ csq: 8, disposition: 1, queueTime: 30, met: false }] });
+  });
+  afterAll(() => source.close());
+  const day = periodToUtc('2024-03-01', '2024-03-01', 'UTC');
+
+  it('lists each call once, IVR abandons included, agent-handled calls not', async () => {
+    expect(await reports.abandoned(day)).toEqual([
+      { time: '2024-03-01 07:01:00', caller: '111', csq: 'Sales', queueSeconds: 35, crmRef: '', crmUrl: null },
+      { time: '2024-03-01 07:02:00', caller: '222', csq: '', queueSeconds: 0, crmRef: '', crmUrl: null },
+      { time: '2024-03-01 07:05:00', caller: '444', csq: 'Support', queueSeconds: 30, crmRef: 'CONTACT:42', crmUrl: null },
+    ]);
+  });
+
+  it('filters by a CSQ the call waited in, not only the first', async () => {
+    expect((await reports.abandoned(day, { csq: 'Support' })).map((r) => r.caller)).toEqual(['111', '444']);
+    expect((await reports.abandoned(day, { csq: 'Sales' })).map((r) => r.caller)).toEqual(['111']);
+  });
+});

@@ -1,3 +1,4 @@
+import { ABANDONED_CALL, LAST_LEG_QUEUE } from './missed-rule';
 import type { CcdrSource, Dialect, Row } from './ccdr-source';
 import { localDay, localHour, localTime, type Period } from './period';
 
@@ -162,26 +163,32 @@ export class Reports {
     });
   }
 
+  /**
+   * Cisco's Abandoned Call Detail: one row per abandoned call (stats/missed-rule.ts) — also one queued to two CSQs,
+   * also one lost in the IVR before any queue (no CSQ) — never an abandon after an agent had talked.
+   */
   async abandoned(p: Period, f: Filters = {}): Promise<AbandonedRow[]> {
     const params: Array<string | number> = [p.utcStart, p.utcEnd];
     if (f.csq) params.push(f.csq);
+    const csqOf = (what: string) => `SELECT ${what} FROM contactqueuedetail q, contactservicequeue csq WHERE ${LAST_LEG_QUEUE} AND csq.recordid = q.targetid`;
+    // The CSQ the call was queued to first, when it waited in several.
+    const firstQueued = `q.queueorder = (SELECT MIN(q.queueorder) FROM contactqueuedetail q WHERE ${LAST_LEG_QUEUE})`;
     const rows = await this.source.query(
-      `SELECT ${this.d.datetimeText('c.startdatetime')} AS started, c.originatordn AS caller, csq.csqname AS csq,
-        q.queuetime AS queuetime, c.customvariable2 AS crmref
-      FROM contactcalldetail c
-      JOIN contactqueuedetail q ON ${LEG_JOIN}
-      JOIN contactservicequeue csq ON csq.recordid = q.targetid
-      WHERE c.contactdisposition = 1 AND q.targettype = 0 AND q.disposition = 1
-        AND ${range(this.d, 'c.startdatetime')}${f.csq ? ' AND csq.csqname = ?' : ''}
-      ORDER BY c.startdatetime`,
+      `SELECT ${this.d.datetimeText('f.startdatetime')} AS started, f.originatordn AS caller,
+        (${csqOf('MIN(csq.csqname)')} AND ${firstQueued}) AS csq,
+        (SELECT SUM(q.queuetime) FROM contactqueuedetail q WHERE ${LAST_LEG_QUEUE}) AS queuetime,
+        l.customvariable2 AS lastref, f.customvariable2 AS crmref
+      FROM contactcalldetail f, contactcalldetail l
+      WHERE ${ABANDONED_CALL} AND ${range(this.d, 'f.startdatetime')}${f.csq ? ` AND EXISTS (${csqOf('1')} AND csq.csqname = ?)` : ''}
+      ORDER BY f.startdatetime, f.sessionid`,
       params,
     );
     return rows.map((r) => {
-      const ref = REF.exec(String(r.crmref ?? '').trim());
+      const ref = REF.exec(String(r.lastref ?? '').trim()) ?? REF.exec(String(r.crmref ?? '').trim());
       return {
         time: localTime(String(r.started), p.timeZone),
         caller: String(r.caller ?? ''),
-        csq: String(r.csq),
+        csq: String(r.csq ?? ''),
         queueSeconds: num(r.queuetime),
         crmRef: ref ? ref[0] : '',
         crmUrl: ref && this.crmBaseUrl ? `${this.crmBaseUrl.replace(/\/+$/, '')}/crm/${ref[1]!.toLowerCase()}/details/${ref[2]}/` : null,
