@@ -148,7 +148,7 @@ ${d.csq.length ? table([t.queue, t.presented, t.handled, t.abandoned, t.dequeued
 <h2>${t.agentsTitle} ${csvLink('agents')}</h2>
 ${d.agents.length ? table([t.agentCol, t.ext, t.presented, t.handled, t.rna, t.talk, t.hold, t.work, t.aht], d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, r.talkSeconds, r.holdSeconds, r.workSeconds, r.avgHandleSeconds ?? '—'])) : `<p>${t.none}</p>`}
 <h2>${t.abandonedTitle} ${csvLink('abandoned')}</h2>
-${d.abandoned.length ? table([t.time, t.caller, t.queue, t.wait, t.record], d.abandoned.slice(0, 500).map((r) => [r.time, r.caller, r.csq, r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—'])) : `<p>${t.none}</p>`}
+${d.abandoned.length ? table([t.time, t.caller, t.queue, t.wait, t.record], d.abandoned.slice(0, 500).map((r) => [r.time, r.caller, r.csq || '—', r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—'])) : `<p>${t.none}</p>`}
 <p class="muted">${t.definitions}</p>
 <script>
 (function () {
