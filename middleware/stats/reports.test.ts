@@ -16,8 +16,8 @@ describe('reports over a hand-computed day', () => {
   it('CSQ activity', async () => {
     expect(await reports.csqActivity(day)).toEqual([
       // presented 5 = 2 handled + 2 abandoned + 1 dequeued; queue 143/5; SL = 1 in / (5 − 1 abandoned in) = 25 %
-      { csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 },
-      { csq: 'Support', presented: 2, handled: 2, abandoned: 0, dequeued: 0, handledByOther: 0, avgQueueSeconds: 6.5, maxQueueSeconds: 10, serviceLevelPercent: 100 },
+      { csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, unknownDisposition: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 },
+      { csq: 'Support', presented: 2, handled: 2, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 0, avgQueueSeconds: 6.5, maxQueueSeconds: 10, serviceLevelPercent: 100 },
     ]);
     expect(await reports.csqActivity(day, { csq: 'Support' })).toHaveLength(1);
   });
@@ -132,5 +132,26 @@ describe('abandoned-call detail: one row per abandoned call', () => {
   it('filters by a CSQ the call waited in, not only the first', async () => {
     expect((await reports.abandoned(day, { csq: 'Support' })).map((r) => r.caller)).toEqual(['111', '444']);
     expect((await reports.abandoned(day, { csq: 'Sales' })).map((r) => r.caller)).toEqual(['111']);
+  });
+});
+
+/** A disposition code Cisco does not document never breaks the report and is counted where the manager sees it. */
+describe('CSQ activity with an undocumented disposition', () => {
+  const source = new SqliteCcdrSource(join(mkdtempSync(join(tmpdir(), 'bad-disposition-')), 'db_cra.sqlite'), { writable: true });
+  const reports = new Reports(source, null);
+  beforeAll(() => {
+    seedConfig(source.db);
+    insertCall(source.db, { session: 601, start: '2024-03-01 08:00:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 4, met: true }], agents: [{ resource: 12, ring: 2, talk: 30, hold: 0, work: 0 }] });
+    insertCall(source.db, { session: 602, start: '2024-03-01 08:01:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 6, met: true }] });
+    insertCall(source.db, { session: 603, start: '2024-03-01 08:02:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 8, met: true }] });
+    source.db.prepare('UPDATE contactqueuedetail SET disposition = ? WHERE sessionid = ?').run(9, 602);
+    source.db.prepare('UPDATE contactqueuedetail SET disposition = ? WHERE sessionid = ?').run(0, 603);
+  });
+  afterAll(() => source.close());
+
+  it('keeps them in presented and counts them apart', async () => {
+    expect(await reports.csqActivity(periodToUtc('2024-03-01', '2024-03-01', 'UTC'))).toEqual([
+      { csq: 'Sales', presented: 3, handled: 1, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 2, avgQueueSeconds: 6, maxQueueSeconds: 8, serviceLevelPercent: 33.3 },
+    ]);
   });
 });

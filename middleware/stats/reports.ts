@@ -18,6 +18,8 @@ export interface CsqRow {
   abandoned: number;
   dequeued: number;
   handledByOther: number;
+  /** Queue records with a disposition Cisco does not document (or none): in `presented`, in no other column. */
+  unknownDisposition: number;
   avgQueueSeconds: number;
   maxQueueSeconds: number;
   /** Cisco's "service level, abandoned calls not counted": handled within SL ÷ (presented − abandoned within SL). */
@@ -101,6 +103,7 @@ export class Reports {
         SUM(CASE WHEN q.disposition = 1 THEN 1 ELSE 0 END) AS abandoned,
         SUM(CASE WHEN q.disposition = 3 THEN 1 ELSE 0 END) AS dequeued,
         SUM(CASE WHEN q.disposition IN (4, 5) THEN 1 ELSE 0 END) AS byother,
+        SUM(CASE WHEN q.disposition IN (1, 2, 3, 4, 5) THEN 0 ELSE 1 END) AS unknowndisp,
         SUM(q.queuetime) AS queuetotal, MAX(q.queuetime) AS queuemax,
         SUM(CASE WHEN q.disposition = 2 AND q.metservicelevel = 't' THEN 1 ELSE 0 END) AS handledin,
         SUM(CASE WHEN q.disposition = 1 AND q.metservicelevel = 't' THEN 1 ELSE 0 END) AS abandonedin
@@ -121,6 +124,7 @@ export class Reports {
         abandoned: num(r.abandoned),
         dequeued: num(r.dequeued),
         handledByOther: num(r.byother),
+        unknownDisposition: num(r.unknowndisp),
         avgQueueSeconds: presented ? round1(num(r.queuetotal) / presented) : 0,
         maxQueueSeconds: num(r.queuemax),
         serviceLevelPercent: slBase > 0 ? round1((num(r.handledin) / slBase) * 100) : null,

@@ -21,7 +21,7 @@ describe('CCDR generator', () => {
     const month = periodToUtc('2024-03-01', '2024-03-31', 'Europe/Berlin');
     const csq = await reports.csqActivity(month);
     expect(csq.map((r) => r.csq)).toEqual(['Sales', 'Support']);
-    for (const r of csq) expect(r.presented).toBe(r.handled + r.abandoned + r.dequeued + r.handledByOther);
+    for (const r of csq) expect(r.presented).toBe(r.handled + r.abandoned + r.dequeued + r.handledByOther + r.unknownDisposition);
     const days = await reports.volume(month, 'day');
     expect(days).toHaveLength(31);
     expect(days.reduce((s, d) => s + d.presented, 0)).toBe(a.n);
