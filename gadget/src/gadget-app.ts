@@ -112,8 +112,10 @@ export class GadgetApp {
     let pops: PopRequest[];
     try {
       const update = parseUpdate(payload, this.deps.parse);
-      if (update.kind === 'dialogs') this.noteCallTypes(update.dialogs);
-      if (update.kind === 'dialogs') for (const set of this.freshDuringResync) for (const d of update.dialogs) set.add(d.id);
+      if (update.kind === 'dialogs') {
+        this.noteCallTypes(update.dialogs);
+        for (const set of this.freshDuringResync) for (const d of update.dialogs) set.add(d.id);
+      }
       pops = this.tracker.apply(update);
       for (const r of this.journal.apply(update)) this.session?.report(r);
       if (update.kind === 'apiErrors') this.ctiError(update);

@@ -60,8 +60,8 @@ export class CrmDirectory {
 
   /** A record's name as the agent should see it (a company's or deal's TITLE, a person's name); '' if none. */
   async recordName(type: CrmEntityType, id: number, signal?: AbortSignal): Promise<string> {
-    const rec = await this.client.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }, { signal });
-    return nameOf(rec);
+    const [rec] = await this.records([{ type, id }], signal);
+    return rec?.name ?? '';
   }
 
   /** Per-type findbycomm, then the records' ASSIGNED_BY_ID. */
