@@ -61,6 +61,7 @@ export const CONFIG_KEYS = {
   MISSED_CALLS_POLL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how often abandoned UCCX calls are read and logged in Bitrix24 as missed calls (0: off)' },
   MISSED_CALLS_SHORT_S: { kind: { type: 'int', min: 0, max: 3600 }, default: '5', doc: 'a missed call shorter than this (a hang-up during the greeting) is logged on an existing record but creates no lead (0: every one does)' },
   MISSED_CALLS_LOOKBACK_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '600', doc: 'how far back each poll reads again, for call records UCCX (or the standby node) writes late; logging stays exactly once' },
+  STATS_ROLLUP_REFRESH_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how often settled days of the call records are summed into the statistics rollup beside the store (0: off, every report reads the call records)' },
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
@@ -119,6 +120,8 @@ export interface Config {
     missedPollMs: number;
     missedShortS: number;
     missedLookbackMs: number;
+    /** 0: no rollup, every report reads the call records. */
+    rollupRefreshMs: number;
   };
   /** Every secret value, so the logger can scrub it from any line. */
   secrets: string[];
@@ -326,6 +329,7 @@ export function parseConfig(src: Source): Config {
       missedPollMs: get<number>('MISSED_CALLS_POLL_S') * 1000,
       missedShortS: get<number>('MISSED_CALLS_SHORT_S'),
       missedLookbackMs: get<number>('MISSED_CALLS_LOOKBACK_S') * 1000,
+      rollupRefreshMs: get<number>('STATS_ROLLUP_REFRESH_S') * 1000,
     },
     secrets,
   };

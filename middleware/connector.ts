@@ -23,12 +23,15 @@ import { AuthError, NotInstalledError } from './bitrix24/errors';
 import { healthRoutes, type Check } from './routes/health-routes';
 import { installRoutes } from './routes/install-routes';
 import { lookupRoutes } from './routes/lookup-routes';
+import { join } from 'node:path';
 import { statsRoutes } from './routes/stats-routes';
 import { appRoutes } from './routes/app-routes';
 import { PageSessions } from './stats/page-session';
 import { openCcdrSource } from './stats/open-source';
 import type { CcdrSource } from './stats/ccdr-source';
 import { Reports } from './stats/reports';
+import { LiveFacts } from './stats/report-facts';
+import { StatsRollup, sourceDigest } from './stats/rollup';
 import { Store } from './store';
 import { ENSURE_LEAD, ensureLeadHandler } from './lookup/unknown-caller';
 import { LOG_MISSED_CALL, missedCallHandler } from './missed/missed-call-log';
@@ -49,6 +52,8 @@ const LEAD_TITLE = {
 /** Everything one middleware instance is made of, wired from the configuration. */
 /** How long finished work and its dedupe marks are kept (README Operations). */
 const PRUNE_AFTER_MS = 7 * 86_400_000;
+/** A UTC day is rolled up two hours after it ended: UCCX writes a call's records when the call completes. */
+const ROLLUP_SETTLE_MS = 2 * 3_600_000;
 
 export class Connector {
   readonly log: Logger;
@@ -68,6 +73,8 @@ export class Connector {
   readonly ccdr: CcdrSource | null;
   /** Abandoned UCCX calls → missed calls in Bitrix24, when call records are configured. */
   readonly missedCalls: MissedCallSync | null;
+  /** Settled days of the reports' facts, beside the store (stats/rollup.ts). */
+  readonly statsRollup: StatsRollup | null;
   /** The agents' live gadget sessions (click-to-dial commands). */
   readonly channels = new AgentChannels((n) => this.metrics.agentSessions.set(n));
   readonly journal: CallJournal;
@@ -158,6 +165,17 @@ export class Connector {
     this.ccdr = config.stats.source ? openCcdrSource(config.stats.source, config.stats.queryTimeoutMs) : null;
     // UCCX writes a call's records when it ends: read them a minute later.
     this.missedCalls = this.ccdr ? new MissedCallSync(this.ccdr, this.outbox, this.store, { pollMs: config.stats.missedPollMs, lagMs: 60_000, lookbackMs: config.stats.missedLookbackMs, log: this.log }) : null;
+    const src = config.stats.source;
+    this.statsRollup =
+      this.ccdr && src && config.stats.rollupRefreshMs > 0
+        ? new StatsRollup(join(config.dataDir, 'stats-rollup.sqlite'), new LiveFacts(this.ccdr), {
+            sourceId: sourceDigest(src.kind === 'sqlite' ? `sqlite:${src.path}` : `odbc:${src.connection}`),
+            settleMs: ROLLUP_SETTLE_MS,
+            verifyDays: 7,
+            keepDays: 400,
+            daysPerRefresh: 31,
+          })
+        : null;
     this.buildApp();
   }
 
@@ -194,7 +212,7 @@ export class Connector {
         },
       }),
     );
-    const reports = this.ccdr ? new Reports(this.ccdr, this.portalUrl()) : null;
+    const reports = this.ccdr ? new Reports(this.statsRollup ?? this.ccdr, this.portalUrl()) : null;
     const agentTokens = new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000);
     const routers = [
       healthRoutes(
@@ -215,6 +233,8 @@ export class Connector {
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
             return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000) };
           },
+          // Reported, not fatal: without the rollup the reports read the call records directly.
+          statsRollup: () => (this.statsRollup ? { ok: true, ...this.statsRollup.status() } : { ok: true, off: 'no call records, or STATS_ROLLUP_REFRESH_S=0' }),
         },
         this.metrics,
         (ctx) => {
@@ -345,6 +365,7 @@ export class Connector {
     if (interrupted) this.log.warn({ clicks: interrupted }, 'clicks interrupted by the last stop were failed visibly in Bitrix24');
     this.outbox.start();
     this.missedCalls?.start();
+    this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
     this.updateOutboxGauges();
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
@@ -399,6 +420,7 @@ export class Connector {
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
     this.writer.close();
+    await this.statsRollup?.close().catch(() => undefined);
     await this.ccdr?.close().catch(() => undefined);
     this.store.close();
     this.log.info('middleware stopped');

@@ -3,8 +3,10 @@ import { ConfigError, loadSource, parseConfig } from '../middleware/config';
 import { abandonedAfter } from '../middleware/missed/abandoned-calls';
 import type { CcdrSource } from '../middleware/stats/ccdr-source';
 import { openCcdrSource } from '../middleware/stats/open-source';
+import { OdbcCcdrSource } from '../middleware/stats/odbc-source';
 import { periodToUtc } from '../middleware/stats/period';
 import { Reports } from '../middleware/stats/reports';
+import { LiveFacts } from '../middleware/stats/report-facts';
 
 /**
  * `npm run ccdr-check` — for the integrator's first minutes at a customer: with the production configuration it
@@ -24,6 +26,8 @@ export async function checkStatements(source: CcdrSource, timeZone: string, now 
   const day = moment.tz(now, timeZone).subtract(1, 'day').format('YYYY-MM-DD');
   const period = periodToUtc(day, day, timeZone);
   const reports = new Reports(source, null);
+  const live = new LiveFacts(source);
+  const range = { start: period.utcStart, end: period.utcEnd };
   const statements: Array<[string, () => Promise<unknown[]>]> = [
     ['connection (ping)', async () => (await source.ping(), [])],
     ['report: CSQ activity', () => reports.csqActivity(period)],
@@ -32,6 +36,8 @@ export async function checkStatements(source: CcdrSource, timeZone: string, now 
     ['report: volume by hour', () => reports.volume(period, 'hour')],
     ['report: volume by day', () => reports.volume(period, 'day')],
     ['missed calls (one page)', () => abandonedAfter(source, { endUtc: period.utcStart, sessionId: '' }, period.utcEnd, 50)],
+    ['rollup: CSQs of abandoned calls', () => live.abandonedQueues(range)],
+    ['rollup: row counts of a day', async () => [await live.fingerprint(range)]],
   ];
   const lines: CheckLine[] = [];
   for (const [statement, run] of statements) {
@@ -67,6 +73,9 @@ async function main(): Promise<number> {
   process.stdout.write(`locale: DB_LOCALE=${process.env.DB_LOCALE ?? '(unset)'} CLIENT_LOCALE=${process.env.CLIENT_LOCALE ?? '(unset)'} (Informix needs en_US.UTF8 for Cyrillic names)\n`);
   const lines = await checkStatements(source, config.stats.timeZone);
   for (const l of lines) process.stdout.write(`${l.ok ? 'ok  ' : 'FAIL'}  ${l.statement}${l.ok ? `: ${l.rows} rows` : `: ${l.detail}`}\n`);
+  if (source instanceof OdbcCcdrSource && source.dialect.name === 'informix') {
+    process.stdout.write(`session: ${source.isolation ?? '(no connection was made)'}; lock mode wait ${Math.min(10, Math.ceil(config.stats.queryTimeoutMs / 1000))} s; query timeout ${Math.ceil(config.stats.queryTimeoutMs / 1000)} s\n`);
+  }
   await (source as CcdrSource & { close?: () => Promise<void> }).close?.();
   const failed = lines.filter((l) => !l.ok).length;
   process.stdout.write(failed ? `${failed} of ${lines.length} failed\n` : `all ${lines.length} work\n`);

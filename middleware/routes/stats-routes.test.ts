@@ -26,7 +26,7 @@ describe('/api/stats', () => {
       period: { from: '2024-03-01', to: '2024-03-01', utcStart: '2024-02-29 21:00:00.000', utcEnd: '2024-03-01 21:00:00.000' },
       serviceLevel: expect.stringContaining('abandoned calls not counted'),
     });
-    expect(body.rows[0]).toEqual({ csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, unknownDisposition: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 });
+    expect(body.rows[0]).toEqual({ csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 });
   });
 
   it('filters by queue and agent, buckets volume by hour, links abandoned calls to the portal', async () => {
@@ -43,8 +43,8 @@ describe('/api/stats', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="agents-2024-03-01-2024-03-01.csv"');
     expect((await res.text()).split('\r\n').slice(0, 2)).toEqual([
-      'agent,extension,presented,handled,rna,talkSeconds,holdSeconds,workSeconds,avgHandleSeconds',
-      'Ivanov,1021,3,2,1,230,3,20,126.5',
+      'agent,extension,presented,handled,rna,talkSeconds,holdSeconds,workSeconds,avgHandleSeconds,invalidTimes',
+      'Ivanov,1021,3,2,1,230,3,20,126.5,0',
     ]);
   });
 

@@ -8,6 +8,8 @@ export interface CallSpec {
   disposition: 1 | 2; // CCD: 1 abandoned, 2 handled
   crmRef?: string;
   contactType?: number;
+  /** -1 for a direct (non-ACD) call; default: the crm_lookup application. */
+  applicationId?: number;
   seq?: number;
   queues?: Array<{ csq: number; disposition: 1 | 2 | 3 | 4 | 5; queueTime: number; met: boolean }>;
   agents?: Array<{ resource: number; ring: number; talk: number; hold: number; work: number }>;
@@ -36,8 +38,8 @@ export function insertCall(db: Database.Database, c: CallSpec): void {
   db.prepare(
     `INSERT INTO contactcalldetail (sessionid, sessionseqnum, nodeid, profileid, contacttype, contactdisposition, originatortype, originatordn,
       destinationtype, startdatetime, enddatetime, callednumber, applicationid, applicationname, connecttime, customvariable1, customvariable2)
-     VALUES (?, ?, 1, 1, ?, ?, 3, ?, 2, ?, ?, '5000', 3, 'crm_lookup', ?, ?, ?)`,
-  ).run(c.session, seq, c.contactType ?? 1, c.disposition, c.caller ?? '79001112233', c.start, end, talked, c.caller ?? '79001112233', c.crmRef ?? '');
+     VALUES (?, ?, 1, 1, ?, ?, 3, ?, 2, ?, ?, '5000', ?, 'crm_lookup', ?, ?, ?)`,
+  ).run(c.session, seq, c.contactType ?? 1, c.disposition, c.caller ?? '79001112233', c.start, end, c.applicationId ?? 3, talked, c.caller ?? '79001112233', c.crmRef ?? '');
   const cqd = db.prepare(
     `INSERT INTO contactqueuedetail (sessionid, sessionseqnum, profileid, nodeid, targetid, targettype, qindex, queueorder, disposition, metservicelevel, queuetime, startdatetime, enddatetime)
      VALUES (?, ?, 1, 1, ?, 0, 1, ?, ?, ?, ?, ?, ?)`,

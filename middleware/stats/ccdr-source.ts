@@ -14,6 +14,8 @@ export interface Dialect {
   datetimeParam: string;
   /** The DATETIME column as UTC text `YYYY-MM-DD HH:MM:SS.fff`. */
   datetimeText(column: string): string;
+  /** `YYYY-MM-DD` of the column (UTC). */
+  dayOf(column: string): string;
   /** `YYYY-MM-DD HH:` of the column (UTC). */
   hourPrefix(column: string): string;
   /** The minutes `MM` of the column (UTC). */
@@ -26,6 +28,7 @@ export const SQLITE_DIALECT: Dialect = {
   name: 'sqlite',
   datetimeParam: '?',
   datetimeText: (c) => c,
+  dayOf: (c) => `substr(${c}, 1, 10)`,
   hourPrefix: (c) => `substr(${c}, 1, 14)`,
   minutes: (c) => `substr(${c}, 15, 2)`,
   firstRows: (select, n) => `${select} LIMIT ${Math.trunc(n)}`,
@@ -37,6 +40,7 @@ export const INFORMIX_DIALECT: Dialect = {
   // DATETIME column. A CAST around the marker leaves the driver nothing to describe (SQLDescribeParam fails).
   datetimeParam: '?',
   datetimeText: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:%M:%S%F3')`,
+  dayOf: (c) => `TO_CHAR(${c}, '%Y-%m-%d')`,
   hourPrefix: (c) => `TO_CHAR(${c}, '%Y-%m-%d %H:')`,
   minutes: (c) => `TO_CHAR(${c}, '%M')`,
   firstRows: (select, n) => select.replace(/^\s*SELECT\s/i, `SELECT FIRST ${Math.trunc(n)} `),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { INFORMIX_DIALECT, SqliteCcdrSource, type CcdrSource, type Row } from './ccdr-source';
 import { periodToUtc } from './period';
 import { Reports } from './reports';
+import { LiveFacts } from './report-facts';
 
 /**
  * Every statement as the middleware sends it to UCCX's Informix, checked for constructs Informix 12.10 does not take
@@ -31,9 +32,13 @@ describe('the SQL sent to Informix', () => {
     await r.abandoned(p, { csq: 'Sales' });
     await r.volume(p, 'hour');
     await abandonedAfter(recording, { endUtc: p.utcStart, sessionId: '153020000202886' }, p.utcEnd, 500);
+    // The rollup's own reads of a day: which CSQs abandoned calls waited in, and the day's row counts.
+    const live = new LiveFacts(recording);
+    await live.abandonedQueues({ start: p.utcStart, end: p.utcEnd });
+    await live.fingerprint({ start: p.utcStart, end: p.utcEnd });
   });
 
-  it('covers every statement', () => expect(sent).toHaveLength(5));
+  it('covers every statement', () => expect(sent).toHaveLength(8));
 
   it.each([
     ['a CAST of a parameter marker', /CAST\s*\(\s*\?/i],

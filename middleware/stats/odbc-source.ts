@@ -6,11 +6,16 @@ import { CcdrError, INFORMIX_DIALECT, SQLITE_DIALECT, type CcdrSource, type Dial
  * The same adapter runs in tests against Debian's SQLite ODBC driver, so the production code path is exercised
  * for real; the SQL dialect follows the driver.
  */
-interface OdbcPool {
-  query(sql: string, params?: Array<string | number>): Promise<Row[]>;
+export interface OdbcConnection {
+  query(sql: string, params?: Array<string | number>, options?: { timeout?: number }): Promise<Row[]>;
+  /** For a pooled connection: back to the pool (the same object is handed out again). */
   close(): Promise<void>;
 }
-interface OdbcModule {
+interface OdbcPool {
+  connect(): Promise<OdbcConnection>;
+  close(): Promise<void>;
+}
+export interface OdbcModule {
   pool(options: { connectionString: string; connectionTimeout?: number; loginTimeout?: number; initialSize?: number; maxSize?: number }): Promise<OdbcPool>;
 }
 
@@ -27,22 +32,58 @@ export function dialectFor(connection: string): Dialect {
   return /(^|;)\s*Driver\s*=\s*\{?SQLite/i.test(connection) ? SQLITE_DIALECT : INFORMIX_DIALECT;
 }
 
+/**
+ * Each Informix connection first reads what is committed without waiting for UCCX's writers (IBM: `SET ISOLATION TO
+ * COMMITTED READ LAST COMMITTED`, Informix 11.50 and later), else — an engine without it — uncommitted rows (`DIRTY
+ * READ`), and waits a bounded time for a lock instead of failing at once (`SET LOCK MODE TO WAIT n`; the default is
+ * NOT WAIT: error -244 on a row UCCX is writing).
+ */
+export const ISOLATION_MODES = ['SET ISOLATION TO COMMITTED READ LAST COMMITTED', 'SET ISOLATION TO DIRTY READ'] as const;
+
 export class OdbcCcdrSource implements CcdrSource {
   readonly dialect: Dialect;
   private pool: Promise<OdbcPool> | null = null;
+  private readonly prepared = new WeakSet<OdbcConnection>();
+  /** The isolation statement the last new connection accepted (ccdr-check prints it); null before one was made. */
+  isolation: string | null = null;
 
   constructor(
     private readonly connection: string,
     private readonly timeoutMs: number,
+    private readonly odbc: () => OdbcModule = loadOdbc,
   ) {
     this.dialect = dialectFor(connection);
   }
 
+  private get seconds(): number {
+    return Math.max(1, Math.ceil(this.timeoutMs / 1000));
+  }
+
+  /** The session settings of a new Informix connection (see ISOLATION_MODES). */
+  private async prepare(c: OdbcConnection): Promise<void> {
+    if (this.prepared.has(c) || this.dialect.name !== 'informix') return;
+    let accepted: string | null = null;
+    const refused: string[] = [];
+    for (const mode of ISOLATION_MODES) {
+      try {
+        await c.query(mode);
+        accepted = mode;
+        break;
+      } catch (err) {
+        refused.push(`${mode}: ${odbcMessage(err as Error)}`);
+      }
+    }
+    if (!accepted) throw new CcdrError(`the database refused every isolation level: ${refused.join('; ')}`);
+    await c.query(`SET LOCK MODE TO WAIT ${Math.min(10, this.seconds)}`);
+    this.isolation = accepted;
+    this.prepared.add(c);
+  }
+
   private open(): Promise<OdbcPool> {
     if (!this.pool) {
-      const seconds = Math.max(1, Math.ceil(this.timeoutMs / 1000));
+      const seconds = this.seconds;
       this.pool = Promise.resolve()
-        .then(() => loadOdbc().pool({ connectionString: this.connection, connectionTimeout: seconds, loginTimeout: seconds, initialSize: 1, maxSize: 2 }))
+        .then(() => this.odbc().pool({ connectionString: this.connection, connectionTimeout: seconds, loginTimeout: seconds, initialSize: 1, maxSize: 2 }))
         .catch((err: Error) => {
           this.pool = null; // try again next time: the database may come back
           throw err instanceof CcdrError ? err : new CcdrError(`cannot connect: ${odbcMessage(err)}`);
@@ -53,11 +94,22 @@ export class OdbcCcdrSource implements CcdrSource {
 
   async query(sql: string, params: Array<string | number>): Promise<Row[]> {
     const pool = await this.open();
+    let c: OdbcConnection;
     try {
-      const rows = await pool.query(sql, params);
+      c = await pool.connect();
+    } catch (err) {
+      throw new CcdrError(`cannot connect: ${odbcMessage(err as Error)}`);
+    }
+    try {
+      await this.prepare(c);
+      // The driver's query timeout (SQL_ATTR_QUERY_TIMEOUT) asks the server to stop a statement past the deadline,
+      // so it does not hold this connection; Debian's SQLite ODBC driver ignores it, IBM's driver implements it.
+      const rows = await c.query(sql, params, { timeout: this.seconds });
       return [...rows].map((r) => ({ ...r }));
     } catch (err) {
-      throw new CcdrError(`query failed: ${odbcMessage(err as Error)}`);
+      throw err instanceof CcdrError ? err : new CcdrError(`query failed: ${odbcMessage(err as Error)}`);
+    } finally {
+      await c.close().catch(() => undefined);
     }
   }
 

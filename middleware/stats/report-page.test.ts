@@ -1,17 +1,20 @@
 import { periodToUtc } from './period';
 import { renderReportPage, type PageData } from './report-page';
-import type { CsqRow } from './reports';
+import type { AgentRow, CsqRow } from './reports';
 
 /** Bad rows in the call database are visible on the page, in both languages, and only when there are some. */
-describe('statistics page: undocumented dispositions', () => {
-  const row = (unknownDisposition: number): CsqRow => ({
-    csq: 'Sales', presented: 3, handled: 1, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition,
+describe('statistics page: undocumented dispositions and durations', () => {
+  const row = (unknownDisposition: number, invalidTimes = 0): CsqRow => ({
+    csq: 'Sales', presented: 3, handled: 1, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition, invalidTimes,
     avgQueueSeconds: 1, maxQueueSeconds: 1, serviceLevelPercent: 100,
   });
-  const page = (unknown: number, lang: 'ru' | 'en') => {
+  const agent = (invalidTimes: number): AgentRow => ({
+    agent: 'Ivanov', extension: '1021', presented: 1, handled: 1, rna: 0, talkSeconds: 10, holdSeconds: 0, workSeconds: 0, avgHandleSeconds: 10, invalidTimes,
+  });
+  const page = (unknown: number, lang: 'ru' | 'en', invalid: [number, number] = [0, 0]) => {
     const d: PageData = {
-      period: periodToUtc('2024-03-01', '2024-03-01', 'UTC'), filters: { queue: '', agent: '' }, csq: [row(unknown)],
-      agents: [], abandoned: [], volume: [], volumeBy: 'hour', queues: ['Sales'],
+      period: periodToUtc('2024-03-01', '2024-03-01', 'UTC'), filters: { queue: '', agent: '' }, csq: [row(unknown, invalid[0])],
+      agents: [agent(invalid[1])], abandoned: [], volume: [], volumeBy: 'hour', queues: ['Sales'],
     };
     return renderReportPage(lang, d, { self: '/bitrix/app', csv: (r) => `/csv/${r}` });
   };
@@ -23,5 +26,11 @@ describe('statistics page: undocumented dispositions', () => {
 
   it('says nothing when every record is classified', () => {
     expect(page(0, 'en')).not.toContain('data-warning="unknownDisposition"');
+    expect(page(0, 'en')).not.toContain('data-warning="invalidTimes"');
+  });
+
+  it('says how many durations were missing or negative (queue and agent records together)', () => {
+    expect(page(0, 'en', [2, 1])).toContain('Records with a missing or negative duration (queue, talk, hold or work time): 3.');
+    expect(page(0, 'ru', [2, 1])).toContain('Записей с пустой или отрицательной длительностью (очередь, разговор, удержание, поствызывная обработка): 3.');
   });
 });

@@ -41,6 +41,7 @@ const T = {
     definitions: 'Определения — как в стандартных отчётах Cisco UCCX; уровень сервиса: потерянные звонки не учитываются (обслужено в пределах порога ÷ (поступило − потеряно в пределах порога)).',
     none: 'Нет звонков за период',
     unknownDisposition: (n: number) => `Записей очереди с исходом, которого нет в документации Cisco: ${n}. Они учтены только в «Поступило».`,
+    invalidTimes: (n: number) => `Записей с пустой или отрицательной длительностью (очередь, разговор, удержание, поствызывная обработка): ${n}. Они учтены с 0 с.`,
   },
   en: {
     title: 'Contact center statistics',
@@ -80,6 +81,7 @@ const T = {
     definitions: "Definitions as in Cisco UCCX's stock reports; service level: abandoned calls not counted (handled within the threshold ÷ (presented − abandoned within it)).",
     none: 'No calls in the period',
     unknownDisposition: (n: number) => `Queue records with a disposition Cisco does not document: ${n}. They are counted in Presented only.`,
+    invalidTimes: (n: number) => `Records with a missing or negative duration (queue, talk, hold or work time): ${n}. They are counted with 0 s.`,
   },
 };
 
@@ -119,6 +121,7 @@ export function renderReportPage(lang: PageLang, d: PageData, links: { self: str
   const presented = sum('presented');
   const csqPresented = d.csq.reduce((s, r) => s + r.presented, 0);
   const unknown = d.csq.reduce((s, r) => s + r.unknownDisposition, 0);
+  const invalidTimes = [...d.csq, ...d.agents].reduce((s, r) => s + r.invalidTimes, 0);
   const avgQueue = csqPresented ? Math.round((d.csq.reduce((s, r) => s + r.avgQueueSeconds * r.presented, 0) / csqPresented) * 10) / 10 : 0;
   const pct = (n: number) => (presented ? `${Math.round((n / presented) * 1000) / 10}%` : '—');
   const chartData = {
@@ -149,6 +152,7 @@ ${[...new URL(links.self, 'http://x').searchParams].filter(([k]) => ['s', 'lang'
 <h2>${t.csqTitle} ${csvLink('csq')}</h2>
 ${d.csq.length ? table([t.queue, t.presented, t.handled, t.abandoned, t.dequeued, t.avgQueue, t.maxQueue, t.sl], d.csq.map((r) => [r.csq, r.presented, r.handled, r.abandoned, r.dequeued, r.avgQueueSeconds, r.maxQueueSeconds, r.serviceLevelPercent ?? '—'])) : `<p>${t.none}</p>`}
 ${unknown ? `<p class="muted" data-warning="unknownDisposition">${t.unknownDisposition(unknown)}</p>` : ''}
+${invalidTimes ? `<p class="muted" data-warning="invalidTimes">${t.invalidTimes(invalidTimes)}</p>` : ''}
 <h2>${t.agentsTitle} ${csvLink('agents')}</h2>
 ${d.agents.length ? table([t.agentCol, t.ext, t.presented, t.handled, t.rna, t.talk, t.hold, t.work, t.aht], d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, r.talkSeconds, r.holdSeconds, r.workSeconds, r.avgHandleSeconds ?? '—'])) : `<p>${t.none}</p>`}
 <h2>${t.abandonedTitle} ${csvLink('abandoned')}</h2>

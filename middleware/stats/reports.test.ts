@@ -16,8 +16,8 @@ describe('reports over a hand-computed day', () => {
   it('CSQ activity', async () => {
     expect(await reports.csqActivity(day)).toEqual([
       // presented 5 = 2 handled + 2 abandoned + 1 dequeued; queue 143/5; SL = 1 in / (5 − 1 abandoned in) = 25 %
-      { csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, unknownDisposition: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 },
-      { csq: 'Support', presented: 2, handled: 2, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 0, avgQueueSeconds: 6.5, maxQueueSeconds: 10, serviceLevelPercent: 100 },
+      { csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 },
+      { csq: 'Support', presented: 2, handled: 2, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 6.5, maxQueueSeconds: 10, serviceLevelPercent: 100 },
     ]);
     expect(await reports.csqActivity(day, { csq: 'Support' })).toHaveLength(1);
   });
@@ -25,9 +25,9 @@ describe('reports over a hand-computed day', () => {
   it('agent summary (a re-saved agent is one line)', async () => {
     expect(await reports.agentSummary(day)).toEqual([
       // Ivanov: S1, S4 (RNA), S6 → handled 2, talk 230, hold 3, work 20, AHT 253/2
-      { agent: 'Ivanov', extension: '1021', presented: 3, handled: 2, rna: 1, talkSeconds: 230, holdSeconds: 3, workSeconds: 20, avgHandleSeconds: 126.5 },
+      { agent: 'Ivanov', extension: '1021', presented: 3, handled: 2, rna: 1, talkSeconds: 230, holdSeconds: 3, workSeconds: 20, avgHandleSeconds: 126.5, invalidTimes: 0 },
       // Petrova: S4, S5 → talk 300, hold 5, work 10, AHT 315/2
-      { agent: 'Petrova', extension: '1022', presented: 2, handled: 2, rna: 0, talkSeconds: 300, holdSeconds: 5, workSeconds: 10, avgHandleSeconds: 157.5 },
+      { agent: 'Petrova', extension: '1022', presented: 2, handled: 2, rna: 0, talkSeconds: 300, holdSeconds: 5, workSeconds: 10, avgHandleSeconds: 157.5, invalidTimes: 0 },
     ]);
     expect((await reports.agentSummary(day, { agent: 'petrova' })).map((r) => r.agent)).toEqual(['Petrova']);
   });
@@ -151,7 +151,7 @@ describe('CSQ activity with an undocumented disposition', () => {
 
   it('keeps them in presented and counts them apart', async () => {
     expect(await reports.csqActivity(periodToUtc('2024-03-01', '2024-03-01', 'UTC'))).toEqual([
-      { csq: 'Sales', presented: 3, handled: 1, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 2, avgQueueSeconds: 6, maxQueueSeconds: 8, serviceLevelPercent: 33.3 },
+      { csq: 'Sales', presented: 3, handled: 1, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 2, invalidTimes: 0, avgQueueSeconds: 6, maxQueueSeconds: 8, serviceLevelPercent: 33.3 },
     ]);
   });
 });

@@ -1,5 +1,5 @@
-import { ABANDONED_CALL, LAST_LEG_QUEUE } from './missed-rule';
-import type { CcdrSource, Dialect, Row } from './ccdr-source';
+import type { CcdrSource } from './ccdr-source';
+import { LiveFacts, type AgentFact, type CsqFact, type ReportFacts, type UtcRange } from './report-facts';
 import { localDay, localHour, localTime, type Period } from './period';
 
 /**
@@ -20,6 +20,8 @@ export interface CsqRow {
   handledByOther: number;
   /** Queue records with a disposition Cisco does not document (or none): in `presented`, in no other column. */
   unknownDisposition: number;
+  /** Queue records whose queue time UCCX left missing or negative: counted, with 0 s. */
+  invalidTimes: number;
   avgQueueSeconds: number;
   maxQueueSeconds: number;
   /** Cisco's "service level, abandoned calls not counted": handled within SL ÷ (presented − abandoned within SL). */
@@ -36,6 +38,8 @@ export interface AgentRow {
   holdSeconds: number;
   workSeconds: number;
   avgHandleSeconds: number | null;
+  /** Connection records with a missing or negative talk, hold or work time: counted, with 0 s. */
+  invalidTimes: number;
 }
 
 export interface AbandonedRow {
@@ -58,26 +62,24 @@ export const REPORT_NAMES = ['csq', 'agents', 'abandoned', 'volume'] as const;
 export type ReportName = (typeof REPORT_NAMES)[number];
 export const isReportName = (name: string): name is ReportName => (REPORT_NAMES as readonly string[]).includes(name);
 
+const utcRange = (p: Period): UtcRange => ({ start: p.utcStart, end: p.utcEnd });
+/** Code-point order, the same whichever database sorted. */
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export const SERVICE_LEVEL_VARIANT = 'abandoned calls not counted: handled within SL ÷ (presented − abandoned within SL)';
 
-const num = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? 0 : Number(v));
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const REF = /^(CONTACT|LEAD|COMPANY|DEAL):(\d{1,12})$/;
 
-function range(d: Dialect, column: string): string {
-  return `${column} >= ${d.datetimeParam} AND ${column} < ${d.datetimeParam}`;
-}
-
-const LEG_JOIN = 'c.sessionid = q.sessionid AND c.sessionseqnum = q.sessionseqnum AND c.nodeid = q.nodeid AND c.profileid = q.profileid';
-
 export class Reports {
-  constructor(
-    private readonly source: CcdrSource,
-    private readonly crmBaseUrl: string | null,
-  ) {}
+  private readonly facts: ReportFacts;
 
-  private get d(): Dialect {
-    return this.source.dialect;
+  /** Over db_cra itself, or over the rollup in front of it (rollup.ts). */
+  constructor(
+    source: CcdrSource | ReportFacts,
+    private readonly crmBaseUrl: string | null,
+  ) {
+    this.facts = 'dialect' in source ? new LiveFacts(source) : source;
   }
 
   /** One report by its name in the API and CSV links. */
@@ -95,76 +97,62 @@ export class Reports {
   }
 
   async csqActivity(p: Period, f: Filters = {}): Promise<CsqRow[]> {
-    const params: Array<string | number> = [p.utcStart, p.utcEnd];
-    if (f.csq) params.push(f.csq);
-    const rows = await this.source.query(
-      `SELECT csq.csqname AS csq, COUNT(*) AS presented,
-        SUM(CASE WHEN q.disposition = 2 THEN 1 ELSE 0 END) AS handled,
-        SUM(CASE WHEN q.disposition = 1 THEN 1 ELSE 0 END) AS abandoned,
-        SUM(CASE WHEN q.disposition = 3 THEN 1 ELSE 0 END) AS dequeued,
-        SUM(CASE WHEN q.disposition IN (4, 5) THEN 1 ELSE 0 END) AS byother,
-        SUM(CASE WHEN q.disposition IN (1, 2, 3, 4, 5) THEN 0 ELSE 1 END) AS unknowndisp,
-        SUM(q.queuetime) AS queuetotal, MAX(q.queuetime) AS queuemax,
-        SUM(CASE WHEN q.disposition = 2 AND q.metservicelevel = 't' THEN 1 ELSE 0 END) AS handledin,
-        SUM(CASE WHEN q.disposition = 1 AND q.metservicelevel = 't' THEN 1 ELSE 0 END) AS abandonedin
-      FROM contactqueuedetail q
-      JOIN contactcalldetail c ON ${LEG_JOIN}
-      JOIN contactservicequeue csq ON csq.recordid = q.targetid
-      WHERE q.targettype = 0 AND ${range(this.d, 'c.startdatetime')}${f.csq ? ' AND csq.csqname = ?' : ''}
-      GROUP BY csq.csqname ORDER BY csq.csqname`,
-      params,
-    );
-    return rows.map((r) => {
-      const presented = num(r.presented);
-      const slBase = presented - num(r.abandonedin);
-      return {
-        csq: String(r.csq),
-        presented,
-        handled: num(r.handled),
-        abandoned: num(r.abandoned),
-        dequeued: num(r.dequeued),
-        handledByOther: num(r.byother),
-        unknownDisposition: num(r.unknowndisp),
-        avgQueueSeconds: presented ? round1(num(r.queuetotal) / presented) : 0,
-        maxQueueSeconds: num(r.queuemax),
-        serviceLevelPercent: slBase > 0 ? round1((num(r.handledin) / slBase) * 100) : null,
-      };
-    });
+    const by = new Map<string, CsqFact>();
+    for (const x of await this.facts.csq(utcRange(p), f.csq)) {
+      const a = by.get(x.csq);
+      if (!a) {
+        by.set(x.csq, { ...x });
+        continue;
+      }
+      for (const k of ['presented', 'handled', 'abandoned', 'dequeued', 'byother', 'unknowndisp', 'badtimes', 'queuetotal', 'handledin', 'abandonedin'] as const) a[k] += x[k];
+      a.queuemax = Math.max(a.queuemax, x.queuemax);
+    }
+    return [...by.values()]
+      .sort((a, b) => cmp(a.csq, b.csq))
+      .map((r) => {
+        const slBase = r.presented - r.abandonedin;
+        return {
+          csq: r.csq,
+          presented: r.presented,
+          handled: r.handled,
+          abandoned: r.abandoned,
+          dequeued: r.dequeued,
+          handledByOther: r.byother,
+          unknownDisposition: r.unknowndisp,
+          invalidTimes: r.badtimes,
+          avgQueueSeconds: r.presented ? round1(r.queuetotal / r.presented) : 0,
+          maxQueueSeconds: r.queuemax,
+          serviceLevelPercent: slBase > 0 ? round1((r.handledin / slBase) * 100) : null,
+        };
+      });
   }
 
   async agentSummary(p: Period, f: Filters = {}): Promise<AgentRow[]> {
-    const params: Array<string | number> = [p.utcStart, p.utcEnd];
-    if (f.agent) params.push(f.agent);
-    const rows = await this.source.query(
-      `SELECT r.resourcename AS agent, r.extension AS extension, COUNT(*) AS presented,
-        SUM(CASE WHEN a.talktime > 0 THEN 1 ELSE 0 END) AS handled,
-        SUM(CASE WHEN a.talktime > 0 THEN a.talktime ELSE 0 END) AS talk,
-        SUM(CASE WHEN a.talktime > 0 THEN a.holdtime ELSE 0 END) AS hold,
-        SUM(CASE WHEN a.talktime > 0 THEN a.worktime ELSE 0 END) AS work
-      FROM agentconnectiondetail a
-      JOIN contactcalldetail c ON c.sessionid = a.sessionid AND c.sessionseqnum = a.sessionseqnum AND c.nodeid = a.nodeid AND c.profileid = a.profileid
-      JOIN resource r ON r.resourceid = a.resourceid AND r.profileid = a.profileid
-      WHERE ${range(this.d, 'c.startdatetime')}${f.agent ? ' AND r.resourceloginid = ?' : ''}
-      GROUP BY r.resourcename, r.extension ORDER BY r.resourcename`,
-      params,
-    );
-    return rows.map((r) => {
-      const handled = num(r.handled);
-      const talk = num(r.talk);
-      const hold = num(r.hold);
-      const work = num(r.work);
-      return {
-        agent: String(r.agent),
-        extension: String(r.extension ?? ''),
-        presented: num(r.presented),
-        handled,
-        rna: num(r.presented) - handled,
-        talkSeconds: talk,
-        holdSeconds: hold,
-        workSeconds: work,
-        avgHandleSeconds: handled ? round1((talk + hold + work) / handled) : null,
-      };
-    });
+    // One line per name and extension: a re-saved agent (several resourceIDs, one login) stays one line.
+    const by = new Map<string, AgentFact>();
+    for (const x of await this.facts.agents(utcRange(p), f.agent)) {
+      const key = `${x.agent}\u0000${x.extension}`;
+      const a = by.get(key);
+      if (!a) {
+        by.set(key, { ...x });
+        continue;
+      }
+      for (const k of ['presented', 'handled', 'talk', 'hold', 'work', 'badtimes'] as const) a[k] += x[k];
+    }
+    return [...by.values()]
+      .sort((a, b) => cmp(a.agent, b.agent) || cmp(a.extension, b.extension))
+      .map((r) => ({
+        agent: r.agent,
+        extension: r.extension,
+        presented: r.presented,
+        handled: r.handled,
+        rna: r.presented - r.handled,
+        talkSeconds: r.talk,
+        holdSeconds: r.hold,
+        workSeconds: r.work,
+        avgHandleSeconds: r.handled ? round1((r.talk + r.hold + r.work) / r.handled) : null,
+        invalidTimes: r.badtimes,
+      }));
   }
 
   /**
@@ -172,28 +160,14 @@ export class Reports {
    * also one lost in the IVR before any queue (no CSQ) — never an abandon after an agent had talked.
    */
   async abandoned(p: Period, f: Filters = {}): Promise<AbandonedRow[]> {
-    const params: Array<string | number> = [p.utcStart, p.utcEnd];
-    if (f.csq) params.push(f.csq);
-    const csqOf = (what: string) => `SELECT ${what} FROM contactqueuedetail q, contactservicequeue csq WHERE ${LAST_LEG_QUEUE} AND csq.recordid = q.targetid`;
-    // The CSQ the call was queued to first, when it waited in several.
-    const firstQueued = `q.queueorder = (SELECT MIN(q.queueorder) FROM contactqueuedetail q WHERE ${LAST_LEG_QUEUE})`;
-    const rows = await this.source.query(
-      `SELECT ${this.d.datetimeText('f.startdatetime')} AS started, f.originatordn AS caller,
-        (${csqOf('MIN(csq.csqname)')} AND ${firstQueued}) AS csq,
-        (SELECT SUM(q.queuetime) FROM contactqueuedetail q WHERE ${LAST_LEG_QUEUE}) AS queuetime,
-        l.customvariable2 AS lastref, f.customvariable2 AS crmref
-      FROM contactcalldetail f, contactcalldetail l
-      WHERE ${ABANDONED_CALL} AND ${range(this.d, 'f.startdatetime')}${f.csq ? ` AND EXISTS (${csqOf('1')} AND csq.csqname = ?)` : ''}
-      ORDER BY f.startdatetime, f.sessionid`,
-      params,
-    );
+    const rows = await this.facts.abandoned(utcRange(p), f.csq);
     return rows.map((r) => {
-      const ref = REF.exec(String(r.lastref ?? '').trim()) ?? REF.exec(String(r.crmref ?? '').trim());
+      const ref = REF.exec(r.lastref) ?? REF.exec(r.crmref);
       return {
-        time: localTime(String(r.started), p.timeZone),
-        caller: String(r.caller ?? ''),
-        csq: String(r.csq ?? ''),
-        queueSeconds: num(r.queuetime),
+        time: localTime(r.started, p.timeZone),
+        caller: r.caller,
+        csq: r.csq,
+        queueSeconds: r.queuetime,
         crmRef: ref ? ref[0] : '',
         crmUrl: ref && this.crmBaseUrl ? `${this.crmBaseUrl.replace(/\/+$/, '')}/crm/${ref[1]!.toLowerCase()}/details/${ref[2]}/` : null,
       };
@@ -202,27 +176,15 @@ export class Reports {
 
   /** Incoming calls (first leg) by local hour or day; the doubled hour of a DST end stays two buckets. */
   async volume(p: Period, by: 'hour' | 'day'): Promise<VolumeRow[]> {
-    const d = this.d;
-    const col = 'c.startdatetime';
-    // Grouped by position: Informix 12.10 does not accept GROUP BY of a whole expression.
-    const quarter = `${d.hourPrefix(col)} || CASE WHEN ${d.minutes(col)} < '15' THEN '00' WHEN ${d.minutes(col)} < '30' THEN '15' WHEN ${d.minutes(col)} < '45' THEN '30' ELSE '45' END`;
-    const rows: Row[] = await this.source.query(
-      `SELECT ${quarter} AS quarter, COUNT(*) AS presented,
-        SUM(CASE WHEN c.contactdisposition = 2 THEN 1 ELSE 0 END) AS handled,
-        SUM(CASE WHEN c.contactdisposition = 1 THEN 1 ELSE 0 END) AS abandoned
-      FROM contactcalldetail c
-      WHERE c.sessionseqnum = 0 AND c.contacttype = 1 AND ${range(d, col)}
-      GROUP BY 1`,
-      [p.utcStart, p.utcEnd],
-    );
+    const rows = await this.facts.volume(utcRange(p));
     const buckets = new Map<string, VolumeRow>();
     for (const r of rows) {
-      const utc = `${String(r.quarter)}:00.000`;
+      const utc = `${r.quarter}:00.000`;
       const bucket = by === 'hour' ? localHour(utc, p.timeZone) : localDay(utc, p.timeZone);
       const b = buckets.get(bucket) ?? { bucket, presented: 0, handled: 0, abandoned: 0 };
-      b.presented += num(r.presented);
-      b.handled += num(r.handled);
-      b.abandoned += num(r.abandoned);
+      b.presented += r.presented;
+      b.handled += r.handled;
+      b.abandoned += r.abandoned;
       buckets.set(bucket, b);
     }
     // Chronological: hours sort by their UTC instant (the offset is part of the label).

@@ -23,12 +23,16 @@ async function measure(label: string, calls: number): Promise<void> {
       .map((t) => (s.db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n)
       .reduce((a, b) => a + b, 0);
     await s.close();
-    const run = (mode: 'sql' | 'rows') =>
-      JSON.parse(execFileSync(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, 'stats-child.ts'), path, mode], { encoding: 'utf8' })) as { ms: number; peakRssMb: number };
+    const run = (mode: 'build' | 'rollup' | 'sql' | 'rows') =>
+      JSON.parse(execFileSync(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, 'stats-child.ts'), path, mode, join(dir, 'rollup.sqlite')], { encoding: 'utf8' })) as { ms: number; peakRssMb: number; check: number };
+    const build = run('build');
+    const served = run('rollup');
     const sql = run('sql');
     const rows = run('rows');
     console.log(`   ${label}: ${records.toLocaleString('en')} records (${n.toLocaleString('en')} calls)`);
-    console.log(`     four reports in SQL:    ${f(sql.ms / 1000)} s, peak ${f(sql.peakRssMb)} MB   (goal ≤ 1.5 s: ${verdict(sql.ms <= 1500)}, ≤ 250 MB: ${verdict(sql.peakRssMb <= 250)})`);
+    console.log(`     four reports, rollup:   ${f(served.ms / 1000)} s, peak ${f(served.peakRssMb)} MB   (goal ≤ 1.5 s: ${verdict(served.ms <= 1500)}, ≤ 250 MB: ${verdict(served.peakRssMb <= 250)})`);
+    console.log(`     rolling up ${build.check} days:   ${f(build.ms / 1000)} s in the background (${f(build.ms / build.check / 1000)} s a day), peak ${f(build.peakRssMb)} MB`);
+    console.log(`     four reports, call records directly (today's part, or rollup off): ${f(sql.ms / 1000)} s, peak ${f(sql.peakRssMb)} MB`);
     console.log(`     two reports row by row: ${f(rows.ms / 1000)} s, peak ${f(rows.peakRssMb)} MB   → SQL ${f(rows.ms / sql.ms)}× the speed, ${f(rows.peakRssMb / sql.peakRssMb)}× less memory`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
