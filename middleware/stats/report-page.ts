@@ -41,6 +41,7 @@ const T = {
     definitions: 'Определения — как в стандартных отчётах Cisco UCCX; уровень сервиса: потерянные звонки не учитываются (обслужено в пределах порога ÷ (поступило − потеряно в пределах порога)).',
     none: 'Нет звонков за период',
     unknownDisposition: (n: number) => `Записей очереди с исходом, которого нет в документации Cisco: ${n}. Они учтены только в «Поступило».`,
+    shownOf: (shown: number, all: number) => `Показаны первые ${shown} из ${all}; все — в CSV.`,
     invalidTimes: (n: number) => `Записей с пустой или отрицательной длительностью (очередь, разговор, удержание, поствызывная обработка): ${n}. Они учтены с 0 с.`,
   },
   en: {
@@ -81,6 +82,7 @@ const T = {
     definitions: "Definitions as in Cisco UCCX's stock reports; service level: abandoned calls not counted (handled within the threshold ÷ (presented − abandoned within it)).",
     none: 'No calls in the period',
     unknownDisposition: (n: number) => `Queue records with a disposition Cisco does not document: ${n}. They are counted in Presented only.`,
+    shownOf: (shown: number, all: number) => `The first ${shown} of ${all} are shown; the CSV has them all.`,
     invalidTimes: (n: number) => `Records with a missing or negative duration (queue, talk, hold or work time): ${n}. They are counted with 0 s.`,
   },
 };
@@ -113,6 +115,9 @@ h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}form{backg
 table{border-collapse:collapse;background:#fff;width:100%;border-radius:8px}th,td{padding:6px 8px;border-bottom:1px solid #eef2f4;text-align:left}th{background:#eef2f4;font-weight:600}
 .muted{color:#777;font-size:12px}button{background:#2fc6f6;color:#fff;border:0;border-radius:4px;padding:6px 14px}a{color:#2067b0}
 .error{background:#fff;border-left:4px solid #c5221f;padding:12px 16px;border-radius:4px}`;
+
+/** Rows of the abandoned-call table on the page (a month can hold thousands; the CSV link has every one). */
+const ABANDONED_SHOWN = 500;
 
 export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string }): string {
   const t = T[lang];
@@ -156,7 +161,8 @@ ${invalidTimes ? `<p class="muted" data-warning="invalidTimes">${t.invalidTimes(
 <h2>${t.agentsTitle} ${csvLink('agents')}</h2>
 ${d.agents.length ? table([t.agentCol, t.ext, t.presented, t.handled, t.rna, t.talk, t.hold, t.work, t.aht], d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, r.talkSeconds, r.holdSeconds, r.workSeconds, r.avgHandleSeconds ?? '—'])) : `<p>${t.none}</p>`}
 <h2>${t.abandonedTitle} ${csvLink('abandoned')}</h2>
-${d.abandoned.length ? table([t.time, t.caller, t.queue, t.wait, t.record], d.abandoned.slice(0, 500).map((r) => [r.time, r.caller, r.csq || '—', r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—'])) : `<p>${t.none}</p>`}
+${d.abandoned.length ? table([t.time, t.caller, t.queue, t.wait, t.record], d.abandoned.slice(0, ABANDONED_SHOWN).map((r) => [r.time, r.caller, r.csq || '—', r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—'])) : `<p>${t.none}</p>`}
+${d.abandoned.length > ABANDONED_SHOWN ? `<p class="muted" data-note="shownOf">${t.shownOf(ABANDONED_SHOWN, d.abandoned.length)}</p>` : ''}
 <p class="muted">${t.definitions}</p>
 <script>
 (function () {

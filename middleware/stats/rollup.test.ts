@@ -84,6 +84,24 @@ describe('statistics rollup', () => {
     expect((await new Reports(rollup, null).volume(day, 'day'))[0]).toEqual({ ...before, presented: before.presented + 1, handled: before.handled + 1 });
   });
 
+  it('keeps the doubled hour of a DST end as two hours, like the call records', async () => {
+    for (const [i, start] of ['2024-10-26 22:10:00.000', '2024-10-27 00:20:00.000', '2024-10-27 00:50:00.000', '2024-10-27 01:05:00.000', '2024-10-27 22:59:59.000'].entries()) {
+      insertCall(source.db, { session: 300 + i, start, disposition: 1, caller: `30${i}`, queues: [{ csq: 9, disposition: 1, queueTime: 2, met: true }] });
+    }
+    now = Date.parse('2024-10-29T12:00:00Z');
+    const rollup = open();
+    await rollup.refresh();
+    const day = periodToUtc('2024-10-27', '2024-10-27', 'Europe/Berlin');
+    const hours = await new Reports(rollup, null).volume(day, 'hour');
+    expect(hours.map((h) => [h.bucket, h.presented])).toEqual([
+      ['2024-10-27 00:00+02:00', 1],
+      ['2024-10-27 02:00+02:00', 2],
+      ['2024-10-27 02:00+01:00', 1],
+      ['2024-10-27 23:00+01:00', 1],
+    ]);
+    expect(await all(new Reports(rollup, null), '2024-10-26', '2024-10-28', 'Europe/Berlin')).toEqual(await all(new Reports(source, null), '2024-10-26', '2024-10-28', 'Europe/Berlin'));
+  });
+
   it('reads a year in bounded steps, newest days first', async () => {
     const rollup = open('a', { daysPerRefresh: 3 });
     expect(await rollup.refresh()).toBe(3);
