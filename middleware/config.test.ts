@@ -20,6 +20,15 @@ describe('configuration', () => {
     expect(c.secrets).toContain('s3cretsecret');
   });
 
+  it('takes the call records of both UCCX nodes, the first first, and keeps both passwords out of the logs', () => {
+    const first = 'DRIVER={IBM INFORMIX ODBC DRIVER};DATABASE=db_cra;HOST=uccx2;PWD=pw-one-1';
+    const second = 'DRIVER={IBM INFORMIX ODBC DRIVER};DATABASE=db_cra;HOST=uccx1;PWD=pw-two-2';
+    const c = parseConfig({ ...base, CCDR_ODBC_CONNECTION: first, CCDR_ODBC_CONNECTION_2: second });
+    expect(c.stats.source).toEqual({ kind: 'odbc', connections: [first, second] });
+    expect(c.secrets).toEqual(expect.arrayContaining(['pw-one-1', 'pw-two-2', first, second]));
+    expect(() => parseConfig({ ...base, CCDR_ODBC_CONNECTION_2: second })).toThrow(/CCDR_ODBC_CONNECTION_2.*needs CCDR_ODBC_CONNECTION/);
+  });
+
   it.each([
     [{ ...base, PORT: 'eighty' }, 'PORT', 'a whole number from 0 to 65535'],
     [{ ...base, LOOKUP_DEADLINE_MS: '5' }, 'LOOKUP_DEADLINE_MS', 'a whole number from 100 to 60000'],

@@ -55,7 +55,8 @@ export const CONFIG_KEYS = {
   PHONE_TRUNK_PREFIX: { kind: { type: 'string', pattern: /^\d{0,2}$/, hint: '0 to 2 digits' }, default: '8', doc: 'national trunk prefix (8 in Russia, 0 in most of Europe)' },
   PHONE_OUTSIDE_PREFIXES: { kind: { type: 'list' }, default: '', doc: 'outside-line prefixes UCCX may put before the number, e.g. `9`' },
   CCDR_SQLITE_PATH: { kind: { type: 'string' }, doc: 'the UCCX call records as a SQLite file (db_cra stand-in; lab, demos, CCDR exports)' },
-  CCDR_ODBC_CONNECTION: { kind: { type: 'string' }, secret: true, doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user' },
+  CCDR_ODBC_CONNECTION: { kind: { type: 'string' }, secret: true, doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user; in an HA pair the standby node (Cisco: report from the standby)' },
+  CCDR_ODBC_CONNECTION_2: { kind: { type: 'string' }, secret: true, doc: "the other node's db_cra in a UCCX HA pair: used while the first cannot be reached (the first is tried again each minute)" },
   CCDR_QUERY_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 300000 }, default: '15000', doc: 'longest a statistics query may run' },
   PORTAL_TIMEZONE: { kind: { type: 'string' }, default: 'Europe/Moscow', doc: "the portal's IANA time zone: days and hours of the statistics" },
   MISSED_CALLS_POLL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how often abandoned UCCX calls are read and logged in Bitrix24 as missed calls (0: off)' },
@@ -112,7 +113,7 @@ export interface Config {
   agentExtensions: Record<number, string>;
   dial: { outsidePrefix: string; internationalPrefix: string; whenReady: 'switch' | 'refuse'; notReadyReasonId: number | null; resultTimeoutMs: number };
   stats: {
-    source: { kind: 'sqlite'; path: string } | { kind: 'odbc'; connection: string } | null;
+    source: { kind: 'sqlite'; path: string } | { kind: 'odbc'; connections: string[] } | null;
     queryTimeoutMs: number;
     timeZone: string;
     token: string | null;
@@ -257,6 +258,8 @@ export function parseConfig(src: Source): Config {
   const sqlitePath = str('CCDR_SQLITE_PATH');
   const odbc = str('CCDR_ODBC_CONNECTION');
   if (sqlitePath && odbc) throw new ConfigError('CCDR_SQLITE_PATH', 'either CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION, not both');
+  const odbc2 = str('CCDR_ODBC_CONNECTION_2');
+  if (odbc2 && !odbc) throw new ConfigError('CCDR_ODBC_CONNECTION_2', 'the second node needs CCDR_ODBC_CONNECTION (the first) as well');
   const timeZone = get<string>('PORTAL_TIMEZONE');
   if (!isTimeZone(timeZone)) throw new ConfigError('PORTAL_TIMEZONE', 'an IANA time zone such as Europe/Moscow', timeZone);
   const statsToken = str('STATS_API_TOKEN') ?? null;
@@ -265,8 +268,8 @@ export function parseConfig(src: Source): Config {
       if (!/^\d+$/.test(v)) throw new ConfigError(key, 'comma-separated numeric ids', v);
       return Number(v);
     });
-  const odbcPassword = odbc ? /(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*([^;]+)/i.exec(odbc)?.[1] : undefined;
-  const secrets = [uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword].filter(
+  const odbcPassword = (c: string | undefined) => (c ? /(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*([^;]+)/i.exec(c)?.[1] : undefined);
+  const secrets = [uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword(odbc), odbc2, odbcPassword(odbc2)].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
 
@@ -321,7 +324,7 @@ export function parseConfig(src: Source): Config {
       resultTimeoutMs: get('DIAL_RESULT_TIMEOUT_MS'),
     },
     stats: {
-      source: sqlitePath ? { kind: 'sqlite', path: sqlitePath } : odbc ? { kind: 'odbc', connection: odbc } : null,
+      source: sqlitePath ? { kind: 'sqlite', path: sqlitePath } : odbc ? { kind: 'odbc', connections: odbc2 ? [odbc, odbc2] : [odbc] } : null,
       queryTimeoutMs: get('CCDR_QUERY_TIMEOUT_MS'),
       timeZone,
       token: statsToken,

@@ -31,6 +31,8 @@ import { openCcdrSource } from './stats/open-source';
 import type { CcdrSource } from './stats/ccdr-source';
 import { Reports } from './stats/reports';
 import { LiveFacts } from './stats/report-facts';
+import { FailoverCcdrSource } from './stats/failover-source';
+import { withQueryDeadline } from './stats/table-output';
 import { StatsRollup, sourceDigest } from './stats/rollup';
 import { Store } from './store';
 import { ENSURE_LEAD, ensureLeadHandler } from './lookup/unknown-caller';
@@ -169,7 +171,7 @@ export class Connector {
     this.statsRollup =
       this.ccdr && src && config.stats.rollupRefreshMs > 0
         ? new StatsRollup(join(config.dataDir, 'stats-rollup.sqlite'), new LiveFacts(this.ccdr), {
-            sourceId: sourceDigest(src.kind === 'sqlite' ? `sqlite:${src.path}` : `odbc:${src.connection}`),
+            sourceId: sourceDigest(src.kind === 'sqlite' ? `sqlite:${src.path}` : `odbc:${src.connections[0]}`),
             settleMs: ROLLUP_SETTLE_MS,
             verifyDays: 7,
             keepDays: 400,
@@ -232,6 +234,17 @@ export class Connector {
             const s = this.outbox.stats();
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
             return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000) };
+          },
+          // Reported, not fatal: lookups and screen-pops do not need the call records.
+          callRecords: async () => {
+            if (!this.ccdr) return { ok: true, off: 'CCDR_ODBC_CONNECTION / CCDR_SQLITE_PATH not set' };
+            const nodes = this.ccdr instanceof FailoverCcdrSource ? this.ccdr.status() : {};
+            try {
+              await withQueryDeadline(this.ccdr.ping(), 3000);
+              return { ok: true, reachable: true, ...nodes };
+            } catch (err) {
+              return { ok: true, reachable: false, error: (err as Error).message.slice(0, 300), ...nodes };
+            }
           },
           // Reported, not fatal: without the rollup the reports read the call records directly.
           statsRollup: () => (this.statsRollup ? { ok: true, ...this.statsRollup.status() } : { ok: true, off: 'no call records, or STATS_ROLLUP_REFRESH_S=0' }),

@@ -4,6 +4,7 @@ import { abandonedAfter } from '../middleware/missed/abandoned-calls';
 import type { CcdrSource } from '../middleware/stats/ccdr-source';
 import { openCcdrSource } from '../middleware/stats/open-source';
 import { OdbcCcdrSource } from '../middleware/stats/odbc-source';
+import { nodeName } from '../middleware/stats/failover-source';
 import { periodToUtc } from '../middleware/stats/period';
 import { Reports } from '../middleware/stats/reports';
 import { LiveFacts } from '../middleware/stats/report-facts';
@@ -67,18 +68,26 @@ async function main(): Promise<number> {
     process.stderr.write('no call records configured: set CCDR_ODBC_CONNECTION (UCCX db_cra) or CCDR_SQLITE_PATH\n');
     return 2;
   }
-  const source = openCcdrSource(src, config.stats.queryTimeoutMs);
-  const where = src.kind === 'odbc' ? 'ODBC (CCDR_ODBC_CONNECTION)' : `SQLite ${src.path}`;
-  process.stdout.write(`call records: ${where}; dialect ${source.dialect.name}; time zone ${config.stats.timeZone}\n`);
-  process.stdout.write(`locale: DB_LOCALE=${process.env.DB_LOCALE ?? '(unset)'} CLIENT_LOCALE=${process.env.CLIENT_LOCALE ?? '(unset)'} (Informix needs en_US.UTF8 for Cyrillic names)\n`);
-  const lines = await checkStatements(source, config.stats.timeZone);
-  for (const l of lines) process.stdout.write(`${l.ok ? 'ok  ' : 'FAIL'}  ${l.statement}${l.ok ? `: ${l.rows} rows` : `: ${l.detail}`}\n`);
-  if (source instanceof OdbcCcdrSource && source.dialect.name === 'informix') {
-    process.stdout.write(`session: ${source.isolation ?? '(no connection was made)'}; lock mode wait ${Math.min(10, Math.ceil(config.stats.queryTimeoutMs / 1000))} s; query timeout ${Math.ceil(config.stats.queryTimeoutMs / 1000)} s\n`);
+  process.stdout.write(`time zone ${config.stats.timeZone}; locale: DB_LOCALE=${process.env.DB_LOCALE ?? '(unset)'} CLIENT_LOCALE=${process.env.CLIENT_LOCALE ?? '(unset)'} (Informix needs en_US.UTF8 for Cyrillic names)\n`);
+  // Each node of an HA pair on its own: the middleware moves to the second when the first fails, so both must work.
+  const targets: Array<{ where: string; source: CcdrSource }> =
+    src.kind === 'sqlite'
+      ? [{ where: `SQLite ${src.path}`, source: openCcdrSource(src, config.stats.queryTimeoutMs) }]
+      : src.connections.map((c, i) => ({ where: `ODBC node ${i + 1} of ${src.connections.length} (${nodeName(c, i)})`, source: new OdbcCcdrSource(c, config.stats.queryTimeoutMs) }));
+  let failed = 0;
+  let total = 0;
+  for (const { where, source } of targets) {
+    process.stdout.write(`call records: ${where}; dialect ${source.dialect.name}\n`);
+    const lines = await checkStatements(source, config.stats.timeZone);
+    for (const l of lines) process.stdout.write(`${l.ok ? 'ok  ' : 'FAIL'}  ${l.statement}${l.ok ? `: ${l.rows} rows` : `: ${l.detail}`}\n`);
+    if (source instanceof OdbcCcdrSource && source.dialect.name === 'informix') {
+      process.stdout.write(`session: ${source.isolation ?? '(no connection was made)'}; lock mode wait ${Math.min(10, Math.ceil(config.stats.queryTimeoutMs / 1000))} s; query timeout ${Math.ceil(config.stats.queryTimeoutMs / 1000)} s\n`);
+    }
+    await source.close();
+    failed += lines.filter((l) => !l.ok).length;
+    total += lines.length;
   }
-  await (source as CcdrSource & { close?: () => Promise<void> }).close?.();
-  const failed = lines.filter((l) => !l.ok).length;
-  process.stdout.write(failed ? `${failed} of ${lines.length} failed\n` : `all ${lines.length} work\n`);
+  process.stdout.write(failed ? `${failed} of ${total} failed\n` : `all ${total} work\n`);
   return failed ? 1 : 0;
 }
 

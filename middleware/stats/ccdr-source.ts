@@ -46,7 +46,15 @@ export const INFORMIX_DIALECT: Dialect = {
   firstRows: (select, n) => select.replace(/^\s*SELECT\s/i, `SELECT FIRST ${Math.trunc(n)} `),
 };
 
-export class CcdrError extends Error {}
+export class CcdrError extends Error {
+  /** The database could not be reached (no connection, or a lost one): another node may answer. */
+  constructor(
+    message: string,
+    readonly unreachable = false,
+  ) {
+    super(message);
+  }
+}
 
 export interface CcdrSource {
   readonly dialect: Dialect;

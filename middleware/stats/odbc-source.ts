@@ -86,7 +86,7 @@ export class OdbcCcdrSource implements CcdrSource {
         .then(() => this.odbc().pool({ connectionString: this.connection, connectionTimeout: seconds, loginTimeout: seconds, initialSize: 1, maxSize: 2 }))
         .catch((err: Error) => {
           this.pool = null; // try again next time: the database may come back
-          throw err instanceof CcdrError ? err : new CcdrError(`cannot connect: ${odbcMessage(err)}`);
+          throw err instanceof CcdrError ? err : new CcdrError(`cannot connect: ${odbcMessage(err)}`, true);
         });
     }
     return this.pool;
@@ -98,7 +98,7 @@ export class OdbcCcdrSource implements CcdrSource {
     try {
       c = await pool.connect();
     } catch (err) {
-      throw new CcdrError(`cannot connect: ${odbcMessage(err as Error)}`);
+      throw new CcdrError(`cannot connect: ${odbcMessage(err as Error)}`, true);
     }
     try {
       await this.prepare(c);
@@ -107,7 +107,7 @@ export class OdbcCcdrSource implements CcdrSource {
       const rows = await c.query(sql, params, { timeout: this.seconds });
       return [...rows].map((r) => ({ ...r }));
     } catch (err) {
-      throw err instanceof CcdrError ? err : new CcdrError(`query failed: ${odbcMessage(err as Error)}`);
+      throw err instanceof CcdrError ? err : new CcdrError(`query failed: ${odbcMessage(err as Error)}`, connectionLost(err as OdbcFailure));
     } finally {
       await c.close().catch(() => undefined);
     }
@@ -124,8 +124,15 @@ export class OdbcCcdrSource implements CcdrSource {
   }
 }
 
+type OdbcFailure = Error & { odbcErrors?: Array<{ message?: string; state?: string }> };
+
+/** SQLSTATE class 08: the connection failed or was lost (ODBC's "communication link failure" is 08S01). */
+function connectionLost(err: OdbcFailure): boolean {
+  return (err.odbcErrors ?? []).some((e) => /^08/.test(e.state ?? ''));
+}
+
 /** odbc errors carry the driver's messages in `odbcErrors`; never the connection string (it holds the password). */
-function odbcMessage(err: Error & { odbcErrors?: Array<{ message?: string }> }): string {
+function odbcMessage(err: OdbcFailure): string {
   const details = (err.odbcErrors ?? []).map((e) => e.message).filter(Boolean);
   return details.length ? details.join('; ') : err.message;
 }

@@ -1,9 +1,20 @@
 import { SQLITE_DIALECT, SqliteCcdrSource, type CcdrSource } from './ccdr-source';
 import { OdbcCcdrSource } from './odbc-source';
+import { FailoverCcdrSource, nodeName } from './failover-source';
 
-/** The configured CCDR source. Opening is lazy for ODBC (the database may be down at start: lookups go on). */
-export function openCcdrSource(source: { kind: 'sqlite'; path: string } | { kind: 'odbc'; connection: string }, queryTimeoutMs: number): CcdrSource {
-  return source.kind === 'sqlite' ? new LazySqlite(source.path) : new OdbcCcdrSource(source.connection, queryTimeoutMs);
+export type CcdrConfig = { kind: 'sqlite'; path: string } | { kind: 'odbc'; connections: string[] };
+
+/** How long a failed first node rests before statements try it first again. */
+const RETRY_FIRST_MS = 60_000;
+
+/**
+ * The configured CCDR source. Opening is lazy for ODBC (the database may be down at start: lookups go on); with
+ * both nodes of a UCCX HA pair, statements move to the other when one cannot be reached.
+ */
+export function openCcdrSource(source: CcdrConfig, queryTimeoutMs: number): CcdrSource {
+  if (source.kind === 'sqlite') return new LazySqlite(source.path);
+  const nodes = source.connections.map((c, i) => ({ name: nodeName(c, i), source: new OdbcCcdrSource(c, queryTimeoutMs) }));
+  return new FailoverCcdrSource(nodes, { retryFirstMs: RETRY_FIRST_MS });
 }
 
 /** Opens the SQLite file on first use, so a missing file is a 503 on the report, not a failed start. */

@@ -57,6 +57,9 @@ describe('lab page server', () => {
     expect(fill.added).toBeGreaterThan(1000);
     const month = await (await fetch(`${stack.url}/api/stats/csq?from=${fill.from}&to=${fill.to}`, { headers: { authorization: `Bearer ${LAB_STATS_TOKEN}` } })).json();
     expect(month.rows.map((r: { csq: string }) => r.csq)).toEqual(['Sales', 'Support']);
+    const ready = await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${LAB_STATS_TOKEN}` } })).json();
+    expect(ready.checks.callRecords).toEqual({ ok: true, reachable: true });
+    expect(ready.checks.statsRollup).toMatchObject({ ok: true, lastError: null });
   });
 });
 
