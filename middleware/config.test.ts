@@ -20,6 +20,13 @@ describe('configuration', () => {
     expect(c.secrets).toContain('s3cretsecret');
   });
 
+  it('takes Finesse side A and side B, and refuses a third or a non-URL', () => {
+    expect(parseConfig({ ...base, FINESSE_URL: 'https://fin1.example.com:8445/, https://fin2.example.com:8445' }).finesseUrls).toEqual(['https://fin1.example.com:8445', 'https://fin2.example.com:8445']);
+    expect(parseConfig(base).finesseUrls).toEqual([]);
+    expect(() => parseConfig({ ...base, FINESSE_URL: 'https://a,https://b,https://c' })).toThrow(/FINESSE_URL.*at most 2/);
+    expect(() => parseConfig({ ...base, FINESSE_URL: 'https://a,fin2:8445' })).toThrow(/FINESSE_URL.*http\(s\) URL/);
+  });
+
   it('takes the call records of both UCCX nodes, the first first, and keeps both passwords out of the logs', () => {
     const first = 'DRIVER={IBM INFORMIX ODBC DRIVER};DATABASE=db_cra;HOST=uccx2;PWD=pw-one-1';
     const second = 'DRIVER={IBM INFORMIX ODBC DRIVER};DATABASE=db_cra;HOST=uccx1;PWD=pw-two-2';

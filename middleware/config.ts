@@ -11,7 +11,8 @@ type Kind =
   | { type: 'url' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'bool' }
-  | { type: 'list' };
+  | { type: 'list' }
+  | { type: 'urls'; max: number };
 
 interface KeySpec {
   kind: Kind;
@@ -69,7 +70,7 @@ export const CONFIG_KEYS = {
   PUBLIC_URL: { kind: { type: 'url' }, doc: "address at which Bitrix24 reaches the middleware (its event handler); default: the middleware's own listening address (never a request's Host)" },
   B24_LINE_NUMBER: { kind: { type: 'string', pattern: /^[\w.-]{1,50}$/, hint: '1 to 50 letters, digits, dots or dashes' }, default: 'finesse', doc: 'number of the external line the application adds in Bitrix24 (choose it as the default for outgoing calls)' },
   B24_SHOW_CALL_CARD: { kind: { type: 'bool' }, default: 'false', doc: "show Bitrix24's own call card to the agent during inbound calls" },
-  FINESSE_URL: { kind: { type: 'url' }, doc: 'Finesse REST base, e.g. https://finesse1.example.com:8445: the middleware checks an agent\'s sign-in there when the gadget opens its session (click-to-dial, call logging)' },
+  FINESSE_URL: { kind: { type: 'urls', max: 2 }, doc: "Finesse REST base of each node, comma-separated (side A, side B), e.g. https://finesse1.example.com:8445: the middleware checks an agent's sign-in on the side that is IN_SERVICE when the gadget opens its session (click-to-dial, call logging)" },
   AGENT_EXTENSIONS: { kind: { type: 'list' }, default: '', doc: "Bitrix24 user → Finesse extension overrides, e.g. `5:1021,6:1022` (else the user's internal number UF_PHONE_INNER)" },
   DIAL_OUTSIDE_PREFIX: { kind: { type: 'string', pattern: /^[0-9*#]{0,4}$/, hint: '0 to 4 digits' }, default: '', doc: 'outside-line prefix dialled before external numbers, e.g. `9`' },
   DIAL_INTERNATIONAL_PREFIX: { kind: { type: 'string', pattern: /^\d{1,4}$/, hint: '1 to 4 digits' }, default: '810', doc: 'international call prefix of the dial plan (`810` in Russia, `00` in most of Europe)' },
@@ -108,7 +109,8 @@ export interface Config {
   shutdownGraceMs: number;
   publicUrl: string | null;
   line: { number: string; showCard: boolean };
-  finesseUrl: string | null;
+  /** Both sides of a UCCX HA pair, or one; empty: click-to-dial and call logging are off. */
+  finesseUrls: string[];
   /** Bitrix24 user id → Finesse extension, where UF_PHONE_INNER does not tell. */
   agentExtensions: Record<number, string>;
   dial: { outsidePrefix: string; internationalPrefix: string; whenReady: 'switch' | 'refuse'; notReadyReasonId: number | null; resultTimeoutMs: number };
@@ -170,6 +172,17 @@ function shown(key: ConfigKey, value: string): string {
   return spec.secret ? '***' : value;
 }
 
+function httpUrl(key: ConfigKey, v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(key, 'an absolute http(s) URL', shown(key, v));
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(key, 'an http(s) URL', shown(key, v));
+  return v;
+}
+
 function parseValue(src: Source, key: ConfigKey): string | number | boolean | string[] | undefined {
   const v = raw(src, key);
   if (v === undefined) return undefined;
@@ -182,16 +195,8 @@ function parseValue(src: Source, key: ConfigKey): string | number | boolean | st
       }
       return n;
     }
-    case 'url': {
-      let u: URL;
-      try {
-        u = new URL(v);
-      } catch {
-        throw new ConfigError(key, 'an absolute http(s) URL', shown(key, v));
-      }
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(key, 'an http(s) URL', shown(key, v));
-      return v;
-    }
+    case 'url':
+      return httpUrl(key, v);
     case 'enum':
       if (!kind.values.includes(v)) throw new ConfigError(key, `one of ${kind.values.join(', ')}`, shown(key, v));
       return v;
@@ -200,6 +205,11 @@ function parseValue(src: Source, key: ConfigKey): string | number | boolean | st
       return ['true', '1', 'yes'].includes(v.toLowerCase());
     case 'list':
       return v.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'urls': {
+      const urls = v.split(',').map((s) => s.trim()).filter(Boolean);
+      if (urls.length > kind.max) throw new ConfigError(key, `at most ${kind.max} comma-separated http(s) URLs`, shown(key, v));
+      return urls.map((u) => httpUrl(key, u));
+    }
     case 'string':
       if (kind.pattern && !kind.pattern.test(v)) throw new ConfigError(key, kind.hint ?? String(kind.pattern), shown(key, v));
       return v;
@@ -307,7 +317,7 @@ export function parseConfig(src: Source): Config {
     shutdownGraceMs: get('SHUTDOWN_GRACE_MS'),
     publicUrl: str('PUBLIC_URL')?.replace(/\/+$/, '') ?? null,
     line: { number: get('B24_LINE_NUMBER'), showCard: get('B24_SHOW_CALL_CARD') },
-    finesseUrl: str('FINESSE_URL')?.replace(/\/+$/, '') ?? null,
+    finesseUrls: (get<string[] | undefined>('FINESSE_URL') ?? []).map((u) => u.replace(/\/+$/, '')),
     finesseLockoutThreshold: get('FINESSE_LOCKOUT_THRESHOLD'),
     agentExtensions: Object.fromEntries(
       (get<string[]>('AGENT_EXTENSIONS') ?? []).map((pair) => {

@@ -32,6 +32,7 @@ import type { CcdrSource } from './stats/ccdr-source';
 import { Reports } from './stats/reports';
 import { LiveFacts } from './stats/report-facts';
 import { FailoverCcdrSource } from './stats/failover-source';
+import { FinesseSides } from './finesse/finesse-sides';
 import { withQueryDeadline } from './stats/table-output';
 import { StatsRollup, sourceDigest } from './stats/rollup';
 import { Store } from './store';
@@ -54,6 +55,8 @@ const LEAD_TITLE = {
 /** Everything one middleware instance is made of, wired from the configuration. */
 /** How long finished work and its dedupe marks are kept (README Operations). */
 const PRUNE_AFTER_MS = 7 * 86_400_000;
+/** One request to Finesse (a sign-in check, a SystemInfo). */
+const FINESSE_TIMEOUT_MS = 5000;
 /** A UTC day is rolled up two hours after it ended: UCCX writes a call's records when the call completes. */
 const ROLLUP_SETTLE_MS = 2 * 3_600_000;
 
@@ -75,6 +78,8 @@ export class Connector {
   readonly ccdr: CcdrSource | null;
   /** Abandoned UCCX calls → missed calls in Bitrix24, when call records are configured. */
   readonly missedCalls: MissedCallSync | null;
+  /** Finesse side A/B: where agents' sign-ins are checked (null: click-to-dial and call logging are off). */
+  readonly finesse: FinesseSides | null;
   /** Settled days of the reports' facts, beside the store (stats/rollup.ts). */
   readonly statsRollup: StatsRollup | null;
   /** The agents' live gadget sessions (click-to-dial commands). */
@@ -167,6 +172,7 @@ export class Connector {
     this.ccdr = config.stats.source ? openCcdrSource(config.stats.source, config.stats.queryTimeoutMs) : null;
     // UCCX writes a call's records when it ends: read them a minute later.
     this.missedCalls = this.ccdr ? new MissedCallSync(this.ccdr, this.outbox, this.store, { pollMs: config.stats.missedPollMs, lagMs: 60_000, lookbackMs: config.stats.missedLookbackMs, log: this.log }) : null;
+    this.finesse = config.finesseUrls.length ? new FinesseSides(config.finesseUrls, FINESSE_TIMEOUT_MS) : null;
     const src = config.stats.source;
     this.statsRollup =
       this.ccdr && src && config.stats.rollupRefreshMs > 0
@@ -226,8 +232,8 @@ export class Connector {
           bitrix24: () => this.bitrix24Check(),
           clickToDial: () => {
             // Reported, not fatal: lookups and statistics work without it.
-            return this.config.finesseUrl
-              ? { ok: true, gadgetsOnline: this.channels.count() }
+            return this.finesse
+              ? { ok: true, gadgetsOnline: this.channels.count(), finesse: this.finesse.status() }
               : { ok: true, off: 'FINESSE_URL is not set: click-to-dial and call logging are off' };
           },
           outbox: () => {
@@ -279,7 +285,7 @@ export class Connector {
     );
     routers.push(
       agentRoutes({
-        finesseUrl: this.config.finesseUrl,
+        finesse: this.finesse,
         tokens: agentTokens,
         channels: this.channels,
         journal: this.journal,

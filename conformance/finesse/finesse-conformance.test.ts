@@ -11,6 +11,8 @@ import { targetFromDialog, type PopConfig } from '../../gadget/src/pop-target';
 import { updatesOf } from '../../gadget/src/xmpp-source';
 import { dialogUpdate, dialogXml, ringing } from '../../scripts/lab/finesse/finesse-xml';
 import { finesseRelay } from '../../scripts/lab/finesse/finesse-relay';
+import { FinesseEmulator } from '../../scripts/lab/finesse/finesse-emulator';
+import { systemInfoStatus } from '../../middleware/finesse/finesse-sides';
 
 /**
  * The product and the lab against real Finesse artefacts (INDEX.md says where each comes from). Where the lab
@@ -208,5 +210,29 @@ describe('Finesse conformance: the lab emulator against real shapes', () => {
     const labActive = dialogXml({ ...ringing('1021', '2', '79001112233'), state: 'ACTIVE', participants: [{ address: '1021', type: 'AGENT_DEVICE', state: 'ACTIVE' }, { address: '79001112233', state: 'ACTIVE' }] });
     expect(actions(labActive)[0]).toEqual(actions(here('nodesimfinesse/transfer-sst-active-put.xml'))[0]);
     expect(actions(dialogXml(ringing('1021', '3', '79001112233')))).toEqual(actions(here('captures/ucce-other-in-xmpp-message.xml')));
+  });
+});
+
+/** SystemInfo as Cisco documents it (cisco-docs/systeminfo-structure.xml) and as finesse.js reads it (getStatus). */
+describe('SystemInfo', () => {
+  const documented = here('cisco-docs/systeminfo-structure.xml');
+  const children = (xml: string) => [...parse(xml).documentElement.childNodes].filter((n) => n.nodeType === 1).map((n) => n.nodeName);
+
+  it('the lab answers only documented elements, in the documented order', async () => {
+    const emulator = new FinesseEmulator(__dirname);
+    await emulator.start();
+    await emulator.startSideB();
+    const lab = children(await (await fetch(`${emulator.urlB}/finesse/api/SystemInfo`)).text());
+    await emulator.stop();
+    const doc = children(documented);
+    expect(lab.every((name) => doc.includes(name))).toBe(true);
+    expect(lab).toEqual(doc.filter((name) => lab.includes(name)));
+    expect(lab).toEqual(expect.arrayContaining(['status', 'primaryNode', 'secondaryNode', 'xmppDomain', 'xmppPubSubDomain']));
+  });
+
+  it('the middleware counts a side in service only when its status says IN_SERVICE', async () => {
+    expect(await systemInfoStatus(documented)).toBe('OUT_OF_SERVICE'); // the structure, status empty
+    expect(await systemInfoStatus(documented.replace('<status></status>', '<status>IN_SERVICE</status>'))).toBe('IN_SERVICE');
+    expect(await systemInfoStatus('<ApiErrors/>')).toBe('unreachable');
   });
 });

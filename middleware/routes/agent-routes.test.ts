@@ -154,7 +154,7 @@ describe('/api/agent and /bitrix/events', () => {
     expect(metrics).toContain('click_to_dial_total{outcome="repeated"} 1');
     expect(metrics).toContain('agent_sessions 2');
     const ready = (await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${LAB_UCCX_TOKEN}` } })).json()) as { checks: Record<string, unknown> };
-    expect(ready.checks.clickToDial).toEqual({ ok: true, gadgetsOnline: 2 });
+    expect(ready.checks.clickToDial).toMatchObject({ ok: true, gadgetsOnline: 2, finesse: { using: stack.finesse!.url, lastSwitch: null } });
   });
 
   it('a double click: the second (refused by Finesse as busy) fails visibly, the first is finished with its talk time; no third call', async () => {

@@ -3,7 +3,8 @@ import type { Context } from 'koa';
 import type { AgentChannels, AgentIdentity, DialOutcome } from '../calls/agent-channels';
 import type { CallJournal } from '../calls/call-log';
 import { parseCallRecord } from '../calls/call-record';
-import { basicUser, FinesseRefused, signedInAgent } from '../finesse/finesse-users';
+import { basicUser, FinesseRefused } from '../finesse/finesse-users';
+import type { FinesseSides } from '../finesse/finesse-sides';
 import { HttpError } from '../http-errors';
 import type { Logger } from '../log';
 import { bearerToken } from '../secrets';
@@ -16,7 +17,7 @@ import type { SignedTokens } from '../signed-tokens';
  * life and each command's outcome.
  */
 export interface AgentRouteOptions {
-  finesseUrl: string | null;
+  finesse: FinesseSides | null;
   tokens: SignedTokens;
   channels: AgentChannels;
   journal: CallJournal;
@@ -24,7 +25,6 @@ export interface AgentRouteOptions {
   /** The name of a CRM record, for the agent's gadget (cached by the caller). */
   recordName: (type: 'CONTACT' | 'LEAD' | 'COMPANY', id: number) => Promise<string>;
   heartbeatMs?: number;
-  finesseTimeoutMs?: number;
   /** Finesse's lockout threshold (FINESSE_LOCKOUT_THRESHOLD). */
   lockoutThreshold?: number;
 }
@@ -69,7 +69,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
   const body = (ctx: Context) => ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
 
   router.post('/session', async (ctx) => {
-    if (!o.finesseUrl) throw new HttpError(503, 'agent session: FINESSE_URL is not configured (click-to-dial and call logging are off)');
+    if (!o.finesse) throw new HttpError(503, 'agent session: FINESSE_URL is not configured (click-to-dial and call logging are off)');
     const agentId = body(ctx).agentId;
     if (typeof agentId !== 'string' || !/^[\w.@-]{1,64}$/.test(agentId)) throw new HttpError(400, 'agent session: "agentId" is missing or malformed');
     const authorization = ctx.get('authorization');
@@ -83,7 +83,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     if (!forwarded.take()) throw new HttpError(429, 'agent session: too many sign-ins right now; try again in a few seconds');
     let agent;
     try {
-      agent = await signedInAgent(o.finesseUrl, agentId, authorization, o.finesseTimeoutMs ?? 5000);
+      agent = await o.finesse.signedInAgent(agentId, authorization);
     } catch (err) {
       if (err instanceof FinesseRefused) {
         if (err.status === 401) failures.set(account, [...recentFailures(account), Date.now()]);

@@ -21,7 +21,8 @@ export interface StackOptions {
   emulatorPort?: number;
   logDestination?: DestinationStream;
   /** Also run the Finesse side (desktop + gadget built into this folder). */
-  finesse?: { gadgetDir: string; port?: number; xmpp?: 'required' | 'if-installed' };
+  /** `twoSides`: Finesse side A and side B of a UCCX HA pair (A in service), each with its notification service. */
+  finesse?: { gadgetDir: string; port?: number; xmpp?: 'required' | 'if-installed'; twoSides?: boolean };
 }
 
 export interface Stack {
@@ -71,8 +72,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     finesse = new FinesseEmulator(opts.finesse.gadgetDir);
     await finesse.start(opts.finesse.port ?? 0);
     if (opts.finesse.xmpp) finesse.xmpp = await startNotificationService(finesse, opts.finesse.xmpp);
-    extra.FINESSE_ORIGINS = `${finesse.gadgetOrigin},${finesse.url}`; // desktop iframe, and pages hosted on Finesse
-    extra.FINESSE_URL = finesse.url;
+    if (opts.finesse.twoSides) await finesse.startSideB();
+    // The desktop's gadget iframe, and pages hosted on Finesse (either side).
+    const b = finesse.twoSides ? [finesse.urlB, finesse.urlB.replace('127.0.0.1', 'localhost')] : [];
+    extra.FINESSE_ORIGINS = [finesse.gadgetOrigin, finesse.url, ...b].join(',');
+    extra.FINESSE_URL = finesse.twoSides ? `${finesse.url},${finesse.urlB}` : finesse.url;
   }
   const env = middlewareEnv(emulator, mode, dataDir, { ...extra, ...opts.env });
   const connector = new Connector(parseConfig(env), opts.logDestination);

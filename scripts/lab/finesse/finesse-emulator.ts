@@ -9,6 +9,10 @@ import { apiErrors, dialogUpdate, dialogXml, ringing, updateXml, type DialogSpec
 import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
 import type { ProsodyServer } from './prosody';
 import type { PubsubPublisher } from './pubsub-publisher';
+import { SideProxy } from './side-proxy';
+
+/** The two Finesse nodes of a UCCX HA pair; only one is IN_SERVICE at a time. */
+export type SideName = 'A' | 'B';
 
 /**
  * The Finesse side of the lab (reference finesse.md §4, §5): agents, dialogs with the documented incoming-call
@@ -81,6 +85,16 @@ export class FinesseEmulator {
   readonly makeCalls: Array<{ agent: string; toAddress: string; at: number }> = [];
   outbound: OutboundScript = { answerAfterMs: 1000, talkMs: 4000, ringMs: 10_000, busy: new Set(), noAnswer: new Set() };
 
+  /** Side B (a second port on the same state), once started: `startSideB()`. */
+  private sideB: http.Server | null = null;
+  private handler: http.RequestListener | null = null;
+  readonly inService: Record<SideName, boolean> = { A: true, B: false };
+  /** Each side's notification service (a relay to the lab's Prosody that fails with its side). */
+  private readonly proxies = new Map<SideName, SideProxy>();
+  private readonly sideTimers = new TimerSet();
+  /** Told when a side goes in or out of service (the lab page, the benchmark). */
+  onSide: ((side: SideName, inService: boolean) => void) | null = null;
+
   /** What the desktop puts in the gadget URL; set once the middleware is up (it needs our origin first). */
   config = { middlewareUrl: '', crmUrl: '' };
 
@@ -99,6 +113,82 @@ export class FinesseEmulator {
     return this.url.replace('127.0.0.1', 'localhost');
   }
 
+  get urlB(): string {
+    const a = this.sideB?.address() as AddressInfo | undefined;
+    if (!a) throw new Error('Finesse side B not started');
+    return `http://127.0.0.1:${a.port}`;
+  }
+
+  get twoSides(): boolean {
+    return this.sideB !== null;
+  }
+
+  sideUrl(side: SideName): string {
+    return side === 'A' ? this.url : this.urlB;
+  }
+
+  /** Side B on a port of its own, sharing the agents and dialogs; with the lab's Prosody, a relay per side. */
+  async startSideB(port = 0): Promise<string> {
+    if (!this.handler) throw new Error('start side A first');
+    this.sideB = http.createServer(this.handler);
+    await new Promise<void>((resolve, reject) => {
+      this.sideB!.once('error', reject);
+      this.sideB!.listen(port, '127.0.0.1', resolve);
+    });
+    if (this.xmpp) {
+      for (const side of ['A', 'B'] as const) {
+        const proxy = new SideProxy(this.xmpp.server.httpPort);
+        await proxy.start();
+        this.proxies.set(side, proxy);
+      }
+      this.proxies.get('B')!.cut(); // B is the standby: not in service
+    }
+    return this.urlB;
+  }
+
+  /** A side's notification service: its relay when the lab runs two sides, else Prosody itself. */
+  xmppUrl(side: SideName, transport: 'websocket' | 'bosh'): string {
+    if (!this.xmpp) throw new Error('no lab Prosody');
+    const direct = transport === 'websocket' ? this.xmpp.server.websocketUrl : this.xmpp.server.boshUrl;
+    const proxy = this.proxies.get(side);
+    return proxy ? direct.replace(/:\d+\//, `:${proxy.port}/`) : direct;
+  }
+
+  /**
+   * Fails the side in service over: it goes out of service at once (its notification connections dropped, its REST
+   * answering 503), the other comes into service `delayMs` later — Cisco documents up to 150 s in production.
+   */
+  failover(delayMs: number): { from: SideName; to: SideName } {
+    if (!this.sideB) throw new Error('failover needs side B (startSideB)');
+    const from: SideName = this.inService.A ? 'A' : 'B';
+    const to: SideName = from === 'A' ? 'B' : 'A';
+    this.sideTimers.clear();
+    this.setSide(from, false);
+    this.sideTimers.later(delayMs, () => this.setSide(to, true));
+    return { from, to };
+  }
+
+  /** One side in or out of service now (a failover does both, with its delay between). */
+  setSide(side: SideName, up: boolean): void {
+    this.inService[side] = up;
+    const proxy = this.proxies.get(side);
+    if (up) proxy?.restore();
+    else proxy?.cut();
+    this.onSide?.(side, up);
+  }
+
+  private sideOf(req: http.IncomingMessage): SideName {
+    const b = this.sideB?.address() as AddressInfo | undefined;
+    return b && req.socket.localPort === b.port ? 'B' : 'A';
+  }
+
+  /** GET /finesse/api/SystemInfo as Cisco documents it (conformance/finesse/cisco-docs/systeminfo-structure.xml). */
+  systemInfoXml(side: SideName): string {
+    const node = (url: string) => `<host>127.0.0.1</host><httpsPort>${new URL(url).port}</httpsPort>`;
+    const domain = this.xmpp?.server.domain ?? 'finesse.lab';
+    return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><SystemInfo><currentTimestamp>${new Date().toISOString()}</currentTimestamp><deploymentType>UCCX</deploymentType><primaryNode>${node(this.url)}</primaryNode>${this.sideB ? `<secondaryNode>${node(this.urlB)}</secondaryNode>` : ''}<status>${this.inService[side] ? 'IN_SERVICE' : 'OUT_OF_SERVICE'}</status><systemAuthMode>NON_SSO</systemAuthMode><uri>/finesse/api/SystemInfo</uri><xmppDomain>${domain}</xmppDomain><xmppPubSubDomain>pubsub.${domain}</xmppPubSubDomain></SystemInfo>`;
+  }
+
   agentByExtension(ext: string): LabAgent | undefined {
     return this.agents.find((a) => a.extension === ext);
   }
@@ -112,8 +202,9 @@ export class FinesseEmulator {
       password: agent.password,
       extension: agent.extension,
       domain: this.xmpp.server.domain,
-      xmpp: transport === 'websocket' ? this.xmpp.server.websocketUrl : this.xmpp.server.boshUrl,
+      xmpp: this.xmppUrl('A', transport),
       finesse: this.url,
+      ...(this.sideB ? { xmpp2: this.xmppUrl('B', transport), finesse2: this.urlB } : {}),
       middleware: this.config.middlewareUrl,
       crm: this.config.crmUrl,
       ...params,
@@ -364,6 +455,10 @@ export class FinesseEmulator {
       return Buffer.concat(chunks).toString('utf8');
     };
     const tag = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`, 'i').exec(xml)?.[1]?.trim();
+    router.get('/finesse/api/SystemInfo', (ctx) => {
+      ctx.type = 'application/xml';
+      ctx.body = this.systemInfoXml(this.sideOf(ctx.req));
+    });
     router.get('/finesse/api/User/:id', (ctx) => {
       // Finesse lets an administrator read any User (reference finesse.md §2.2): the lab's "admin" does.
       const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(ctx.get('authorization')) ?? [])[1] ?? '', 'base64').toString().split(':');
@@ -492,8 +587,17 @@ export class FinesseEmulator {
       }
       await next();
     });
+    app.use(async (ctx, next) => {
+      // A side out of service answers 503 to normal operations (Cisco: SystemInfo.Statuses); SystemInfo still answers.
+      const side = this.sideOf(ctx.req);
+      if (!this.inService[side] && ctx.path.startsWith('/finesse/api/') && ctx.path !== '/finesse/api/SystemInfo') {
+        return fail(ctx, 503, 'Service Unavailable', `Finesse side ${side} is not in service`);
+      }
+      await next();
+    });
     app.use(router.routes()).use(router.allowedMethods());
-    this.server = http.createServer(app.callback());
+    this.handler = app.callback();
+    this.server = http.createServer(this.handler);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, '127.0.0.1', resolve);
@@ -502,6 +606,14 @@ export class FinesseEmulator {
   }
 
   async stop(): Promise<void> {
+    this.sideTimers.clear();
+    for (const p of this.proxies.values()) await p.stop();
+    const b = this.sideB;
+    this.sideB = null;
+    if (b) {
+      b.closeAllConnections();
+      await new Promise<void>((r) => b.close(() => r()));
+    }
     await this.xmpp?.publisher.stop();
     await this.xmpp?.server.dispose();
     this.timers.clear();
