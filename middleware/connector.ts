@@ -286,6 +286,15 @@ export class Connector {
     routers.push(
       agentRoutes({
         finesse: this.finesse,
+        popped: {
+          list: (agentId) => (this.store.getKv<Array<{ id: string; at: number }>>(`popped.${agentId}`) ?? []).map((p) => p.id),
+          // The last 50 per agent: a failover reloads the desktop within minutes, and a call pops once.
+          add: (agentId, id) => {
+            const key = `popped.${agentId}`;
+            const kept = (this.store.getKv<Array<{ id: string; at: number }>>(key) ?? []).filter((p) => p.id !== id);
+            this.store.setKv(key, [...kept, { id, at: Date.now() }].slice(-50));
+          },
+        },
         tokens: agentTokens,
         channels: this.channels,
         journal: this.journal,
@@ -373,7 +382,7 @@ export class Connector {
     // Dedupe marks of clicks and calls, and finished outbox items (with them their keys): a week covers any
     // redelivery, late report or repeated lookup job; older ones only grow the store.
     const prune = () => {
-      CALL_MARK_PREFIXES.forEach((p) => this.store.pruneKv(p, PRUNE_AFTER_MS));
+      [...CALL_MARK_PREFIXES, 'popped.'].forEach((p) => this.store.pruneKv(p, PRUNE_AFTER_MS));
       this.outbox.pruneDone(PRUNE_AFTER_MS);
       const closed = this.clicks.closeUnreported();
       if (closed) this.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');

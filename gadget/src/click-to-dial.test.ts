@@ -70,7 +70,7 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     stack.finesse!.states.set('1001', 'READY');
     const log = await clickNumber(5, 'contact', 42);
     await waitFor(() => stack.finesse!.makeCalls.length, 20000, 'MAKE_CALL');
-    expect(stack.finesse!.makeCalls).toEqual([{ agent: '1001', toAddress: '89123456789', at: expect.any(Number) }]);
+    expect(stack.finesse!.makeCalls).toEqual([{ agent: '1001', toAddress: '89123456789', at: expect.any(Number), side: 'A' }]);
     expect(stack.finesse!.states.get('1001')).toBe('NOT_READY');
     const call = stack.emulator.calls[0]!;
     expect(call).toMatchObject({ origin: 'click', USER_ID: 5, CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42 });

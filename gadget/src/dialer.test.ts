@@ -21,7 +21,7 @@ describe('Dialer', () => {
 
   it('dials from NOT_READY with the agent\'s extension', async () => {
     await expect(dialer().dial(cmd())).resolves.toEqual({ ok: true });
-    expect(finesse.makeCalls).toEqual([{ agent: '1001', toAddress: '89123456789', at: expect.any(Number) }]);
+    expect(finesse.makeCalls).toEqual([{ agent: '1001', toAddress: '89123456789', at: expect.any(Number), side: 'A' }]);
   });
 
   it('switches a READY agent to NOT_READY first, or refuses when told to', async () => {

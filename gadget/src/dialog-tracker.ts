@@ -69,6 +69,11 @@ export class DialogTracker {
     return [...this.dialogs.values()];
   }
 
+  /** Dialogs popped elsewhere (another page of this agent, before a failover): never popped here. */
+  markPopped(ids: Iterable<string>): void {
+    for (const id of ids) this.popped.add(id);
+  }
+
   wasPopped(id: string): boolean {
     return this.popped.has(id);
   }

@@ -33,6 +33,8 @@ export interface GadgetDeps {
 }
 
 export const POP_WINDOW = 'fb24_crm';
+/** How long a starting gadget waits for the middleware's list of dialogs already popped. */
+const POPPED_WAIT_MS = 10_000;
 
 /** Wires a notification source to the tracker, resolves each pop's target and opens it (or offers a button). */
 export class GadgetApp {
@@ -56,7 +58,8 @@ export class GadgetApp {
     this.journal = new CallJournal({ agentExtension: s.extension, entityVariable: s.pop.entityVariable });
     const f = s.finesse;
     if (f && s.calls) {
-      this.dialer = new Dialer({ ...f, agentId: s.agentId }, deps.fetch, deps.parse);
+      // The settings' own object: when the standalone page moves to the other Finesse side, calls follow.
+      this.dialer = new Dialer(Object.assign(f, { agentId: s.agentId }), deps.fetch, deps.parse);
       this.session = new AgentSession(
         { middlewareUrl: s.middlewareUrl, agentId: s.agentId, authorization: () => f.authorization },
         deps.fetch,
@@ -91,17 +94,44 @@ export class GadgetApp {
 
   start(): void {
     this.session?.start();
-    this.source.start({
-      update: (payload) => this.onUpdate(payload),
-      invalid: (reason) => this.skipped(reason),
-      state: (st) => this.view.state(st),
-      resync: () => void this.resync(),
-    });
-    // A page (re)loaded mid-call picks the call up: its end will be logged and a missed pop offered.
-    if (this.session) void this.resync();
+    const begin = () => {
+      if (this.stopped) return;
+      this.source.start({
+        update: (payload) => this.onUpdate(payload),
+        invalid: (reason) => this.skipped(reason),
+        state: (st) => this.view.state(st),
+        resync: () => void this.resync(),
+      });
+      // A page (re)loaded mid-call picks the call up: its end will be logged and a missed pop offered.
+      if (this.session) void this.resync();
+    };
+    if (!this.session) return begin();
+    // What this agent's gadget popped on another origin — the desktop moved to the other Finesse side and loaded
+    // the gadget afresh there, without this page's storage — is asked first: a call is never popped twice.
+    void this.poppedElsewhere().finally(begin);
+  }
+
+  private stopped = false;
+
+  private async poppedElsewhere(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const res = await Promise.race([
+        this.session!.get('/api/agent/popped'),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${POPPED_WAIT_MS / 1000} s`)), POPPED_WAIT_MS))),
+      ]);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const b = (await res.json()) as { dialogIds?: unknown };
+      if (Array.isArray(b.dialogIds)) this.tracker.markPopped(b.dialogIds.filter((id): id is string => typeof id === 'string'));
+    } catch (err) {
+      this.deps.log(`popped dialogs not read from the middleware: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   stop(): void {
+    this.stopped = true;
     this.source.stop();
     this.session?.stop();
     if (this.recheck) clearTimeout(this.recheck);
@@ -202,6 +232,8 @@ export class GadgetApp {
     } catch {
       // storage full or disabled: the in-memory tracker still guards this page
     }
+    // And the middleware: a gadget loaded on another origin (the other Finesse side) asks it at start.
+    this.session?.post('/api/agent/popped', { dialogId }).catch((err: Error) => this.deps.log(`popped dialog not told to the middleware: ${err.message}`));
   }
 
   /** Asks the middleware who owns the number, over the agent's own session (no shared secret in the layout). */

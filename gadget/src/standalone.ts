@@ -5,6 +5,8 @@ import { GadgetView } from './gadget-view';
 import { pickLang, STRINGS } from './i18n';
 import { chooseService, XmppSource } from './xmpp-source';
 import { BoshConnection } from './bosh';
+import type { NotificationSource } from './notification-source';
+import { probeSystemInfo, SideFailover, type FinesseSide } from './side-failover';
 
 /**
  * Entry point of standalone.html: the gadget outside the Finesse desktop (a second monitor, a CRM tab), with its
@@ -43,8 +45,32 @@ export function startStandalone(container: HTMLElement | null = document.getElem
       },
       window.location.origin,
     );
-    const source = new XmppSource({ service, domain, username: agent, password, transports: [BoshConnection] });
-    const app = new GadgetApp(settings, source, view, t, browserDeps());
+    const deps = browserDeps();
+    const xmppOf = (url: string) => new XmppSource({ service: url, domain, username: agent, password, transports: [BoshConnection] });
+    // Side B of a UCCX HA pair: parameters "xmpp2" and "finesse2" (its REST; else the origin of "xmpp2").
+    const service2 = chooseService(params.get('xmpp2') ?? '');
+    let source: NotificationSource = xmppOf(service);
+    if (service2) {
+      let rest2: URL;
+      try {
+        rest2 = new URL(params.get('finesse2') || service2.replace(/^ws/i, 'http'));
+      } catch {
+        throw new SettingsError('parameter "xmpp2" or "finesse2" is not a URL');
+      }
+      const sides: FinesseSide[] = [
+        { name: 'A', xmpp: service, rest: rest.origin },
+        { name: 'B', xmpp: service2, rest: rest2.origin },
+      ];
+      const auth = settings.finesse!.authorization;
+      source = new SideFailover(sides, {
+        source: (side) => xmppOf(side.xmpp),
+        probe: (side) => probeSystemInfo(side, auth, deps.fetch, deps.parse),
+        // The same settings object the app reads: its dialogs and calls go to the side in use.
+        use: (side) => (settings.finesse!.baseUrl = side.rest),
+        log: (m) => deps.log(m),
+      });
+    }
+    const app = new GadgetApp(settings, source, view, t, deps);
     app.start();
     return app;
   } catch (err) {

@@ -27,6 +27,13 @@ export interface AgentRouteOptions {
   heartbeatMs?: number;
   /** Finesse's lockout threshold (FINESSE_LOCKOUT_THRESHOLD). */
   lockoutThreshold?: number;
+  /** Dialogs each agent's gadget popped, kept for a gadget loaded afresh on another origin (a Finesse failover). */
+  popped: PoppedDialogs;
+}
+
+export interface PoppedDialogs {
+  list(agentId: string): string[];
+  add(agentId: string, dialogId: string): void;
 }
 
 const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
@@ -116,6 +123,17 @@ export function agentRoutes(o: AgentRouteOptions): Router {
       clearInterval(beat);
       o.channels.detach(stream.id);
     });
+  });
+
+  router.get('/popped', (ctx) => {
+    ctx.body = { dialogIds: o.popped.list(agentOf(ctx).agentId) };
+  });
+  router.post('/popped', (ctx) => {
+    const agent = agentOf(ctx);
+    const dialogId = body(ctx).dialogId;
+    if (typeof dialogId !== 'string' || !/^[\w.:-]{1,64}$/.test(dialogId)) throw new HttpError(400, 'popped: "dialogId" is missing or malformed');
+    o.popped.add(agent.agentId, dialogId);
+    ctx.status = 204;
   });
 
   router.post('/dial-result', (ctx) => {

@@ -2,6 +2,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../lab/lab-stack';
 import { gadgetBench } from './gadget-bench';
 import { statsBench } from './stats-bench';
+import { failoverBench } from './failover-bench';
 import { clickBench } from './click-bench';
 import { busyHourBench, slowWritesBench, storm503Bench } from './portal-bench';
 import { f, pct, verdict } from './stats';
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
   await storm503Bench();
   await slowWritesBench();
   await busyHourBench();
+  await failoverBench();
 }
 
 main().catch((err: Error) => {

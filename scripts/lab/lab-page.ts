@@ -26,6 +26,11 @@ export const LAB_TEXT = {
     error: 'HTTP 500',
     ready: 'Agents Ready',
     csq: 'CSQ has agents',
+    sides: 'Finesse side A / side B (UCCX HA pair)',
+    inService: 'in service',
+    outOfService: 'out of service',
+    failover: 'Fail over',
+    after: 'the other side in service after',
     calls: 'Calls',
     time: 'Time',
     answer: 'Lookup answer',
@@ -70,6 +75,11 @@ export const LAB_TEXT = {
     error: 'HTTP 500',
     ready: 'Агенты в Ready',
     csq: 'В CSQ есть агенты',
+    sides: 'Finesse, сторона A / сторона B (пара UCCX HA)',
+    inService: 'в работе',
+    outOfService: 'не в работе',
+    failover: 'Переключить',
+    after: 'другая сторона в работе через',
     calls: 'Звонки',
     time: 'Время',
     answer: 'Ответ поиска',
@@ -98,9 +108,13 @@ export interface LabState {
   latencyMs: number;
   outage: 'none' | 'hang' | 'error';
   csqStaffed: boolean;
+  /** Finesse sides in service, when the lab runs both. */
+  sides: { A: boolean; B: boolean } | null;
 }
 
 type Link = { label: string; url: string };
+
+const sideText = (t: (typeof LAB_TEXT)[LabLang], s: { A: boolean; B: boolean }) => `A: ${s.A ? t.inService : t.outOfService} · B: ${s.B ? t.inService : t.outOfService}`;
 
 export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string; stats?: string }, state: LabState, desktops: Link[] = [], standalone: Link[] = []): string {
   const t = LAB_TEXT[lang];
@@ -132,7 +146,8 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
 <p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}</select></p>
-<p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p></section>
+<p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p>
+${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} s`, 5000)).join('')}</select></p>` : ''}</section>
 <section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
 <p><small>${t.examples}</small></p><div id="last"></div>
 <p><small>${t.scenarios}</small></p><p id="scenarios">${(['preroute', 'withheld', 'rona', 'transfer', 'conference', 'outbound'] as const).map((k) => `<button type="button" data-scenario="${k}">${t[`sc_${k}`]}</button>`).join(' ')}</p></section>
@@ -147,6 +162,13 @@ async function switches(){
   await fetch('/api/switches',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({latencyMs:+document.getElementById('latency').value,outage:document.getElementById('outage').value,ready,csqStaffed:document.getElementById('csq').checked})});
 }
 document.querySelectorAll('select,input[type=checkbox]').forEach(e=>e.addEventListener('change',switches));
+const SIDE=${JSON.stringify({ in: t.inService, out: t.outOfService })};
+const sidesEl=document.getElementById('sides');
+if(sidesEl){
+  const show=s=>{sidesEl.textContent='A: '+(s.A?SIDE.in:SIDE.out)+' · B: '+(s.B?SIDE.in:SIDE.out);sidesEl.dataset.a=s.A;sidesEl.dataset.b=s.B;};
+  setInterval(async()=>show(await(await fetch('/api/finesse-sides')).json()),1000);
+  document.getElementById('failover').addEventListener('click',async()=>{show(await(await fetch('/api/finesse-failover',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({delayMs:+document.getElementById('failoverDelay').value})})).json());});
+}
 const fill=document.getElementById('fill');
 if(fill)fill.addEventListener('click',async()=>{const r=await(await fetch('/api/fill-month',{method:'POST'})).json();document.getElementById('filled').textContent=r.added+' ('+r.from+' … '+r.to+')';});
 document.querySelectorAll('[data-scenario]').forEach(b=>b.addEventListener('click',async()=>{

@@ -90,6 +90,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
         latencyMs: stack.emulator.switches.latencyMs,
         outage: stack.emulator.switches.outage,
         csqStaffed: site.csqStaffed,
+        sides: stack.finesse?.twoSides ? { ...stack.finesse.inService } : null,
       },
       stack.finesse ? stack.finesse.agents.map((a) => ({ label: `${a.name} (${a.extension})`, url: stack.finesse!.desktopUrl(a.id, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) })) : [],
       stack.finesse?.xmpp
@@ -141,6 +142,26 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       return;
     }
     ctx.body = { dialogId: run() };
+  });
+  // Finesse side A/B: the side in service fails over; the other comes into service after the delay chosen.
+  router.get('/api/finesse-sides', (ctx) => {
+    ctx.body = stack.finesse?.twoSides ? { ...stack.finesse.inService } : { error: 'the lab runs one Finesse side' };
+  });
+  router.post('/api/finesse-failover', (ctx) => {
+    const f = stack.finesse;
+    if (!f?.twoSides) {
+      ctx.status = 409;
+      ctx.body = { error: 'the lab runs one Finesse side' };
+      return;
+    }
+    const delayMs = Number((ctx.request.body as { delayMs?: unknown })?.delayMs ?? 5000);
+    if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 600_000) {
+      ctx.status = 400;
+      ctx.body = { error: 'delayMs: a whole number of milliseconds from 0 to 600000' };
+      return;
+    }
+    f.failover(delayMs);
+    ctx.body = { ...f.inService };
   });
   router.post('/api/switches', (ctx) => {
     const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     dataDir,
     port: port('PORT', 8080),
     emulatorPort: port('LAB_B24_PORT', 8091),
-    finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed' },
+    finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed', twoSides: true },
     env: { CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN, STATS_ALLOWED_DEPARTMENTS: '2', STATS_ALLOWED_USERS: '1', PORTAL_TIMEZONE: zone },
   });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));

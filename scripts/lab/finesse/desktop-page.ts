@@ -12,7 +12,13 @@ const TEXT = {
   en: { title: 'Finesse (lab emulator)', agent: 'Agent', ext: 'extension', answer: 'Answer', hangUp: 'Hang up', call: 'Call', READY: 'Ready', NOT_READY: 'Not Ready', TALKING: 'Talking', LOGOUT: 'Signed out' },
 };
 
-export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', state: string, liveDialogs: string[], gadgetSrc: string): string {
+/** The side that served this desktop and, with two sides, the same desktop on the other. */
+export interface DesktopSide {
+  side: string;
+  alternate: { side: string; url: string } | null;
+}
+
+export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', state: string, liveDialogs: string[], gadgetSrc: string, where: DesktopSide = { side: 'A', alternate: null }): string {
   const t = TEXT[lang];
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
@@ -78,10 +84,12 @@ function track(content) {
 }
 renderCalls();
 const es = new EventSource('/lab/events?agent=${encodeURIComponent(agent.id)}');
+es.onopen = () => log('notifications connected (side ' + ${JSON.stringify(where.side)} + ')');
 es.onmessage = (e) => {
   const m = JSON.parse(e.data);
   if (m.state) { const el = document.getElementById('agent-state'); el.dataset.state = m.state; el.textContent = (${JSON.stringify(t)})[m.state] || m.state; return; }
   if (m.connection) { log('finesse.info.connection ' + m.connection); relay('finesse.info.connection', { status: m.connection, resourceID: 'desktop' }); return; }
+  if (m.sides) { failover(m.sides); return; }
   let event;
   try {
     event = fb24FinesseRelay(m.node + m.content, (xml) => new DOMParser().parseFromString(xml, 'text/xml'));
@@ -93,6 +101,15 @@ es.onmessage = (e) => {
   relay(event.topic, event.data);
   try { track(m.content); } catch (err) { /* not a dialog: nothing to show */ }
 };
+// Failover, as the real desktop does it: its side goes out of service → "failing"; once the other side is in
+// service the desktop moves there (a new page load on that node, the gadget loaded afresh from it).
+const SIDE = ${JSON.stringify(where)};
+function failover(sides) {
+  if (sides[SIDE.side]) return;
+  log('finesse side ' + SIDE.side + ' out of service');
+  relay('finesse.info.connection', { status: 'failing', resourceID: 'desktop' });
+  if (SIDE.alternate && sides[SIDE.alternate.side]) window.location.href = SIDE.alternate.url;
+}
 ${FINESSE_RELAY_JS}
 </script></body></html>`;
 }

@@ -61,7 +61,7 @@ export interface OutboundScript {
   ctiError?: Set<string>;
 }
 
-type Listener = (event: { node: string; content: string } | { connection: string } | { state: string }) => void;
+type Listener = (event: { node: string; content: string } | { connection: string } | { state: string } | { sides: Record<SideName, boolean> }) => void;
 
 export class FinesseEmulator {
   private server: http.Server | null = null;
@@ -82,7 +82,7 @@ export class FinesseEmulator {
   /** Told of every state change (the lab's UCCX simulator routes only to READY agents). */
   onState: ((agentId: string, state: string) => void) | null = null;
   /** Every MAKE_CALL accepted, for the tests and the benchmark. */
-  readonly makeCalls: Array<{ agent: string; toAddress: string; at: number }> = [];
+  readonly makeCalls: Array<{ agent: string; toAddress: string; at: number; side: SideName }> = [];
   outbound: OutboundScript = { answerAfterMs: 1000, talkMs: 4000, ringMs: 10_000, busy: new Set(), noAnswer: new Set() };
 
   /** Side B (a second port on the same state), once started: `startSideB()`. */
@@ -110,7 +110,11 @@ export class FinesseEmulator {
   }
   /** The same server under another host name: the gadget's origin differs from the desktop's, as with Shindig. */
   get gadgetOrigin(): string {
-    return this.url.replace('127.0.0.1', 'localhost');
+    return this.gadgetOriginOf('A');
+  }
+
+  gadgetOriginOf(side: SideName): string {
+    return this.sideUrl(side).replace('127.0.0.1', 'localhost');
   }
 
   get urlB(): string {
@@ -175,6 +179,8 @@ export class FinesseEmulator {
     if (up) proxy?.restore();
     else proxy?.cut();
     this.onSide?.(side, up);
+    // The desktops hear it (a real desktop sees its side fail and moves to the other once that one is in service).
+    for (const set of this.listeners.values()) for (const l of set) l({ sides: { ...this.inService } });
   }
 
   private sideOf(req: http.IncomingMessage): SideName {
@@ -490,7 +496,7 @@ export class FinesseEmulator {
       if (to === from) return fail(ctx, 400, 'Invalid Destination', 'toAddress equals fromAddress');
       // UCCX dials only from NOT_READY (reference finesse.md §2.6; the exact error is undocumented).
       if ((this.states.get(agent.id) ?? 'NOT_READY') !== 'NOT_READY') return fail(ctx, 400, 'Invalid State', `Agent must be NOT_READY to make a call (is ${this.states.get(agent.id)})`);
-      this.makeCalls.push({ agent: agent.id, toAddress: to, at: Date.now() });
+      this.makeCalls.push({ agent: agent.id, toAddress: to, at: Date.now(), side: this.sideOf(ctx.req) });
       ctx.set('requestId', ctx.get('requestId'));
       ctx.status = 202;
       this.dialOut(agent, to, ctx.get('requestId'));
@@ -517,14 +523,19 @@ export class FinesseEmulator {
     router.get('/desktop', (ctx) => {
       const agent = this.agents.find((a) => a.id === ctx.query.agent) ?? this.agents[0]!;
       const lang = ctx.query.lang === 'en' ? 'en' : 'ru';
-      const gadget = new URL(`${this.gadgetOrigin}/3rdpartygadget/files/fb24/FinesseBitrix24.xml`);
+      // Each side serves its own desktop and gadgets (Shindig on that node).
+      const side = this.sideOf(ctx.req);
+      const origin = this.gadgetOriginOf(side);
+      const gadget = new URL(`${origin}/3rdpartygadget/files/fb24/FinesseBitrix24.xml`);
       gadget.search = new URLSearchParams({
         middleware: this.config.middlewareUrl,
         crm: this.config.crmUrl,
         ...Object.fromEntries(Object.entries(ctx.query).filter(([k]) => !['agent', 'lang'].includes(k)).map(([k, v]) => [k, String(v)])),
       }).toString();
+      const other: SideName = side === 'A' ? 'B' : 'A';
+      const alternate = this.sideB ? { side: other, url: `${this.sideUrl(other)}${ctx.url}` } : null;
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderDesktop(agent, lang, this.states.get(agent.id) ?? 'NOT_READY', this.liveDialogs(agent.id).map((d) => d.id), `${this.gadgetOrigin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`);
+      ctx.body = renderDesktop(agent, lang, this.states.get(agent.id) ?? 'NOT_READY', this.liveDialogs(agent.id).map((d) => d.id), `${origin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`, { side, alternate });
     });
     router.get('/lab/events', (ctx) => {
       const agentId = String(ctx.query.agent ?? '');
@@ -535,7 +546,12 @@ export class FinesseEmulator {
       const res = ctx.res;
       res.flushHeaders();
       res.write(': connected\n\n');
-      const listener: Listener = (e) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+      // A desktop hears its own side: nothing of the calls while that side is out of service.
+      const side = this.sideOf(ctx.req);
+      const listener: Listener = (e) => {
+        if ('node' in e && !this.inService[side]) return;
+        res.write(`data: ${JSON.stringify(e)}\n\n`);
+      };
       const set = this.listeners.get(agentId) ?? new Set();
       set.add(listener);
       this.listeners.set(agentId, set);
@@ -548,18 +564,19 @@ export class FinesseEmulator {
       const agent = this.agents.find((a) => a.id === ctx.query.agent) ?? this.agents[0]!;
       const xml = readFileSync(join(this.gadgetDir, 'FinesseBitrix24.xml'), 'utf8');
       const content = /<!\[CDATA\[([\s\S]*?)\]\]>/.exec(xml)?.[1] ?? '';
+      const side = this.sideOf(ctx.req);
       const prefs = {
         id: agent.id,
         extension: agent.extension,
         authorization: Buffer.from(`${agent.id}:${agent.password}`).toString('base64'),
         locale: ctx.query.lang === 'en' ? 'en_US' : 'ru_RU',
         scheme: 'http',
-        host: new URL(this.gadgetOrigin).hostname,
-        hostPort: new URL(this.gadgetOrigin).port,
+        host: new URL(this.gadgetOriginOf(side)).hostname,
+        hostPort: new URL(this.gadgetOriginOf(side)).port,
       };
       const base = new URL('.', gadgetUrl).toString();
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = `<!DOCTYPE html><html><head><base href="${base}"><script>window.__LAB_PREFS=${JSON.stringify(prefs)};window.__LAB_PARENT=${JSON.stringify(this.url)};</script><script>${SHINDIG_STANDIN}</script></head>${content.replace('<!DOCTYPE html>', '')}</html>`;
+      ctx.body = `<!DOCTYPE html><html><head><base href="${base}"><script>window.__LAB_PREFS=${JSON.stringify(prefs)};window.__LAB_PARENT=${JSON.stringify(this.sideUrl(side))};</script><script>${SHINDIG_STANDIN}</script></head>${content.replace('<!DOCTYPE html>', '')}</html>`;
     });
     router.get('/3rdpartygadget/files/fb24/:file', (ctx) => {
       const file = normalize(String(ctx.params.file));
