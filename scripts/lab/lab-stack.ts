@@ -22,7 +22,7 @@ export interface StackOptions {
   logDestination?: DestinationStream;
   /** Also run the Finesse side (desktop + gadget built into this folder). */
   /** `twoSides`: Finesse side A and side B of a UCCX HA pair (A in service), each with its notification service. */
-  finesse?: { gadgetDir: string; port?: number; xmpp?: 'required' | 'if-installed'; twoSides?: boolean };
+  finesse?: { gadgetDir: string; port?: number; xmpp?: 'required' | 'if-installed'; twoSides?: boolean; portB?: number };
 }
 
 export interface Stack {
@@ -72,7 +72,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     finesse = new FinesseEmulator(opts.finesse.gadgetDir);
     await finesse.start(opts.finesse.port ?? 0);
     if (opts.finesse.xmpp) finesse.xmpp = await startNotificationService(finesse, opts.finesse.xmpp);
-    if (opts.finesse.twoSides) await finesse.startSideB();
+    if (opts.finesse.twoSides) await finesse.startSideB(opts.finesse.portB ?? 0);
     // The desktop's gadget iframe, and pages hosted on Finesse (either side).
     const b = finesse.twoSides ? [finesse.urlB, finesse.urlB.replace('127.0.0.1', 'localhost')] : [];
     extra.FINESSE_ORIGINS = [finesse.gadgetOrigin, finesse.url, ...b].join(',');

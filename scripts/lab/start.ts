@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     dataDir,
     port: port('PORT', 8080),
     emulatorPort: port('LAB_B24_PORT', 8091),
-    finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed', twoSides: true },
+    finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed', twoSides: true, portB: port('LAB_FINESSE_B_PORT', 8093) },
     env: { CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN, STATS_ALLOWED_DEPARTMENTS: '2', STATS_ALLOWED_USERS: '1', PORTAL_TIMEZONE: zone },
   });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       `  lab page / страница лаборатории:   ${lab.url}/`,
       `  middleware (the product):          ${stack.url}   (/readyz, /metrics, /uccx/lookup)`,
       `  Bitrix24 portal emulator:          ${stack.emulator.url}/`,
-      `  Finesse desktop, agent 1001:       ${stack.finesse!.desktopUrl('1001')}`,
+      `  Finesse desktop, agent 1001:       ${stack.finesse!.desktopUrl('1001')}   (side B: ${stack.finesse!.urlB}; the lab page fails them over)`,
       ...(stack.finesse!.xmpp
         ? STANDALONE_AGENTS.map(([agent, tr]) => `  standalone gadget, agent ${agent} over ${tr}: ${stack.finesse!.standaloneUrl(agent, tr)}`)
         : []),
