@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FinesseEmulator, LAB_AGENTS } from '../../scripts/lab/finesse/finesse-emulator';
 import { FinesseSides } from './finesse-sides';
@@ -36,6 +38,38 @@ describe('Finesse sides', () => {
       lastSwitch: { to: finesse.urlB, reason: 'Finesse answered HTTP 503' },
       sides: [{ url: finesse.url, state: 'OUT_OF_SERVICE' }, { url: finesse.urlB, state: 'IN_SERVICE' }],
     });
+  });
+
+  it('a sign-in whose side failed after another one moved us still reaches the side in service', async () => {
+    // Side A out of service, answering its 503s only when the test lets it: the second answer comes after the
+    // first sign-in has moved to B.
+    const held: Array<() => void> = [];
+    const arrived: Array<() => void> = [];
+    const sideA = http.createServer((req, res) => {
+      if (req.url === '/finesse/api/SystemInfo') return res.end('<SystemInfo><status>OUT_OF_SERVICE</status></SystemInfo>');
+      held.push(() => void (res.headersSent || res.writeHead(503).end()));
+      arrived.splice(0).forEach((a) => a());
+    });
+    await new Promise<void>((r) => sideA.listen(0, '127.0.0.1', () => r()));
+    const a = `http://127.0.0.1:${(sideA.address() as AddressInfo).port}`;
+    const waitHeld = (n: number) => new Promise<void>((resolve) => { const check = () => (held.length >= n ? resolve() : arrived.push(check)); check(); });
+    try {
+      finesse.setSide('A', false);
+      finesse.setSide('B', true);
+      const both = new FinesseSides([a, finesse.urlB], 2000);
+      const first = both.signedInAgent(agent.id, basic());
+      const second = both.signedInAgent(agent.id, basic());
+      await waitHeld(2);
+      held[0]!();
+      await expect(first).resolves.toMatchObject({ agentId: agent.id });
+      expect(both.status().using).toBe(finesse.urlB);
+      held[1]!();
+      await expect(second).resolves.toMatchObject({ agentId: agent.id });
+    } finally {
+      held.forEach((release) => release());
+      sideA.closeAllConnections();
+      await new Promise<void>((r) => sideA.close(() => r()));
+    }
   });
 
   it('a refusal is an answer: wrong credentials do not move it', async () => {

@@ -79,13 +79,14 @@ export class FinesseSides {
 
   /** The agent's session checked on the side in service; one move to the other side when the one in use fails. */
   async signedInAgent(agentId: string, authorization: string): Promise<SignedInAgent> {
+    // The side this attempt used: another request may move us while this one waits.
+    const tried = this.using;
     try {
-      return await signedInAgent(this.using, agentId, authorization, this.timeoutMs);
+      return await signedInAgent(tried, agentId, authorization, this.timeoutMs);
     } catch (err) {
       if (!(err instanceof FinesseUnreachable) || this.urls.length < 2) throw err;
-      const before = this.using;
       const side = await this.choose(authorization, err.message);
-      if (side === before) throw err;
+      if (side === tried) throw err;
       return signedInAgent(side, agentId, authorization, this.timeoutMs);
     }
   }
