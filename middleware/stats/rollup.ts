@@ -90,8 +90,9 @@ export class StatsRollup implements ReportFacts {
       })();
     }
     for (const r of this.db.prepare('SELECT day, fingerprint FROM rolled_day').all() as Array<{ day: string; fingerprint: string }>) this.rolled.set(r.day, r.fingerprint);
-    // Reads run in worker threads: a year's abandoned calls must not hold the event loop (and the lookups) up.
-    this.readers = new SqliteReaders(path, 2);
+    // Reads run in a worker thread: a year's abandoned calls must not hold the event loop (and the lookups) up. One is
+    // enough (a month is a few thousand rows) and keeps the memory of a month's report within its goal.
+    this.readers = new SqliteReaders(path, 1);
   }
 
   private now(): number {
