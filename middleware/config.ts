@@ -47,6 +47,7 @@ export const CONFIG_KEYS = {
   B24_WRITE_SETTLE_MS: { kind: { type: 'int', min: 0, max: 3600000 }, default: '60000', doc: 'after a lead creation whose answer never came, how long to wait for Bitrix24 to finish it before looking for it (never sent twice meanwhile)' },
   LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time' },
   LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
+  PHONE_INDEX_SYNC_S: { kind: { type: 'int', min: 0, max: 604800 }, default: '0', doc: 'keep a local index of the CRM\'s phone numbers, read in full at start and every this many seconds: known callers are routed with no REST request, also while Bitrix24 is down (0: off)' },
   USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
   UCCX_LOOKUP_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'token the UCCX script sends as `token` to /uccx/lookup (required unless HOST is a loopback address)' },
   FINESSE_ORIGINS: { kind: { type: 'list' }, default: '', doc: 'origins of the Finesse desktop allowed to call /api/* from the gadget (CORS)' },
@@ -111,6 +112,8 @@ export interface Config {
   line: { number: string; showCard: boolean };
   /** Both sides of a UCCX HA pair, or one; empty: click-to-dial and call logging are off. */
   finesseUrls: string[];
+  /** 0: no local phone index. */
+  phoneIndexSyncMs: number;
   /** Bitrix24 user id → Finesse extension, where UF_PHONE_INNER does not tell. */
   agentExtensions: Record<number, string>;
   dial: { outsidePrefix: string; internationalPrefix: string; whenReady: 'switch' | 'refuse'; notReadyReasonId: number | null; resultTimeoutMs: number };
@@ -318,6 +321,7 @@ export function parseConfig(src: Source): Config {
     publicUrl: str('PUBLIC_URL')?.replace(/\/+$/, '') ?? null,
     line: { number: get('B24_LINE_NUMBER'), showCard: get('B24_SHOW_CALL_CARD') },
     finesseUrls: (get<string[] | undefined>('FINESSE_URL') ?? []).map((u) => u.replace(/\/+$/, '')),
+    phoneIndexSyncMs: get<number>('PHONE_INDEX_SYNC_S') * 1000,
     finesseLockoutThreshold: get('FINESSE_LOCKOUT_THRESHOLD'),
     agentExtensions: Object.fromEntries(
       (get<string[]>('AGENT_EXTENSIONS') ?? []).map((pair) => {

@@ -33,6 +33,8 @@ import { Reports } from './stats/reports';
 import { LiveFacts } from './stats/report-facts';
 import { FailoverCcdrSource } from './stats/failover-source';
 import { FinesseSides } from './finesse/finesse-sides';
+import { PhoneIndex } from './lookup/phone-index';
+import { IndexSync } from './lookup/index-sync';
 import { withQueryDeadline } from './stats/table-output';
 import { StatsRollup, sourceDigest } from './stats/rollup';
 import { Store } from './store';
@@ -55,6 +57,8 @@ const LEAD_TITLE = {
 /** Everything one middleware instance is made of, wired from the configuration. */
 /** How long finished work and its dedupe marks are kept (README Operations). */
 const PRUNE_AFTER_MS = 7 * 86_400_000;
+/** A phone index read that failed (Bitrix24 down) is resumed this soon. */
+const INDEX_RETRY_MS = 60_000;
 /** One request to Finesse (a sign-in check, a SystemInfo). */
 const FINESSE_TIMEOUT_MS = 5000;
 /** A UTC day is rolled up two hours after it ended: UCCX writes a call's records when the call completes. */
@@ -78,6 +82,10 @@ export class Connector {
   readonly ccdr: CcdrSource | null;
   /** Abandoned UCCX calls → missed calls in Bitrix24, when call records are configured. */
   readonly missedCalls: MissedCallSync | null;
+  /** The local copy of the CRM's phone numbers (PHONE_INDEX_SYNC_S), and what keeps it current. */
+  readonly phoneIndex: PhoneIndex | null;
+  readonly indexSync: IndexSync | null;
+  private indexTimer: NodeJS.Timeout | null = null;
   /** Finesse side A/B: where agents' sign-ins are checked (null: click-to-dial and call logging are off). */
   readonly finesse: FinesseSides | null;
   /** Settled days of the reports' facts, beside the store (stats/rollup.ts). */
@@ -161,7 +169,13 @@ export class Connector {
         if (outcome !== 'repeated') this.metrics.clickSeconds.observe(seconds);
       },
     });
+    // The local phone index: its own client on the shared bucket (its batches never hold up a lookup's).
+    this.phoneIndex = config.phoneIndexSyncMs > 0 ? new PhoneIndex(this.store, config.phone) : null;
+    this.indexSync = this.phoneIndex
+      ? new IndexSync(new Bitrix24Client(this.credentials, bucket, clientOptions), this.phoneIndex, { bucket, burst: config.rate.burst })
+      : null;
     this.lookups = new LookupService(this.directory, this.outbox, {
+      index: this.phoneIndex,
       deadlineMs: config.lookupDeadlineMs,
       cacheTtlMs: config.lookupCacheTtlMs,
       userCacheTtlMs: config.userCacheTtlMs,
@@ -240,6 +254,13 @@ export class Connector {
             const s = this.outbox.stats();
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
             return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000) };
+          },
+          // Reported, not fatal: without a complete index lookups ask Bitrix24 as before.
+          phoneIndex: () => {
+            if (!this.phoneIndex) return { ok: true, off: 'PHONE_INDEX_SYNC_S=0' };
+            const st = this.phoneIndex.state();
+            const age = st.builtAt ? Math.round((Date.now() - Date.parse(st.builtAt)) / 1000) : null;
+            return { ok: true, complete: st.gen > 0, ageSeconds: age, records: st.records, numbers: st.numbers, users: st.users, building: st.building, lastError: st.lastError };
           },
           // Reported, not fatal: lookups and screen-pops do not need the call records.
           callRecords: async () => {
@@ -394,10 +415,35 @@ export class Connector {
     this.outbox.start();
     this.missedCalls?.start();
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
+    this.startIndexSync();
     this.updateOutboxGauges();
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
     return address;
+  }
+
+  /** A full read of the CRM's numbers at start (or the rest of an interrupted one), then every PHONE_INDEX_SYNC_S. */
+  private startIndexSync(): void {
+    const sync = this.indexSync;
+    if (!sync) return;
+    const tick = () => {
+      const t0 = Date.now();
+      sync
+        .run()
+        .then((st) => {
+          this.log.info({ records: st.records, numbers: st.numbers, users: st.users, requests: sync.requests, seconds: Math.round((Date.now() - t0) / 1000) }, 'phone index rebuilt from Bitrix24');
+          return this.config.phoneIndexSyncMs;
+        })
+        .catch((err: Error) => {
+          this.log.warn({ err: err.message }, 'phone index sync failed; lookups use the last complete index (or Bitrix24); it resumes within a minute');
+          // Bitrix24 back after an outage: the index catches up within a minute, not at the next full period.
+          return Math.min(INDEX_RETRY_MS, this.config.phoneIndexSyncMs);
+        })
+        .then((wait) => {
+          if (this.server) this.indexTimer = setTimeout(tick, wait).unref();
+        });
+    };
+    this.indexTimer = setTimeout(tick, 0).unref();
   }
 
   get url(): string {
@@ -444,6 +490,7 @@ export class Connector {
       server.closeAllConnections();
     }
     this.missedCalls?.stop();
+    if (this.indexTimer) clearTimeout(this.indexTimer);
     if (this.pruner) clearInterval(this.pruner);
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();

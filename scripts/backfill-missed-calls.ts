@@ -1,5 +1,4 @@
-import { Connector } from '../middleware/connector';
-import { ConfigError, loadSource, parseConfig } from '../middleware/config';
+import { connectorOrExplain, runCli } from './cli';
 import { periodToUtc, PeriodError } from '../middleware/stats/period';
 
 /**
@@ -19,16 +18,8 @@ function bar(done: number, total: number, failing: number): string {
 }
 
 async function main(): Promise<number> {
-  let connector: Connector;
-  try {
-    connector = new Connector(parseConfig(loadSource()));
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const connector = connectorOrExplain();
+  if (!connector) return 2;
   try {
     if (!connector.missedCalls) {
       process.stderr.write('no call records configured: set CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION\n');
@@ -66,10 +57,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`backfill failed: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runCli('backfill', main);

@@ -3,9 +3,10 @@ import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError
 import type { Logger } from '../log';
 import type { Outbox, OutboxItem } from '../outbox';
 import { isBusy } from '../store';
-import { candidates, chooseRouting, rankMatches, type CrmUser } from './caller-match';
+import { candidates, chooseRouting, rankMatches, type CrmMatch, type CrmUser } from './caller-match';
 import { queueAnswer, type LookupAnswer } from './lookup-answer';
 import type { PhoneNumber } from './phone-number';
+import type { PhoneIndex } from './phone-index';
 import { TtlCache } from './ttl-cache';
 import { ENSURE_LEAD, leadKey, type EnsureLeadPayload, type EnsureLeadResult } from './unknown-caller';
 
@@ -16,6 +17,8 @@ export interface LookupOptions {
   leadTitle: (e164: string) => string;
   log: Logger;
   onAnswer?: (a: LookupAnswer, seconds: number, cached: boolean) => void;
+  /** The local phone index (PHONE_INDEX_SYNC_S): known callers answered from it, confirmed in the background. */
+  index?: PhoneIndex | null;
 }
 
 /** A finished lead job is trusted this long (covers UCCX retries and index lag); after it, a new search decides. */
@@ -134,6 +137,16 @@ export class LookupService {
   }
 
   private async resolve(phone: PhoneNumber, callId: string | null, signal: AbortSignal): Promise<LookupAnswer> {
+    // A known number in the local index: answered from it with no REST request (Bitrix24 may be down), and
+    // confirmed with Bitrix24 in the background. An unknown one is searched as always: a record created a second
+    // ago must not get a duplicate lead.
+    const indexed = this.opts.index?.find(phone);
+    if (indexed?.length) {
+      const answer = this.answerFor(phone, candidates(indexed), (id) => this.opts.index!.user(id) ?? null);
+      this.answers.set(phone.digits, answer);
+      this.confirm(phone);
+      return answer;
+    }
     const matches = await this.directory.findByPhone(phone.variants, signal);
     if (matches.length === 0) return this.unknownCaller(phone, callId);
     const shortlist = candidates(matches);
@@ -145,8 +158,21 @@ export class LookupService {
         if (u) users.set(id, u);
       }),
     );
+    if (indexed) this.opts.index!.confirm(phone, matches.map((m) => ({ type: m.type, id: m.id, name: m.name ?? '', responsibleId: m.responsibleId, created: '', phones: [] })));
+    const answer = this.answerFor(phone, shortlist, (id) => users.get(id) ?? null);
+    this.answers.set(phone.digits, answer);
+    return answer;
+  }
+
+  /** The routing rule and the picker, the same whether the records came from the index or from Bitrix24. */
+  private answerFor(phone: PhoneNumber, shortlist: CrmMatch[], userOf: (id: number) => CrmUser | null): LookupAnswer {
+    const users = new Map<number, CrmUser>();
+    for (const m of shortlist) {
+      const u = m.responsibleId === null ? null : userOf(m.responsibleId);
+      if (u) users.set(u.id, u);
+    }
     const routing = chooseRouting(shortlist, users)!;
-    const answer: LookupAnswer = {
+    return {
       route: routing.agent ? 'agent' : 'queue',
       extension: routing.agent?.extension ?? '',
       entityType: routing.match.type,
@@ -157,8 +183,25 @@ export class LookupService {
       reason: '',
       matches: rankMatches(shortlist, users).map((m) => ({ entityType: m.type, entityId: m.id, name: m.name ?? '' })),
     };
-    this.answers.set(phone.digits, answer);
-    return answer;
+  }
+
+  /** Numbers confirmed with Bitrix24 lately: one confirmation per number per cache period. */
+  private readonly confirmed = new TtlCache<true>(60_000);
+
+  /** Asks Bitrix24 about a number answered from the index, and brings the index (and the next answer) up to date. */
+  private confirm(phone: PhoneNumber): void {
+    if (this.confirmed.get(phone.digits)) return;
+    this.confirmed.set(phone.digits, true);
+    void (async () => {
+      const matches = await this.directory.findByPhone(phone.variants);
+      const index = this.opts.index!;
+      index.confirm(phone, matches.map((m) => ({ type: m.type, id: m.id, name: m.name ?? '', responsibleId: m.responsibleId, created: '', phones: [] })));
+      for (const id of new Set(matches.map((m) => m.responsibleId).filter((x): x is number => x !== null))) {
+        const u = await this.directory.getUser(id);
+        if (u) index.confirmUser(u);
+      }
+      this.answers.delete(phone.digits);
+    })().catch((err: Error) => this.opts.log.debug({ phone: phone.e164, err: err.message }, 'index confirmation failed; the index answer stands'));
   }
 
   /** A Bitrix24 user (active, extension), cached for USER_CACHE_TTL_S: lookups and clicks stay off the rate limit. */

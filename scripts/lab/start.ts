@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     port: port('PORT', 8080),
     emulatorPort: port('LAB_B24_PORT', 8091),
     finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed', twoSides: true, portB: port('LAB_FINESSE_B_PORT', 8093) },
-    env: { CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN, STATS_ALLOWED_DEPARTMENTS: '2', STATS_ALLOWED_USERS: '1', PORTAL_TIMEZONE: zone },
+    env: { PHONE_INDEX_SYNC_S: '600', CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN, STATS_ALLOWED_DEPARTMENTS: '2', STATS_ALLOWED_USERS: '1', PORTAL_TIMEZONE: zone },
   });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));
   process.stdout.write(

@@ -495,7 +495,13 @@ export class Bitrix24Emulator {
         continue;
       }
       try {
-        result[key] = this.call(m, qs.parse(query, { depth: 10, arrayLimit: 1000 }) as Params, auth);
+        // $result[name][i][FIELD]: a value from an earlier command's result (b24restdocs: batch.md).
+        const resolved = query.replace(/\$result((?:\[[^\]]*\])+)/g, (_all, path: string) => {
+          let v: unknown = result;
+          for (const k of [...path.matchAll(/\[([^\]]*)\]/g)].map((x) => x[1]!)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+          return v === undefined || v === null ? '' : encodeURIComponent(String(v));
+        });
+        result[key] = this.call(m, qs.parse(resolved, { depth: 10, arrayLimit: 1000 }) as Params, auth);
         times[key] = { start: Date.now() / 1000, duration: 0 };
       } catch (err) {
         if (!(err instanceof RestError)) throw err;
@@ -537,6 +543,8 @@ export class Bitrix24Emulator {
           .filter((u) => ids === null || ids.includes(u.ID))
           .filter((u) => filter.ACTIVE === undefined || String(u.ACTIVE) === String(filter.ACTIVE))
           .filter((u) => filter.UF_PHONE_INNER === undefined || u.UF_PHONE_INNER === String(filter.UF_PHONE_INNER))
+          .sort((a, b) => a.ID - b.ID)
+          .slice(Math.max(0, Number(p.start ?? 0)), Math.max(0, Number(p.start ?? 0)) + 50)
           .map((u) => this.userRow(u.ID));
       }
       case 'telephony.externalCall.searchCrmEntities': {
@@ -688,13 +696,23 @@ export class Bitrix24Emulator {
         call.finished = { STATUS_CODE: String(p.STATUS_CODE ?? (duration > 0 ? '200' : '304')), DURATION: duration, FAILED_REASON: String(p.FAILED_REASON ?? ''), at: Date.now() };
         return { CALL_ID: call.CALL_ID, EXTERNAL_CALL_ID: call.EXTERNAL_CALL_ID, PORTAL_USER_ID: String(call.USER_ID), PHONE_NUMBER: call.PHONE_NUMBER, INCOMING: String(call.TYPE), CALL_DURATION: String(duration), CALL_FAILED_CODE: call.finished.STATUS_CODE, CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: String(call.CRM_ENTITY_ID) };
       }
+      case 'crm.contact.list':
+      case 'crm.company.list':
       case 'crm.lead.list': {
+        // As b24restdocs describe list methods: filter with ">ID"-style prefixes, order by ID, at most 50 rows; with
+        // start=-1 no total is counted (settings/performance/huge-data.md, the way to read everything).
         const filter = (p.filter ?? p.FILTER ?? {}) as Params;
-        return portal
-          .list('LEAD')
+        const order = (p.order ?? p.ORDER ?? {}) as Params;
+        const id = (op: string) => (filter[`${op}ID`] === undefined ? null : Number(filter[`${op}ID`]));
+        const [gt, ge, lt, le, eq] = [id('>'), id('>='), id('<'), id('<='), id('')];
+        const rows = portal
+          .list(method.split('.')[1]!.toUpperCase() as EntityType)
           .filter((e) => filter.ORIGIN_ID === undefined || e.ORIGIN_ID === String(filter.ORIGIN_ID))
           .filter((e) => filter.ORIGINATOR_ID === undefined || e.ORIGINATOR_ID === String(filter.ORIGINATOR_ID))
-          .map((e) => this.entityRow(e));
+          .filter((e) => (gt === null || e.ID > gt) && (ge === null || e.ID >= ge) && (lt === null || e.ID < lt) && (le === null || e.ID <= le) && (eq === null || e.ID === eq));
+        if (String(order.ID ?? order.id ?? 'ASC').toUpperCase() === 'DESC') rows.reverse();
+        const start = Number(p.start ?? 0);
+        return rows.slice(start > 0 ? start : 0, (start > 0 ? start : 0) + 50).map((e) => this.entityRow(e));
       }
       default:
         throw new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');

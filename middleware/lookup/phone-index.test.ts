@@ -1,0 +1,93 @@
+import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
+import { uccxLookup } from '../test-support/lookup-client';
+
+/**
+ * The local phone index against the Bitrix24 emulator: a full read, known callers routed while Bitrix24 is down
+ * with the answer Bitrix24 itself gave, unknown numbers still searched, and a partial read never served.
+ */
+const token = LAB_UCCX_TOKEN;
+const KNOWN = ['89123456789', '88125551122', '89152223344', '79001112233', '84951112233', '88125550000'];
+
+describe('local phone index', () => {
+  let stack: Stack;
+  afterEach(() => stack?.stop());
+  const start = async () => {
+    // No cache of answers: every lookup shows what the index (or Bitrix24) says now.
+    stack = await startStack({ mode: 'app', env: { PHONE_INDEX_SYNC_S: '3600', LOOKUP_CACHE_TTL_S: '0' } });
+    return stack.connector.indexSync!;
+  };
+  const answer = async (ani: string) => {
+    const a = await uccxLookup(stack.url, { ani, token });
+    const f = a.fields;
+    return { route: f.route, extension: f.extension, entity: `${f.entityType}:${f.entityId}`, status: f.status, reason: f.reason };
+  };
+
+  it('reads every record and user in a few batched requests, as b24restdocs tell to read everything', async () => {
+    const sync = await start();
+    const state = await sync.run();
+    const portal = stack.emulator.portal;
+    expect(state).toMatchObject({ records: portal.entities.size, users: portal.users.size, building: null, lastError: null });
+    expect(state.gen).toBeGreaterThan(0);
+    // Users (one page), and per type: the highest ID, then one batch per 2,500 IDs.
+    expect(sync.requests).toBe(1 + 3 * 2);
+    // The highest ID, then one call per range of 50 IDs up to it — each range holds at most 50 records: none is cut.
+    const maxContact = Math.max(...portal.list('CONTACT').map((e) => e.ID));
+    expect(stack.emulator.counters.received['crm.contact.list']).toBe(1 + Math.ceil(maxContact / 50));
+  });
+
+  it('routes known callers while Bitrix24 is down, as Bitrix24 itself routed them', async () => {
+    const sync = await start();
+    const before = [];
+    for (const ani of KNOWN) before.push(await answer(ani));
+    await sync.run();
+    stack.emulator.switches.outage = 'error';
+    const during = [];
+    for (const ani of KNOWN) during.push(await answer(ani));
+    expect(during).toEqual(before);
+    expect(during.every((a) => a.status === 'found')).toBe(true);
+    // An unknown number is still a question for Bitrix24 (down: the queue, a lead follows later).
+    expect(await answer('89990001122')).toMatchObject({ route: 'queue', status: 'degraded' });
+  });
+
+  it('searches Bitrix24 for a number it does not know (a record created after the read gets no duplicate lead)', async () => {
+    const sync = await start();
+    await sync.run();
+    stack.emulator.portal.addEntity('CONTACT', { ID: 900, NAME: 'Just Created', ASSIGNED_BY_ID: 5, phones: ['+7 917 000-00-01'] });
+    expect(await answer('89170000001')).toMatchObject({ entity: 'CONTACT:900', status: 'found', route: 'agent' });
+    expect(stack.emulator.counters.calls['crm.lead.add'] ?? 0).toBe(0);
+    // And from now on the index knows it too.
+    stack.emulator.switches.outage = 'error';
+    expect(await answer('89170000001')).toMatchObject({ entity: 'CONTACT:900', route: 'agent' });
+  });
+
+  it('a reassigned record routes to the new owner once a lookup has confirmed it with Bitrix24', async () => {
+    const sync = await start();
+    await sync.run();
+    const owner = (ani: string) => answer(ani).then((a) => a.extension);
+    const first = await owner('89123456789');
+    stack.emulator.portal.get('CONTACT', 42)!.ASSIGNED_BY_ID = 6;
+    // The answer from the index stands for this call; its confirmation brings the change in.
+    expect(await owner('89123456789')).toBe(first);
+    const newOwner = stack.emulator.portal.users.get(6)!.UF_PHONE_INNER;
+    const end = Date.now() + 20_000;
+    while ((await owner('89123456789')) !== newOwner && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(await owner('89123456789')).toBe(newOwner);
+  });
+
+  it('never serves a half-read index; the next run resumes where the last one stopped', async () => {
+    const sync = await start();
+    stack.emulator.switches.failNext.set('crm.lead.list', new RestError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error'));
+    await expect(sync.run()).rejects.toThrow();
+    const half = stack.connector.phoneIndex!.state();
+    expect(half.gen).toBe(0);
+    expect(half.building?.cursor).toMatchObject({ USER: expect.any(Number), CONTACT: expect.any(Number), COMPANY: expect.any(Number) });
+    stack.emulator.switches.outage = 'error';
+    expect(await answer('89123456789')).toMatchObject({ route: 'queue', status: 'degraded' }); // no index served
+    stack.emulator.switches.outage = 'none';
+    const contactsBefore = stack.emulator.counters.received['crm.contact.list'] ?? 0;
+    const done = await sync.run();
+    expect(done.gen).toBeGreaterThan(0);
+    expect(stack.emulator.counters.received['crm.contact.list']).toBe(contactsBefore); // contacts were not read again
+  });
+});
