@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +8,9 @@ import { PortalCheck } from '../../middleware/bitrix24/portal-check';
 import type { Bitrix24Client } from '../../middleware/bitrix24/rest-client';
 import { normalisePhone, type PhoneRules } from '../../middleware/lookup/phone-number';
 import { parseCallStart } from '../../middleware/routes/event-routes';
+import { IndexSync } from '../../middleware/lookup/index-sync';
+import { PhoneIndex } from '../../middleware/lookup/phone-index';
+import { Store } from '../../middleware/store';
 import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
 
 /** The product against real Bitrix24 material and real-world numbers (INDEX.md says where each comes from). */
@@ -116,9 +120,49 @@ describe('Bitrix24 conformance: the lab emulator against the docs', () => {
     expect(both).toEqual({ CONTACT: [42, 48] }); // findbycomm gives every record
   });
 
+  it('crm.company.list: the documented row shape (ID and ASSIGNED_BY_ID strings, PHONE multi-fields), read by ID as the docs tell', async () => {
+    const documented = shape(doc('company-list-response.json').result) as Record<string, unknown>;
+    const rows = (await call('crm.company.list', { order: { ID: 'ASC' }, filter: { '>ID': 0 }, select: ['TITLE', 'ASSIGNED_BY_ID', 'PHONE'], start: -1 })).result as unknown[];
+    const ours = shape(rows) as Record<string, unknown>;
+    for (const k of Object.keys(documented)) expect([k, ours[k]]).toEqual([k, documented[k]]);
+    // huge-data-select-all.md: ">ID" with the last ID read, start=-1, until fewer than 50.
+    const after = (await call('crm.company.list', { order: { ID: 'ASC' }, filter: { '>ID': 12 }, select: ['ID'], start: -1 })).result as unknown[];
+    expect(after).toEqual([]);
+  });
+
   it('app.info and user.admin answer with the documented fields', async () => {
     const info = (await call('app.info', {})).result as Record<string, unknown>;
     expect(Object.keys(info).sort()).toEqual(Object.keys(doc('app-info-response.json').result as object).sort());
     expect((await call('user.admin', {})).result).toBe(true);
+  });
+});
+
+describe('Bitrix24 conformance: the phone index reads the documented list answer', () => {
+  const rules: PhoneRules = { countryCode: '7', nationalLength: 10, trunkPrefix: '8', outsidePrefixes: [] };
+  it('takes a company, its responsible and its number from crm.company.list as documented', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'index-conf-'));
+    const store = Store.open(dir);
+    try {
+      const documented = doc('company-list-response.json').result as Array<Record<string, unknown>>;
+      const counters = { requests: 0 };
+      const client = {
+        counters,
+        call: async (method: string, params: Record<string, unknown>) => {
+          counters.requests += 1;
+          if (method === 'user.get') return [];
+          if (method !== 'crm.company.list') return [];
+          const filter = (params.filter ?? {}) as Record<string, number>;
+          if ((params.order as { ID: string }).ID === 'DESC') return documented.map((r) => ({ ID: r.ID }));
+          return documented.filter((r) => Number(r.ID) > filter['>ID']! && Number(r.ID) <= filter['<=ID']!);
+        },
+      } as unknown as Bitrix24Client;
+      const index = new PhoneIndex(store, rules);
+      await new IndexSync(client, index).run();
+      const n = normalisePhone('+1 999 888-77-66', rules);
+      expect(n.ok && index.find(n.phone)).toEqual([{ type: 'COMPANY', id: 2919, responsibleId: 811, name: 'Crossroads' }]);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
