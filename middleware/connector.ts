@@ -174,6 +174,7 @@ export class Connector {
     this.indexSync = this.phoneIndex
       ? new IndexSync(new Bitrix24Client(this.credentials, bucket, clientOptions), this.phoneIndex, { bucket, burst: config.rate.burst })
       : null;
+    this.metrics.phoneIndexState = () => this.indexSummary();
     this.lookups = new LookupService(this.directory, this.outbox, {
       index: this.phoneIndex,
       deadlineMs: config.lookupDeadlineMs,
@@ -258,9 +259,8 @@ export class Connector {
           // Reported, not fatal: without a complete index lookups ask Bitrix24 as before.
           phoneIndex: () => {
             if (!this.phoneIndex) return { ok: true, off: 'PHONE_INDEX_SYNC_S=0' };
-            const st = this.phoneIndex.state();
-            const age = st.builtAt ? Math.round((Date.now() - Date.parse(st.builtAt)) / 1000) : null;
-            return { ok: true, complete: st.gen > 0, ageSeconds: age, records: st.records, numbers: st.numbers, users: st.users, building: st.building, lastError: st.lastError };
+            const { users, building, lastError } = this.phoneIndex.state();
+            return { ok: true, ...this.indexSummary()!, users, building, lastError };
           },
           // Reported, not fatal: lookups and screen-pops do not need the call records.
           callRecords: async () => {
@@ -420,6 +420,12 @@ export class Connector {
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
     return address;
+  }
+
+  private indexSummary(): { complete: boolean; ageSeconds: number | null; records: number; numbers: number } | null {
+    if (!this.phoneIndex) return null;
+    const st = this.phoneIndex.state();
+    return { complete: st.gen > 0, ageSeconds: st.builtAt ? Math.round((Date.now() - Date.parse(st.builtAt)) / 1000) : null, records: st.records, numbers: st.numbers };
   }
 
   /** A full read of the CRM's numbers at start (or the rest of an interrupted one), then every PHONE_INDEX_SYNC_S. */

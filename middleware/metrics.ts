@@ -46,6 +46,25 @@ export class Metrics {
   });
   readonly agentSessions = new Gauge({ name: 'agent_sessions', help: 'Gadget sessions listening for dial commands', registers: [this.registry] });
 
+  /** The local phone index, read when /metrics is scraped (null: no index). */
+  phoneIndexState: (() => { complete: boolean; records: number; numbers: number; ageSeconds: number | null } | null) | null = null;
+  private readonly indexGauge = (name: string, help: string, pick: (s: { complete: boolean; records: number; numbers: number; ageSeconds: number | null }) => number) => {
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const s = metrics.phoneIndexState?.();
+        if (s) this.set(pick(s));
+      },
+    });
+  };
+  readonly indexComplete = this.indexGauge('phone_index_complete', '1 when a complete phone index answers lookups', (s) => (s.complete ? 1 : 0));
+  readonly indexRecords = this.indexGauge('phone_index_records', 'CRM records in the phone index', (s) => s.records);
+  readonly indexNumbers = this.indexGauge('phone_index_numbers', 'Phone numbers in the phone index', (s) => s.numbers);
+  readonly indexAge = this.indexGauge('phone_index_age_seconds', 'Since the last complete read of the CRM (the most a change can lag behind, short of a lookup confirming it)', (s) => s.ageSeconds ?? -1);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -31,6 +31,11 @@ describe('local phone index', () => {
     expect(state.gen).toBeGreaterThan(0);
     // Users (one page), and per type: the highest ID, then one batch per 2,500 IDs.
     expect(sync.requests).toBe(1 + 3 * 2);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^phone_index_records ${portal.entities.size}$`, 'm'));
+    expect(metrics).toMatch(/^phone_index_complete 1$/m);
+    const ready = await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(ready.checks.phoneIndex).toMatchObject({ ok: true, complete: true, records: portal.entities.size, users: portal.users.size, building: null, lastError: null });
     // The highest ID, then one call per range of 50 IDs up to it — each range holds at most 50 records: none is cut.
     const maxContact = Math.max(...portal.list('CONTACT').map((e) => e.ID));
     expect(stack.emulator.counters.received['crm.contact.list']).toBe(1 + Math.ceil(maxContact / 50));
