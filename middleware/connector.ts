@@ -59,6 +59,8 @@ const LEAD_TITLE = {
 const PRUNE_AFTER_MS = 7 * 86_400_000;
 /** A phone index read that failed (Bitrix24 down) is resumed this soon. */
 const INDEX_RETRY_MS = 60_000;
+/** Before the application is installed, the index looks again this often (no request is sent meanwhile). */
+const INDEX_WAIT_INSTALL_MS = 2_000;
 /** One request to Finesse (a sign-in check, a SystemInfo). */
 const FINESSE_TIMEOUT_MS = 5000;
 /** A UTC day is rolled up two hours after it ended: UCCX writes a call's records when the call completes. */
@@ -441,6 +443,8 @@ export class Connector {
           return this.config.phoneIndexSyncMs;
         })
         .catch((err: Error) => {
+          // Not installed yet (a first start): read as soon as the install is done, without a request meanwhile.
+          if (err instanceof NotInstalledError) return INDEX_WAIT_INSTALL_MS;
           this.log.warn({ err: err.message }, 'phone index sync failed; lookups use the last complete index (or Bitrix24); it resumes within a minute');
           // Bitrix24 back after an outage: the index catches up within a minute, not at the next full period.
           return Math.min(INDEX_RETRY_MS, this.config.phoneIndexSyncMs);

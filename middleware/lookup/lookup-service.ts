@@ -54,6 +54,7 @@ export class LookupService {
   ) {
     this.answers = new TtlCache(opts.cacheTtlMs);
     this.users = new TtlCache(opts.userCacheTtlMs);
+    this.confirmed = new TtlCache(opts.cacheTtlMs);
     // Leave room to render and send the answer inside the deadline.
     this.margin = Math.min(50, Math.floor(opts.deadlineMs / 10));
   }
@@ -186,7 +187,7 @@ export class LookupService {
   }
 
   /** Numbers confirmed with Bitrix24 lately: one confirmation per number per cache period. */
-  private readonly confirmed = new TtlCache<true>(60_000);
+  private readonly confirmed: TtlCache<true>;
 
   /** Asks Bitrix24 about a number answered from the index, and brings the index (and the next answer) up to date. */
   private confirm(phone: PhoneNumber): void {

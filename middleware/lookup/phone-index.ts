@@ -170,6 +170,11 @@ export class PhoneIndex {
     const { gen } = this.state();
     if (!gen) return;
     const keys = [...new Set([phone.digits, ...phone.variants.map((v) => v.replace(/\D/g, ''))])];
+    // Nearly always Bitrix24 says what the index says: then nothing is written (no transaction, no fsync).
+    const now = this.find(phone) ?? [];
+    const same = (a: CrmMatch[], b: Array<{ type: string; id: number; name: string; responsibleId: number | null }>) =>
+      a.length === b.length && a.every((x) => b.some((y) => y.type === x.type && y.id === x.id && y.name === (x.name ?? '') && y.responsibleId === x.responsibleId));
+    if (same(now, fresh)) return;
     this.store.db.transaction(() => {
       // Records the index had under this number that Bitrix24 no longer has under it: unlinked from it.
       const stale = this.store.db.prepare(`SELECT DISTINCT type, id FROM phone_index WHERE gen = ? AND key IN (${keys.map(() => '?').join(',')})`).all(gen, ...keys) as Array<{ type: CrmEntityType; id: number }>;
@@ -189,6 +194,8 @@ export class PhoneIndex {
   /** One user as Bitrix24 gave him (a lookup read him anyway). */
   confirmUser(u: CrmUser): void {
     const { gen } = this.state();
+    const known = this.user(u.id);
+    if (known && known.active === u.active && known.extension === u.extension) return;
     if (gen) this.store.db.prepare('INSERT OR REPLACE INTO phone_index_user (gen, id, active, extension) VALUES (?, ?, ?, ?)').run(gen, u.id, u.active ? 1 : 0, u.extension);
   }
 }
