@@ -341,7 +341,7 @@ export class Connector {
         installRoutes(creds, app, check, this.log, {
           publicUrl: () => this.config.publicUrl ?? this.url,
           line: this.config.line.number,
-          afterInstall: appSetup(this.client, { number: this.config.line.number, name: 'Cisco Finesse' }),
+          afterInstall: appSetup(this.client, { number: this.config.line.number, name: 'Cisco Finesse' }, { indexEvents: this.phoneIndex !== null }),
         }),
         eventRoutes({
           installation: () => creds.installation(),
@@ -349,6 +349,7 @@ export class Connector {
           uninstall: () => creds.forget(),
           log: this.log,
           track: (w) => this.track(w),
+          crmChanged: this.indexSync ? (type, id, deleted) => this.indexSync!.refreshRecord(type, id, deleted) : null,
           tokenUser: (t) => check.tokenUser(t),
           stillInstalled: () => this.client.call('app.info').then(
             () => true,

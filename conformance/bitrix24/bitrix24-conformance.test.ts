@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import qs from 'qs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -128,6 +129,13 @@ describe('Bitrix24 conformance: the lab emulator against the docs', () => {
     // huge-data-select-all.md: ">ID" with the last ID read, start=-1, until fewer than 50.
     const after = (await call('crm.company.list', { order: { ID: 'ASC' }, filter: { '>ID': 12 }, select: ['ID'], start: -1 })).result as unknown[];
     expect(after).toEqual([]);
+  });
+
+  it('a CRM event is delivered as documented: event, event_handler_id, data[FIELDS][ID], ts, auth', async () => {
+    const documented = doc('on-crm-contact-update-delivery.json') as Record<string, unknown>;
+    const ours = qs.parse(e.eventForm('ONCRMCONTACTUPDATE', { FIELDS: { ID: '82' } })) as Record<string, unknown>;
+    expect(Object.keys(ours).sort()).toEqual(Object.keys(documented).sort());
+    expect(ours.data).toEqual(documented.data);
   });
 
   it('app.info and user.admin answer with the documented fields', async () => {

@@ -77,6 +77,19 @@ export class IndexSync {
     }
   }
 
+  /** One record read again (an event said it changed) into the index; gone (deleted, or no longer readable): removed. */
+  async refreshRecord(type: CrmEntityType, id: number, deleted: boolean): Promise<void> {
+    let record: IndexedRecord | null = null;
+    if (!deleted) {
+      const row = await this.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }).catch((err: Error) => {
+        if (/not found/i.test(err.message)) return null;
+        throw err;
+      });
+      record = row ? recordOf(type, row) : null;
+    }
+    this.index.upsert(record, type, id);
+  }
+
   /** Lookups first: a round waits while the shared bucket is more than half full. */
   private async headroom(): Promise<void> {
     const { bucket, burst } = this.opts;

@@ -1,6 +1,7 @@
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
 import { uccxLookup } from '../test-support/lookup-client';
+import { normalisePhone } from './phone-number';
 
 /**
  * The local phone index against the Bitrix24 emulator: a full read, known callers routed while Bitrix24 is down
@@ -103,5 +104,32 @@ describe('local phone index', () => {
     const done = await sync.run();
     expect(done.gen).toBe(half.building!.gen);
     expect(stack.emulator.counters.received['crm.contact.list']).toBe(contactsBefore); // contacts were not read again
+  });
+
+  it("takes Bitrix24's events at once: a number changed, a record deleted, a lead added", async () => {
+    await start();
+    expect([...stack.emulator.bindings.keys()]).toEqual(expect.arrayContaining(['ONCRMCONTACTUPDATE', 'ONCRMCONTACTDELETE', 'ONCRMLEADADD', 'ONCRMCOMPANYADD']));
+    const contact = stack.emulator.portal.get('CONTACT', 42)!;
+    contact.PHONE = [{ ID: 9001, VALUE: '+7 926 111-22-33', VALUE_TYPE: 'WORK' }];
+    expect(await stack.emulator.crmChanged('CONTACT', 42, 'UPDATE')).toEqual([200]);
+    await stack.connector.settled();
+    stack.emulator.switches.outage = 'error'; // from here on only the index answers
+    expect(await answer('89261112233')).toMatchObject({ entity: 'CONTACT:42', route: 'agent' });
+    expect(await answer('89123456789')).toMatchObject({ route: 'queue', status: 'degraded' }); // the old number is gone
+    stack.emulator.switches.outage = 'none';
+    stack.emulator.portal.entities.delete('CONTACT:43');
+    await stack.emulator.crmChanged('CONTACT', 43, 'DELETE');
+    await stack.connector.settled();
+    const index = stack.connector.phoneIndex!;
+    const pavel = normalisePhone('84951112233', stack.connector.config.phone);
+    expect(pavel.ok && index.find(pavel.phone)).toEqual([]);
+    // A new caller's lead, made by the middleware: Bitrix24's ONCRMLEADADD brings it into the index.
+    await answer('89165550011'); // the lead comes now or, if the answer could not wait, from the outbox
+    const caller = normalisePhone('89165550011', stack.connector.config.phone);
+    const end = Date.now() + 20_000;
+    while (caller.ok && !index.find(caller.phone)?.length && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    const lead = stack.emulator.portal.leadsWithPhone('+79165550011');
+    expect(lead).toHaveLength(1);
+    expect(caller.ok && index.find(caller.phone)).toEqual([expect.objectContaining({ type: 'LEAD', id: lead[0]!.ID })]);
   });
 });

@@ -191,6 +191,24 @@ export class PhoneIndex {
     })();
   }
 
+  /**
+   * A record as Bitrix24 has it now (an event said it changed), or gone: into the served generation and the one a
+   * read is building, so neither loses it.
+   */
+  upsert(record: IndexedRecord | null, type: CrmEntityType, id: number): void {
+    const s = this.state();
+    const gens = [s.gen, s.building?.gen ?? 0].filter((g) => g > 0);
+    this.store.db.transaction(() => {
+      for (const gen of gens) {
+        if (record) this.write(gen, [record]);
+        else {
+          this.store.db.prepare('DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ?').run(gen, type, id);
+          this.store.db.prepare('DELETE FROM phone_index_record WHERE gen = ? AND type = ? AND id = ?').run(gen, type, id);
+        }
+      }
+    })();
+  }
+
   /** One user as Bitrix24 gave him (a lookup read him anyway). */
   confirmUser(u: CrmUser): void {
     const { gen } = this.state();

@@ -24,6 +24,8 @@ export interface EventRouteOptions {
   stillInstalled: () => Promise<boolean>;
   /** Keeps the handling that goes on after the answer in view (shutdown and tests wait for it). */
   track: (work: Promise<unknown>) => void;
+  /** A CRM record added, changed or deleted (the local phone index reads it again; null: no index). */
+  crmChanged?: ((type: 'CONTACT' | 'COMPANY' | 'LEAD', id: number, deleted: boolean) => Promise<void>) | null;
 }
 
 type Form = Record<string, unknown>;
@@ -73,8 +75,17 @@ export function eventRoutes(o: EventRouteOptions): Router {
         o.uninstall();
         o.log.warn({ domain: inst.domain }, 'Bitrix24 application uninstalled: tokens forgotten');
         break;
-      default:
+      default: {
+        // ONCRM{CONTACT,COMPANY,LEAD}{ADD,UPDATE,DELETE}: data[FIELDS][ID]. Acting on it only reads the record again
+        // from Bitrix24 with our own token, so the install's application_token is check enough.
+        const crm = /^ONCRM(CONTACT|COMPANY|LEAD)(ADD|UPDATE|DELETE)$/.exec(event);
+        const id = Number(text(obj(data.FIELDS).ID));
+        if (crm && o.crmChanged && Number.isInteger(id) && id > 0) {
+          later('phone index update', o.crmChanged(crm[1] as 'CONTACT', id, crm[2] === 'DELETE'));
+          break;
+        }
         o.log.info({ event }, 'Bitrix24 event ignored');
+      }
     }
     ctx.body = { ok: true };
   });

@@ -285,7 +285,7 @@ export class Bitrix24Emulator {
   }
 
   /** The form of an event delivery as Bitrix24 POSTs it (reference bitrix24.md §1.4). */
-  eventForm(event: string, data: Record<string, string>, auth: Partial<Record<string, string>> = {}, asUser = 1): string {
+  eventForm(event: string, data: Record<string, unknown>, auth: Partial<Record<string, string>> = {}, asUser = 1): string {
     return qs.stringify({
       event,
       event_handler_id: '17',
@@ -295,8 +295,13 @@ export class Bitrix24Emulator {
     });
   }
 
+  /** A CRM record was added, changed or deleted: ONCRM<TYPE><ADD|UPDATE|DELETE> with data[FIELDS][ID], as b24restdocs show it. */
+  crmChanged(type: EntityType, id: number, kind: 'ADD' | 'UPDATE' | 'DELETE'): Promise<number[]> {
+    return this.emit(`ONCRM${type}${kind}`, { FIELDS: { ID: String(id) } });
+  }
+
   /** Delivers an event to every bound handler, once (no retries, like Bitrix24), or twice with `deliverTwice`. */
-  async emit(event: string, data: Record<string, string>, asUser = 1): Promise<number[]> {
+  async emit(event: string, data: Record<string, unknown>, asUser = 1): Promise<number[]> {
     const statuses: number[] = [];
     for (const handler of this.bindings.get(event) ?? []) {
       for (let i = 0; i < (this.deliverTwice ? 2 : 1); i++) {
@@ -603,6 +608,8 @@ export class Bitrix24Emulator {
           ORIGIN_ID: String(f.ORIGIN_ID ?? ''),
           ORIGINATOR_ID: String(f.ORIGINATOR_ID ?? ''),
         });
+        // Bitrix24 tells the handlers bound to it (after the answer, as the portal does).
+        setImmediate(() => void this.crmChanged('LEAD', e.ID, 'ADD'));
         return e.ID;
       }
       case 'event.bind':
@@ -610,7 +617,8 @@ export class Bitrix24Emulator {
         appOnly(auth);
         const event = String(p.event ?? '').toUpperCase();
         const handler = String(p.handler ?? '');
-        if (!['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', 'ONCRMLEADADD'].includes(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+        const crm = ['CONTACT', 'COMPANY', 'LEAD'].flatMap((t) => ['ADD', 'UPDATE', 'DELETE'].map((k) => `ONCRM${t}${k}`));
+        if (!['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', ...crm].includes(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
         const set = this.bindings.get(event) ?? new Set<string>();
         this.bindings.set(event, set);
         if (method === 'event.unbind') return { count: set.delete(handler) ? 1 : 0 };
