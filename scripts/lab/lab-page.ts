@@ -31,6 +31,7 @@ export const LAB_TEXT = {
     outOfService: 'out of service',
     failover: 'Fail over',
     after: 'the other side in service after',
+    seconds: 's',
     calls: 'Calls',
     time: 'Time',
     answer: 'Lookup answer',
@@ -80,6 +81,7 @@ export const LAB_TEXT = {
     outOfService: 'не в работе',
     failover: 'Переключить',
     after: 'другая сторона в работе через',
+    seconds: 'с',
     calls: 'Звонки',
     time: 'Время',
     answer: 'Ответ поиска',
@@ -147,7 +149,7 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
 <p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}</select></p>
 <p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p>
-${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} s`, 5000)).join('')}</select></p>` : ''}</section>
+${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} ${t.seconds}`, 5000)).join('')}</select></p>` : ''}</section>
 <section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
 <p><small>${t.examples}</small></p><div id="last"></div>
 <p><small>${t.scenarios}</small></p><p id="scenarios">${(['preroute', 'withheld', 'rona', 'transfer', 'conference', 'outbound'] as const).map((k) => `<button type="button" data-scenario="${k}">${t[`sc_${k}`]}</button>`).join(' ')}</p></section>
