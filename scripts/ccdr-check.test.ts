@@ -27,6 +27,7 @@ describe('npm run ccdr-check', () => {
         ['missed calls (one page)', true],
         ['rollup: CSQs of abandoned calls', true],
         ['rollup: row counts of a day', true],
+        ['rollup: legs per day', true],
       ]);
       if (source !== db) await (source as OdbcCcdrSource).close();
     }
@@ -52,7 +53,7 @@ describe('npm run ccdr-check', () => {
     const ok = await run({ ...base, CCDR_SQLITE_PATH: path });
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('ok    report: agent summary: 0 rows');
-    expect(ok.out).toContain('all 9 work');
+    expect(ok.out).toContain('all 10 work');
     const none = await run(base);
     expect(none.code).toBe(2);
     expect(none.out).toContain('no call records configured');

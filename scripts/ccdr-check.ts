@@ -39,6 +39,7 @@ export async function checkStatements(source: CcdrSource, timeZone: string, now 
     ['missed calls (one page)', () => abandonedAfter(source, { endUtc: period.utcStart, sessionId: '' }, period.utcEnd, 50)],
     ['rollup: CSQs of abandoned calls', () => live.abandonedQueues(range)],
     ['rollup: row counts of a day', async () => [await live.fingerprint(range)]],
+    ['rollup: legs per day', async () => [...(await live.legsPerDay(range)).entries()]],
   ];
   const lines: CheckLine[] = [];
   for (const [statement, run] of statements) {

@@ -36,9 +36,12 @@ describe('the SQL sent to Informix', () => {
     const live = new LiveFacts(recording);
     await live.abandonedQueues({ start: p.utcStart, end: p.utcEnd });
     await live.fingerprint({ start: p.utcStart, end: p.utcEnd });
+    // Its check before serving days: legs of a run of days, and per day when they differ.
+    await live.legs({ start: p.utcStart, end: p.utcEnd });
+    await live.legsPerDay({ start: p.utcStart, end: p.utcEnd });
   });
 
-  it('covers every statement', () => expect(sent).toHaveLength(8));
+  it('covers every statement', () => expect(sent).toHaveLength(10));
 
   it.each([
     ['a CAST of a parameter marker', /CAST\s*\(\s*\?/i],
