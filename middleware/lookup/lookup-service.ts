@@ -198,7 +198,8 @@ export class LookupService {
       const index = this.opts.index!;
       index.confirm(phone, matches.map((m) => ({ type: m.type, id: m.id, name: m.name ?? '', responsibleId: m.responsibleId, created: '', phones: [] })));
       for (const id of new Set(matches.map((m) => m.responsibleId).filter((x): x is number => x !== null))) {
-        const u = await this.directory.getUser(id);
+        // Through the user cache the lookups share: a confirmation costs no more user reads than a lookup would.
+        const u = await this.user(id);
         if (u) index.confirmUser(u);
       }
       this.answers.delete(phone.digits);
