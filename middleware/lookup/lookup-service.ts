@@ -159,7 +159,7 @@ export class LookupService {
         if (u) users.set(id, u);
       }),
     );
-    if (indexed) this.opts.index!.confirm(phone, matches.map((m) => ({ type: m.type, id: m.id, name: m.name ?? '', responsibleId: m.responsibleId, created: '', phones: [] })));
+    if (indexed) this.opts.index!.confirm(phone, matches);
     const answer = this.answerFor(phone, shortlist, (id) => users.get(id) ?? null);
     this.answers.set(phone.digits, answer);
     return answer;
@@ -196,7 +196,7 @@ export class LookupService {
     void (async () => {
       const matches = await this.directory.findByPhone(phone.variants);
       const index = this.opts.index!;
-      index.confirm(phone, matches.map((m) => ({ type: m.type, id: m.id, name: m.name ?? '', responsibleId: m.responsibleId, created: '', phones: [] })));
+      index.confirm(phone, matches);
       for (const id of new Set(matches.map((m) => m.responsibleId).filter((x): x is number => x !== null))) {
         // Through the user cache the lookups share: a confirmation costs no more user reads than a lookup would.
         const u = await this.user(id);

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS phone_index_user (gen INTEGER NOT NULL, id INTEGER NO
   PRIMARY KEY (gen, id));
 `;
 
+/** The keys a caller's number is looked up under: its canonical digits and the digits of each variant. */
+const lookupKeys = (phone: PhoneNumber) => [...new Set([phone.digits, ...phone.variants.map((v) => v.replace(/\D/g, ''))])];
+
 export class PhoneIndex {
   constructor(
     private readonly store: Store,
@@ -75,7 +78,7 @@ export class PhoneIndex {
   find(phone: PhoneNumber): CrmMatch[] | null {
     const { gen } = this.state();
     if (!gen) return null;
-    const keys = [...new Set([phone.digits, ...phone.variants.map((v) => v.replace(/\D/g, ''))])];
+    const keys = lookupKeys(phone);
     const rows = this.store.db
       .prepare(
         // CROSS JOIN keeps the number's rows as the outer loop: with one key SQLite would otherwise scan the records.
@@ -166,14 +169,14 @@ export class PhoneIndex {
   }
 
   /** What Bitrix24 said of one number just now (a lookup's confirmation): the served generation follows at once. */
-  confirm(phone: PhoneNumber, fresh: IndexedRecord[]): void {
+  confirm(phone: PhoneNumber, fresh: CrmMatch[]): void {
     const { gen } = this.state();
     if (!gen) return;
-    const keys = [...new Set([phone.digits, ...phone.variants.map((v) => v.replace(/\D/g, ''))])];
+    const keys = lookupKeys(phone);
     // Nearly always Bitrix24 says what the index says: then nothing is written (no transaction, no fsync).
     const now = this.find(phone) ?? [];
-    const same = (a: CrmMatch[], b: Array<{ type: string; id: number; name: string; responsibleId: number | null }>) =>
-      a.length === b.length && a.every((x) => b.some((y) => y.type === x.type && y.id === x.id && y.name === (x.name ?? '') && y.responsibleId === x.responsibleId));
+    const same = (a: CrmMatch[], b: CrmMatch[]) =>
+      a.length === b.length && a.every((x) => b.some((y) => y.type === x.type && y.id === x.id && (y.name ?? '') === (x.name ?? '') && y.responsibleId === x.responsibleId));
     if (same(now, fresh)) return;
     this.store.db.transaction(() => {
       // Records the index had under this number that Bitrix24 no longer has under it: unlinked from it.
@@ -185,7 +188,7 @@ export class PhoneIndex {
       const key = this.store.db.prepare('INSERT OR IGNORE INTO phone_index (gen, key, type, id) VALUES (?, ?, ?, ?)');
       for (const r of fresh) {
         const old = this.store.db.prepare('SELECT created FROM phone_index_record WHERE gen = ? AND type = ? AND id = ?').get(gen, r.type, r.id) as { created: string } | undefined;
-        rec.run(gen, r.type, r.id, r.name, r.responsibleId, old?.created ?? r.created);
+        rec.run(gen, r.type, r.id, r.name ?? '', r.responsibleId, old?.created ?? '');
         for (const k of keys) key.run(gen, k, r.type, r.id);
       }
     })();
