@@ -25,6 +25,11 @@ export const CONFIG_KEYS = {
   PORT: { kind: { type: 'int', min: 0, max: 65535 }, default: '8080', doc: 'HTTP(S) port of the middleware' },
   HOST: { kind: { type: 'string' }, default: '0.0.0.0', doc: 'address to listen on' },
   DATA_DIR: { kind: { type: 'string' }, default: './data', doc: 'folder of the embedded store (outbox, tokens)' },
+  DATABASE_URL: {
+    kind: { type: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, hint: 'postgres://user:password@host:5432/database' },
+    secret: true,
+    doc: 'put the store on PostgreSQL instead of DATA_DIR: set the same URL on every middleware node of a pair (README High availability); the phone index and the statistics rollup stay local files in DATA_DIR',
+  },
   TLS_CERT: { kind: { type: 'string' }, doc: 'PEM certificate path; with TLS_KEY serves HTTPS' },
   TLS_KEY: { kind: { type: 'string' }, doc: 'PEM private key path; with TLS_CERT serves HTTPS' },
   TRUST_PROXY: { kind: { type: 'string', pattern: /^(true|false|yes|no|[0-9])$/i, hint: 'false, true (one proxy) or the number of proxies in front' }, default: 'false', doc: 'the client address is the one the proxy appended to X-Forwarded-For: `true` for one reverse proxy, a number for a chain of them; `false`: the connection\'s address' },
@@ -87,6 +92,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** The shared store on PostgreSQL; null: the embedded SQLite store in dataDir. */
+  databaseUrl: string | null;
   tls: { cert: string; key: string } | null;
   /** Reverse proxies in front: the client address is the one the nearest proxy appended (0: no proxy). */
   proxyHops: number;
@@ -282,7 +289,15 @@ export function parseConfig(src: Source): Config {
       return Number(v);
     });
   const odbcPassword = (c: string | undefined) => (c ? /(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*([^;]+)/i.exec(c)?.[1] : undefined);
-  const secrets = [uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword(odbc), odbc2, odbcPassword(odbc2)].filter(
+  const databaseUrl = str('DATABASE_URL') ?? null;
+  const dbPassword = (() => {
+    try {
+      return databaseUrl ? decodeURIComponent(new URL(databaseUrl).password) : undefined;
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'postgres://user:password@host:5432/database', '***');
+    }
+  })();
+  const secrets = [databaseUrl, dbPassword, uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword(odbc), odbc2, odbcPassword(odbc2)].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
 
@@ -290,6 +305,7 @@ export function parseConfig(src: Source): Config {
     port: get('PORT'),
     host,
     dataDir: get('DATA_DIR'),
+    databaseUrl,
     tls,
     proxyHops,
     logLevel: get('LOG_LEVEL'),

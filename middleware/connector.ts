@@ -38,6 +38,8 @@ import { IndexSync } from './lookup/index-sync';
 import { withQueryDeadline } from './stats/table-output';
 import { StatsRollup, sourceDigest } from './stats/rollup';
 import { Store } from './store';
+import { SqliteDb } from './store-sqlite';
+import { PostgresDb } from './store-postgres';
 import { ENSURE_LEAD, ensureLeadHandler } from './lookup/unknown-caller';
 import { LOG_MISSED_CALL, missedCallHandler } from './missed/missed-call-log';
 import { MissedCallSync } from './missed/missed-call-sync';
@@ -55,6 +57,8 @@ const LEAD_TITLE = {
 };
 
 /** Everything one middleware instance is made of, wired from the configuration. */
+/** A store that could not be opened at start (PostgreSQL out of reach) is tried again this often; the node serves meanwhile. */
+const STORE_RETRY_MS = 2_000;
 /** How long finished work and its dedupe marks are kept (README Operations). */
 const PRUNE_AFTER_MS = 7 * 86_400_000;
 /** A phone index read that failed (Bitrix24 down) is resumed this soon. */
@@ -88,12 +92,17 @@ export class Connector {
   readonly phoneIndex: PhoneIndex | null;
   readonly indexSync: IndexSync | null;
   private indexTimer: NodeJS.Timeout | null = null;
-  /** Finesse side A/B: where agents' sign-ins are checked (null: click-to-dial and call logging are off). */
+/** Finesse side A/B: where agents' sign-ins are checked (null: click-to-dial and call logging are off). */
   readonly finesse: FinesseSides | null;
   /** Settled days of the reports' facts, beside the store (stats/rollup.ts). */
   readonly statsRollup: StatsRollup | null;
-  /** The agents' live gadget sessions (click-to-dial commands). */
-  readonly channels = new AgentChannels((n) => this.metrics.agentSessions.set(n));
+  /** The agents' live gadget sessions (click-to-dial commands); with a shared store, also those on the other nodes. */
+  readonly channels: AgentChannels;
+  private readonly agentTokens: SignedTokens;
+  private readonly pageSessions: PageSessions;
+  /** The store opened, the installation and signing keys read: until then lookups fail open and sessions wait. */
+  private opened: Promise<void> | null = null;
+  private openTimer: NodeJS.Timeout | null = null;
   readonly journal: CallJournal;
   readonly clicks: ClickToDial;
   private server: http.Server | null = null;
@@ -111,7 +120,14 @@ export class Connector {
   ) {
     this.scrubber.add(...config.secrets);
     this.log = createLogger(config.logLevel, this.scrubber, logDestination);
-    this.store = Store.open(config.dataDir);
+    this.store = new Store(
+      config.databaseUrl
+        ? new PostgresDb(config.databaseUrl, (err) => this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it is opened again on the next statement'))
+        : new SqliteDb(config.dataDir),
+    );
+    this.channels = new AgentChannels((n) => this.metrics.agentSessions.set(n), this.store.kind === 'postgres' ? this.store : null);
+    this.agentTokens = new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000);
+    this.pageSessions = new PageSessions(this.store);
     const b24 = config.bitrix24;
     this.credentials =
       b24.mode === 'webhook'
@@ -172,10 +188,18 @@ export class Connector {
       },
     });
     // The local phone index: its own client on the shared bucket (its batches never hold up a lookup's).
-    this.phoneIndex = config.phoneIndexSyncMs > 0 ? new PhoneIndex(this.store, config.phone) : null;
+    this.phoneIndex = config.phoneIndexSyncMs > 0 ? new PhoneIndex(join(config.dataDir, 'phone-index.sqlite'), config.phone) : null;
     this.indexSync = this.phoneIndex
       ? new IndexSync(new Bitrix24Client(this.credentials, bucket, clientOptions), this.phoneIndex, { bucket, burst: config.rate.burst })
       : null;
+    // Another node took a CRM event (Bitrix24 sends each to one address): this node's own index reads the record too.
+    if (this.indexSync && this.store.kind === 'postgres') {
+      const sync = this.indexSync;
+      this.store.subscribe('crm.changed', (data) => {
+        const d = data as { type: 'CONTACT' | 'COMPANY' | 'LEAD'; id: number; deleted: boolean };
+        this.track(sync.refreshRecord(d.type, d.id, d.deleted).catch((err: Error) => this.log.warn({ err: err.message }, 'phone index update from another node failed')));
+      });
+    }
     this.metrics.phoneIndexState = () => this.indexSummary();
     this.lookups = new LookupService(this.directory, this.outbox, {
       index: this.phoneIndex,
@@ -238,13 +262,19 @@ export class Connector {
       }),
     );
     const reports = this.ccdr ? new Reports(this.statsRollup ?? this.ccdr, this.portalUrl()) : null;
-    const agentTokens = new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000);
+    const agentTokens = this.agentTokens;
     const routers = [
       healthRoutes(
         {
-          store: () => {
-            this.store.ping();
-            return { ok: true, dataDir: this.config.dataDir };
+          // Not ready without it: a balancer sends lookups to a node that has it (this one still answers, failing open).
+          store: async () => {
+            const where = this.store.db.describe();
+            try {
+              await this.store.ping();
+            } catch (err) {
+              return { ok: false, ...where, reason: (err as Error).message.slice(0, 300) };
+            }
+            return { ok: true, ...where, ...(this.store.kind === 'postgres' ? { node: this.store.nodeId } : {}) };
           },
           bitrix24: () => this.bitrix24Check(),
           clickToDial: () => {
@@ -253,8 +283,8 @@ export class Connector {
               ? { ok: true, gadgetsOnline: this.channels.count(), finesse: this.finesse.status() }
               : { ok: true, off: 'FINESSE_URL is not set: click-to-dial and call logging are off' };
           },
-          outbox: () => {
-            const s = this.outbox.stats();
+          outbox: async () => {
+            const s = await this.outbox.stats();
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
             return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000) };
           },
@@ -299,7 +329,7 @@ export class Connector {
           return inst ? { restBase: inst.clientEndpoint, memberId: inst.memberId, applicationToken: inst.applicationToken } : null;
         },
         allowed: this.config.stats.allowed,
-        sessions: new PageSessions(this.store),
+        sessions: this.pageSessions,
         reports,
         timeZone: this.config.stats.timeZone,
         queryTimeoutMs: this.config.stats.queryTimeoutMs,
@@ -310,13 +340,14 @@ export class Connector {
       agentRoutes({
         finesse: this.finesse,
         popped: {
-          list: (agentId) => (this.store.getKv<Array<{ id: string; at: number }>>(`popped.${agentId}`) ?? []).map((p) => p.id),
+          list: async (agentId) => ((await this.store.getKv<Array<{ id: string; at: number }>>(`popped.${agentId}`)) ?? []).map((p) => p.id),
           // The last 50 per agent: a failover reloads the desktop within minutes, and a call pops once.
-          add: (agentId, id) => {
-            const key = `popped.${agentId}`;
-            const kept = (this.store.getKv<Array<{ id: string; at: number }>>(key) ?? []).filter((p) => p.id !== id);
-            this.store.setKv(key, [...kept, { id, at: Date.now() }].slice(-50));
-          },
+          add: (agentId, id) =>
+            this.store.exclusive(`popped.${agentId}`, async () => {
+              const key = `popped.${agentId}`;
+              const kept = ((await this.store.getKv<Array<{ id: string; at: number }>>(key)) ?? []).filter((p) => p.id !== id);
+              await this.store.setKv(key, [...kept, { id, at: Date.now() }].slice(-50));
+            }),
         },
         tokens: agentTokens,
         channels: this.channels,
@@ -349,7 +380,7 @@ export class Connector {
           uninstall: () => creds.forget(),
           log: this.log,
           track: (w) => this.track(w),
-          crmChanged: this.indexSync ? (type, id, deleted) => this.indexSync!.refreshRecord(type, id, deleted) : null,
+          crmChanged: this.indexSync ? (type, id, deleted) => this.crmChanged(type, id, deleted) : null,
           tokenUser: (t) => check.tokenUser(t),
           stillInstalled: () => this.client.call('app.info').then(
             () => true,
@@ -386,10 +417,20 @@ export class Connector {
     return check;
   }
 
+  /** A CRM record changed: this node's index reads it again, and so does every other node's (each keeps its own). */
+  private async crmChanged(type: 'CONTACT' | 'COMPANY' | 'LEAD', id: number, deleted: boolean): Promise<void> {
+    if (this.store.kind === 'postgres') await this.store.publish('crm.changed', { type, id, deleted }).catch((err: Error) => this.log.warn({ err: err.message }, 'could not tell the other nodes about a CRM change; their indexes catch up at the next full read'));
+    await this.indexSync!.refreshRecord(type, id, deleted);
+  }
+
   private updateOutboxGauges(): void {
-    const s = this.outbox.stats();
-    this.metrics.outboxDepth.set(s.depth);
-    this.metrics.outboxOldest.set(s.oldestPendingMs / 1000);
+    this.outbox
+      .stats()
+      .then((s) => {
+        this.metrics.outboxDepth.set(s.depth);
+        this.metrics.outboxOldest.set(s.oldestPendingMs / 1000);
+      })
+      .catch(() => undefined); // the store is out of reach: /readyz says so
   }
 
   async listen(port = this.config.port, host = this.config.host): Promise<AddressInfo> {
@@ -403,18 +444,8 @@ export class Connector {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
-    // Dedupe marks of clicks and calls, and finished outbox items (with them their keys): a week covers any
-    // redelivery, late report or repeated lookup job; older ones only grow the store.
-    const prune = () => {
-      [...CALL_MARK_PREFIXES, 'popped.'].forEach((p) => this.store.pruneKv(p, PRUNE_AFTER_MS));
-      this.outbox.pruneDone(PRUNE_AFTER_MS);
-      const closed = this.clicks.closeUnreported();
-      if (closed) this.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');
-    };
-    prune();
-    this.pruner = setInterval(prune, 3_600_000).unref();
-    const interrupted = this.clicks.recover();
-    if (interrupted) this.log.warn({ clicks: interrupted }, 'clicks interrupted by the last stop were failed visibly in Bitrix24');
+    await this.open();
+    this.pruner = setInterval(() => void this.prune().catch((err: Error) => this.log.warn({ err: err.message }, 'store housekeeping failed; tried again in an hour')), 3_600_000).unref();
     this.outbox.start();
     this.missedCalls?.start();
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
@@ -423,6 +454,56 @@ export class Connector {
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
     return address;
+  }
+
+  /**
+   * Opens the store and reads what the node needs from it. PostgreSQL out of reach at start does not keep the node
+   * from serving: lookups fail open, /readyz says why, and the opening is tried again every STORE_RETRY_MS.
+   */
+  open(): Promise<void> {
+    this.opened ??= this.openOnce().catch((err: Error) => {
+      this.log.error({ err: err.message, store: this.store.db.describe() }, 'the store cannot be opened; the node answers lookups to the queue until it can');
+      this.openTimer = setTimeout(() => {
+        this.opened = null;
+        if (this.server) void this.open();
+      }, STORE_RETRY_MS);
+      this.openTimer.unref();
+    });
+    return this.opened;
+  }
+
+  /** The store's tables, the installation and the signing keys: what a command-line tool needs too (no clean-up). */
+  async prepare(): Promise<void> {
+    await this.store.db.migrate();
+    if (this.credentials instanceof AppCredentials) await this.credentials.load();
+    await this.agentTokens.load();
+    await this.pageSessions.load();
+  }
+
+  private async openOnce(): Promise<void> {
+    await this.prepare();
+    const freed = await this.outbox.freeDeadLeases();
+    if (freed) this.log.warn({ items: freed }, 'outbox items a killed process was trying are tried again');
+    // One node: every unsettled click is the last run's. Several: only those older than any click can wait.
+    const interrupted = await this.clicks.recover(this.store.kind === 'postgres' ? this.config.dial.resultTimeoutMs + 60_000 : 0);
+    if (interrupted) this.log.warn({ clicks: interrupted }, 'clicks interrupted by the last stop were failed visibly in Bitrix24');
+    await this.prune();
+    this.log.info({ store: this.store.db.describe() }, 'store opened');
+  }
+
+  /**
+   * Dedupe marks of clicks and calls, and finished outbox items (with them their keys): a week covers any
+   * redelivery, late report or repeated lookup job; older ones only grow the store.
+   */
+  private async prune(): Promise<void> {
+    for (const p of [...CALL_MARK_PREFIXES, 'popped.']) await this.store.pruneKv(p, PRUNE_AFTER_MS);
+    await this.outbox.pruneDone(PRUNE_AFTER_MS);
+    const closed = await this.clicks.closeUnreported();
+    if (closed) this.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');
+    if (this.store.kind === 'postgres') {
+      const stale = await this.clicks.recover(this.config.dial.resultTimeoutMs + 60_000);
+      if (stale) this.log.warn({ clicks: stale }, 'clicks a stopped node took but never settled were failed visibly in Bitrix24');
+    }
   }
 
   private indexSummary(): { complete: boolean; ageSeconds: number | null; records: number; numbers: number } | null {
@@ -477,7 +558,7 @@ export class Connector {
     for (;;) {
       await Promise.allSettled([...this.background]);
       await this.outbox.settle();
-      if (this.background.size === 0 && this.outbox.idle()) return;
+      if (this.background.size === 0 && (await this.outbox.idle())) return;
       await new Promise((r) => setImmediate(r)); // let I/O in before looking again
     }
   }
@@ -501,6 +582,7 @@ export class Connector {
       server.closeAllConnections();
     }
     this.missedCalls?.stop();
+    if (this.openTimer) clearTimeout(this.openTimer);
     if (this.indexTimer) clearTimeout(this.indexTimer);
     if (this.pruner) clearInterval(this.pruner);
     await this.outbox.flush(Math.min(graceMs, 5000));
@@ -508,7 +590,8 @@ export class Connector {
     this.writer.close();
     await this.statsRollup?.close().catch(() => undefined);
     await this.ccdr?.close().catch(() => undefined);
-    this.store.close();
+    this.phoneIndex?.close();
+    await this.store.close();
     this.log.info('middleware stopped');
     await new Promise<void>((r) => this.log.flush(() => r()));
   }

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { isBusy } from './store';
+import { isUnavailable } from './store';
 
 /** An answer with its status and a one-line reason: a client mistake (4xx), or a dependency we name (503). */
 export class HttpError extends Error {
@@ -17,8 +17,9 @@ export function errorAnswers(log: { error: (o: object, m: string) => void }) {
     try {
       await next();
     } catch (caught) {
-      // The store locked by another process: the request may simply be made again (the gadget's queue does).
-      const err = isBusy(caught) ? new HttpError(503, 'the store is busy for a moment; try again') : caught;
+      // The store locked by another process, or PostgreSQL out of reach: the request may simply be made again (the
+      // gadget's queue does), and nothing was taken that could be lost.
+      const err = isUnavailable(caught) ? new HttpError(503, 'the store is unavailable for a moment; try again') : caught;
       const e = err as Error & { status?: number; expose?: boolean };
       const status = e instanceof HttpError ? e.status : typeof e.status === 'number' && e.status < 500 ? e.status : 500;
       ctx.status = status;

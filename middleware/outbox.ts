@@ -1,11 +1,17 @@
 import type { Logger } from './log';
+import { hostname } from 'node:os';
 import type { Store } from './store';
 
 /**
  * The durable outbox: every write to Bitrix24 that must not be lost or doubled is a row with an idempotency key,
  * written before anyone is told "it will happen". Delivery is retried with capped exponential backoff until it
  * succeeds; the attempt counter is saved before each try, so a handler can tell a first try from a retry after a
- * crash (and check before it writes again). One process owns a DATA_DIR.
+ * crash (and check before it writes again).
+ *
+ * Several nodes may share the store (PostgreSQL): a node claims an item before it tries it — one UPDATE that sets
+ * a lease only where no live lease is, so two nodes never try the same item at once (a batch is picked with
+ * FOR UPDATE SKIP LOCKED). The lease is renewed while the try runs; a node killed mid-try leaves a lease that
+ * runs out, and another node tries again, counted as a retry (the handlers look before they write again).
  */
 export interface OutboxItem {
   id: number;
@@ -41,6 +47,8 @@ interface Row {
   result: string | null;
   created_at: number;
   done_at: number | null;
+  lease_until?: number | null;
+  lease_owner?: string | null;
 }
 
 function toItem(r: Row): OutboxItem {
@@ -63,8 +71,25 @@ export interface OutboxOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   pollMs?: number;
+  /** How long a claim holds without renewal: how soon another node takes over the items of a killed one. */
+  leaseMs?: number;
   now?: () => number;
   onChange?: () => void;
+}
+
+/** The pid of a lease owner on this host ("host-pid-random"), to free the leases of a process that is gone. */
+function ownerPid(owner: string): number | null {
+  const m = /^(.*)-(\d+)-[0-9a-f]{8}$/.exec(owner);
+  return m && m[1] === hostname() ? Number(m[2]) : null;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export class Outbox {
@@ -74,6 +99,7 @@ export class Outbox {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly pollMs: number;
+  private readonly leaseMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -85,78 +111,160 @@ export class Outbox {
     this.baseDelayMs = opts.baseDelayMs ?? 1000;
     this.maxDelayMs = opts.maxDelayMs ?? 60_000;
     this.pollMs = opts.pollMs ?? 250;
+    this.leaseMs = opts.leaseMs ?? 10_000;
     this.now = opts.now ?? Date.now;
   }
 
-  /** Adds the item unless its key is known; returns the stored item either way. */
-  enqueue(key: string, kind: string, payload: unknown): OutboxItem {
-    if (!this.handlers[kind]) throw new Error(`outbox: no handler for ${kind}`);
-    const t = this.now();
-    this.store.db
-      .prepare(`INSERT INTO outbox (key, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT(key) DO NOTHING`)
-      .run(key, kind, JSON.stringify(payload), t, t);
-    this.opts.onChange?.();
-    return this.get(key)!;
+  private get db() {
+    return this.store.db;
   }
 
-  get(key: string): OutboxItem | null {
-    const r = this.store.db.prepare('SELECT * FROM outbox WHERE key = ?').get(key) as Row | undefined;
+  /** Adds the item unless its key is known; returns the stored item either way. */
+  async enqueue(key: string, kind: string, payload: unknown): Promise<OutboxItem> {
+    if (!this.handlers[kind]) throw new Error(`outbox: no handler for ${kind}`);
+    const t = this.now();
+    await this.db.run(`INSERT INTO outbox (key, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (key) DO NOTHING`, [
+      key,
+      kind,
+      JSON.stringify(payload),
+      t,
+      t,
+    ]);
+    this.opts.onChange?.();
+    return (await this.get(key))!;
+  }
+
+  async get(key: string): Promise<OutboxItem | null> {
+    const [r] = await this.db.all<Row>('SELECT * FROM outbox WHERE key = ?', [key]);
+    return r ? toItem(r) : null;
+  }
+
+  private async byId(id: number): Promise<OutboxItem | null> {
+    const [r] = await this.db.all<Row>('SELECT * FROM outbox WHERE id = ?', [id]);
     return r ? toItem(r) : null;
   }
 
   /** Drops a finished item so its key may be used again. Pending items are never dropped. */
-  forgetDone(key: string): void {
-    this.store.db.prepare(`DELETE FROM outbox WHERE key = ? AND state = 'done'`).run(key);
+  async forgetDone(key: string): Promise<void> {
+    await this.db.run(`DELETE FROM outbox WHERE key = ? AND state = 'done'`, [key]);
   }
 
-  /** Tries the item now (or joins the try under way) and returns its state afterwards. */
+  /**
+   * Tries the item now (or joins the try under way here) and returns its state afterwards. An item another node
+   * is trying is left to it: its state as it is now comes back.
+   */
   deliver(id: number): Promise<OutboxItem> {
     const running = this.inflight.get(id);
     if (running) return running;
-    const p = this.attempt(id).finally(() => this.inflight.delete(id));
+    const p = this.claimOne(id)
+      .then((row) => (row ? this.attempt(row) : this.byId(id).then((item) => {
+        if (!item) throw new Error(`outbox: no item ${id}`);
+        return item;
+      })))
+      .finally(() => this.inflight.delete(id));
     this.inflight.set(id, p);
     return p;
   }
 
-  private async attempt(id: number): Promise<OutboxItem> {
-    const row = this.store.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row | undefined;
-    if (!row) throw new Error(`outbox: no item ${id}`);
-    if (row.state === 'done') return toItem(row);
-    const item = toItem(row);
-    const handler = this.handlers[item.kind];
-    if (!handler) throw new Error(`outbox: no handler for ${item.kind}`);
-    this.store.db.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?').run(id);
-    try {
-      const result = await handler({ payload: item.payload, previousAttempts: item.attempts });
-      this.store.db
-        .prepare(`UPDATE outbox SET state = 'done', result = ?, done_at = ?, last_error = NULL WHERE id = ?`)
-        .run(JSON.stringify(result ?? null), this.now(), id);
-      this.log.info({ outbox: item.key, kind: item.kind, attempts: item.attempts + 1 }, 'outbox item delivered');
-    } catch (err) {
-      const tries = item.attempts + 1;
-      const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(tries - 1, 20));
-      const delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
-      this.store.db
-        .prepare('UPDATE outbox SET next_at = ?, last_error = ? WHERE id = ?')
-        .run(this.now() + delay, String((err as Error).message ?? err).slice(0, 500), id);
-      this.log.warn({ outbox: item.key, kind: item.kind, attempts: tries, retryInMs: delay, err: (err as Error).message }, 'outbox delivery failed, will retry');
-    }
-    this.opts.onChange?.();
-    return toItem(this.store.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row);
+  /** The claim: the attempt is counted and a lease taken in one statement, or nothing happens (someone holds it). */
+  private async claimOne(id: number): Promise<Row | null> {
+    const t = this.now();
+    const [row] = await this.db.all<Row>(
+      `UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ?
+        WHERE id = ? AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
+      [this.store.nodeId, t + this.leaseMs, id, t],
+    );
+    return row ?? null;
   }
 
-  private due(limit: number): number[] {
-    return (
-      this.store.db
-        .prepare(`SELECT id FROM outbox WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?`)
-        .all(this.now(), limit) as Array<{ id: number }>
-    ).map((r) => r.id);
+  /** Claims up to `limit` due items no node holds; on PostgreSQL rows another node is claiming are skipped, not waited for. */
+  private async claimDue(limit: number): Promise<Row[]> {
+    const t = this.now();
+    const skip = this.db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+    const mine = [...this.inflight.keys()];
+    const notMine = mine.length ? `AND id NOT IN (${mine.map(() => '?').join(',')})` : '';
+    return this.db.all<Row>(
+      `UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ?
+        WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) ${notMine}
+                     ORDER BY next_at LIMIT ? ${skip})
+          AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?)
+        RETURNING *`,
+      [this.store.nodeId, t + this.leaseMs, t, t, ...mine, limit, t],
+    );
+  }
+
+  private async attempt(row: Row): Promise<OutboxItem> {
+    const item = toItem(row);
+    // The claim counted this try: the handler is told how many came before it.
+    const previousAttempts = item.attempts - 1;
+    const handler = this.handlers[item.kind];
+    if (!handler) throw new Error(`outbox: no handler for ${item.kind}`);
+    const renew = setInterval(() => {
+      this.db
+        .run('UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?', [this.now() + this.leaseMs, row.id, this.store.nodeId])
+        .catch((err: Error) => this.log.warn({ outbox: item.key, err: err.message }, 'outbox lease renewal failed'));
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    renew.unref();
+    let outcome: { ok: true; result: unknown } | { ok: false; err: unknown };
+    try {
+      outcome = { ok: true, result: await handler({ payload: item.payload, previousAttempts }) };
+    } catch (err) {
+      outcome = { ok: false, err };
+    } finally {
+      clearInterval(renew);
+    }
+    let kept: number;
+    if (outcome.ok) {
+      kept = await this.db.run(`UPDATE outbox SET state = 'done', result = ?, done_at = ?, last_error = NULL, lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?`, [
+        JSON.stringify(outcome.result ?? null),
+        this.now(),
+        row.id,
+        this.store.nodeId,
+      ]);
+      this.log.info({ outbox: item.key, kind: item.kind, attempts: item.attempts }, 'outbox item delivered');
+    } else {
+      const err = outcome.err as Error;
+      const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(item.attempts - 1, 20));
+      const delay = Math.round(backoff * (0.75 + Math.random() * 0.5));
+      kept = await this.db.run('UPDATE outbox SET next_at = ?, last_error = ?, lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?', [
+        this.now() + delay,
+        String(err?.message ?? err).slice(0, 500),
+        row.id,
+        this.store.nodeId,
+      ]);
+      this.log.warn({ outbox: item.key, kind: item.kind, attempts: item.attempts, retryInMs: delay, err: err?.message }, 'outbox delivery failed, will retry');
+    }
+    // The lease ran out during the try (this node stalled longer than the lease): another node may be trying it.
+    if (kept === 0) this.log.warn({ outbox: item.key, kind: item.kind }, 'outbox lease was lost during the try; the item is left to the node holding it');
+    this.opts.onChange?.();
+    return (await this.byId(row.id))!;
   }
 
   /** Delivers every item that is due; resolves when those tries end. */
   async runDue(limit = 100): Promise<void> {
-    const ids = this.due(limit).filter((id) => !this.inflight.has(id));
-    await Promise.all(ids.map((id) => this.deliver(id)));
+    const rows = await this.claimDue(limit);
+    await Promise.all(
+      rows.map((row) => {
+        const p = this.attempt(row).finally(() => this.inflight.delete(row.id));
+        this.inflight.set(row.id, p);
+        return p;
+      }),
+    );
+  }
+
+  /**
+   * Leases of processes on this host that are gone (killed mid-try) are freed at start, so their items are tried
+   * now rather than when the lease runs out; a live process's leases, here or on another node, are left alone.
+   */
+  async freeDeadLeases(): Promise<number> {
+    const held = await this.db.all<{ id: number; lease_owner: string }>('SELECT id, lease_owner FROM outbox WHERE lease_owner IS NOT NULL');
+    let n = 0;
+    for (const r of held) {
+      const pid = ownerPid(r.lease_owner);
+      if (r.lease_owner === this.store.nodeId || pid === null || alive(pid)) continue;
+      n += await this.db.run('UPDATE outbox SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?', [r.id, r.lease_owner]);
+    }
+    return n;
   }
 
   start(): void {
@@ -184,20 +292,23 @@ export class Outbox {
     this.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all([this.runDue(), ...this.inflight.values()]),
+      Promise.all([this.runDue().catch(() => undefined), ...this.inflight.values()]),
       new Promise((r) => (timer = setTimeout(r, graceMs))),
     ]);
     clearTimeout(timer);
   }
 
   /** Finished items older than this are dropped (their keys are free again); pending ones never are. */
-  pruneDone(olderThanMs: number): number {
-    return this.store.db.prepare(`DELETE FROM outbox WHERE state = 'done' AND done_at < ?`).run(this.now() - olderThanMs).changes;
+  pruneDone(olderThanMs: number): Promise<number> {
+    return this.db.run(`DELETE FROM outbox WHERE state = 'done' AND done_at < ?`, [this.now() - olderThanMs]);
   }
 
-  /** Nothing being tried and nothing due now (items waiting for a retry later do not count). */
-  idle(): boolean {
-    return this.inflight.size === 0 && this.due(1).length === 0;
+  /** Nothing being tried here and nothing due now that no node holds (items waiting for a retry later do not count). */
+  async idle(): Promise<boolean> {
+    if (this.inflight.size) return false;
+    const t = this.now();
+    const due = await this.db.all(`SELECT id FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) LIMIT 1`, [t, t]);
+    return due.length === 0;
   }
 
   /** Tries what is due and waits for every try under way, this one's and others'. */
@@ -205,11 +316,8 @@ export class Outbox {
     await Promise.all([this.runDue(), ...this.inflight.values()]);
   }
 
-  stats(): { depth: number; oldestPendingMs: number } {
-    const r = this.store.db.prepare(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE state = 'pending'`).get() as {
-      n: number;
-      oldest: number | null;
-    };
-    return { depth: r.n, oldestPendingMs: r.oldest === null ? 0 : this.now() - r.oldest };
+  async stats(): Promise<{ depth: number; oldestPendingMs: number }> {
+    const [r] = await this.db.all<{ n: number | string; oldest: number | null }>(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE state = 'pending'`);
+    return { depth: Number(r?.n ?? 0), oldestPendingMs: r?.oldest === null || r?.oldest === undefined ? 0 : this.now() - r.oldest };
   }
 }

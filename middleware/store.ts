@@ -1,95 +1,124 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 /**
- * The embedded store in DATA_DIR: OAuth tokens (kv) and the outbox with its idempotency keys.
- * WAL + synchronous=FULL: a row written before we answer survives a crash of the process or the host.
+ * The store every node shares: key-value state (OAuth tokens, dedupe marks, watermarks) and the outbox. One
+ * interface, two databases: the embedded SQLite in DATA_DIR (the default, one node) and PostgreSQL
+ * (DATABASE_URL, two or more nodes). The SQL is written once with `?` placeholders; each database adapter
+ * (store-sqlite.ts, store-postgres.ts) runs it, and adds what only it can do: a lock across nodes and a message
+ * bus between them.
  */
-/** The longest the event loop may wait for a lock another process holds on the store. */
-export const BUSY_TIMEOUT_MS = 25;
-
-/** SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock; the same write may succeed a moment later. */
-export function isBusy(err: unknown): boolean {
-  return /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown })?.code ?? ''));
+export interface SqlDb {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Creates or upgrades the tables. */
+  migrate(): Promise<void>;
+  all<R>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Rows changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  /** Runs `fn` while no other caller on any node runs one under the same name (released if this node dies). */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Sends a message to every other node (nothing to send to with one node). */
+  publish(message: string): Promise<void>;
+  onMessage(handler: (message: string) => void): void;
+  /** Where the store is, for /readyz (never a password). */
+  describe(): Record<string, unknown>;
+  close(): Promise<void>;
 }
 
+/**
+ * The database cannot be reached, or another process holds its lock, right now: the same call may succeed a moment
+ * later. The adapters throw it for exactly those cases; callers fail open (a lookup routes to the queue, a request
+ * answers 503 so its sender retries) and never take it for an answer.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+  }
+}
+
+export function isUnavailable(err: unknown): boolean {
+  return err instanceof StoreUnavailableError;
+}
+
+/** What a node is called in leases and bus messages: readable in logs (host, pid), unique per opened store. */
+export const newNodeId = () => `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+
+type Listener = (data: unknown, from: string) => void;
+
 export class Store {
-  readonly db: Database.Database;
+  private readonly topics = new Map<string, Set<Listener>>();
+  readonly nodeId = newNodeId();
 
-  private constructor(db: Database.Database) {
-    this.db = db;
+  constructor(readonly db: SqlDb) {
+    db.onMessage((raw) => {
+      let msg: { from?: string; topic?: string; data?: unknown };
+      try {
+        msg = JSON.parse(raw) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg.from === this.nodeId || typeof msg.topic !== 'string') return;
+      for (const l of this.topics.get(msg.topic) ?? []) l(msg.data, String(msg.from));
+    });
   }
 
-  static open(dir: string): Store {
-    mkdirSync(dir, { recursive: true });
-    const db = new Database(join(dir, 'connector.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    // better-sqlite3 waits for a lock synchronously: every other request would wait with it. So a lock held by
-    // another process (a backup, a sqlite3 shell) fails fast with SQLITE_BUSY, and the callers cope: the outbox
-    // tries on its next tick, a lookup keeps its lead job in memory until the store takes it (isBusy below).
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS kv (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS outbox (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        key TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_at INTEGER NOT NULL,
-        last_error TEXT,
-        result TEXT,
-        created_at INTEGER NOT NULL,
-        done_at INTEGER
-      );
-      CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);
-    `);
-    return new Store(db);
+  get kind(): SqlDb['dialect'] {
+    return this.db.dialect;
   }
 
-  getKv<T>(key: string): T | null {
-    const row = this.db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined;
+  async getKv<T>(key: string): Promise<T | null> {
+    const [row] = await this.db.all<{ value: string }>('SELECT value FROM kv WHERE key = ?', [key]);
     return row ? (JSON.parse(row.value) as T) : null;
   }
 
-  setKv(key: string, value: unknown): void {
-    this.db
-      .prepare('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
-      .run(key, JSON.stringify(value), Date.now());
+  async setKv(key: string, value: unknown): Promise<void> {
+    await this.db.run(
+      'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+      [key, JSON.stringify(value), Date.now()],
+    );
   }
 
-  /** Sets the key only if absent; true when this call set it (a claim no concurrent caller also wins). */
-  claimKv(key: string, value: unknown): boolean {
-    return this.db.prepare('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING').run(key, JSON.stringify(value), Date.now()).changes === 1;
+  /** Sets the key only if absent; true when this call set it (a claim no concurrent caller, on any node, also wins). */
+  async claimKv(key: string, value: unknown): Promise<boolean> {
+    return (await this.db.run('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING', [key, JSON.stringify(value), Date.now()])) === 1;
   }
 
-  /** Every key with this prefix, with its value (keys sort, so a prefix is a range of the primary key). */
-  kvWithPrefix<T>(prefix: string): Array<{ key: string; value: T }> {
-    const rows = this.db.prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ?').all(prefix, `${prefix}\uffff`) as Array<{ key: string; value: string }>;
+  /** Every key with this prefix, with its value (keys sort bytewise, so a prefix is a range of the primary key). */
+  async kvWithPrefix<T>(prefix: string): Promise<Array<{ key: string; value: T }>> {
+    const rows = await this.db.all<{ key: string; value: string }>('SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key', [prefix, `${prefix}\uffff`]);
     return rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as T }));
   }
 
   /** Drops keys with this prefix not written for `olderThanMs` (dedupe marks that can no longer matter). */
-  pruneKv(prefix: string, olderThanMs: number): number {
-    return this.db.prepare('DELETE FROM kv WHERE key >= ? AND key < ? AND updated_at < ?').run(prefix, `${prefix}\uffff`, Date.now() - olderThanMs).changes;
+  pruneKv(prefix: string, olderThanMs: number): Promise<number> {
+    return this.db.run('DELETE FROM kv WHERE key >= ? AND key < ? AND updated_at < ?', [prefix, `${prefix}\uffff`, Date.now() - olderThanMs]);
   }
 
-  deleteKv(key: string): void {
-    this.db.prepare('DELETE FROM kv WHERE key = ?').run(key);
+  async deleteKv(key: string): Promise<void> {
+    await this.db.run('DELETE FROM kv WHERE key = ?', [key]);
   }
 
-  ping(): void {
-    this.db.prepare('SELECT 1').get();
+  /** Runs `fn` while no other node runs one under this name (the Bitrix24 token refresh). */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.db.exclusive(name, fn);
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  /** Tells the other nodes (click-to-dial commands and their outcomes, CRM changes, a new token). */
+  async publish(topic: string, data: unknown): Promise<void> {
+    await this.db.publish(JSON.stringify({ from: this.nodeId, topic, data }));
+  }
+
+  subscribe(topic: string, listener: Listener): void {
+    let set = this.topics.get(topic);
+    if (!set) this.topics.set(topic, (set = new Set()));
+    set.add(listener);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.all('SELECT 1 AS one');
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
   }
 }

@@ -18,7 +18,7 @@ function bar(done: number, total: number, failing: number): string {
 }
 
 async function main(): Promise<number> {
-  const connector = connectorOrExplain();
+  const connector = await connectorOrExplain();
   if (!connector) return 2;
   try {
     if (!connector.missedCalls) {
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
     const deadline = Date.now() + Number(process.env.BACKFILL_TIMEOUT_S ?? 600) * 1000;
     for (;;) {
       await connector.outbox.runDue();
-      const items = keys.map((k) => connector.outbox.get(k)!);
+      const items = await Promise.all(keys.map(async (k) => (await connector.outbox.get(k))!));
       const done = items.filter((i) => i.state === 'done').length;
       const failing = items.filter((i) => i.state === 'pending' && i.lastError).length;
       process.stderr.write(`\r${bar(done, keys.length, failing)}`);

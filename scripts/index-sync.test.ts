@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PhoneIndex } from '../middleware/lookup/phone-index';
-import { Store } from '../middleware/store';
 import { Bitrix24Emulator } from './lab/bitrix24-emulator/server';
 import { middlewareEnv } from './lab/lab-stack';
 
@@ -20,9 +19,9 @@ describe('npm run index-sync', () => {
       const out = await run(join(__dirname, '../node_modules/.bin/tsx'), [join(__dirname, 'index-sync.ts')], { env });
       expect(out.stderr).toMatch(/\[#{30}\] leads: IDs \d+\/\d+, \d+ records, \d+ requests/);
       expect(out.stderr).toContain(`phone index complete: ${emulator.portal.entities.size} records`);
-      const store = Store.open(join(dir, 'data'));
-      const st = new PhoneIndex(store, { countryCode: '7', nationalLength: 10, trunkPrefix: '8', outsidePrefixes: [] }).state();
-      store.close();
+      const index = new PhoneIndex(join(dir, 'data', 'phone-index.sqlite'), { countryCode: '7', nationalLength: 10, trunkPrefix: '8', outsidePrefixes: [] });
+      const st = index.state();
+      index.close();
       expect(st).toMatchObject({ records: emulator.portal.entities.size, users: emulator.portal.users.size, building: null });
       expect(st.gen).toBeGreaterThan(0);
     } finally {

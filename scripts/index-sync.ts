@@ -16,7 +16,7 @@ function bar(p: SyncProgress): string {
 
 async function main(): Promise<number> {
   // The index is read here even where the middleware keeps none yet (PHONE_INDEX_SYNC_S=0): it is ready for it.
-  const connector = connectorOrExplain((src) => ({ ...src, PHONE_INDEX_SYNC_S: src.PHONE_INDEX_SYNC_S && src.PHONE_INDEX_SYNC_S !== '0' ? src.PHONE_INDEX_SYNC_S : '86400' }));
+  const connector = await connectorOrExplain((src) => ({ ...src, PHONE_INDEX_SYNC_S: src.PHONE_INDEX_SYNC_S && src.PHONE_INDEX_SYNC_S !== '0' ? src.PHONE_INDEX_SYNC_S : '86400' }));
   if (!connector) return 2;
   try {
     const sync = connector.indexSync!;

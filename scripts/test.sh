@@ -12,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The ODBC path of the statistics runs for real through unixODBC and Debian's SQLite ODBC driver.
 [ -f /usr/include/sql.h ] || need+=(unixodbc-dev)
 odbcinst -q -d 2>/dev/null | grep -qx '\[SQLite3\]' || need+=(libsqliteodbc odbcinst)
+# The shared store of a middleware pair runs on a throwaway PostgreSQL (Debian's server package).
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || [ -n "${PG_BIN_DIR:-}" ] || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -37,6 +39,8 @@ npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @
 # none outlived the run; the run's temporary folder is removed whatever the tests left in it.
 export FB24_TEST_RUN="$$-$(date +%s%N)"
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb24-test.XXXXXX")
+# Traversable by others: PostgreSQL will not run as root, so as root its data folder in here belongs to `postgres`.
+chmod 711 "$run_tmp"
 export TMPDIR="$run_tmp"
 status=0
 npx jest "$@" || status=$?

@@ -11,7 +11,6 @@ import { normalisePhone, type PhoneRules } from '../../middleware/lookup/phone-n
 import { parseCallStart } from '../../middleware/routes/event-routes';
 import { IndexSync } from '../../middleware/lookup/index-sync';
 import { PhoneIndex } from '../../middleware/lookup/phone-index';
-import { Store } from '../../middleware/store';
 import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
 
 /** The product against real Bitrix24 material and real-world numbers (INDEX.md says where each comes from). */
@@ -148,8 +147,7 @@ describe('Bitrix24 conformance: the lab emulator against the docs', () => {
 describe('Bitrix24 conformance: the phone index reads the documented list answer', () => {
   const rules: PhoneRules = { countryCode: '7', nationalLength: 10, trunkPrefix: '8', outsidePrefixes: [] };
   it('takes a company, its responsible and its number from crm.company.list as documented', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'index-conf-'));
-    const store = Store.open(dir);
+    const index = new PhoneIndex(':memory:', rules);
     try {
       const documented = doc('company-list-response.json').result as Array<Record<string, unknown>>;
       const counters = { requests: 0 };
@@ -164,13 +162,11 @@ describe('Bitrix24 conformance: the phone index reads the documented list answer
           return documented.filter((r) => Number(r.ID) > filter['>ID']! && Number(r.ID) <= filter['<=ID']!);
         },
       } as unknown as Bitrix24Client;
-      const index = new PhoneIndex(store, rules);
       await new IndexSync(client, index).run();
       const n = normalisePhone('+1 999 888-77-66', rules);
       expect(n.ok && index.find(n.phone)).toEqual([{ type: 'COMPANY', id: 2919, responsibleId: 811, name: 'Crossroads' }]);
     } finally {
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
+      index.close();
     }
   });
 });

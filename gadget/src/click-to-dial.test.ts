@@ -158,7 +158,7 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     await waitFor(() => stack.emulator.calls[0], 20000, 'the call registered');
     const [d] = f.liveDialogs('1001');
     // The gadget has reported the answer before the reload.
-    await waitFor(() => stack.connector.store.getKv<{ answeredAt: number | null }>(`call.record.1001.${d!.id}`)?.answeredAt, 20000, 'the answer reported');
+    await waitFor(async () => (await stack.connector.store.getKv<{ answeredAt: number | null }>(`call.record.1001.${d!.id}`))?.answeredAt, 20000, 'the answer reported');
     await page.reload();
     await page.frameLocator('#gadget').locator('.fb24-dial[data-status=online]').waitFor();
     const call = await waitFor(() => stack.emulator.calls[0]?.finished && stack.emulator.calls[0], 20000, 'the call finished');

@@ -46,7 +46,7 @@ describe('gadget in the Finesse desktop across a side A → B failover', () => {
     const win = await popup;
     expect(win.url()).toBe(card('contact', 42));
     // The middleware has it: a gadget loaded on the other side asks there.
-    await waitFor(() => (stack.connector.store.getKv<Array<{ id: string }>>('popped.1001') ?? []).some((p) => p.id === first), 20_000, 'the pop told to the middleware');
+    await waitFor(async () => ((await stack.connector.store.getKv<Array<{ id: string }>>('popped.1001')) ?? []).some((p) => p.id === first), 20_000, 'the pop told to the middleware');
 
     f.failover(3_600_000);
     await page.locator('#log', { hasText: 'finesse side A out of service' }).waitFor();

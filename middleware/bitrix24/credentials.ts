@@ -38,14 +38,23 @@ export interface Installation {
 
 const KEY = 'bitrix24.installation';
 
+/** The bus topic on which a node tells the others that the installation changed (a refresh, an install, an uninstall). */
+const CHANGED = 'bitrix24.installation';
+
 /**
  * Application mode (a local OAuth application). Tokens are persisted; a refresh happens only after the portal
- * answered `expired_token` (refreshing early can get an application blocked), once for all waiting callers,
- * and the rotated refresh token replaces the old one atomically.
+ * answered `expired_token` (refreshing early can get an application blocked), once for all waiting callers —
+ * of all nodes: the refresh runs under the store's lock, and a node that gets the lock after another refreshed
+ * reads the new tokens instead of spending the rotated refresh token a second time (Bitrix24 refuses it, and the
+ * application would need reinstalling). The installation is kept in memory (every request needs it) and read
+ * again when another node says it changed.
  */
 export class AppCredentials implements Credentials {
   readonly mode = 'app';
   private refreshing: Promise<void> | null = null;
+  private current: Installation | null = null;
+  /** Refreshes this node made (the bench and tests count them against the portal's). */
+  refreshes = 0;
 
   constructor(
     private readonly store: Store,
@@ -54,22 +63,40 @@ export class AppCredentials implements Credentials {
     private readonly log: Logger,
     private readonly timeoutMs: number,
   ) {
-    const inst = this.installation();
-    if (inst) scrubber.add(inst.accessToken, inst.refreshToken, inst.applicationToken);
+    store.subscribe(CHANGED, () => {
+      this.load().catch((err: Error) => this.log.warn({ err: err.message }, 'could not read the installation another node changed'));
+    });
+  }
+
+  /** Reads the installation from the store (at start, and when another node changed it). */
+  async load(): Promise<Installation | null> {
+    const inst = await this.store.getKv<Installation>(KEY);
+    if (inst) this.scrubber.add(inst.accessToken, inst.refreshToken, inst.applicationToken);
+    this.current = inst;
+    return inst;
   }
 
   installation(): Installation | null {
-    return this.store.getKv<Installation>(KEY);
+    return this.current;
   }
 
-  save(inst: Installation): void {
+  async save(inst: Installation): Promise<void> {
     this.scrubber.add(inst.accessToken, inst.refreshToken, inst.applicationToken);
-    this.store.setKv(KEY, inst);
+    await this.store.setKv(KEY, inst);
+    this.current = inst;
+    await this.tellOthers();
   }
 
   /** The application was uninstalled: its tokens are dead; a new install starts over. */
-  forget(): void {
-    this.store.deleteKv(KEY);
+  async forget(): Promise<void> {
+    await this.store.deleteKv(KEY);
+    this.current = null;
+    await this.tellOthers();
+  }
+
+  private async tellOthers(): Promise<void> {
+    // The others also read the store again after an `expired_token`: a lost message costs one more request.
+    await this.store.publish(CHANGED, null).catch((err: Error) => this.log.warn({ err: err.message }, 'could not tell the other nodes about the new installation'));
   }
 
   endpoint(): Endpoint {
@@ -83,7 +110,15 @@ export class AppCredentials implements Credentials {
     const inst = this.installation();
     if (!inst) return Promise.reject(new NotInstalledError('NOT_INSTALLED', 'the Bitrix24 application is not installed yet', null, 'app'));
     if (inst.accessToken !== rejected.auth) return Promise.resolve(); // someone refreshed already
-    this.refreshing = this.doRefresh(inst).finally(() => (this.refreshing = null));
+    this.refreshing = this.store
+      .exclusive('bitrix24.refresh', async () => {
+        // Under the lock, the store is the truth: another node may have refreshed while we waited for it.
+        const stored = await this.load();
+        if (!stored) throw new NotInstalledError('NOT_INSTALLED', 'the Bitrix24 application is not installed yet', null, 'app');
+        if (stored.accessToken !== rejected.auth) return;
+        await this.doRefresh(stored);
+      })
+      .finally(() => (this.refreshing = null));
     return this.refreshing;
   }
 
@@ -109,7 +144,8 @@ export class AppCredentials implements Credentials {
       throw new AuthError(String(body.error ?? ''), String(body.error_description ?? 'token refresh refused'), res.status, 'oauth/token');
     }
     const expiresIn = Number(body.expires_in ?? 3600);
-    this.save({
+    this.refreshes += 1;
+    await this.save({
       ...inst,
       accessToken: body.access_token,
       refreshToken: body.refresh_token,

@@ -102,13 +102,13 @@ export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => 
     const job = payload as FinishJob;
     // What all reports of the dialog say by now (another tab may have seen the answer earlier than the one whose end
     // queued this job): the outcome is computed when it is delivered, not when it was queued.
-    const merged = deps.store.getKv<CallRecord>(recordKey(job.agentId, job.dialogId));
+    const merged = await deps.store.getKv<CallRecord>(recordKey(job.agentId, job.dialogId));
     const outcome = merged && merged.endedAt !== null ? callOutcome(merged) : job.outcome;
     let call = job.click;
     if (!call) {
       const outbox = deps.outbox();
       const key = registerKey(job.agentId, job.dialogId);
-      let reg = outbox.get(key);
+      let reg = await outbox.get(key);
       if (reg?.state === 'pending') reg = await outbox.deliver(reg.id);
       if (!reg || reg.state !== 'done') throw new Error(`the call is not registered yet (${reg?.lastError ?? 'no register job'})`);
       const result = reg.result as Registered;
@@ -148,33 +148,40 @@ export class CallJournal {
   ) {}
 
   /** The click this outbound dialog answers, claimed once and remembered (restart-safe). */
-  private clickOf(agentId: string, extension: string, r: CallRecord): PendingClick | null {
-    const known = this.store.getKv<PendingClick>(clickOfDialogKey(agentId, r.dialogId));
+  private async clickOf(agentId: string, extension: string, r: CallRecord): Promise<PendingClick | null> {
+    const known = await this.store.getKv<PendingClick>(clickOfDialogKey(agentId, r.dialogId));
     if (known || r.direction !== 'outbound') return known;
-    const pending = this.store
-      .kvWithPrefix<PendingClick>(pendingClickKey(extension))
+    const pending = (await this.store.kvWithPrefix<PendingClick>(pendingClickKey(extension)))
       .map((row) => row.value)
       .filter((c) => c.toAddress === r.number.trim() && Math.abs(r.startedAt - c.at) <= CLICK_WINDOW_MS)
       .sort((a, b) => a.at - b.at)[0];
     if (!pending) return null;
-    this.store.deleteKv(pendingClickKey(extension, pending.callId));
-    this.store.deleteKv(dialledKey(pending.callId)); // reported: its end will finish it
-    this.store.setKv(clickOfDialogKey(agentId, r.dialogId), pending);
+    await this.store.deleteKv(pendingClickKey(extension, pending.callId));
+    await this.store.deleteKv(dialledKey(pending.callId)); // reported: its end will finish it
+    await this.store.setKv(clickOfDialogKey(agentId, r.dialogId), pending);
     return pending;
   }
 
-  report(agentId: string, extension: string, report: CallRecord): void {
+  /**
+   * One agent's reports one at a time, on every node (his tabs may reach two nodes): the merge of a dialog's
+   * reports and the claim of a click are read-then-write.
+   */
+  report(agentId: string, extension: string, report: CallRecord): Promise<void> {
+    return this.store.exclusive(`call.report.${agentId}`, () => this.record(agentId, extension, report));
+  }
+
+  private async record(agentId: string, extension: string, report: CallRecord): Promise<void> {
     const key = recordKey(agentId, report.dialogId);
-    const known = this.store.getKv<CallRecord>(key);
+    const known = await this.store.getKv<CallRecord>(key);
     if (report.partial && !known) return; // an end nobody saw begin: no call of ours to close
     const r = mergeRecords(known, report);
-    this.store.setKv(key, r);
-    const click = this.clickOf(agentId, extension, r);
+    await this.store.setKv(key, r);
+    const click = await this.clickOf(agentId, extension, r);
     // A call that never left the switch is a customer call only when it is a click's (a dial that failed early).
     if (!click && r.inside) return;
-    if (!click) this.outbox.enqueue(registerKey(agentId, r.dialogId), REGISTER_CALL, { agentId, extension, record: r } satisfies RegisterJob);
+    if (!click) await this.outbox.enqueue(registerKey(agentId, r.dialogId), REGISTER_CALL, { agentId, extension, record: r } satisfies RegisterJob);
     if (r.endedAt === null) return;
     const job: FinishJob = { agentId, dialogId: r.dialogId, click: click && { callId: click.callId, userId: click.userId }, outcome: callOutcome(r) };
-    this.outbox.enqueue(finishKey(agentId, r.dialogId), FINISH_CALL, job);
+    await this.outbox.enqueue(finishKey(agentId, r.dialogId), FINISH_CALL, job);
   }
 }

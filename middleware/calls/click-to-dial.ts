@@ -118,7 +118,7 @@ export class ClickToDial {
    * responsible (or the "unprocessed" user) and dial it from that user's agent like a click.
    */
   async callback(c: { phone: string; deliveryId: string }): Promise<'dialled' | 'failed' | 'repeated'> {
-    if (!this.d.store.claimKv(`callback.seen.${c.deliveryId}`, { at: Date.now() })) return 'repeated';
+    if (!(await this.d.store.claimKv(`callback.seen.${c.deliveryId}`, { at: Date.now() }))) return 'repeated';
     if (!dialString(c.phone, this.d.rules).ok) {
       this.d.log.warn({ deliveryId: c.deliveryId }, 'callback request without a usable number ignored');
       return 'failed';
@@ -143,14 +143,14 @@ export class ClickToDial {
    * Dialled clicks whose call no gadget ever reported (the desktop was closed right after dialling) would stay open
    * in Bitrix24: after UNREPORTED_AFTER_MS they are closed, without a notification. Returns how many.
    */
-  closeUnreported(now = Date.now()): number {
+  async closeUnreported(now = Date.now()): Promise<number> {
     let n = 0;
-    for (const row of this.d.store.kvWithPrefix<{ click: ExternalCallStart; at: number }>(dialledKey(''))) {
+    for (const row of await this.d.store.kvWithPrefix<{ click: ExternalCallStart; at: number }>(dialledKey(''))) {
       const { click, at } = row.value;
       if (now - at < UNREPORTED_AFTER_MS) continue;
       const message = UNREPORTED[this.d.lang].replace('{phone}', click.phone || click.phoneInternational);
-      this.d.outbox.enqueue(`click-fail:${click.callId}`, FAIL_CLICK, { callId: click.callId, userId: click.userId, statusCode: 'OTHER', message, notify: false } satisfies FailJob);
-      this.d.store.deleteKv(row.key);
+      await this.d.outbox.enqueue(`click-fail:${click.callId}`, FAIL_CLICK, { callId: click.callId, userId: click.userId, statusCode: 'OTHER', message, notify: false } satisfies FailJob);
+      await this.d.store.deleteKv(row.key);
       n += 1;
     }
     return n;
@@ -158,14 +158,17 @@ export class ClickToDial {
 
   /**
    * At start: clicks a previous run took but never settled (it died while waiting for the gadget; a graceful stop
-   * fails them itself) are failed visibly now, so no click stays open in Bitrix24.
+   * fails them itself) are failed visibly now, so no click stays open in Bitrix24. With several nodes only this
+   * node's own clicks count (another node's may be waiting for its gadget right now); a killed node's are failed
+   * by whichever node starts next on its host, or by the hourly sweep once they are older than the dial timeout.
    */
-  recover(): number {
+  async recover(olderThanMs = 0, now = Date.now()): Promise<number> {
     let n = 0;
-    for (const { value: seen } of this.d.store.kvWithPrefix<Seen>(seenKey(''))) {
+    for (const { value: seen } of await this.d.store.kvWithPrefix<Seen>(seenKey(''))) {
       if (seen.settled || !seen.click) continue;
-      this.fail(seen.click, 'interrupted', '', '');
-      this.d.store.setKv(seenKey(seen.click.callId), { ...seen, settled: true });
+      if (olderThanMs > 0 && now - seen.at < olderThanMs) continue;
+      await this.fail(seen.click, 'interrupted', '', '');
+      await this.d.store.setKv(seenKey(seen.click.callId), { ...seen, settled: true });
       n += 1;
     }
     return n;
@@ -175,13 +178,13 @@ export class ClickToDial {
   async handle(e: ExternalCallStart): Promise<'dialled' | 'failed' | 'repeated'> {
     const t0 = performance.now();
     const outcome = await this.process(e);
-    if (outcome !== 'repeated') this.d.store.setKv(seenKey(e.callId), { at: Date.now(), click: e, settled: true } satisfies Seen);
+    if (outcome !== 'repeated') await this.d.store.setKv(seenKey(e.callId), { at: Date.now(), click: e, settled: true } satisfies Seen);
     this.d.onOutcome?.(outcome, (performance.now() - t0) / 1000);
     return outcome === 'dialled' || outcome === 'repeated' ? outcome : 'failed';
   }
 
   private async process(e: ExternalCallStart): Promise<'dialled' | 'repeated' | Failure> {
-    if (!this.d.store.claimKv(seenKey(e.callId), { at: Date.now(), click: e, settled: false } satisfies Seen)) {
+    if (!(await this.d.store.claimKv(seenKey(e.callId), { at: Date.now(), click: e, settled: false } satisfies Seen))) {
       this.d.log.info({ callId: e.callId }, 'click-to-dial: repeated delivery ignored');
       return 'repeated';
     }
@@ -194,12 +197,12 @@ export class ClickToDial {
         this.d.log.warn({ callId: e.callId, err: (err as Error).message }, 'click-to-dial: user lookup failed');
       }
     }
-    if (!extension) return this.fail(e, 'no_extension', '', '');
+    if (!extension) return await this.fail(e, 'no_extension', '', '');
     const dial = dialString(number, this.d.rules);
-    if (!dial.ok) return this.fail(e, 'bad_number', extension, dial.reason);
+    if (!dial.ok) return await this.fail(e, 'bad_number', extension, dial.reason);
     const pending: PendingClick = { callId: e.callId, userId: e.userId, toAddress: dial.toAddress, at: Date.now() };
     // Noted before dialling: the dialog's first event may reach us before the gadget's answer does.
-    this.d.store.setKv(pendingClickKey(extension, e.callId), pending);
+    await this.d.store.setKv(pendingClickKey(extension, e.callId), pending);
     const outcome = await this.d.channels.dial(
       extension,
       { callId: e.callId, toAddress: dial.toAddress, whenReady: this.d.whenReady, reasonCodeId: this.d.reasonCodeId },
@@ -207,19 +210,19 @@ export class ClickToDial {
     );
     if (outcome.ok) {
       this.d.log.info({ callId: e.callId, extension }, 'click-to-dial: MAKE_CALL accepted by Finesse');
-      this.d.store.setKv(dialledKey(e.callId), { click: e, at: Date.now() });
+      await this.d.store.setKv(dialledKey(e.callId), { click: e, at: Date.now() });
       return 'dialled';
     }
-    this.d.store.deleteKv(pendingClickKey(extension, e.callId)); // only this click's: an earlier one may be ringing
+    await this.d.store.deleteKv(pendingClickKey(extension, e.callId)); // only this click's: an earlier one may be ringing
     const detail = outcome.state !== undefined ? (STATE_NAMES[this.d.lang][outcome.state] ?? outcome.state) : outcome.reason;
-    return this.fail(e, outcome.code, extension, detail);
+    return await this.fail(e, outcome.code, extension, detail);
   }
 
-  private fail(e: ExternalCallStart, code: Failure, ext: string, detail: string): Failure {
+  private async fail(e: ExternalCallStart, code: Failure, ext: string, detail: string): Promise<Failure> {
     const lang = this.d.lang;
     const message = (PREFIX[lang] + MESSAGES[lang][code]).replace('{phone}', e.phone || e.phoneInternational).replace('{ext}', ext).replace('{detail}', detail);
     this.d.log.warn({ callId: e.callId, userId: e.userId, code, detail }, 'click-to-dial failed');
-    this.d.outbox.enqueue(`click-fail:${e.callId}`, FAIL_CLICK, { callId: e.callId, userId: e.userId, statusCode: STATUS[code], message } satisfies FailJob);
+    await this.d.outbox.enqueue(`click-fail:${e.callId}`, FAIL_CLICK, { callId: e.callId, userId: e.userId, statusCode: STATUS[code], message } satisfies FailJob);
     return code;
   }
 }
@@ -229,16 +232,16 @@ export function failClickHandler(deps: { client: Bitrix24Client; store: Store })
   return async ({ payload, previousAttempts }) => {
     const job = payload as FailJob;
     const key = `click.fail.progress.${job.callId}`;
-    const progress = deps.store.getKv<{ finished?: boolean; notified?: boolean }>(key) ?? {};
+    const progress = (await deps.store.getKv<{ finished?: boolean; notified?: boolean }>(key)) ?? {};
     if (!progress.finished) {
       await finishOnce(deps.client, { CALL_ID: job.callId, USER_ID: job.userId, DURATION: 0, STATUS_CODE: job.statusCode, FAILED_REASON: job.message }, previousAttempts);
       progress.finished = true;
-      deps.store.setKv(key, progress);
+      await deps.store.setKv(key, progress);
     }
     if (!progress.notified && job.notify !== false) {
       await deps.client.call('im.notify.system.add', { USER_ID: job.userId, MESSAGE: job.message });
       progress.notified = true;
-      deps.store.setKv(key, progress);
+      await deps.store.setKv(key, progress);
     }
     return { callId: job.callId, statusCode: job.statusCode };
   };

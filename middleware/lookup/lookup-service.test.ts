@@ -98,7 +98,7 @@ describe('unknown callers: exactly one lead, never lost', () => {
     const a = await uccxLookup(stack.url, { ani: '89123456789', token });
     expect(a.fields.status).toBe('degraded');
     stack.emulator.switches.latencyMs = 0;
-    await until(() => stack.connector.outbox.stats().depth === 0, 'outbox to drain');
+    await until(async () => (await stack.connector.outbox.stats()).depth === 0, 'outbox to drain');
     expect(stack.emulator.counters.calls['crm.lead.add'] ?? 0).toBe(0);
   });
 });
@@ -110,9 +110,9 @@ describe('exactly one lead whatever the timing', () => {
       stack.emulator.switches.methodLatencyMs.set('crm.lead.add', 2000); // the portal creates it after we gave up
       const a = await uccxLookup(stack.url, { ani: '+7 999 800-00-01', callId: 'slow-1', token });
       expect(a.fields.status).not.toBe('found');
-      await until(() => stack.connector.outbox.get('lead:79998000001')?.state === 'done', 'the lead job to settle', 30_000);
+      await until(async () => (await stack.connector.outbox.get('lead:79998000001'))?.state === 'done', 'the lead job to settle', 30_000);
       expect(stack.emulator.leadCount('+79998000001')).toBe(1);
-      expect(stack.connector.outbox.get('lead:79998000001')?.result).toMatchObject({ type: 'LEAD', created: true });
+      expect((await stack.connector.outbox.get('lead:79998000001'))?.result).toMatchObject({ type: 'LEAD', created: true });
     } finally {
       await stack.stop();
     }
@@ -125,9 +125,9 @@ describe('exactly one lead whatever the timing', () => {
       const a = await uccxLookup(stack.url, { ani: '+7 999 800-00-02', callId: 'both-1', token });
       expect(a.fields.status).toBe('degraded');
       const call = { sessionId: '555001', nodeId: 1, startUtc: '2026-11-30 03:00:00', endUtc: '2026-11-30 03:00:30', caller: '+79998000002', crmRef: '' };
-      stack.connector.outbox.enqueue(missedKey(call), LOG_MISSED_CALL, call);
+      await stack.connector.outbox.enqueue(missedKey(call), LOG_MISSED_CALL, call);
       stack.emulator.switches.outage = 'none';
-      await until(() => stack.connector.outbox.stats().depth === 0, 'both jobs done', 30_000);
+      await until(async () => (await stack.connector.outbox.stats()).depth === 0, 'both jobs done', 30_000);
       expect(stack.emulator.leadCount('+79998000002')).toBe(1);
       const missed = stack.emulator.calls.find((c) => c.PHONE_NUMBER === '+79998000002');
       expect(missed).toMatchObject({ CRM_ENTITY_TYPE: 'LEAD', finished: { STATUS_CODE: '304' } });
@@ -154,7 +154,7 @@ describe('reads never wait for writes', () => {
       expect(knownAnswers).toEqual(Array(15).fill('found'));
       // The slow writes were under way meanwhile: sent, and not done yet.
       expect(stack.connector.writer.counters.commands).toBeGreaterThan(0);
-      expect(stack.connector.outbox.stats().depth).toBeGreaterThan(0);
+      expect((await stack.connector.outbox.stats()).depth).toBeGreaterThan(0);
       stack.emulator.switches.methodLatencyMs.clear();
     } finally {
       stack.emulator.release();
@@ -174,7 +174,7 @@ describe('the portal limits', () => {
     );
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(stack.emulator.counters.rejected503).toBe(0);
-    await until(() => stack.connector.outbox.stats().depth === 0, 'all leads', 30000);
+    await until(async () => (await stack.connector.outbox.stats()).depth === 0, 'all leads', 30000);
     expect(stack.emulator.counters.rejected503).toBe(0);
     expect(stack.emulator.leadCount()).toBe(2 + 120);
     // Far fewer HTTP requests than calls: the burst went out in batches.
@@ -187,7 +187,7 @@ describe('the portal limits', () => {
     const answers = await Promise.all(['89123456789', '84951112233', '79160001122'].map((ani) => uccxLookup(stack.url, { ani, token })));
     expect(answers.map((a) => `${a.fields.status} ${a.fields.reason ?? ''}`.trim())).toEqual(['found', 'found', 'found']);
     expect(stack.emulator.counters.refreshes).toBe(1);
-    const saved = stack.connector.store.getKv<{ accessToken: string }>('bitrix24.installation')!;
+    const saved = (await stack.connector.store.getKv<{ accessToken: string }>('bitrix24.installation'))!;
     expect(stack.connector.credentials.endpoint().auth).toBe(saved.accessToken);
   });
 
@@ -232,7 +232,7 @@ describe('operations', () => {
   it('secrets never reach the logs', async () => {
     const sink = logSink();
     const stack = await startStack({ mode: 'app', logDestination: sink.stream, env: { LOG_LEVEL: 'debug', LOOKUP_DEADLINE_MS: '300', B24_REQUEST_TIMEOUT_MS: '400' } });
-    const inst = stack.connector.store.getKv<{ accessToken: string; refreshToken: string; applicationToken: string }>('bitrix24.installation')!;
+    const inst = (await stack.connector.store.getKv<{ accessToken: string; refreshToken: string; applicationToken: string }>('bitrix24.installation'))!;
     stack.emulator.expireAccessTokens();
     await uccxLookup(stack.url, { ani: '89123456789', token });
     await uccxLookup(stack.url, { ani: '89123456789', token: 'wrong-token' });

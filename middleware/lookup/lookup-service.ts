@@ -2,7 +2,7 @@ import type { CrmDirectory } from '../bitrix24/crm-directory';
 import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, RateLimitError } from '../bitrix24/errors';
 import type { Logger } from '../log';
 import type { Outbox, OutboxItem } from '../outbox';
-import { isBusy } from '../store';
+import { isUnavailable } from '../store';
 import { candidates, chooseRouting, rankMatches, type CrmMatch, type CrmUser } from './caller-match';
 import { queueAnswer, type LookupAnswer } from './lookup-answer';
 import type { PhoneNumber } from './phone-number';
@@ -95,45 +95,54 @@ export class LookupService {
     return queueAnswer(phone.e164, 'degraded', reason);
   }
 
-  /** Lead jobs the store could not take yet (another process holds its lock): kept here and offered again. */
+  /**
+   * Lead jobs the store could not take yet (another process holds its lock, PostgreSQL is out of reach): kept here
+   * and offered again.
+   */
   private readonly waiting = new Map<string, { phone: PhoneNumber; callId: string | null }>();
   private retryTimer: NodeJS.Timeout | null = null;
+  private offering: Promise<void> | null = null;
 
-  /** Queues the lead job now, or — the store being locked — as soon as it takes it; the answer never waits for it. */
+  /** Queues the lead job now, or — the store being unavailable — as soon as it takes it; the answer never waits for it. */
   private queueLeadSoon(phone: PhoneNumber, callId: string | null): void {
-    try {
-      this.queueLead(phone, callId, false);
-    } catch (e) {
-      if (!isBusy(e)) {
+    this.queueLead(phone, callId, false).catch((e: unknown) => {
+      if (!isUnavailable(e)) {
         this.opts.log.error({ phone: phone.e164, err: (e as Error).message }, 'could not queue the lead job');
         return;
       }
-      this.waiting.set(phone.digits, { phone, callId });
-      this.retryTimer ??= setInterval(() => this.offerWaiting(), 200);
-      this.retryTimer.unref();
-    }
+      this.hold(phone, callId);
+    });
   }
 
-  private offerWaiting(): void {
-    for (const [digits, w] of this.waiting) {
-      try {
-        this.queueLead(w.phone, w.callId, false);
-        this.waiting.delete(digits);
-      } catch (e) {
-        if (isBusy(e)) return; // still locked: next round
-        this.waiting.delete(digits);
-        this.opts.log.error({ phone: w.phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+  private hold(phone: PhoneNumber, callId: string | null): void {
+    this.waiting.set(phone.digits, { phone, callId });
+    this.retryTimer ??= setInterval(() => void this.offerWaiting(), 200);
+    this.retryTimer.unref();
+  }
+
+  private offerWaiting(): Promise<void> {
+    this.offering ??= (async () => {
+      for (const [digits, w] of this.waiting) {
+        try {
+          await this.queueLead(w.phone, w.callId, false);
+          this.waiting.delete(digits);
+        } catch (e) {
+          if (isUnavailable(e)) return; // still unavailable: next round
+          this.waiting.delete(digits);
+          this.opts.log.error({ phone: w.phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+        }
       }
-    }
-    if (this.waiting.size === 0 && this.retryTimer) {
-      clearInterval(this.retryTimer);
-      this.retryTimer = null;
-    }
+      if (this.waiting.size === 0 && this.retryTimer) {
+        clearInterval(this.retryTimer);
+        this.retryTimer = null;
+      }
+    })().finally(() => (this.offering = null));
+    return this.offering;
   }
 
   /** Lead jobs still waiting for the store (shutdown: offered once more). */
-  flushWaiting(): number {
-    this.offerWaiting();
+  async flushWaiting(): Promise<number> {
+    await this.offerWaiting();
     return this.waiting.size;
   }
 
@@ -216,10 +225,10 @@ export class LookupService {
     return u;
   }
 
-  private queueLead(phone: PhoneNumber, callId: string | null, searched: boolean): OutboxItem {
+  private async queueLead(phone: PhoneNumber, callId: string | null, searched: boolean): Promise<OutboxItem> {
     const key = leadKey(phone.digits);
-    const known = this.outbox.get(key);
-    if (known?.state === 'done' && Date.now() - (known.doneAt ?? 0) > LEAD_KEY_WINDOW_MS) this.outbox.forgetDone(key);
+    const known = await this.outbox.get(key);
+    if (known?.state === 'done' && Date.now() - (known.doneAt ?? 0) > LEAD_KEY_WINDOW_MS) await this.outbox.forgetDone(key);
     const payload: EnsureLeadPayload = {
       digits: phone.digits,
       e164: phone.e164,
@@ -234,10 +243,10 @@ export class LookupService {
   private async unknownCaller(phone: PhoneNumber, callId: string | null): Promise<LookupAnswer> {
     let item: OutboxItem;
     try {
-      item = this.queueLead(phone, callId, true);
+      item = await this.queueLead(phone, callId, true);
     } catch (e) {
-      if (!isBusy(e)) throw e;
-      this.queueLeadSoon(phone, callId);
+      if (!isUnavailable(e)) throw e;
+      this.hold(phone, callId);
       return queueAnswer(phone.e164, 'pending', 'store_busy');
     }
     // Try now only if nobody tried yet or the retry is due; otherwise the outbox's backoff stands.

@@ -1,10 +1,12 @@
-import type { Store } from '../store';
+import Database from 'better-sqlite3';
 import type { CrmEntityType, CrmMatch, CrmUser } from './caller-match';
 import { duplicateIndexForm, normalisePhone, type PhoneNumber, type PhoneRules } from './phone-number';
 
 /**
  * A local copy of who owns which phone number in the CRM (contacts, companies, leads: type, id, name, responsible,
- * created) and of the users' active flag and extension, in the store: a known caller is routed with no REST
+ * created) and of the users' active flag and extension, in a local SQLite file of the node (DATA_DIR/phone-index.sqlite,
+ * a cache: each node of a pair keeps its own, so it answers known callers without Bitrix24 and without the shared
+ * store): a known caller is routed with no REST
  * request — also while Bitrix24 is slow, down or rate-limited. Built by generations: a sync fills generation N+1
  * while lookups read N, and only a finished sync makes N+1 the one read; a failed or partial sync is never served.
  */
@@ -29,7 +31,6 @@ export interface IndexState {
   lastError: string | null;
 }
 
-const STATE = 'phoneIndex.state';
 const EMPTY: IndexState = { gen: 0, builtAt: null, records: 0, numbers: 0, users: 0, building: null, lastError: null };
 
 const SCHEMA = `
@@ -41,27 +42,38 @@ CREATE TABLE IF NOT EXISTS phone_index_record (gen INTEGER NOT NULL, type TEXT N
   responsible INTEGER, created TEXT NOT NULL, PRIMARY KEY (gen, type, id));
 CREATE TABLE IF NOT EXISTS phone_index_user (gen INTEGER NOT NULL, id INTEGER NOT NULL, active INTEGER NOT NULL, extension TEXT,
   PRIMARY KEY (gen, id));
+CREATE TABLE IF NOT EXISTS phone_index_state (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);
 `;
 
 /** The keys a caller's number is looked up under: its canonical digits and the digits of each variant. */
 const lookupKeys = (phone: PhoneNumber) => [...new Set([phone.digits, ...phone.variants.map((v) => v.replace(/\D/g, ''))])];
 
 export class PhoneIndex {
+  private readonly db: Database.Database;
+
+  /** `path`: the index's file (':memory:' in tests). */
   constructor(
-    private readonly store: Store,
+    path: string,
     private readonly rules: PhoneRules,
   ) {
-    store.db.exec(SCHEMA);
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(SCHEMA);
   }
 
   state(): IndexState {
-    return { ...EMPTY, ...(this.store.getKv<IndexState>(STATE) ?? {}) };
+    const row = this.db.prepare('SELECT value FROM phone_index_state WHERE id = 1').get() as { value: string } | undefined;
+    return { ...EMPTY, ...(row ? (JSON.parse(row.value) as Partial<IndexState>) : {}) };
   }
 
   private setState(patch: Partial<IndexState>): IndexState {
     const next = { ...this.state(), ...patch };
-    this.store.setKv(STATE, next);
+    this.db.prepare('INSERT OR REPLACE INTO phone_index_state (id, value) VALUES (1, ?)').run(JSON.stringify(next));
     return next;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
   }
 
   /** The keys a CRM phone value is found under: our canonical digits (the site's rules) and Bitrix24's index form. */
@@ -79,7 +91,7 @@ export class PhoneIndex {
     const { gen } = this.state();
     if (!gen) return null;
     const keys = lookupKeys(phone);
-    const rows = this.store.db
+    const rows = this.db
       .prepare(
         // CROSS JOIN keeps the number's rows as the outer loop: with one key SQLite would otherwise scan the records.
         `SELECT DISTINCT r.type, r.id, r.name, r.responsible FROM phone_index k CROSS JOIN phone_index_record r ON r.gen = k.gen AND r.type = k.type AND r.id = k.id
@@ -93,7 +105,7 @@ export class PhoneIndex {
   user(id: number): CrmUser | undefined {
     const { gen } = this.state();
     if (!gen) return undefined;
-    const r = this.store.db.prepare('SELECT active, extension FROM phone_index_user WHERE gen = ? AND id = ?').get(gen, id) as { active: number; extension: string | null } | undefined;
+    const r = this.db.prepare('SELECT active, extension FROM phone_index_user WHERE gen = ? AND id = ?').get(gen, id) as { active: number; extension: string | null } | undefined;
     return r ? { id, active: r.active === 1, extension: r.extension } : undefined;
   }
 
@@ -102,29 +114,29 @@ export class PhoneIndex {
     const s = this.state();
     if (s.building) return { gen: s.building.gen, cursor: s.building.cursor };
     const gen = Math.max(s.gen, this.maxGen()) + 1;
-    this.store.db.prepare('DELETE FROM phone_index WHERE gen >= ?').run(gen);
-    this.store.db.prepare('DELETE FROM phone_index_record WHERE gen >= ?').run(gen);
-    this.store.db.prepare('DELETE FROM phone_index_user WHERE gen >= ?').run(gen);
+    this.db.prepare('DELETE FROM phone_index WHERE gen >= ?').run(gen);
+    this.db.prepare('DELETE FROM phone_index_record WHERE gen >= ?').run(gen);
+    this.db.prepare('DELETE FROM phone_index_user WHERE gen >= ?').run(gen);
     this.setState({ building: { gen, startedAt: new Date().toISOString(), cursor: {} } });
     return { gen, cursor: {} };
   }
 
   private maxGen(): number {
-    const r = this.store.db.prepare('SELECT MAX(gen) AS g FROM phone_index_record').get() as { g: number | null };
+    const r = this.db.prepare('SELECT MAX(gen) AS g FROM phone_index_record').get() as { g: number | null };
     return r.g ?? 0;
   }
 
   /** A page of records into the generation being built, and where the sync got to — one transaction. */
   addRecords(gen: number, records: IndexedRecord[], cursor: { type: CrmEntityType; lastId: number } | null): void {
-    this.store.db.transaction(() => {
+    this.db.transaction(() => {
       this.write(gen, records);
       if (cursor) this.moveCursor(cursor.type, cursor.lastId);
     })();
   }
 
   addUsers(gen: number, users: CrmUser[], lastId: number): void {
-    const put = this.store.db.prepare('INSERT OR REPLACE INTO phone_index_user (gen, id, active, extension) VALUES (?, ?, ?, ?)');
-    this.store.db.transaction(() => {
+    const put = this.db.prepare('INSERT OR REPLACE INTO phone_index_user (gen, id, active, extension) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
       for (const u of users) put.run(gen, u.id, u.active ? 1 : 0, u.extension);
       this.moveCursor('USER', lastId);
     })();
@@ -136,9 +148,9 @@ export class PhoneIndex {
   }
 
   private write(gen: number, records: IndexedRecord[]): void {
-    const rec = this.store.db.prepare('INSERT OR REPLACE INTO phone_index_record (gen, type, id, name, responsible, created) VALUES (?, ?, ?, ?, ?, ?)');
-    const drop = this.store.db.prepare('DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ?');
-    const key = this.store.db.prepare('INSERT OR IGNORE INTO phone_index (gen, key, type, id) VALUES (?, ?, ?, ?)');
+    const rec = this.db.prepare('INSERT OR REPLACE INTO phone_index_record (gen, type, id, name, responsible, created) VALUES (?, ?, ?, ?, ?, ?)');
+    const drop = this.db.prepare('DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ?');
+    const key = this.db.prepare('INSERT OR IGNORE INTO phone_index (gen, key, type, id) VALUES (?, ?, ?, ?)');
     for (const r of records) {
       rec.run(gen, r.type, r.id, r.name, r.responsibleId, r.created);
       drop.run(gen, r.type, r.id);
@@ -148,8 +160,8 @@ export class PhoneIndex {
 
   /** The sync finished: its generation is the one read from now on; older ones go. */
   complete(gen: number): IndexState {
-    return this.store.db.transaction(() => {
-      const count = (sql: string) => (this.store.db.prepare(sql).get(gen) as { n: number }).n;
+    return this.db.transaction(() => {
+      const count = (sql: string) => (this.db.prepare(sql).get(gen) as { n: number }).n;
       const state = this.setState({
         gen,
         builtAt: new Date().toISOString(),
@@ -159,7 +171,7 @@ export class PhoneIndex {
         building: null,
         lastError: null,
       });
-      for (const t of ['phone_index', 'phone_index_record', 'phone_index_user']) this.store.db.prepare(`DELETE FROM ${t} WHERE gen < ?`).run(gen);
+      for (const t of ['phone_index', 'phone_index_record', 'phone_index_user']) this.db.prepare(`DELETE FROM ${t} WHERE gen < ?`).run(gen);
       return state;
     })();
   }
@@ -178,16 +190,16 @@ export class PhoneIndex {
     const same = (a: CrmMatch[], b: CrmMatch[]) =>
       a.length === b.length && a.every((x) => b.some((y) => y.type === x.type && y.id === x.id && (y.name ?? '') === (x.name ?? '') && y.responsibleId === x.responsibleId));
     if (same(now, fresh)) return;
-    this.store.db.transaction(() => {
+    this.db.transaction(() => {
       // Records the index had under this number that Bitrix24 no longer has under it: unlinked from it.
-      const stale = this.store.db.prepare(`SELECT DISTINCT type, id FROM phone_index WHERE gen = ? AND key IN (${keys.map(() => '?').join(',')})`).all(gen, ...keys) as Array<{ type: CrmEntityType; id: number }>;
+      const stale = this.db.prepare(`SELECT DISTINCT type, id FROM phone_index WHERE gen = ? AND key IN (${keys.map(() => '?').join(',')})`).all(gen, ...keys) as Array<{ type: CrmEntityType; id: number }>;
       const still = new Set(fresh.map((r) => `${r.type}:${r.id}`));
-      const unlink = this.store.db.prepare(`DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ? AND key IN (${keys.map(() => '?').join(',')})`);
+      const unlink = this.db.prepare(`DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ? AND key IN (${keys.map(() => '?').join(',')})`);
       for (const s of stale) if (!still.has(`${s.type}:${s.id}`)) unlink.run(gen, s.type, s.id, ...keys);
-      const rec = this.store.db.prepare('INSERT OR REPLACE INTO phone_index_record (gen, type, id, name, responsible, created) VALUES (?, ?, ?, ?, ?, ?)');
-      const key = this.store.db.prepare('INSERT OR IGNORE INTO phone_index (gen, key, type, id) VALUES (?, ?, ?, ?)');
+      const rec = this.db.prepare('INSERT OR REPLACE INTO phone_index_record (gen, type, id, name, responsible, created) VALUES (?, ?, ?, ?, ?, ?)');
+      const key = this.db.prepare('INSERT OR IGNORE INTO phone_index (gen, key, type, id) VALUES (?, ?, ?, ?)');
       for (const r of fresh) {
-        const old = this.store.db.prepare('SELECT created FROM phone_index_record WHERE gen = ? AND type = ? AND id = ?').get(gen, r.type, r.id) as { created: string } | undefined;
+        const old = this.db.prepare('SELECT created FROM phone_index_record WHERE gen = ? AND type = ? AND id = ?').get(gen, r.type, r.id) as { created: string } | undefined;
         rec.run(gen, r.type, r.id, r.name ?? '', r.responsibleId, old?.created ?? '');
         for (const k of keys) key.run(gen, k, r.type, r.id);
       }
@@ -201,12 +213,12 @@ export class PhoneIndex {
   upsert(record: IndexedRecord | null, type: CrmEntityType, id: number): void {
     const s = this.state();
     const gens = [s.gen, s.building?.gen ?? 0].filter((g) => g > 0);
-    this.store.db.transaction(() => {
+    this.db.transaction(() => {
       for (const gen of gens) {
         if (record) this.write(gen, [record]);
         else {
-          this.store.db.prepare('DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ?').run(gen, type, id);
-          this.store.db.prepare('DELETE FROM phone_index_record WHERE gen = ? AND type = ? AND id = ?').run(gen, type, id);
+          this.db.prepare('DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ?').run(gen, type, id);
+          this.db.prepare('DELETE FROM phone_index_record WHERE gen = ? AND type = ? AND id = ?').run(gen, type, id);
         }
       }
     })();
@@ -217,6 +229,6 @@ export class PhoneIndex {
     const { gen } = this.state();
     const known = this.user(u.id);
     if (known && known.active === u.active && known.extension === u.extension) return;
-    if (gen) this.store.db.prepare('INSERT OR REPLACE INTO phone_index_user (gen, id, active, extension) VALUES (?, ?, ?, ?)').run(gen, u.id, u.active ? 1 : 0, u.extension);
+    if (gen) this.db.prepare('INSERT OR REPLACE INTO phone_index_user (gen, id, active, extension) VALUES (?, ?, ?, ?)').run(gen, u.id, u.active ? 1 : 0, u.extension);
   }
 }

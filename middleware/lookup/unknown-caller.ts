@@ -54,36 +54,36 @@ export function ensureLeadHandler(d: EnsureLeadDeps): Handler {
   const now = d.now ?? Date.now;
   return async ({ payload, previousAttempts }: Attempt): Promise<EnsureLeadResult> => {
     const p = payload as EnsureLeadPayload;
-    const unknown = d.store.getKv<{ at: number }>(unknownKey(p.digits));
+    const unknown = await d.store.getKv<{ at: number }>(unknownKey(p.digits));
     if (unknown && now() - unknown.at < d.settleMs) {
       throw new OutcomeUnknown(`an earlier crm.lead.add may still be running at Bitrix24: waiting until ${new Date(unknown.at + d.settleMs).toISOString()} before looking again`);
     }
     if (unknown) {
       const made = await d.directory.leadsByOrigin(leadOrigin(p));
       if (made.length) {
-        d.store.deleteKv(unknownKey(p.digits));
+        await d.store.deleteKv(unknownKey(p.digits));
         return { type: 'LEAD', id: Math.min(...made), created: true };
       }
     }
     if (unknown || previousAttempts > 0 || !p.searched) {
       const existing = candidates(await d.directory.findByPhone(p.variants))[0];
       if (existing) {
-        d.store.deleteKv(unknownKey(p.digits));
+        await d.store.deleteKv(unknownKey(p.digits));
         return { type: existing.type, id: existing.id, created: false };
       }
     }
     // Marked before sending: if we die before the answer, the next start knows the outcome is unknown.
-    d.store.setKv(unknownKey(p.digits), { at: now() });
+    await d.store.setKv(unknownKey(p.digits), { at: now() });
     let id: number;
     try {
       id = await d.directory.addLead({ title: p.title, e164: p.e164, responsibleId: d.unprocessedUserId, originId: leadOrigin(p) });
     } catch (err) {
       // A refusal with an answer (an error code from Bitrix24) created nothing: no need to wait.
-      if (err instanceof Bitrix24Error && !(err instanceof TransportError) && !(err instanceof DeadlineError) && !(err instanceof ServerError)) d.store.deleteKv(unknownKey(p.digits));
-      else d.store.setKv(unknownKey(p.digits), { at: now() });
+      if (err instanceof Bitrix24Error && !(err instanceof TransportError) && !(err instanceof DeadlineError) && !(err instanceof ServerError)) await d.store.deleteKv(unknownKey(p.digits));
+      else await d.store.setKv(unknownKey(p.digits), { at: now() });
       throw err;
     }
-    d.store.deleteKv(unknownKey(p.digits));
+    await d.store.deleteKv(unknownKey(p.digits));
     return { type: 'LEAD', id, created: true };
   };
 }

@@ -49,7 +49,7 @@ export function missedCallHandler(deps: {
   return async ({ payload, previousAttempts }: Attempt) => {
     const call = payload as AbandonedCall;
     const key = `missed.progress.${missedKey(call)}`;
-    const progress: Progress = store.getKv<Progress>(key) ?? {};
+    const progress: Progress = (await store.getKv<Progress>(key)) ?? {};
     const save = () => store.setKv(key, progress);
     const phone = normalisePhone(call.caller, deps.rules);
     if (!phone.ok) return { skipped: `caller number not usable: ${phone.reason}` };
@@ -71,13 +71,13 @@ export function missedCallHandler(deps: {
           // caller, a missed call, a retry after a crash — one lead, whoever comes first.
           const outbox = deps.outbox();
           const job: EnsureLeadPayload = { digits: phone.phone.digits, e164: phone.phone.e164, variants: phone.phone.variants, callId: `uccx-${call.sessionId}`, title: deps.leadTitle(phone.phone.e164), searched: true };
-          const item = await outbox.deliver(outbox.enqueue(leadKey(phone.phone.digits), ENSURE_LEAD, job).id);
+          const item = await outbox.deliver((await outbox.enqueue(leadKey(phone.phone.digits), ENSURE_LEAD, job)).id);
           if (item.state !== 'done') throw new Error(`the caller's lead is not made yet (${item.lastError ?? 'pending'})`);
           const lead = item.result as EnsureLeadResult;
           progress.entity = { type: lead.type, id: lead.id, userId: lead.type === 'LEAD' ? deps.unprocessedUserId : await activeOrUnprocessed(null) };
         }
       }
-      save();
+      await save();
     }
     const e = progress.entity;
     if (!progress.callId) {
@@ -95,12 +95,12 @@ export function missedCallHandler(deps: {
       });
       if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
       progress.callId = r.CALL_ID;
-      save();
+      await save();
     }
     if (!progress.finished) {
       await finishOnce(client, { CALL_ID: progress.callId, USER_ID: e.userId, DURATION: 0, STATUS_CODE: '304', ADD_TO_CHAT: 0 }, previousAttempts);
       progress.finished = true;
-      save();
+      await save();
     }
     return { callId: progress.callId, entity: `${e.type}:${e.id}`, userId: e.userId };
   };

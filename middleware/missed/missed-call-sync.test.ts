@@ -38,7 +38,7 @@ describe('missed calls from UCCX into Bitrix24', () => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       await c.outbox.runDue();
-      if (keys.every((k) => c.outbox.get(k)?.state === 'done')) return;
+      if ((await Promise.all(keys.map((k) => c.outbox.get(k)))).every((i) => i?.state === 'done')) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('outbox did not drain');
@@ -62,7 +62,7 @@ describe('missed calls from UCCX into Bitrix24', () => {
     ]);
     expect(newLead).toMatchObject({ ASSIGNED_BY_ID: 9, ORIGIN_ID: 'uccx-203' });
     expect(new Set(stack.emulator.calls.map((x) => x.EXTERNAL_CALL_ID)).size).toBe(4);
-    expect(c.outbox.get('missed:1:205')?.result).toEqual({ skipped: expect.stringContaining('caller number not usable') });
+    expect((await c.outbox.get('missed:1:205'))?.result).toEqual({ skipped: expect.stringContaining('caller number not usable') });
   });
 
   it('a rerun logs nothing twice', async () => {
@@ -81,14 +81,14 @@ describe('missed calls from UCCX into Bitrix24', () => {
     const mine = stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-207');
     expect(mine).toHaveLength(1);
     expect(mine[0]!.finished?.STATUS_CODE).toBe('304');
-    expect(c.outbox.get('missed:1:207')!.attempts).toBe(2);
+    expect((await c.outbox.get('missed:1:207'))!.attempts).toBe(2);
   });
 
   it('the poller picks up newly ended calls once, across a restart', async () => {
     const c = stack.connector;
     expect(await c.missedCalls!.pollOnce()).toBe(0); // the watermark starts at "now": the past is for backfill
     // As if the middleware had been running for a while: a call ends after the watermark.
-    c.store.setKv('missed.watermark', { endUtc: moment.utc().subtract(10, 'minutes').format(UTC_TEXT), sessionId: '' });
+    await c.store.setKv('missed.watermark', { endUtc: moment.utc().subtract(10, 'minutes').format(UTC_TEXT), sessionId: '' });
     const start = moment.utc().subtract(5, 'minutes').format(UTC_TEXT);
     abandoned(208, start, '89001112233');
     expect(await c.missedCalls!.pollOnce()).toBe(1);
@@ -104,7 +104,7 @@ describe('missed calls from UCCX into Bitrix24', () => {
 
   it('a row UCCX wrote late (ending before the watermark) is still logged, once: each poll looks back', async () => {
     const c = stack.connector;
-    c.store.setKv('missed.watermark', { endUtc: moment.utc().subtract(3, 'minutes').format(UTC_TEXT), sessionId: '' });
+    await c.store.setKv('missed.watermark', { endUtc: moment.utc().subtract(3, 'minutes').format(UTC_TEXT), sessionId: '' });
     // Written only now, though the call ended 8 minutes ago (the standby node lagging).
     abandoned(209, moment.utc().subtract(8, 'minutes').format(UTC_TEXT), '89001112233');
     expect(await c.missedCalls!.pollOnce()).toBe(1);
@@ -119,7 +119,7 @@ describe('missed calls from UCCX into Bitrix24', () => {
     insertCall(writer.db, { session: 211, start: '2024-03-02 06:01:00.000', caller: '89123456789', crmRef: 'CONTACT:42', disposition: 1, seconds: 3 });
     const keys = await c.missedCalls!.enqueuePeriod(periodToUtc('2024-03-02', '2024-03-02', 'Europe/Moscow'));
     await drain(c, keys);
-    expect(c.outbox.get('missed:1:210')?.result).toEqual({ skipped: expect.stringContaining('short abandon (3 s, under 5 s)') });
+    expect((await c.outbox.get('missed:1:210'))?.result).toEqual({ skipped: expect.stringContaining('short abandon (3 s, under 5 s)') });
     expect(stack.emulator.portal.leadsWithPhone('+79990002222')).toHaveLength(0);
     expect(stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-211')).toMatchObject([{ CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42 }]);
   });

@@ -30,12 +30,12 @@ export class MissedCallSync {
     return (this.opts.now ?? Date.now)();
   }
 
-  watermark(): Watermark {
+  async watermark(): Promise<Watermark> {
     // First start: from now on; the past is the backfill command's.
-    const w = this.store.getKv<Watermark>(WATERMARK);
+    const w = await this.store.getKv<Watermark>(WATERMARK);
     if (w) return w;
     const start = { endUtc: moment.utc(this.now() - this.opts.lagMs).format(UTC_TEXT), sessionId: '' };
-    this.store.setKv(WATERMARK, start);
+    await this.store.setKv(WATERMARK, start);
     return start;
   }
 
@@ -43,22 +43,27 @@ export class MissedCallSync {
    * Queues what completed since the watermark — reading `lookbackMs` further back, for rows UCCX wrote late (the
    * outbox's keys make a call read twice queued once); returns how many new ones.
    */
-  async pollOnce(): Promise<number> {
+  pollOnce(): Promise<number> {
+    // One node at a time reads (two would read the same rows; the keys would dedupe them, but why read twice).
+    return this.store.exclusive('missed.poll', () => this.poll());
+  }
+
+  private async poll(): Promise<number> {
     const until = moment.utc(this.now() - this.opts.lagMs).format(UTC_TEXT);
-    const mark = this.watermark();
+    const mark = await this.watermark();
     let w: Watermark = { endUtc: moment.utc(mark.endUtc, UTC_TEXT).subtract(this.opts.lookbackMs ?? 0, 'ms').format(UTC_TEXT), sessionId: '' };
     let queued = 0;
     for (;;) {
       const calls = await abandonedAfter(this.source, w, until, PAGE);
       for (const c of calls) {
-        if (!this.outbox.get(missedKey(c))) queued += 1;
-        this.outbox.enqueue(missedKey(c), LOG_MISSED_CALL, c);
+        if (!(await this.outbox.get(missedKey(c)))) queued += 1;
+        await this.outbox.enqueue(missedKey(c), LOG_MISSED_CALL, c);
       }
       const last = calls[calls.length - 1];
       if (!last) break;
       w = { endUtc: last.endUtc, sessionId: last.sessionId };
       // After the rows are in the outbox: a crash re-reads, the keys dedupe. The mark only moves forward.
-      if (w.endUtc > mark.endUtc || (w.endUtc === mark.endUtc && Number(w.sessionId) > Number(mark.sessionId || 0))) this.store.setKv(WATERMARK, w);
+      if (w.endUtc > mark.endUtc || (w.endUtc === mark.endUtc && Number(w.sessionId) > Number(mark.sessionId || 0))) await this.store.setKv(WATERMARK, w);
       if (calls.length < PAGE) break;
     }
     if (queued) this.opts.log.info({ queued }, 'missed calls queued for Bitrix24');
@@ -90,7 +95,7 @@ export class MissedCallSync {
     for (;;) {
       const calls = (await abandonedAfter(this.source, w, p.utcEnd, PAGE)).filter((c) => c.endUtc < p.utcEnd);
       for (const c of calls) {
-        this.outbox.enqueue(missedKey(c), LOG_MISSED_CALL, c);
+        await this.outbox.enqueue(missedKey(c), LOG_MISSED_CALL, c);
         keys.push(missedKey(c));
       }
       const last = calls[calls.length - 1];

@@ -6,7 +6,7 @@ import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-st
 import { uccxLookup } from '../test-support/lookup-client';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
-import { Store } from '../store';
+import { openSqliteStore } from '../store-sqlite';
 import { AgentClient, waitFor } from '../test-support/agent-client';
 import { logSink } from '../test-support/log-sink';
 
@@ -47,7 +47,7 @@ describe('/api/agent and /bitrix/events', () => {
 
   it('forgets the portal on a real uninstall (the portal no longer takes our token), and then refuses its events', async () => {
     expect(await stack.emulator.uninstall()).toEqual([200]);
-    expect(stack.connector.store.getKv('bitrix24.installation')).toBeNull();
+    expect(await stack.connector.store.getKv('bitrix24.installation')).toBeNull();
     const send = (event: string, data: Record<string, string>) => stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm(event, data, {}, 5));
     expect((await send('ONEXTERNALCALLSTART', { CALL_ID: 'externalCall.a.1', USER_ID: '5', PHONE_NUMBER: '1' })).status).toBe(401);
   });
@@ -57,7 +57,7 @@ describe('/api/agent and /bitrix/events', () => {
     const res = await sink.deliver(`${stack.url}/bitrix/events`, sink.eventForm('ONAPPUNINSTALL', { CLEAN: '0' }, {}, 6));
     expect(res.status).toBe(401);
     expect(await res.text()).toBe('event: not confirmed as coming from the installed application on the configured portal\n');
-    expect(stack.connector.store.getKv('bitrix24.installation')).not.toBeNull();
+    expect(await stack.connector.store.getKv('bitrix24.installation')).not.toBeNull();
     expect((await uccxLookup(stack.url, { ani: '89123456789', token: LAB_UCCX_TOKEN })).fields.status).toBe('found');
   });
 
@@ -206,8 +206,8 @@ describe('/api/agent and /bitrix/events', () => {
     const seen = await stack.emulator.clickToCall(5, '+7 495 111 22 33');
     await a.post('/api/agent/dial-result', { commandId: (await a.command(1)).id, ok: true });
     await a.post('/api/agent/calls', { dialogId: '77', direction: 'outbound', number: '84951112233', startedAt: Date.now(), answeredAt: null, endedAt: null, failure: null });
-    expect(stack.connector.clicks.closeUnreported()).toBe(0); // not yet: calls can be long
-    expect(stack.connector.clicks.closeUnreported(Date.now() + 5 * 3_600_000)).toBe(1);
+    expect(await stack.connector.clicks.closeUnreported()).toBe(0); // not yet: calls can be long
+    expect(await stack.connector.clicks.closeUnreported(Date.now() + 5 * 3_600_000)).toBe(1);
     await waitFor(() => lost.finished, 20000, 'the lost click closed');
     expect(lost.finished).toMatchObject({ STATUS_CODE: 'OTHER' });
     expect(lost.finished!.FAILED_REASON).toMatch(/гаджет Finesse не сообщил о нём/);
@@ -290,7 +290,7 @@ describe('/api/agent and /bitrix/events', () => {
     // Bitrix24 fails while the end is reported; then the middleware goes down before the finish got through.
     stack.emulator.switches.outage = 'error';
     await a.post('/api/agent/calls', { ...start, answeredAt: t0 + 1000, endedAt: t0 + 31_000 });
-    await waitFor(() => (stack.connector.outbox.get('call-finish:1001:8001')?.attempts ?? 0) > 0, 20000, 'a failed finish');
+    await waitFor(async () => ((await stack.connector.outbox.get('call-finish:1001:8001'))?.attempts ?? 0) > 0, 20000, 'a failed finish');
     a.close();
     await stack.connector.stop(100);
     stack.emulator.switches.outage = 'none';
@@ -331,9 +331,9 @@ describe('/api/agent and /bitrix/events', () => {
   it('after a crash while dialling (the mark of the click never settled), the next start fails the click visibly', async () => {
     await stack.connector.stop(100);
     const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89'); // nobody listens: as if the process died
-    const store = Store.open(stack.env.DATA_DIR!);
-    store.setKv(`click.seen.${call.CALL_ID}`, { at: Date.now(), click: { callId: call.CALL_ID, userId: 5, phone: '+7 912 345 67 89', phoneInternational: '' }, settled: false });
-    store.close();
+    const store = await openSqliteStore(stack.env.DATA_DIR!);
+    await store.setKv(`click.seen.${call.CALL_ID}`, { at: Date.now(), click: { callId: call.CALL_ID, userId: 5, phone: '+7 912 345 67 89', phoneInternational: '' }, settled: false });
+    await store.close();
     const again = new Connector(parseConfig(stack.env));
     await again.listen(0, '127.0.0.1');
     try {
@@ -377,13 +377,13 @@ describe('call logging with a webhook that Bitrix24 does not let register calls'
       expect((await a.open()).status).toBe(200);
       const t0 = Date.now();
       await a.post('/api/agent/calls', { dialogId: '1', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 1, endedAt: t0 + 5000, failure: null });
-      const reg = await waitFor(() => {
-        const item = stack.connector.outbox.get('call-register:1001:1');
+      const reg = await waitFor(async () => {
+        const item = await stack.connector.outbox.get('call-register:1001:1');
         return item?.state === 'done' ? item : null;
       }, 5000, 'register');
       expect(reg.attempts).toBe(1);
       expect(reg.result).toEqual({ skipped: expect.stringMatching(/^calls cannot be logged: telephony\.externalCall\.register: WRONG_AUTH_TYPE .*install the application/) });
-      await waitFor(() => stack.connector.outbox.get('call-finish:1001:1')?.state === 'done', 20000, 'finish skipped');
+      await waitFor(async () => (await stack.connector.outbox.get('call-finish:1001:1'))?.state === 'done', 20000, 'finish skipped');
       expect(stack.emulator.calls).toHaveLength(0);
     } finally {
       await stack.stop();

@@ -32,8 +32,8 @@ export interface AgentRouteOptions {
 }
 
 export interface PoppedDialogs {
-  list(agentId: string): string[];
-  add(agentId: string, dialogId: string): void;
+  list(agentId: string): Promise<string[]>;
+  add(agentId: string, dialogId: string): Promise<void>;
 }
 
 const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
@@ -125,14 +125,14 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     });
   });
 
-  router.get('/popped', (ctx) => {
-    ctx.body = { dialogIds: o.popped.list(agentOf(ctx).agentId) };
+  router.get('/popped', async (ctx) => {
+    ctx.body = { dialogIds: await o.popped.list(agentOf(ctx).agentId) };
   });
-  router.post('/popped', (ctx) => {
+  router.post('/popped', async (ctx) => {
     const agent = agentOf(ctx);
     const dialogId = body(ctx).dialogId;
     if (typeof dialogId !== 'string' || !/^[\w.:-]{1,64}$/.test(dialogId)) throw new HttpError(400, 'popped: "dialogId" is missing or malformed');
-    o.popped.add(agent.agentId, dialogId);
+    await o.popped.add(agent.agentId, dialogId);
     ctx.status = 204;
   });
 
@@ -166,9 +166,10 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     ctx.body = { type, id, name };
   });
 
-  router.post('/calls', (ctx) => {
+  router.post('/calls', async (ctx) => {
     const agent = agentOf(ctx);
-    o.journal.report(agent.agentId, agent.extension, parseCallRecord(body(ctx)));
+    // Stored before the answer: a store that cannot take it answers 503 and the gadget sends the report again.
+    await o.journal.report(agent.agentId, agent.extension, parseCallRecord(body(ctx)));
     ctx.status = 202;
     ctx.body = { ok: true };
   });

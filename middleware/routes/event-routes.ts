@@ -16,7 +16,7 @@ import { sameSecret } from '../secrets';
 export interface EventRouteOptions {
   installation: () => Installation | null;
   clicks: ClickToDial;
-  uninstall: () => void;
+  uninstall: () => Promise<void>;
   log: Logger;
   /** The user whose token this is, as the configured portal says (null: the portal does not know it). */
   tokenUser: (accessToken: string) => Promise<{ userId: number } | null>;
@@ -72,7 +72,7 @@ export function eventRoutes(o: EventRouteOptions): Router {
         later('callback', o.clicks.callback({ phone: text(data.PHONE_NUMBER), deliveryId: `${text(form.event_handler_id)}-${text(form.ts)}-${text(data.PHONE_NUMBER)}` }));
         break;
       case 'ONAPPUNINSTALL':
-        o.uninstall();
+        await o.uninstall();
         o.log.warn({ domain: inst.domain }, 'Bitrix24 application uninstalled: tokens forgotten');
         break;
       default: {

@@ -32,7 +32,7 @@ describe('POST /bitrix/install', () => {
     const res = await fetch(`${connector.url}/bitrix/install?LANG=ru`, form(emulator.installForm()));
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Приложение установлено');
-    expect(connector.store.getKv('bitrix24.installation')).toMatchObject({ memberId: emulator.memberId, applicationToken: emulator.applicationToken });
+    expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ memberId: emulator.memberId, applicationToken: emulator.applicationToken });
   });
 
   const REFUSED = "install: refused (the configured portal did not confirm an administrator's token for this application)\n";
@@ -41,12 +41,12 @@ describe('POST /bitrix/install', () => {
     const res = await fetch(`${connector.url}/bitrix/install`, form(other.installForm()));
     expect(res.status).toBe(403);
     expect(await res.text()).toBe(REFUSED);
-    expect(connector.store.getKv('bitrix24.installation')).toBeNull();
+    expect(await connector.store.getKv('bitrix24.installation')).toBeNull();
   });
 
   it('takeover attempts: endpoints from the request are never called, a regular user cannot re-install, Host is ignored', async () => {
     expect((await fetch(`${connector.url}/bitrix/install`, form(emulator.installForm()))).status).toBe(200);
-    const before = connector.store.getKv<{ refreshToken: string; applicationToken: string }>('bitrix24.installation')!;
+    const before = (await connector.store.getKv<{ refreshToken: string; applicationToken: string }>('bitrix24.installation'))!;
     // 1. The real portal's member id and a frame token of a regular user (user 6), with the attacker's endpoints.
     const frame = emulator.frameForm(6);
     const attack = qs.parse(emulator.installForm()) as { auth: Record<string, string> };
@@ -62,7 +62,7 @@ describe('POST /bitrix/install', () => {
     attack.auth.client_endpoint = 'http://127.0.0.1:1/rest/';
     expect(await (await fetch(`${connector.url}/bitrix/install`, form(qs.stringify(attack)))).text()).toBe(REFUSED);
     expect(other.counters.httpRequests).toBe(calls);
-    expect(connector.store.getKv('bitrix24.installation')).toEqual(before);
+    expect(await connector.store.getKv('bitrix24.installation')).toEqual(before);
     // The events stay bound to our own address, never the Host a request named.
     expect([...emulator.bindings.get('ONEXTERNALCALLSTART')!]).toEqual([`${connector.url}/bitrix/events`]);
   });
@@ -74,7 +74,7 @@ describe('POST /bitrix/install', () => {
     expect((await uccxLookup(connector.url, { ani: '89123456789', token: LAB_UCCX_TOKEN })).fields.status).toBe('found');
     expect(emulator.counters.refreshes).toBe(1);
     expect(other.counters.httpRequests).toBe(otherCalls);
-    expect(connector.store.getKv<{ clientEndpoint: string }>('bitrix24.installation')!.clientEndpoint).toBe(`${emulator.url}/rest/`);
+    expect((await connector.store.getKv<{ clientEndpoint: string }>('bitrix24.installation'))!.clientEndpoint).toBe(`${emulator.url}/rest/`);
   });
 
   it('refuses a token the portal does not know, and a callback missing fields', async () => {

@@ -80,7 +80,7 @@ export function installRoutes(
     if (!(await check.adminOfApp(inst.accessToken, app.clientId))) refuse('token not confirmed as an administrator of this application');
     const current = creds.installation();
     if (current && current.memberId !== inst.memberId) refuse('another member id than the installed one');
-    creds.save({ ...inst, clientEndpoint: `${app.portalUrl}/rest/`, serverEndpoint: '', installedAt: Date.now() });
+    await creds.save({ ...inst, clientEndpoint: `${app.portalUrl}/rest/`, serverEndpoint: '', installedAt: Date.now() });
     log.info({ domain: inst.domain, memberId: inst.memberId }, 'Bitrix24 application installed');
     // Bindings are dropped on every update of the application: set them again on every install.
     const problems = await setup.afterInstall(setup.publicUrl());

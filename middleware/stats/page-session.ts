@@ -12,6 +12,10 @@ export class PageSessions {
     this.tokens = new SignedTokens(store, 'stats.sessionKey', 60 * 60 * 1000);
   }
 
+  load(): Promise<void> {
+    return this.tokens.load();
+  }
+
   issue(userId: number, now = Date.now()): string {
     return this.tokens.issue(String(userId), now).token;
   }

@@ -97,7 +97,7 @@ async function burst(): Promise<void> {
     });
     const deadline = stack.connector.config.lookupDeadlineMs;
     const end = Date.now() + 60_000;
-    while (stack.connector.outbox.stats().depth > 0 && Date.now() < end) await sleep(100);
+    while ((await stack.connector.outbox.stats()).depth > 0 && Date.now() < end) await sleep(100);
     const requests = stack.emulator.counters.httpRequests - before.requests;
     const commands = commandsSent() - before.commands;
     const ratio = commands / requests;
