@@ -267,15 +267,7 @@ export class Connector {
       healthRoutes(
         {
           // Not ready without it: a balancer sends lookups to a node that has it (this one still answers, failing open).
-          store: async () => {
-            const where = this.store.db.describe();
-            try {
-              await this.store.ping();
-            } catch (err) {
-              return { ok: false, ...where, reason: (err as Error).message.slice(0, 300) };
-            }
-            return { ok: true, ...where, ...(this.store.kind === 'postgres' ? { node: this.store.nodeId } : {}) };
-          },
+          store: () => this.storeCheck(),
           bitrix24: () => this.bitrix24Check(),
           clickToDial: () => {
             // Reported, not fatal: lookups and statistics work without it.
@@ -313,6 +305,7 @@ export class Connector {
           const given = bearerToken(ctx);
           return Boolean(given && [this.config.uccxToken, this.config.stats.token].some((t) => t !== null && sameSecret(given, t)));
         },
+        () => this.storeCheck(),
       ),
       lookupRoutes(this.lookups, { token: this.config.uccxToken, allowedIps: this.config.uccxAllowedIps, rules: this.config.phone, isAgentSession: (t) => agentTokens.verify(t) !== null }),
       statsRoutes({
@@ -415,6 +408,19 @@ export class Connector {
     }
     this.probe = { at: Date.now(), check };
     return check;
+  }
+
+  /** The store answers, and what the node needed from it at start has been read. */
+  private async storeCheck(): Promise<Check> {
+    const where = this.store.db.describe();
+    const node = this.store.kind === 'postgres' ? { node: this.store.nodeId } : {};
+    try {
+      await this.store.ping();
+    } catch (err) {
+      return { ok: false, ...where, ...node, reason: (err as Error).message.slice(0, 300) };
+    }
+    if (!this.agentTokens.loaded) return { ok: false, ...where, ...node, reason: 'the store is reachable again; the node is reading its state from it' };
+    return { ok: true, ...where, ...node };
   }
 
   /** A CRM record changed: this node's index reads it again, and so does every other node's (each keeps its own). */

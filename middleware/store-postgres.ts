@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { StoreUnavailableError, type SqlDb } from './store';
+import { NamedQueue, StoreUnavailableError, type SqlDb } from './store';
 
 /** The channel the nodes talk on (LISTEN/NOTIFY). */
 const CHANNEL = 'fb24_nodes';
@@ -70,6 +70,13 @@ function redacted(url: string): string {
 export class PostgresDb implements SqlDb {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
+  /**
+   * Connections that hold advisory locks, apart from the statements' pool: work done under a lock takes its
+   * statements from the other pool, so locks waiting never starve the work that would release them.
+   */
+  private readonly lockPool: pg.Pool;
+  /** This node's own queue per lock name: one connection per name waits at the server, not one per caller. */
+  private readonly local = new NamedQueue();
   private readonly handlers: Array<(message: string) => void> = [];
   private listener: pg.Client | null = null;
   private listening = false;
@@ -95,8 +102,10 @@ export class PostgresDb implements SqlDb {
       idleTimeoutMillis: 30_000,
       types: this.types,
     });
+    this.lockPool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 4 * CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30_000, types: this.types });
     // An idle client that loses its server must not crash the process: the next statement gets a fresh one.
     this.pool.on('error', (err) => this.onError(err));
+    this.lockPool.on('error', (err) => this.onError(err));
   }
 
   async migrate(): Promise<void> {
@@ -120,8 +129,12 @@ export class PostgresDb implements SqlDb {
     return this.guard(() => this.pool.query(numbered(sql), params));
   }
 
-  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const client = await this.guard(() => this.pool.connect());
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.local.run(name, () => this.acrossNodes(name, fn));
+  }
+
+  private async acrossNodes<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const client = await this.guard(() => this.lockPool.connect());
     try {
       await this.guard(async () => {
         await client.query('BEGIN');
@@ -161,6 +174,7 @@ export class PostgresDb implements SqlDb {
     this.listener = null;
     await l?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
+    await this.lockPool.end().catch(() => undefined);
   }
 
   /** Holds one connection that LISTENs; opened again after it is lost (a PostgreSQL restart, a network cut). */

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store, StoreUnavailableError, type SqlDb } from './store';
+import { NamedQueue, Store, StoreUnavailableError, type SqlDb } from './store';
 
 /** The longest the event loop may wait for a lock another process holds on the store. */
 export const BUSY_TIMEOUT_MS = 25;
@@ -15,7 +15,7 @@ export class SqliteDb implements SqlDb {
   readonly dialect = 'sqlite' as const;
   readonly db: Database.Database;
   /** One node owns DATA_DIR: its locks are promises in this process. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new NamedQueue();
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -68,15 +68,8 @@ export class SqliteDb implements SqlDb {
     return this.guard(() => this.db.prepare(sql).run(...params).changes);
   }
 
-  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(name) ?? Promise.resolve();
-    const mine = before.then(fn, fn);
-    const tail = mine.catch(() => undefined);
-    this.locks.set(name, tail);
-    void tail.then(() => {
-      if (this.locks.get(name) === tail) this.locks.delete(name);
-    });
-    return mine;
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(name, fn);
   }
 
   async publish(): Promise<void> {

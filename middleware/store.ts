@@ -40,6 +40,22 @@ export function isUnavailable(err: unknown): boolean {
   return err instanceof StoreUnavailableError;
 }
 
+/** Runs `fn` after every earlier call under the same name in this process has ended (a promise queue per name). */
+export class NamedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.tails.get(name) ?? Promise.resolve();
+    const mine = before.then(fn, fn);
+    const tail = mine.catch(() => undefined);
+    this.tails.set(name, tail);
+    void tail.then(() => {
+      if (this.tails.get(name) === tail) this.tails.delete(name);
+    });
+    return mine;
+  }
+}
+
 /** What a node is called in leases and bus messages: readable in logs (host, pid), unique per opened store. */
 export const newNodeId = () => `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 

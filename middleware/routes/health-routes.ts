@@ -14,9 +14,11 @@ const READY_REUSE_MS = 2000;
 /**
  * /healthz: the process is up. /readyz: ready or not for anyone (a load balancer), each dependency with the reason
  * of any failure only for an operator (`isOperator`: a caller with one of our bearer tokens); all callers share one
- * evaluation at a time, so /readyz cannot be made to hammer Bitrix24 or to flap. /metrics: Prometheus.
+ * evaluation at a time, so /readyz cannot be made to hammer Bitrix24 or to flap. /readyz/node: what a load balancer in
+ * front of two nodes asks — this node can serve (its store answers); Bitrix24 being down is not a reason to take one
+ * node out, as the other would be as blind, and lookups still answer from the index or fail open. /metrics: Prometheus.
  */
-export function healthRoutes(checks: Checks, metrics: Metrics, isOperator: (ctx: Context) => boolean): Router {
+export function healthRoutes(checks: Checks, metrics: Metrics, isOperator: (ctx: Context) => boolean, nodeCheck: () => Promise<Check> = async () => ({ ok: true })): Router {
   const router = new Router();
   let last: { at: number; result: Promise<{ ready: boolean; checks: Record<string, Check> }> } | null = null;
   const evaluate = async () => {
@@ -42,6 +44,17 @@ export function healthRoutes(checks: Checks, metrics: Metrics, isOperator: (ctx:
     ctx.status = ready ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = isOperator(ctx) ? { ready, checks: results } : { ready };
+  });
+  router.get('/readyz/node', async (ctx) => {
+    let check: Check;
+    try {
+      check = await nodeCheck();
+    } catch (err) {
+      check = { ok: false, reason: (err as Error).message };
+    }
+    ctx.status = check.ok ? 200 : 503;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = isOperator(ctx) ? check : { ok: check.ok };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;

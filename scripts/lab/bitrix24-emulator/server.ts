@@ -29,6 +29,8 @@ export interface Counters {
   /** Commands as they arrive (before any latency): what was sent, done or not. */
   received: Record<string, number>;
   refreshes: number;
+  /** Refreshes refused because the refresh token was spent already (or never issued): a connector's bug. */
+  refusedRefreshes: number;
 }
 
 /** Bitrix24's CALL_ID format (reference bitrix24.md §6): externalCall.<32 hex>.<unix ts>. */
@@ -72,7 +74,7 @@ export class Bitrix24Emulator {
     /** The 2026 docs: register/finish/externalLine "only in the context of an application" (reference §1.1). */
     webhookTelephonyDenied: false,
   };
-  counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, received: {}, refreshes: 0 };
+  counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, received: {}, refreshes: 0, refusedRefreshes: 0 };
   private rate: { perSecond: number; burst: number };
   private buckets = new Map<string, { level: number; at: number }>();
   private tokens = new Map<string, { userId: number; expiresAt: number }>();
@@ -374,6 +376,7 @@ export class Bitrix24Emulator {
       return this.send(res, 401, { error: 'invalid_client', error_description: 'Invalid client' });
     }
     if (p.grant_type !== 'refresh_token' || userId === undefined) {
+      this.counters.refusedRefreshes += 1;
       return this.send(res, 400, { error: 'invalid_grant', error_description: 'Invalid grant' });
     }
     this.refreshTokens.delete(String(p.refresh_token)); // rotated: a reused refresh token is refused

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const TEMPLATE = join(__dirname, '../../deploy/haproxy.cfg');
+
+export function haproxyBinary(): string {
+  const p = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
+  if (!existsSync(p)) throw new Error('HAProxy is not installed: run `apt-get install -y haproxy` (npm test does it) or set HAPROXY_PATH');
+  return p;
+}
+
+/** The README's HAProxy configuration (deploy/haproxy.cfg) with these addresses in its `bind` and `server` lines. */
+export function haproxyConfig(listen: string, nodes: string[]): string {
+  const text = readFileSync(TEMPLATE, 'utf8');
+  const servers = nodes.map((n, i) => `    server node${i + 1} ${n} check`).join('\n');
+  const out = text.replace(/^ {4}bind \S+$/m, `    bind ${listen}`).replace(/(^ {4}server node\d+ \S+ check\n?)+/m, `${servers}\n`);
+  if (!out.includes(`bind ${listen}`) || !out.includes(servers)) throw new Error('deploy/haproxy.cfg no longer has the bind and server lines the lab fills in');
+  return out;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A throwaway HAProxy (Debian's) in front of the lab's or a test's middleware nodes, running the configuration the
+ * README gives an integrator. Missing HAProxy is an error, not a skip: `npm test` installs it.
+ */
+export class HaproxyServer {
+  readonly dir = mkdtempSync(join(tmpdir(), 'haproxy-'));
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> | null = null;
+  port = 0;
+
+  constructor(private readonly nodes: string[]) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(port = 0): Promise<void> {
+    const binary = haproxyBinary();
+    this.port = port || (await freePort());
+    const cfg = join(this.dir, 'haproxy.cfg');
+    writeFileSync(cfg, haproxyConfig(`127.0.0.1:${this.port}`, this.nodes));
+    // -db: in the foreground, no daemon; a group of its own so stop() reaches it.
+    const child = spawn(binary, ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    this.child = child;
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const end = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`HAProxy exited at start: ${err.trim().slice(0, 500)}`);
+      const ok = await new Promise<boolean>((resolve) => {
+        const c = net.connect(this.port, '127.0.0.1');
+        c.once('connect', () => (c.destroy(), resolve(true)));
+        c.once('error', () => resolve(false));
+      });
+      if (ok) return;
+      if (Date.now() > end) throw new Error(`HAProxy did not open port ${this.port}`);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  }
+
+  /** Resolves once the balancer passes requests to a node (its health checks run every second). */
+  async serving(ms = 15_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await fetch(`${this.url}/readyz/node`).then((r) => r.ok, () => false))) {
+      if (Date.now() > end) throw new Error(`HAProxy found no ready node within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
