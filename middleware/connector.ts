@@ -1,7 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import Koa from 'koa';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +33,7 @@ import { Reports } from './stats/reports';
 import { LiveFacts } from './stats/report-facts';
 import { FailoverCcdrSource } from './stats/failover-source';
 import { FinesseSides } from './finesse/finesse-sides';
-import { PhoneIndex } from './lookup/phone-index';
+import { PhoneIndex, type IndexedRecord } from './lookup/phone-index';
 import { IndexSync } from './lookup/index-sync';
 import { withQueryDeadline } from './stats/table-output';
 import { StatsRollup, sourceDigest } from './stats/rollup';
@@ -120,6 +120,8 @@ export class Connector {
   ) {
     this.scrubber.add(...config.secrets);
     this.log = createLogger(config.logLevel, this.scrubber, logDestination);
+    // DATA_DIR holds the node's local files whatever the store: the phone index, the statistics rollup.
+    mkdirSync(config.dataDir, { recursive: true });
     this.store = new Store(
       config.databaseUrl
         ? new PostgresDb(config.databaseUrl, (err) => this.log.warn({ err: err.message }, 'PostgreSQL connection lost; it is opened again on the next statement'))
@@ -193,11 +195,15 @@ export class Connector {
       ? new IndexSync(new Bitrix24Client(this.credentials, bucket, clientOptions), this.phoneIndex, { bucket, burst: config.rate.burst })
       : null;
     // Another node took a CRM event (Bitrix24 sends each to one address): this node's own index reads the record too.
-    if (this.indexSync && this.store.kind === 'postgres') {
-      const sync = this.indexSync;
+    if (this.phoneIndex && this.store.kind === 'postgres') {
+      const index = this.phoneIndex;
       this.store.subscribe('crm.changed', (data) => {
-        const d = data as { type: 'CONTACT' | 'COMPANY' | 'LEAD'; id: number; deleted: boolean };
-        this.track(sync.refreshRecord(d.type, d.id, d.deleted).catch((err: Error) => this.log.warn({ err: err.message }, 'phone index update from another node failed')));
+        const d = data as { type: 'CONTACT' | 'COMPANY' | 'LEAD'; id: number; record: IndexedRecord | null };
+        try {
+          index.upsert(d.record, d.type, d.id);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'phone index update from another node failed; the next full read brings it');
+        }
       });
     }
     this.metrics.phoneIndexState = () => this.indexSummary();
@@ -423,10 +429,15 @@ export class Connector {
     return { ok: true, ...where, ...node };
   }
 
-  /** A CRM record changed: this node's index reads it again, and so does every other node's (each keeps its own). */
+  /**
+   * A CRM record changed: this node's index reads it again and hands what it read to the other nodes' indexes (each
+   * keeps its own; one read per change, whatever the number of nodes — the portal's rate limit is shared).
+   */
   private async crmChanged(type: 'CONTACT' | 'COMPANY' | 'LEAD', id: number, deleted: boolean): Promise<void> {
-    if (this.store.kind === 'postgres') await this.store.publish('crm.changed', { type, id, deleted }).catch((err: Error) => this.log.warn({ err: err.message }, 'could not tell the other nodes about a CRM change; their indexes catch up at the next full read'));
-    await this.indexSync!.refreshRecord(type, id, deleted);
+    const record = await this.indexSync!.refreshRecord(type, id, deleted);
+    if (this.store.kind === 'postgres') {
+      await this.store.publish('crm.changed', { type, id, record }).catch((err: Error) => this.log.warn({ err: err.message }, 'could not tell the other nodes about a CRM change; their indexes catch up at the next full read'));
+    }
   }
 
   private updateOutboxGauges(): void {

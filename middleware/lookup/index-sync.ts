@@ -78,7 +78,8 @@ export class IndexSync {
   }
 
   /** One record read again (an event said it changed) into the index; gone (deleted, or no longer readable): removed. */
-  async refreshRecord(type: CrmEntityType, id: number, deleted: boolean): Promise<void> {
+  /** Reads one record again (a CRM event) into the index; returns what it read (null: gone), for the other nodes. */
+  async refreshRecord(type: CrmEntityType, id: number, deleted: boolean): Promise<IndexedRecord | null> {
     let record: IndexedRecord | null = null;
     if (!deleted) {
       const row = await this.call<Record<string, unknown> | null>(`crm.${type.toLowerCase()}.get`, { id }).catch((err: Error) => {
@@ -88,6 +89,7 @@ export class IndexSync {
       record = row ? recordOf(type, row) : null;
     }
     this.index.upsert(record, type, id);
+    return record;
   }
 
   /** Lookups first: a round waits while the shared bucket is more than half full. */

@@ -46,6 +46,8 @@ export class LookupService {
   private readonly users: TtlCache<CrmUser | null>;
   private readonly inflight = new Map<string, Promise<LookupAnswer>>();
   private readonly margin: number;
+  /** Kept from Bitrix24's share of the deadline: a degraded answer waits this long for its lead job to be stored. */
+  private readonly storeReserve: number;
 
   constructor(
     private readonly directory: CrmDirectory,
@@ -57,6 +59,7 @@ export class LookupService {
     this.confirmed = new TtlCache(opts.cacheTtlMs);
     // Leave room to render and send the answer inside the deadline.
     this.margin = Math.min(50, Math.floor(opts.deadlineMs / 10));
+    this.storeReserve = Math.min(200, Math.floor(opts.deadlineMs / 8));
   }
 
   async lookup(phone: PhoneNumber, callId: string | null): Promise<LookupAnswer> {
@@ -68,18 +71,18 @@ export class LookupService {
     }
     let work = this.inflight.get(phone.digits);
     if (!work) {
-      const deadline = AbortSignal.timeout(Math.max(1, this.opts.deadlineMs - this.margin));
+      const deadline = AbortSignal.timeout(Math.max(1, this.opts.deadlineMs - this.margin - this.storeReserve));
       work = this.resolve(phone, callId, deadline).finally(() => this.inflight.delete(phone.digits));
       this.inflight.set(phone.digits, work);
     }
     let timer: NodeJS.Timeout | undefined;
-    const budget = Math.max(0, this.opts.deadlineMs - this.margin - (performance.now() - started));
+    const budget = Math.max(0, this.opts.deadlineMs - this.margin - this.storeReserve - (performance.now() - started));
     let answer: LookupAnswer;
     try {
       const r = await Promise.race([work, new Promise<typeof TIMEOUT>((res) => (timer = setTimeout(res, budget, TIMEOUT)))]);
-      answer = r === TIMEOUT ? this.degraded(phone, callId, new DeadlineError('DEADLINE', '', null, 'lookup')) : r;
+      answer = r === TIMEOUT ? await this.degraded(phone, callId, new DeadlineError('DEADLINE', '', null, 'lookup')) : r;
     } catch (err) {
-      answer = this.degraded(phone, callId, err);
+      answer = await this.degraded(phone, callId, err);
     } finally {
       clearTimeout(timer);
     }
@@ -88,10 +91,14 @@ export class LookupService {
   }
 
   /** Bitrix24 did not tell us who the caller is in time: route to the queue, and make sure a lead follows if needed. */
-  private degraded(phone: PhoneNumber, callId: string | null, err: unknown): LookupAnswer {
+  private async degraded(phone: PhoneNumber, callId: string | null, err: unknown): Promise<LookupAnswer> {
     const reason = reasonOf(err);
     this.opts.log.warn({ phone: phone.e164, reason, err: (err as Error).message }, 'lookup degraded: routing to the queue');
-    this.queueLeadSoon(phone, callId);
+    // The job is in the store before the answer goes (a node killed right after answering loses nothing), unless the
+    // store takes longer than the answer can wait: then it follows, from memory.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queueLeadSoon(phone, callId), new Promise((r) => (timer = setTimeout(r, Math.max(1, this.storeReserve))))]);
+    clearTimeout(timer);
     return queueAnswer(phone.e164, 'degraded', reason);
   }
 
@@ -104,8 +111,8 @@ export class LookupService {
   private offering: Promise<void> | null = null;
 
   /** Queues the lead job now, or — the store being unavailable — as soon as it takes it; the answer never waits for it. */
-  private queueLeadSoon(phone: PhoneNumber, callId: string | null): void {
-    this.queueLead(phone, callId, false).catch((e: unknown) => {
+  private queueLeadSoon(phone: PhoneNumber, callId: string | null): Promise<unknown> {
+    return this.queueLead(phone, callId, false).catch((e: unknown) => {
       if (!isUnavailable(e)) {
         this.opts.log.error({ phone: phone.e164, err: (e as Error).message }, 'could not queue the lead job');
         return;

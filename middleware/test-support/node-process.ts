@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '../..');
@@ -12,13 +13,16 @@ export class NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(script: string, env: Record<string, string>) {
+  /** `logFile`: where its stdout and stderr go (appended); else nowhere. */
+  constructor(script: string, env: Record<string, string>, logFile?: string) {
+    const out = logFile ? openSync(logFile, 'a') : 'ignore';
     this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', ...runMarker(), ...env },
-      stdio: 'ignore',
+      stdio: ['ignore', out, out],
       detached: true,
     });
+    if (typeof out === 'number') closeSync(out); // the child has its own copy
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 

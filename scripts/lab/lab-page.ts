@@ -49,6 +49,15 @@ export const LAB_TEXT = {
     sc_transfer: 'Answered, consulted, transferred to 1022',
     sc_conference: 'Answered, conference with 1022',
     sc_outbound: 'Agent 1021 dials the number (AGENT_INSIDE, then OUT)',
+    pair: 'Middleware pair (two nodes on PostgreSQL behind HAProxy)',
+    balancer: 'balancer',
+    nodeReady: 'ready',
+    nodeNotReady: 'not ready',
+    nodeStopped: 'stopped',
+    startSecond: 'Start node 2',
+    killSecond: 'Kill node 2 (kill -9)',
+    pairNote: 'UCCX lookups, Bitrix24 events and the gadgets go through the balancer; kill node 2 in the middle of calls and clicks: nothing is lost or doubled.',
+    noPair: 'one node on SQLite; a pair needs PostgreSQL and HAProxy',
   },
   ru: {
     title: 'Лаборатория finesse-bitrix24',
@@ -99,6 +108,15 @@ export const LAB_TEXT = {
     sc_transfer: 'Ответил, консультация, перевод на 1022',
     sc_conference: 'Ответил, конференция с 1022',
     sc_outbound: 'Агент 1021 набирает номер (AGENT_INSIDE, затем OUT)',
+    pair: 'Пара middleware (два узла на PostgreSQL за HAProxy)',
+    balancer: 'балансировщик',
+    nodeReady: 'готов',
+    nodeNotReady: 'не готов',
+    nodeStopped: 'остановлен',
+    startSecond: 'Запустить узел 2',
+    killSecond: 'Убить узел 2 (kill -9)',
+    pairNote: 'Поиск из UCCX, события Битрикс24 и гаджеты идут через балансировщик; убейте узел 2 посреди звонков и кликов — ничего не теряется и не удваивается.',
+    noPair: 'один узел на SQLite; для пары нужны PostgreSQL и HAProxy',
   },
 } as const;
 
@@ -112,9 +130,14 @@ export interface LabState {
   csqStaffed: boolean;
   /** Finesse sides in service, when the lab runs both. */
   sides: { A: boolean; B: boolean } | null;
+  /** The middleware pair's addresses, when the lab runs one; else why not. */
+  pair?: { balancer: string; first: string; second: string } | null;
+  pairMissing?: string;
 }
 
 type Link = { label: string; url: string };
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const sideText = (t: (typeof LAB_TEXT)[LabLang], s: { A: boolean; B: boolean }) => `A: ${s.A ? t.inService : t.outOfService} · B: ${s.B ? t.inService : t.outOfService}`;
 
@@ -149,6 +172,7 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
 <p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}</select></p>
 <p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p>
+${state.pair ? `<p>${t.pair}: <a href="${state.pair.balancer}/readyz" target="_blank">${t.balancer} ${state.pair.balancer}</a><br><span id="nodes"></span><br><button type="button" id="startSecond">${t.startSecond}</button> <button type="button" id="killSecond">${t.killSecond}</button><br><small>${t.pairNote}</small></p>` : state.pairMissing ? `<p>${t.pair}: <small>${t.noPair} (${escapeHtml(state.pairMissing)})</small></p>` : ''}
 ${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} ${t.seconds}`, 5000)).join('')}</select></p>` : ''}</section>
 <section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
 <p><small>${t.examples}</small></p><div id="last"></div>
@@ -170,6 +194,15 @@ if(sidesEl){
   const show=s=>{sidesEl.textContent='A: '+(s.A?SIDE.in:SIDE.out)+' · B: '+(s.B?SIDE.in:SIDE.out);sidesEl.dataset.a=s.A;sidesEl.dataset.b=s.B;};
   setInterval(async()=>show(await(await fetch('/api/finesse-sides')).json()),1000);
   document.getElementById('failover').addEventListener('click',async()=>{show(await(await fetch('/api/finesse-failover',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({delayMs:+document.getElementById('failoverDelay').value})})).json());});
+}
+const NODE=${JSON.stringify({ ready: t.nodeReady, notReady: t.nodeNotReady, stopped: t.nodeStopped })};
+const nodesEl=document.getElementById('nodes');
+if(nodesEl){
+  const showNodes=s=>{if(!s.nodes)return;nodesEl.innerHTML=s.nodes.map(n=>'<span data-node="'+esc(n.name)+'" data-state="'+(n.running?(n.ready?'ready':'not-ready'):'stopped')+'">'+esc(n.name)+' <a target="_blank" href="'+esc(n.url)+'/readyz">'+esc(n.url)+'</a>: '+(n.running?(n.ready?NODE.ready:NODE.notReady):NODE.stopped)+'</span>').join(' · ');};
+  const nodes=async(action)=>{const r=await fetch(action?'/api/nodes/second':'/api/nodes',action?{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({action})}:{});const s=await r.json();if(!r.ok){nodesEl.textContent=s.error;return;}showNodes(s);};
+  nodes();setInterval(()=>nodes(),1000);
+  document.getElementById('startSecond').addEventListener('click',()=>nodes('start'));
+  document.getElementById('killSecond').addEventListener('click',()=>nodes('kill'));
 }
 const fill=document.getElementById('fill');
 if(fill)fill.addEventListener('click',async()=>{const r=await(await fetch('/api/fill-month',{method:'POST'})).json();document.getElementById('filled').textContent=r.added+' ('+r.from+' … '+r.to+')';});

@@ -91,6 +91,8 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
         outage: stack.emulator.switches.outage,
         csqStaffed: site.csqStaffed,
         sides: stack.finesse?.twoSides ? { ...stack.finesse.inService } : null,
+        pair: stack.pair ? { balancer: stack.pair.balancer.url, first: stack.connector.url, second: stack.pair.second.url } : null,
+        pairMissing: stack.pairMissing,
       },
       stack.finesse ? stack.finesse.agents.map((a) => ({ label: `${a.name} (${a.extension})`, url: stack.finesse!.desktopUrl(a.id, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) })) : [],
       stack.finesse?.xmpp
@@ -162,6 +164,46 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     }
     f.failover(delayMs);
     ctx.body = { ...f.inService };
+  });
+  // The middleware pair: node 1 runs in the lab's process, node 2 is its own process (start it, kill it -9).
+  const nodeState = async () => {
+    const p = stack.pair;
+    if (!p) return { pair: false, why: stack.pairMissing };
+    const ready = (url: string) => fetch(`${url}/readyz/node`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    return {
+      pair: true,
+      balancer: p.balancer.url,
+      nodes: [
+        { name: 'node 1', url: stack.connector.url, running: true, ready: await ready(stack.connector.url) },
+        { name: 'node 2', url: p.second.url, running: p.second.running, ready: p.second.running && (await ready(p.second.url)) },
+      ],
+    };
+  };
+  router.get('/api/nodes', async (ctx) => {
+    ctx.body = await nodeState();
+  });
+  router.post('/api/nodes/second', async (ctx) => {
+    const p = stack.pair;
+    const action = (ctx.request.body as { action?: unknown })?.action;
+    if (!p) {
+      ctx.status = 409;
+      ctx.body = { error: `the lab runs one middleware node: ${stack.pairMissing}` };
+      return;
+    }
+    if (action !== 'start' && action !== 'kill') {
+      ctx.status = 400;
+      ctx.body = { error: 'action: "start" or "kill"' };
+      return;
+    }
+    try {
+      if (action === 'start') await p.second.start();
+      else await p.second.kill();
+    } catch (err) {
+      ctx.status = 500;
+      ctx.body = { error: (err as Error).message };
+      return;
+    }
+    ctx.body = await nodeState();
   });
   router.post('/api/switches', (ctx) => {
     const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };

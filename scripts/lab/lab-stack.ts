@@ -8,6 +8,10 @@ import { Bitrix24Emulator, type EmulatorOptions } from './bitrix24-emulator/serv
 import { FinesseEmulator } from './finesse/finesse-emulator';
 import { ProsodyServer, prosodyBinary } from './finesse/prosody';
 import { PubsubPublisher } from './finesse/pubsub-publisher';
+import { freePort } from './free-port';
+import { HaproxyServer, haproxyBinary } from './haproxy';
+import { MiddlewareNode } from './middleware-node';
+import { PostgresServer, postgresBinDir } from './postgres-server';
 
 export const FINESSE_XMPP_DOMAIN = 'finesse.lab';
 
@@ -23,12 +27,29 @@ export interface StackOptions {
   /** Also run the Finesse side (desktop + gadget built into this folder). */
   /** `twoSides`: Finesse side A and side B of a UCCX HA pair (A in service), each with its notification service. */
   finesse?: { gadgetDir: string; port?: number; xmpp?: 'required' | 'if-installed'; twoSides?: boolean; portB?: number };
+  /**
+   * A middleware pair: the store on a throwaway PostgreSQL, HAProxy (deploy/haproxy.cfg) in front of this node and a
+   * second one (its own process, started and killed from the lab page); UCCX, Bitrix24 and the gadgets go through
+   * the balancer. 'if-installed': without PostgreSQL or HAProxy the lab runs one node on SQLite and says why.
+   */
+  pair?: { need: 'required' | 'if-installed'; secondPort?: number; balancerPort?: number };
+}
+
+/** The lab's middleware pair: the shared store, the balancer, and the second node. */
+export interface Pair {
+  postgres: PostgresServer;
+  balancer: HaproxyServer;
+  second: MiddlewareNode;
 }
 
 export interface Stack {
   emulator: Bitrix24Emulator;
   connector: Connector;
   finesse: FinesseEmulator | null;
+  /** The middleware pair, when the lab runs one (then `url` is the balancer's). */
+  pair: Pair | null;
+  /** Why the lab runs one node although a pair was asked for ('' when it runs a pair or none was asked). */
+  pairMissing: string;
   url: string;
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -78,24 +99,59 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     extra.FINESSE_ORIGINS = [finesse.gadgetOrigin, finesse.url, ...b].join(',');
     extra.FINESSE_URL = finesse.twoSides ? `${finesse.url},${finesse.urlB}` : finesse.url;
   }
+  let pair: Pair | null = null;
+  let pairMissing = '';
+  if (opts.pair) {
+    try {
+      postgresBinDir();
+      haproxyBinary();
+    } catch (err) {
+      if (opts.pair.need === 'required') throw err;
+      pairMissing = (err as Error).message;
+    }
+  }
+  let pairPorts: { first: number; second: number; balancer: number } | null = null;
+  if (opts.pair && !pairMissing) {
+    const postgres = new PostgresServer();
+    await postgres.start();
+    pairPorts = { first: opts.port || (await freePort()), second: opts.pair.secondPort || (await freePort()), balancer: opts.pair.balancerPort || (await freePort()) };
+    const balancer = new HaproxyServer([`127.0.0.1:${pairPorts.first}`, `127.0.0.1:${pairPorts.second}`]);
+    extra.DATABASE_URL = postgres.url;
+    extra.PUBLIC_URL = `http://127.0.0.1:${pairPorts.balancer}`;
+    pair = { postgres, balancer, second: null as unknown as MiddlewareNode };
+  }
   const env = middlewareEnv(emulator, mode, dataDir, { ...extra, ...opts.env });
   const connector = new Connector(parseConfig(env), opts.logDestination);
-  await connector.listen(opts.port ?? 0, '127.0.0.1');
-  emulator.appHandler = `${connector.url}/bitrix/app`;
+  await connector.listen(pairPorts?.first ?? opts.port ?? 0, '127.0.0.1');
+  if (pair && pairPorts) {
+    const secondDir = mkdtempSync(join(tmpdir(), 'fb24-node2-'));
+    pair.second = new MiddlewareNode('node 2', pairPorts.second, { ...env, DATA_DIR: secondDir });
+    await pair.balancer.start(pairPorts.balancer);
+    await pair.balancer.serving();
+  }
+  const url = pair ? pair.balancer.url : connector.url;
+  emulator.appHandler = `${url}/bitrix/app`;
   if (mode === 'app') {
-    const res = await emulator.installInto(`${connector.url}/bitrix/install`);
+    const res = await emulator.installInto(`${url}/bitrix/install`);
     if (!res.ok) throw new Error(`lab install failed: ${res.status} ${await res.text()}`);
   }
-  if (finesse) finesse.config = { middlewareUrl: connector.url, crmUrl: emulator.url };
+  if (finesse) finesse.config = { middlewareUrl: url, crmUrl: emulator.url };
   return {
     emulator,
     connector,
     finesse,
-    url: connector.url,
+    pair,
+    pairMissing,
+    url,
     env,
     async stop() {
       await finesse?.stop();
+      if (pair) {
+        await pair.second.kill();
+        await pair.balancer.stop();
+      }
       await connector.stop(500);
+      await pair?.postgres.stop();
       await emulator.stop();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true }); // a folder of its own: nothing left behind
     },

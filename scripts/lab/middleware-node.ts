@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { NodeProcess } from '../../middleware/test-support/node-process';
 
 /**
@@ -10,8 +11,13 @@ export class MiddlewareNode {
   constructor(
     readonly name: string,
     readonly port: number,
-    private readonly env: Record<string, string>,
+    readonly env: Record<string, string>,
   ) {}
+
+  /** Its log (JSON lines), in its data folder. */
+  get logFile(): string {
+    return join(this.env.DATA_DIR ?? '.', 'node.log');
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -24,7 +30,7 @@ export class MiddlewareNode {
   /** Starts the process; resolves once it answers /healthz (fails if it exits first or takes over 30 s). */
   async start(): Promise<void> {
     if (this.proc) return;
-    const proc = new NodeProcess('middleware/main.ts', { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' });
+    const proc = new NodeProcess('middleware/main.ts', { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, this.logFile);
     this.proc = proc;
     let exited = false;
     void proc.exited.then(() => (exited = true));

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     port: port('PORT', 8080),
     emulatorPort: port('LAB_B24_PORT', 8091),
     finesse: { gadgetDir: gadget.outDir, port: port('LAB_FINESSE_PORT', 8092), xmpp: 'if-installed', twoSides: true, portB: port('LAB_FINESSE_B_PORT', 8093) },
+    // Two middleware nodes on a throwaway PostgreSQL behind HAProxy, when both are installed (npm test installs them).
+    pair: { need: 'if-installed', secondPort: port('LAB_NODE2_PORT', 8081), balancerPort: port('LAB_BALANCER_PORT', 8088) },
     env: { PHONE_INDEX_SYNC_S: '600', CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN, STATS_ALLOWED_DEPARTMENTS: '2', STATS_ALLOWED_USERS: '1', PORTAL_TIMEZONE: zone },
   });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));
@@ -44,7 +46,12 @@ async function main(): Promise<void> {
       '',
       'finesse-bitrix24 lab is running / лаборатория запущена:',
       `  lab page / страница лаборатории:   ${lab.url}/`,
-      `  middleware (the product):          ${stack.url}   (/readyz, /metrics, /uccx/lookup)`,
+      ...(stack.pair
+        ? [
+            `  middleware pair (the product):     ${stack.url}   (HAProxy → node 1 ${stack.connector.url}, node 2 ${stack.pair.second.url}: start/kill it on the lab page)`,
+            `  shared store:                      PostgreSQL ${stack.pair.postgres.url}`,
+          ]
+        : [`  middleware (the product):          ${stack.url}   (/readyz, /metrics, /uccx/lookup)${stack.pairMissing ? `; one node: ${stack.pairMissing}` : ''}`]),
       `  Bitrix24 portal emulator:          ${stack.emulator.url}/`,
       `  Finesse desktop, agent 1001:       ${stack.finesse!.desktopUrl('1001')}   (side B: ${stack.finesse!.urlB}; the lab page fails them over)`,
       ...(stack.finesse!.xmpp
