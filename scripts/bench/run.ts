@@ -4,6 +4,7 @@ import { seedDemoPortal } from '../lab/bitrix24-emulator/portal';
 import { gadgetBench } from './gadget-bench';
 import { statsBench } from './stats-bench';
 import { failoverBench } from './failover-bench';
+import { pairBench } from './pair-bench';
 import { clickBench } from './click-bench';
 import { busyHourBench, slowWritesBench, storm503Bench } from './portal-bench';
 import { f, pct, verdict } from './stats';
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
   await slowWritesBench();
   await busyHourBench();
   await failoverBench();
+  await pairBench();
 }
 
 if (require.main === module) {

@@ -111,6 +111,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
   }
   let pairPorts: { first: number; second: number; balancer: number } | null = null;
+  let secondDir: string | null = null;
   if (opts.pair && !pairMissing) {
     const postgres = new PostgresServer();
     await postgres.start();
@@ -124,7 +125,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const connector = new Connector(parseConfig(env), opts.logDestination);
   await connector.listen(pairPorts?.first ?? opts.port ?? 0, '127.0.0.1');
   if (pair && pairPorts) {
-    const secondDir = mkdtempSync(join(tmpdir(), 'fb24-node2-'));
+    secondDir = mkdtempSync(join(tmpdir(), 'fb24-node2-'));
     pair.second = new MiddlewareNode('node 2', pairPorts.second, { ...env, DATA_DIR: secondDir });
     await pair.balancer.start(pairPorts.balancer);
     await pair.balancer.serving();
@@ -152,6 +153,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       }
       await connector.stop(500);
       await pair?.postgres.stop();
+      if (secondDir) rmSync(secondDir, { recursive: true, force: true });
       await emulator.stop();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true }); // a folder of its own: nothing left behind
     },
