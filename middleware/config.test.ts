@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_KEYS, ConfigError, loadSource, parseConfig } from './config';
+import { PostgresDb } from './store-postgres';
 
 const base = { B24_WEBHOOK_URL: 'https://p.example/rest/1/s3cretsecret/', B24_UNPROCESSED_USER_ID: '9', HOST: '127.0.0.1' };
 
@@ -34,6 +35,18 @@ describe('configuration', () => {
     expect(c.stats.source).toEqual({ kind: 'odbc', connections: [first, second] });
     expect(c.secrets).toEqual(expect.arrayContaining(['pw-one-1', 'pw-two-2', first, second]));
     expect(() => parseConfig({ ...base, CCDR_ODBC_CONNECTION_2: second })).toThrow(/CCDR_ODBC_CONNECTION_2.*needs CCDR_ODBC_CONNECTION/);
+  });
+
+  it('puts the store on PostgreSQL with DATABASE_URL, and keeps its password out of the logs and /readyz', async () => {
+    const url = 'postgres://fb24:p%40ss-w0rd@db.example:5432/fb24';
+    const c = parseConfig({ ...base, DATABASE_URL: url });
+    expect(c.databaseUrl).toBe(url);
+    expect(c.secrets).toEqual(expect.arrayContaining([url, 'p@ss-w0rd']));
+    const db = new PostgresDb(url); // no connection is made until a statement
+    expect(db.describe()).toMatchObject({ kind: 'postgres', url: 'postgres://fb24:***@db.example:5432/fb24' });
+    await db.close();
+    expect(parseConfig(base).databaseUrl).toBeNull();
+    expect(() => parseConfig({ ...base, DATABASE_URL: 'mysql://x@y/z' })).toThrow(/DATABASE_URL.*postgres:\/\/user:password@host:5432\/database/);
   });
 
   it.each([
