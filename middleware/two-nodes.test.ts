@@ -133,6 +133,31 @@ describe('two middleware nodes on PostgreSQL', () => {
     expect(emulator.counters.calls['crm.contact.get'] ?? 0).toBe(reads + 1);
   });
 
+  it('PostgreSQL out of reach: lookups still answered (new callers to the queue), /readyz says why, reports refused with 503; the held lead is made once it is back', async () => {
+    const { one, two } = await startPair();
+    const agent = await agentOn(one.url);
+    await pg.stop(true); // keeps its data: started again below
+    const known = await uccxLookup(one.url, { ani: '89123456789', token });
+    expect(known.fields).toMatchObject({ status: 'found', route: 'agent', extension: '1021' }); // from Bitrix24
+    const fresh = await uccxLookup(two.url, { ani: '+7 999 660-00-01', callId: 'pg-down-1', token });
+    expect(fresh.fields).toMatchObject({ route: 'queue' });
+    expect((await fetch(`${one.url}/readyz/node`)).status).toBe(503);
+    const ready = (await (await fetch(`${one.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json()) as { ready: boolean; checks: { store: { ok: boolean; kind: string; reason: string } } };
+    expect(ready.checks.store).toMatchObject({ ok: false, kind: 'postgres', reason: expect.stringMatching(/PostgreSQL is unavailable/) });
+    const t0 = Date.now();
+    const report = { dialogId: 'pg-1', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 100, endedAt: t0 + 2000, failure: null };
+    expect((await agent.post('/api/agent/calls', report)).status).toBe(503); // not taken: the gadget sends it again
+    expect(emulator.leadCount('+79996600001')).toBe(0);
+
+    await pg.start();
+    for (const n of [one, two]) await waitFor(async () => (await fetch(`${n.url}/readyz/node`)).status === 200, 20_000, `${n.name} has its store again`);
+    await postUntilTaken(agent, '/api/agent/calls', report);
+    await waitFor(() => emulator.leadCount('+79996600001') === 1, 30_000, "the held lead made");
+    await waitFor(() => emulator.calls.some((c) => c.finished), 30_000, 'the reported call logged');
+    expect(emulator.leadCount('+79996600001')).toBe(1);
+    expect(emulator.calls).toHaveLength(1);
+  });
+
   it('an expired token met on both nodes at once is refreshed once; the rotated refresh token is never used twice', async () => {
     await startPair();
     emulator.expireAccessTokens();
