@@ -109,6 +109,7 @@ export class Connector {
   private probe: { at: number; check: Check } | null = null;
   private stopping: Promise<void> | null = null;
   private pruner: NodeJS.Timeout | null = null;
+  private staleClicks: NodeJS.Timeout | null = null;
   /** Names of CRM records shown in the agents' gadgets: a few minutes, so a renamed record shows soon. */
   private readonly recordNames = new TtlCache<string>(5 * 60_000, 10_000);
   /** Work that goes on after a request was answered (event handling). */
@@ -463,6 +464,8 @@ export class Connector {
     });
     await this.open();
     this.pruner = setInterval(() => void this.prune().catch((err: Error) => this.log.warn({ err: err.message }, 'store housekeeping failed; tried again in an hour')), 3_600_000).unref();
+    // Several nodes: a click a killed node took and never settled is failed visibly within a minute of its timeout.
+    if (this.store.kind === 'postgres') this.staleClicks = setInterval(() => void this.failStaleClicks().catch(() => undefined), 60_000).unref();
     this.outbox.start();
     this.missedCalls?.start();
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
@@ -517,10 +520,12 @@ export class Connector {
     await this.outbox.pruneDone(PRUNE_AFTER_MS);
     const closed = await this.clicks.closeUnreported();
     if (closed) this.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');
-    if (this.store.kind === 'postgres') {
-      const stale = await this.clicks.recover(this.config.dial.resultTimeoutMs + 60_000);
-      if (stale) this.log.warn({ clicks: stale }, 'clicks a stopped node took but never settled were failed visibly in Bitrix24');
-    }
+    if (this.store.kind === 'postgres') await this.failStaleClicks();
+  }
+
+  private async failStaleClicks(): Promise<void> {
+    const stale = await this.clicks.recover(this.config.dial.resultTimeoutMs + 60_000);
+    if (stale) this.log.warn({ clicks: stale }, 'clicks a stopped node took but never settled were failed visibly in Bitrix24');
   }
 
   private indexSummary(): { complete: boolean; ageSeconds: number | null; records: number; numbers: number } | null {
@@ -602,6 +607,7 @@ export class Connector {
     if (this.openTimer) clearTimeout(this.openTimer);
     if (this.indexTimer) clearTimeout(this.indexTimer);
     if (this.pruner) clearInterval(this.pruner);
+    if (this.staleClicks) clearInterval(this.staleClicks);
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
     this.writer.close();

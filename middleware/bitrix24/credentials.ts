@@ -40,6 +40,8 @@ const KEY = 'bitrix24.installation';
 
 /** The bus topic on which a node tells the others that the installation changed (a refresh, an install, an uninstall). */
 const CHANGED = 'bitrix24.installation';
+/** How often a node without an installation looks for one in the store (when asked for it). */
+const RELOAD_MISSING_MS = 5000;
 
 /**
  * Application mode (a local OAuth application). Tokens are persisted; a refresh happens only after the portal
@@ -53,6 +55,7 @@ export class AppCredentials implements Credentials {
   readonly mode = 'app';
   private refreshing: Promise<void> | null = null;
   private current: Installation | null = null;
+  private loadedAt = 0;
   /** Refreshes this node made (the bench and tests count them against the portal's). */
   refreshes = 0;
 
@@ -70,6 +73,7 @@ export class AppCredentials implements Credentials {
 
   /** Reads the installation from the store (at start, and when another node changed it). */
   async load(): Promise<Installation | null> {
+    this.loadedAt = Date.now();
     const inst = await this.store.getKv<Installation>(KEY);
     if (inst) this.scrubber.add(inst.accessToken, inst.refreshToken, inst.applicationToken);
     this.current = inst;
@@ -77,6 +81,9 @@ export class AppCredentials implements Credentials {
   }
 
   installation(): Installation | null {
+    // Not installed as far as this node knows: another node may have taken the install while this one missed the
+    // message (its LISTEN connection was being opened again): look in the store now and then.
+    if (!this.current && Date.now() - this.loadedAt > RELOAD_MISSING_MS) void this.load().catch(() => undefined);
     return this.current;
   }
 

@@ -328,6 +328,16 @@ describe('/api/agent and /bitrix/events', () => {
     }
   });
 
+  it('with several nodes, an unsettled click is failed only once no node can still be waiting for it', async () => {
+    const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89'); // no gadget: failed at once, settled
+    await waitFor(() => call.finished, 20000, 'the click failed');
+    const seen = { at: Date.now(), click: { callId: 'c-waiting', userId: 5, phone: '+7 912 345 67 89', phoneInternational: '' }, settled: false };
+    await stack.connector.store.setKv('click.seen.c-waiting', seen); // as if another node were waiting for its gadget
+    expect(await stack.connector.clicks.recover(60_000)).toBe(0);
+    expect(await stack.connector.clicks.recover(60_000, Date.now() + 61_000)).toBe(1);
+    expect(await stack.connector.store.getKv('click.seen.c-waiting')).toMatchObject({ settled: true });
+  });
+
   it('after a crash while dialling (the mark of the click never settled), the next start fails the click visibly', async () => {
     await stack.connector.stop(100);
     const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89'); // nobody listens: as if the process died
