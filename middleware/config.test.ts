@@ -51,6 +51,7 @@ describe('configuration', () => {
 
   it.each([
     [{ ...base, PORT: 'eighty' }, 'PORT', 'a whole number from 0 to 65535'],
+    [{ ...base, PHONE_INDEX_EVENTS: 'offline' }, 'PHONE_INDEX_EVENTS', 'offline events need the application'],
     [{ ...base, LOOKUP_DEADLINE_MS: '5' }, 'LOOKUP_DEADLINE_MS', 'a whole number from 100 to 60000'],
     [{ B24_UNPROCESSED_USER_ID: '9' }, 'B24_WEBHOOK_URL', 'a Bitrix24 connection'],
     [{ ...base, B24_CLIENT_ID: 'local.x' }, 'B24_WEBHOOK_URL', 'not both'],

@@ -53,6 +53,11 @@ export const CONFIG_KEYS = {
   LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time' },
   LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
   PHONE_INDEX_SYNC_S: { kind: { type: 'int', min: 0, max: 604800 }, default: '0', doc: 'keep a local index of the CRM\'s phone numbers, read in full at start and every this many seconds: known callers are routed with no REST request, also while Bitrix24 is down (0: off)' },
+  PHONE_INDEX_EVENTS: {
+    kind: { type: 'enum', values: ['handler', 'offline'] },
+    default: 'handler',
+    doc: "how CRM changes reach the phone index (application mode): `handler` — Bitrix24 posts them to PUBLIC_URL; `offline` — Bitrix24 queues them and the middleware reads the queue every 10 s (event.offline.get), for a middleware Bitrix24 cannot reach",
+  },
   USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
   UCCX_LOOKUP_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'token the UCCX script sends as `token` to /uccx/lookup (required unless HOST is a loopback address)' },
   FINESSE_ORIGINS: { kind: { type: 'list' }, default: '', doc: 'origins of the Finesse desktop allowed to call /api/* from the gadget (CORS)' },
@@ -121,6 +126,8 @@ export interface Config {
   finesseUrls: string[];
   /** 0: no local phone index. */
   phoneIndexSyncMs: number;
+  /** How CRM changes reach the index: posted to our handler, or queued at Bitrix24 and read by us. */
+  phoneIndexEvents: 'handler' | 'offline';
   /** Bitrix24 user id → Finesse extension, where UF_PHONE_INNER does not tell. */
   agentExtensions: Record<number, string>;
   dial: { outsidePrefix: string; internationalPrefix: string; whenReady: 'switch' | 'refuse'; notReadyReasonId: number | null; resultTimeoutMs: number };
@@ -252,6 +259,10 @@ export function parseConfig(src: Source): Config {
     throw new ConfigError('B24_WEBHOOK_URL', 'a Bitrix24 connection: B24_WEBHOOK_URL, or B24_CLIENT_ID and B24_CLIENT_SECRET');
   }
 
+  const phoneIndexEvents = get<'handler' | 'offline'>('PHONE_INDEX_EVENTS');
+  // event.offline.get works only with an application's authorization (b24restdocs, event-offline-get.md).
+  if (phoneIndexEvents === 'offline' && bitrix24.mode !== 'app') throw new ConfigError('PHONE_INDEX_EVENTS', '`handler` in webhook mode: offline events need the application (B24_CLIENT_ID)', 'offline');
+
   const unprocessedUserId = get<number | undefined>('B24_UNPROCESSED_USER_ID');
   if (unprocessedUserId === undefined) {
     throw new ConfigError('B24_UNPROCESSED_USER_ID', 'the id of the Bitrix24 user who owns leads of unknown callers');
@@ -338,6 +349,7 @@ export function parseConfig(src: Source): Config {
     line: { number: get('B24_LINE_NUMBER'), showCard: get('B24_SHOW_CALL_CARD') },
     finesseUrls: (get<string[] | undefined>('FINESSE_URL') ?? []).map((u) => u.replace(/\/+$/, '')),
     phoneIndexSyncMs: get<number>('PHONE_INDEX_SYNC_S') * 1000,
+    phoneIndexEvents,
     finesseLockoutThreshold: get('FINESSE_LOCKOUT_THRESHOLD'),
     agentExtensions: Object.fromEntries(
       (get<string[]>('AGENT_EXTENSIONS') ?? []).map((pair) => {

@@ -35,6 +35,7 @@ import { FailoverCcdrSource } from './stats/failover-source';
 import { FinesseSides } from './finesse/finesse-sides';
 import { PhoneIndex, type IndexedRecord } from './lookup/phone-index';
 import { IndexSync } from './lookup/index-sync';
+import { OfflineEventReader, type OfflineEvent, type RecordChange } from './lookup/offline-events';
 import { withQueryDeadline } from './stats/table-output';
 import { StatsRollup, sourceDigest } from './stats/rollup';
 import { Store } from './store';
@@ -59,6 +60,9 @@ const LEAD_TITLE = {
 /** Everything one middleware instance is made of, wired from the configuration. */
 /** A store that could not be opened at start (PostgreSQL out of reach) is tried again this often; the node serves meanwhile. */
 const STORE_RETRY_MS = 2_000;
+/** Bitrix24's offline queue is read this often (a change reaches the index within it, plus one read of the record). */
+const OFFLINE_EVENTS_EVERY_MS = 10_000;
+const INDEX_REFRESH = 'index.refresh';
 /** How long finished work and its dedupe marks are kept (README Operations). */
 const PRUNE_AFTER_MS = 7 * 86_400_000;
 /** A phone index read that failed (Bitrix24 down) is resumed this soon. */
@@ -91,6 +95,8 @@ export class Connector {
   /** The local copy of the CRM's phone numbers (PHONE_INDEX_SYNC_S), and what keeps it current. */
   readonly phoneIndex: PhoneIndex | null;
   readonly indexSync: IndexSync | null;
+  /** PHONE_INDEX_EVENTS=offline: Bitrix24's queue of CRM changes, read every OFFLINE_EVENTS_EVERY_MS. */
+  readonly offlineEvents: OfflineEventReader | null;
   private indexTimer: NodeJS.Timeout | null = null;
 /** Finesse side A/B: where agents' sign-ins are checked (null: click-to-dial and call logging are off). */
   readonly finesse: FinesseSides | null;
@@ -164,6 +170,12 @@ export class Connector {
         [REGISTER_CALL]: registerCallHandler({ client: this.writer, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line }),
         [FINISH_CALL]: finishCallHandler({ client: this.writer, outbox: () => this.outbox, store: this.store }),
         [FAIL_CLICK]: failClickHandler({ client: this.writer, store: this.store }),
+        // A CRM change read from Bitrix24's offline queue: the record is read into the index (and the other nodes').
+        [INDEX_REFRESH]: async ({ payload }) => {
+          const c = payload as RecordChange;
+          if (this.indexSync) await this.crmChanged(c.type as 'CONTACT', c.id, c.deleted);
+          return { read: `${c.type}:${c.id}` };
+        },
       },
       this.log,
       { onChange: () => this.updateOutboxGauges() },
@@ -207,6 +219,15 @@ export class Connector {
         }
       });
     }
+    this.offlineEvents =
+      this.indexSync && config.phoneIndexEvents === 'offline' && config.bitrix24.mode === 'app'
+        ? new OfflineEventReader({
+            fetch: (params) => this.client.call<{ events?: OfflineEvent[] } | null>('event.offline.get', params),
+            queue: async (change, e) => void (await this.outbox.enqueue(`index-refresh:${change.type}:${change.id}:${e.ID}`, INDEX_REFRESH, change)),
+            unnamed: () => this.readIndexSoon(),
+            log: this.log,
+          })
+        : null;
     this.metrics.phoneIndexState = () => this.indexSummary();
     this.lookups = new LookupService(this.directory, this.outbox, {
       index: this.phoneIndex,
@@ -291,7 +312,11 @@ export class Connector {
           phoneIndex: () => {
             if (!this.phoneIndex) return { ok: true, off: 'PHONE_INDEX_SYNC_S=0' };
             const { users, building, lastError } = this.phoneIndex.state();
-            return { ok: true, ...this.indexSummary()!, users, building, lastError };
+            const o = this.offlineEvents;
+            const events = o
+              ? { mode: 'offline', read: o.counts.read, withoutRecordId: o.counts.unnamed, lastReadAt: o.lastReadAt && new Date(o.lastReadAt).toISOString(), lastError: o.lastError }
+              : { mode: this.config.bitrix24.mode === 'app' ? 'handler' : 'none (webhook mode: changes are taken at lookups and full reads)' };
+            return { ok: true, ...this.indexSummary()!, users, building, lastError, events };
           },
           // Reported, not fatal: lookups and screen-pops do not need the call records.
           callRecords: async () => {
@@ -372,7 +397,7 @@ export class Connector {
         installRoutes(creds, app, check, this.log, {
           publicUrl: () => this.config.publicUrl ?? this.url,
           line: this.config.line.number,
-          afterInstall: appSetup(this.client, { number: this.config.line.number, name: 'Cisco Finesse' }, { indexEvents: this.phoneIndex !== null }),
+          afterInstall: appSetup(this.client, { number: this.config.line.number, name: 'Cisco Finesse' }, { indexEvents: this.phoneIndex ? this.config.phoneIndexEvents : null }),
         }),
         eventRoutes({
           installation: () => creds.installation(),
@@ -470,6 +495,7 @@ export class Connector {
     this.missedCalls?.start();
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
     this.startIndexSync();
+    this.offlineEvents?.start(OFFLINE_EVENTS_EVERY_MS);
     this.updateOutboxGauges();
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
@@ -535,11 +561,22 @@ export class Connector {
   }
 
   /** A full read of the CRM's numbers at start (or the rest of an interrupted one), then every PHONE_INDEX_SYNC_S. */
+  private indexTick: (() => void) | null = null;
+  private indexRunning = false;
+
+  /** A full read now (when one is not under way): an offline event named no record, so only a full read finds it. */
+  private readIndexSoon(): void {
+    if (!this.indexTick || this.indexRunning || !this.server) return;
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = setTimeout(this.indexTick, 0).unref();
+  }
+
   private startIndexSync(): void {
     const sync = this.indexSync;
     if (!sync) return;
     const tick = () => {
       const t0 = Date.now();
+      this.indexRunning = true;
       sync
         .run()
         .then((st) => {
@@ -554,9 +591,11 @@ export class Connector {
           return Math.min(INDEX_RETRY_MS, this.config.phoneIndexSyncMs);
         })
         .then((wait) => {
+          this.indexRunning = false;
           if (this.server) this.indexTimer = setTimeout(tick, wait).unref();
         });
     };
+    this.indexTick = tick;
     this.indexTimer = setTimeout(tick, 0).unref();
   }
 
@@ -604,6 +643,7 @@ export class Connector {
       server.closeAllConnections();
     }
     this.missedCalls?.stop();
+    this.offlineEvents?.stop();
     if (this.openTimer) clearTimeout(this.openTimer);
     if (this.indexTimer) clearTimeout(this.indexTimer);
     if (this.pruner) clearInterval(this.pruner);

@@ -10,6 +10,8 @@ import type { Bitrix24Client } from '../../middleware/bitrix24/rest-client';
 import { normalisePhone, type PhoneRules } from '../../middleware/lookup/phone-number';
 import { parseCallStart } from '../../middleware/routes/event-routes';
 import { IndexSync } from '../../middleware/lookup/index-sync';
+import { OfflineEventReader, recordChangeOf, type OfflineEvent } from '../../middleware/lookup/offline-events';
+import pino from 'pino';
 import { PhoneIndex } from '../../middleware/lookup/phone-index';
 import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
 
@@ -93,6 +95,19 @@ describe('Bitrix24 conformance: the docs\' examples (bitrix24/b24restdocs) throu
   });
 });
 
+describe("Bitrix24 conformance: offline events as documented, through our reader", () => {
+  it('the documented event (EVENT_DATA false) names no record: the reader counts it and asks for a full read; FIELDS.ID names one', async () => {
+    const documented = (doc('event-offline-get-response.json').result as { events: OfflineEvent[] }).events;
+    expect(recordChangeOf(documented[0]!)).toBeNull();
+    expect(recordChangeOf({ ...documented[0]!, EVENT_NAME: 'ONCRMLEADDELETE', EVENT_DATA: { FIELDS: { ID: '1' } } })).toEqual({ type: 'LEAD', id: 1, deleted: true });
+    const queued: unknown[] = [];
+    let fullReads = 0;
+    const reader = new OfflineEventReader({ fetch: async () => doc('event-offline-get-response.json').result as { events: OfflineEvent[] }, queue: async (c) => void queued.push(c), unnamed: () => (fullReads += 1), log: pino({ level: 'silent' }) });
+    expect(await reader.readOnce()).toBe(1);
+    expect([queued, fullReads, reader.counts]).toEqual([[], 1, { read: 1, unnamed: 1 }]);
+  });
+});
+
 describe('Bitrix24 conformance: the lab emulator against the docs', () => {
   let e: Bitrix24Emulator;
   beforeAll(async () => {
@@ -135,6 +150,21 @@ describe('Bitrix24 conformance: the lab emulator against the docs', () => {
     const ours = qs.parse(e.eventForm('ONCRMCONTACTUPDATE', { FIELDS: { ID: '82' } })) as Record<string, unknown>;
     expect(Object.keys(ours).sort()).toEqual(Object.keys(documented).sort());
     expect(ours.data).toEqual(documented.data);
+  });
+
+  it('event.offline.get: the documented answer (process_id, events with their fields), the queue emptied by the default clear', async () => {
+    const documented = doc('event-offline-get-response.json').result as { events: Array<Record<string, unknown>> };
+    e.offlineBindings.add('ONCRMCONTACTUPDATE');
+    e.offlineEventData = 'empty'; // as the documentation's example shows it
+    await e.crmChanged('CONTACT', 42, 'UPDATE');
+    const first = (await call('event.offline.get', {})).result as { process_id: unknown; events: Array<Record<string, unknown>> };
+    expect(Object.keys(first).sort()).toEqual(Object.keys(documented).sort());
+    expect(first.process_id).toBeNull();
+    expect(Object.keys(first.events[0]!).sort()).toEqual(Object.keys(documented.events[0]!).sort());
+    expect(first.events[0]).toMatchObject({ EVENT_NAME: 'ONCRMCONTACTUPDATE', EVENT_DATA: false });
+    expect(((await call('event.offline.get', {})).result as { events: unknown[] }).events).toEqual([]);
+    e.offlineBindings.clear();
+    e.offlineEventData = 'fields';
   });
 
   it('app.info and user.admin answer with the documented fields', async () => {

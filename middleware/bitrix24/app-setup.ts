@@ -7,10 +7,13 @@ import type { Bitrix24Client } from './rest-client';
  * Re-running it is harmless: "already bound" and "line already exists" count as done.
  */
 export const BOUND_EVENTS = ['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL'] as const;
-/** With the local phone index on: a CRM record added, changed or deleted is read into it at once. */
+/**
+ * With the local phone index on: a CRM record added, changed or deleted is read into it at once — posted to our
+ * handler, or (`offline`) queued at Bitrix24 for us to read (event.bind with event_type=offline, no handler).
+ */
 export const INDEX_EVENTS = ['CONTACT', 'COMPANY', 'LEAD'].flatMap((t) => ['ADD', 'UPDATE', 'DELETE'].map((k) => `ONCRM${t}${k}`));
 
-export function appSetup(client: Bitrix24Client, line: { number: string; name: string }, opts: { indexEvents?: boolean } = {}): (publicUrl: string) => Promise<string[]> {
+export function appSetup(client: Bitrix24Client, line: { number: string; name: string }, opts: { indexEvents?: 'handler' | 'offline' | null } = {}): (publicUrl: string) => Promise<string[]> {
   return async (publicUrl) => {
     const problems: string[] = [];
     const handler = `${publicUrl.replace(/\/+$/, '')}/bitrix/events`;
@@ -24,7 +27,8 @@ export function appSetup(client: Bitrix24Client, line: { number: string; name: s
     // Made together, so the client sends them as one batch: the install spends few of the portal's requests, and
     // the lookups right after it find the burst still free.
     await Promise.all([
-      ...[...BOUND_EVENTS, ...(opts.indexEvents ? INDEX_EVENTS : [])].map((event) => attempt(`event.bind ${event}`, 'event.bind', { event, handler })),
+      ...[...BOUND_EVENTS, ...(opts.indexEvents === 'handler' ? INDEX_EVENTS : [])].map((event) => attempt(`event.bind ${event}`, 'event.bind', { event, handler })),
+      ...(opts.indexEvents === 'offline' ? INDEX_EVENTS : []).map((event) => attempt(`event.bind ${event} (offline)`, 'event.bind', { event, event_type: 'offline' })),
       attempt(`telephony.externalLine.add ${line.number}`, 'telephony.externalLine.add', { NUMBER: line.number, NAME: line.name, CRM_AUTO_CREATE: 'Y' }),
     ]);
     const unset = await makeDefaultOutgoing(client, line.number);

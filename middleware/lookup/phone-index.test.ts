@@ -133,3 +133,54 @@ describe('local phone index', () => {
     expect(caller.ok && index.find(caller.phone)).toEqual([expect.objectContaining({ type: 'LEAD', id: lead[0]!.ID })]);
   });
 });
+
+describe('local phone index fed by offline events (a middleware Bitrix24 cannot reach)', () => {
+  let stack: Stack;
+  afterEach(() => stack?.stop());
+  const answer = async (ani: string) => {
+    const a = await uccxLookup(stack.url, { ani, token });
+    return { route: a.fields.route, entity: `${a.fields.entityType}:${a.fields.entityId}`, status: a.fields.status };
+  };
+  const start = async () => {
+    stack = await startStack({ mode: 'app', env: { PHONE_INDEX_SYNC_S: '3600', PHONE_INDEX_EVENTS: 'offline', LOOKUP_CACHE_TTL_S: '0' } });
+    const index = stack.connector.phoneIndex!;
+    const end = Date.now() + 20_000;
+    while (index.state().gen === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(index.state().gen).toBeGreaterThan(0);
+  };
+
+  it('binds the CRM events offline (no handler), reads the queue, and the change reaches the index', async () => {
+    await start();
+    const e = stack.emulator;
+    expect([...e.offlineBindings].sort()).toEqual(expect.arrayContaining(['ONCRMCONTACTUPDATE', 'ONCRMLEADADD', 'ONCRMCOMPANYDELETE']));
+    expect([...e.bindings.keys()].filter((k) => k.startsWith('ONCRM'))).toEqual([]);
+    const contact = e.portal.get('CONTACT', 42)!;
+    contact.PHONE = [{ ID: 9001, VALUE: '+7 926 111-22-33', VALUE_TYPE: 'WORK' }];
+    expect(await e.crmChanged('CONTACT', 42, 'UPDATE')).toEqual([]); // posted nowhere: queued at the portal
+    await e.crmChanged('CONTACT', 42, 'UPDATE'); // changed again: still one record in the queue
+    expect(e.offlineQueue.size).toBe(1);
+    // The reader runs every 10 s; a test reads now instead of waiting for it.
+    expect(await stack.connector.offlineEvents!.readOnce()).toBe(1);
+    expect(e.offlineQueue.size).toBe(0);
+    await stack.connector.settled();
+    e.switches.outage = 'error'; // from here on only the index answers
+    expect(await answer('89261112233')).toMatchObject({ entity: 'CONTACT:42', route: 'agent' });
+  });
+
+  it('an offline event without the record id (as the documentation shows it) makes the index read everything again', async () => {
+    await start();
+    const e = stack.emulator;
+    e.offlineEventData = 'empty';
+    const gen = stack.connector.phoneIndex!.state().gen;
+    const contact = e.portal.get('CONTACT', 42)!;
+    contact.PHONE = [{ ID: 9002, VALUE: '+7 926 444-55-66', VALUE_TYPE: 'WORK' }];
+    await e.crmChanged('CONTACT', 42, 'UPDATE');
+    await stack.connector.offlineEvents!.readOnce();
+    expect(stack.connector.offlineEvents!.counts).toMatchObject({ read: 1, unnamed: 1 });
+    const end = Date.now() + 20_000;
+    while (stack.connector.phoneIndex!.state().gen === gen && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(stack.connector.phoneIndex!.state().gen).toBeGreaterThan(gen);
+    e.switches.outage = 'error';
+    expect(await answer('89264445566')).toMatchObject({ entity: 'CONTACT:42', route: 'agent' });
+  });
+});

@@ -84,6 +84,11 @@ export class Bitrix24Emulator {
   readonly calls: EmulatedCall[] = [];
   /** event.bind bindings of the application: event (upper case) → handler URLs. */
   readonly bindings = new Map<string, Set<string>>();
+  /** Events bound with event_type=offline: queued on the portal, read with event.offline.get (conformance/bitrix24/docs/offline-events.md). */
+  readonly offlineBindings = new Set<string>();
+  /** The offline queue: one record per object and event, the latest change only (as the documentation says). */
+  readonly offlineQueue = new Map<string, { ID: string; TIMESTAMP_X: string; EVENT_NAME: string; EVENT_DATA: unknown; EVENT_ADDITIONAL: unknown; MESSAGE_ID: string }>();
+  private offlineIds = 0;
   /** External lines of the application (telephony.externalLine.*). */
   readonly lines = new Map<string, { NUMBER: string; NAME: string; CRM_AUTO_CREATE: string }>();
   /** The portal's default line for outgoing calls (voximplant.line.outgoing.*): a SIP line until someone changes it. */
@@ -299,8 +304,26 @@ export class Bitrix24Emulator {
 
   /** A CRM record was added, changed or deleted: ONCRM<TYPE><ADD|UPDATE|DELETE> with data[FIELDS][ID], as b24restdocs show it. */
   crmChanged(type: EntityType, id: number, kind: 'ADD' | 'UPDATE' | 'DELETE'): Promise<number[]> {
-    return this.emit(`ONCRM${type}${kind}`, { FIELDS: { ID: String(id) } });
+    const event = `ONCRM${type}${kind}`;
+    if (this.offlineBindings.has(event)) {
+      const key = `${event}:${id}`;
+      this.offlineQueue.delete(key); // the latest change of an object only, at the end of the queue
+      this.offlineIds += 1;
+      this.offlineQueue.set(key, {
+        ID: String(this.offlineIds),
+        TIMESTAMP_X: new Date().toISOString().replace(/\.\d+Z$/, '+00:00'),
+        EVENT_NAME: event,
+        // The documentation's example shows `false`; connectors in production read the record's ID from FIELDS.
+        EVENT_DATA: this.offlineEventData === 'empty' ? false : { FIELDS: { ID: String(id) } },
+        EVENT_ADDITIONAL: false,
+        MESSAGE_ID: String(this.offlineIds),
+      });
+    }
+    return this.emit(event, { FIELDS: { ID: String(id) } });
   }
+
+  /** What offline events carry: the record's id (as connectors read them), or nothing (as the docs' example shows). */
+  offlineEventData: 'fields' | 'empty' = 'fields';
 
   /** Delivers an event to every bound handler, once (no retries, like Bitrix24), or twice with `deliverTwice`. */
   async emit(event: string, data: Record<string, unknown>, asUser = 1): Promise<number[]> {
@@ -622,6 +645,13 @@ export class Bitrix24Emulator {
         const handler = String(p.handler ?? '');
         const crm = ['CONTACT', 'COMPANY', 'LEAD'].flatMap((t) => ['ADD', 'UPDATE', 'DELETE'].map((k) => `ONCRM${t}${k}`));
         if (!['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', ...crm].includes(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+        if (p.event_type === 'offline') {
+          // No handler: the portal queues the event (administrators only, reference: event.bind's 403).
+          if (method === 'event.unbind') return { count: this.offlineBindings.delete(event) ? 1 : 0 };
+          if (this.offlineBindings.has(event)) throw new RestError(400, 'ERROR_CORE', 'Handler already binded');
+          this.offlineBindings.add(event);
+          return true;
+        }
         const set = this.bindings.get(event) ?? new Set<string>();
         this.bindings.set(event, set);
         if (method === 'event.unbind') return { count: set.delete(handler) ? 1 : 0 };
@@ -632,7 +662,17 @@ export class Bitrix24Emulator {
       }
       case 'event.get':
         appOnly(auth);
-        return [...this.bindings].flatMap(([event, set]) => [...set].map((handler) => ({ event, handler, auth_type: 0, offline: 0 })));
+        return [
+          ...[...this.bindings].flatMap(([event, set]) => [...set].map((handler) => ({ event, handler, auth_type: 0, offline: 0 }))),
+          ...[...this.offlineBindings].map((event) => ({ event, handler: '', auth_type: 0, offline: 1 })),
+        ];
+      case 'event.offline.get': {
+        appOnly(auth);
+        const limit = Math.max(1, Math.min(1000, Number(p.limit ?? 50)));
+        const batch = [...this.offlineQueue.entries()].slice(0, limit);
+        if (String(p.clear ?? '1') !== '0') for (const [k] of batch) this.offlineQueue.delete(k);
+        return { process_id: null, events: batch.map(([, e]) => e) };
+      }
       case 'telephony.externalLine.add': {
         const number = String(p.NUMBER ?? '');
         if (!number) throw new RestError(400, 'ERROR_CORE', 'NUMBER is empty');
