@@ -108,3 +108,32 @@ describe('lab page server with the Finesse side', () => {
     }
   });
 });
+
+describe('lab page server with a middleware pair', () => {
+  let stack: Stack;
+  let lab: Awaited<ReturnType<typeof startLabServer>>;
+  beforeAll(async () => {
+    stack = await startStack({ mode: 'app', pair: { need: 'required' } });
+    lab = await startLabServer(stack, 0);
+  });
+  afterAll(async () => {
+    lab.server.close();
+    await stack.stop();
+  });
+  const nodes = async (action?: 'start' | 'kill') =>
+    (await (await (action ? fetch(`${lab.url}/api/nodes/second`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action }) }) : fetch(`${lab.url}/api/nodes`))).json()) as {
+      nodes: Array<{ name: string; running: boolean; ready: boolean }>;
+    };
+
+  it('starts and kills node 2 from the page; lookups through the balancer answer throughout', async () => {
+    const lookup = async () => (await (await fetch(`${stack.url}/uccx/lookup?ani=89123456789&token=lab-uccx-token`)).text()).includes('<status>found</status>');
+    expect((await nodes()).nodes.map((n) => [n.name, n.running])).toEqual([['node 1', true], ['node 2', false]]);
+    expect((await nodes('start')).nodes[1]).toMatchObject({ running: true, ready: true });
+    await stack.pair!.balancer.serving();
+    for (let i = 0; i < 4; i++) expect(await lookup()).toBe(true); // round robin: both nodes answer
+    expect((await nodes('kill')).nodes[1]).toMatchObject({ running: false, ready: false });
+    for (let i = 0; i < 4; i++) expect(await lookup()).toBe(true);
+    const html = await (await fetch(`${lab.url}/?lang=en`)).text();
+    expect(html).toContain('Kill node 2 (kill -9)');
+  });
+});
