@@ -17,6 +17,8 @@ import { freePort } from '../scripts/lab/free-port';
  * the middle of a burst.
  */
 const token = LAB_UCCX_TOKEN;
+// A hang guard, not a timing goal: five processes per test on a loaded 2-core machine take long, never forever.
+jest.setTimeout(120_000);
 
 
 /** A POST the way the gadget sends its reports: again after a 5xx or a cut connection (its queue does that). */
@@ -224,5 +226,5 @@ describe('two middleware nodes on PostgreSQL', () => {
     expect(clicked.map((c) => c.finished?.STATUS_CODE)).toEqual(Array(6).fill('200'));
     expect(emulator.counters.calls['telephony.externalCall.finish']).toBe(16);
     expect(emulator.counters.refusedRefreshes).toBe(0);
-  }, 120_000);
+  });
 });
