@@ -169,7 +169,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
   const nodeState = async () => {
     const p = stack.pair;
     if (!p) return { pair: false, why: stack.pairMissing };
-    const ready = (url: string) => fetch(`${url}/readyz/node`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    const ready = (url: string) => fetch(`${url}/readyz/node`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
     return {
       pair: true,
       balancer: p.balancer.url,

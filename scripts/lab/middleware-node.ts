@@ -27,7 +27,10 @@ export class MiddlewareNode {
     return this.proc !== null;
   }
 
-  /** Starts the process; resolves once it answers /healthz (fails if it exits first or takes over 30 s). */
+  /**
+   * Starts the process; resolves once it serves (`/readyz/node`: listening, its store opened and read), fails if it
+   * exits first or takes over 30 s.
+   */
   async start(): Promise<void> {
     if (this.proc) return;
     const proc = new NodeProcess('middleware/main.ts', { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' }, this.logFile);
@@ -40,9 +43,9 @@ export class MiddlewareNode {
         this.proc = null;
         throw new Error(`middleware node ${this.name} exited at start (run \`npm run middleware\` with its settings to see why)`);
       }
-      const ok = await fetch(`${this.url}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.url}/readyz/node`).then((r) => r.ok, () => false);
       if (ok) return;
-      if (Date.now() > end) throw new Error(`middleware node ${this.name} did not answer on ${this.url} within 30 s`);
+      if (Date.now() > end) throw new Error(`middleware node ${this.name} was not serving on ${this.url} within 30 s (its log: ${this.logFile})`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
