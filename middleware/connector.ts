@@ -57,7 +57,6 @@ const LEAD_TITLE = {
   en: (phone: string) => `Incoming call ${phone}`,
 };
 
-/** Everything one middleware instance is made of, wired from the configuration. */
 /** A store that could not be opened at start (PostgreSQL out of reach) is tried again this often; the node serves meanwhile. */
 const STORE_RETRY_MS = 2_000;
 /** Bitrix24's offline queue is read this often (a change reaches the index within it, plus one read of the record). */
@@ -74,6 +73,7 @@ const FINESSE_TIMEOUT_MS = 5000;
 /** A UTC day is rolled up two hours after it ended: UCCX writes a call's records when the call completes. */
 const ROLLUP_SETTLE_MS = 2 * 3_600_000;
 
+/** Everything one middleware instance is made of, wired from the configuration. */
 export class Connector {
   readonly log: Logger;
   readonly scrubber = new SecretScrubber();
@@ -98,7 +98,7 @@ export class Connector {
   /** PHONE_INDEX_EVENTS=offline: Bitrix24's queue of CRM changes, read every OFFLINE_EVENTS_EVERY_MS. */
   readonly offlineEvents: OfflineEventReader | null;
   private indexTimer: NodeJS.Timeout | null = null;
-/** Finesse side A/B: where agents' sign-ins are checked (null: click-to-dial and call logging are off). */
+  /** Finesse side A/B: where agents' sign-ins are checked (null: click-to-dial and call logging are off). */
   readonly finesse: FinesseSides | null;
   /** Settled days of the reports' facts, beside the store (stats/rollup.ts). */
   readonly statsRollup: StatsRollup | null;
@@ -173,7 +173,7 @@ export class Connector {
         // A CRM change read from Bitrix24's offline queue: the record is read into the index (and the other nodes').
         [INDEX_REFRESH]: async ({ payload }) => {
           const c = payload as RecordChange;
-          if (this.indexSync) await this.crmChanged(c.type as 'CONTACT', c.id, c.deleted);
+          if (this.indexSync) await this.crmChanged(c.type, c.id, c.deleted);
           return { read: `${c.type}:${c.id}` };
         },
       },
@@ -207,7 +207,7 @@ export class Connector {
     this.indexSync = this.phoneIndex
       ? new IndexSync(new Bitrix24Client(this.credentials, bucket, clientOptions), this.phoneIndex, { bucket, burst: config.rate.burst })
       : null;
-    // Another node took a CRM event (Bitrix24 sends each to one address): this node's own index reads the record too.
+    // Another node took a CRM event (Bitrix24 sends each to one address) and read the record: this node's index takes it.
     if (this.phoneIndex && this.store.kind === 'postgres') {
       const index = this.phoneIndex;
       this.store.subscribe('crm.changed', (data) => {
@@ -530,9 +530,11 @@ export class Connector {
     await this.prepare();
     const freed = await this.outbox.freeDeadLeases();
     if (freed) this.log.warn({ items: freed }, 'outbox items a killed process was trying are tried again');
-    // One node: every unsettled click is the last run's. Several: only those older than any click can wait.
-    const interrupted = await this.clicks.recover(this.store.kind === 'postgres' ? this.config.dial.resultTimeoutMs + 60_000 : 0);
-    if (interrupted) this.log.warn({ clicks: interrupted }, 'clicks interrupted by the last stop were failed visibly in Bitrix24');
+    if (this.store.kind === 'sqlite') {
+      // One node: every unsettled click is the last run's.
+      const interrupted = await this.clicks.recover(0);
+      if (interrupted) this.log.warn({ clicks: interrupted }, 'clicks interrupted by the last stop were failed visibly in Bitrix24');
+    } else await this.failStaleClicks();
     await this.prune();
     this.log.info({ store: this.store.db.describe() }, 'store opened');
   }
@@ -546,9 +548,9 @@ export class Connector {
     await this.outbox.pruneDone(PRUNE_AFTER_MS);
     const closed = await this.clicks.closeUnreported();
     if (closed) this.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');
-    if (this.store.kind === 'postgres') await this.failStaleClicks();
   }
 
+  /** Several nodes: only clicks older than any click can wait for its gadget are failed (another node may be waiting). */
   private async failStaleClicks(): Promise<void> {
     const stale = await this.clicks.recover(this.config.dial.resultTimeoutMs + 60_000);
     if (stale) this.log.warn({ clicks: stale }, 'clicks a stopped node took but never settled were failed visibly in Bitrix24');
@@ -560,7 +562,6 @@ export class Connector {
     return { complete: st.gen > 0, ageSeconds: st.builtAt ? Math.round((Date.now() - Date.parse(st.builtAt)) / 1000) : null, records: st.records, numbers: st.numbers };
   }
 
-  /** A full read of the CRM's numbers at start (or the rest of an interrupted one), then every PHONE_INDEX_SYNC_S. */
   private indexTick: (() => void) | null = null;
   private indexRunning = false;
 
@@ -571,6 +572,7 @@ export class Connector {
     this.indexTimer = setTimeout(this.indexTick, 0).unref();
   }
 
+  /** A full read of the CRM's numbers at start (or the rest of an interrupted one), then every PHONE_INDEX_SYNC_S. */
   private startIndexSync(): void {
     const sync = this.indexSync;
     if (!sync) return;
