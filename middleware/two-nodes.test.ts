@@ -9,7 +9,7 @@ import { MiddlewareNode } from '../scripts/lab/middleware-node';
 import { PostgresServer } from '../scripts/lab/postgres-server';
 import { AgentClient, waitFor, type ReceivedCommand } from './test-support/agent-client';
 import { uccxLookup } from './test-support/lookup-client';
-import { freePort } from '../scripts/lab/free-port';
+import { freePort } from '../scripts/lab/process-group';
 
 /**
  * Two middleware processes on one PostgreSQL, behind the README's HAProxy configuration (deploy/haproxy.cfg), against

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port';
+import { freePort, stopGroup, waitForPort } from './process-group';
 
 const TEMPLATE = join(__dirname, '../../deploy/haproxy.cfg');
 
@@ -30,7 +29,6 @@ export function haproxyConfig(listen: string, nodes: string[]): string {
 export class HaproxyServer {
   readonly dir = mkdtempSync(join(tmpdir(), 'haproxy-'));
   private child: ChildProcess | null = null;
-  private exited: Promise<void> | null = null;
   port = 0;
 
   constructor(private readonly nodes: string[]) {}
@@ -49,19 +47,7 @@ export class HaproxyServer {
     this.child = child;
     let err = '';
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const end = Date.now() + 10_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`HAProxy exited at start: ${err.trim().slice(0, 500)}`);
-      const ok = await new Promise<boolean>((resolve) => {
-        const c = net.connect(this.port, '127.0.0.1');
-        c.once('connect', () => (c.destroy(), resolve(true)));
-        c.once('error', () => resolve(false));
-      });
-      if (ok) return;
-      if (Date.now() > end) throw new Error(`HAProxy did not open port ${this.port}`);
-      await new Promise((r) => setTimeout(r, 30));
-    }
+    await waitForPort(this.port, 10_000, 'HAProxy', () => (child.exitCode !== null ? `HAProxy exited at start: ${err.trim().slice(0, 500)}` : null));
   }
 
   /** Resolves once the balancer passes requests to a node (its health checks run every second). */
@@ -76,14 +62,7 @@ export class HaproxyServer {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (child?.pid && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      await this.exited;
-    }
+    await stopGroup(child);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import { Bitrix24Emulator, type EmulatorOptions } from './bitrix24-emulator/serv
 import { FinesseEmulator } from './finesse/finesse-emulator';
 import { ProsodyServer, prosodyBinary } from './finesse/prosody';
 import { PubsubPublisher } from './finesse/pubsub-publisher';
-import { freePort } from './free-port';
+import { freePort } from './process-group';
 import { HaproxyServer, haproxyBinary } from './haproxy';
 import { MiddlewareNode } from './middleware-node';
 import { PostgresServer, postgresBinDir } from './postgres-server';

@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from './free-port';
+import { freePort, stopGroup } from './process-group';
 
 /**
  * A throwaway PostgreSQL (Debian's packages) for the lab and the tests, as they run Prosody: its own data folder
@@ -33,7 +33,6 @@ function runAs(): { uid: number; gid: number } | null {
 export class PostgresServer {
   readonly dir = mkdtempSync(join(tmpdir(), 'pg-'));
   private child: ChildProcess | null = null;
-  private exited: Promise<void> | null = null;
   port = 0;
   readonly database = 'fb24';
   readonly user = 'fb24';
@@ -61,8 +60,6 @@ export class PostgresServer {
       ['-D', data, '-p', String(this.port), '-k', this.dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=100'],
       { stdio: 'ignore', detached: true, ...(as ?? {}) },
     );
-    const child = this.child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     await this.waitReady(20_000);
     const admin = new pg.Client({ connectionString: `postgres://${this.user}@127.0.0.1:${this.port}/postgres` });
     await admin.connect();
@@ -97,22 +94,7 @@ export class PostgresServer {
   async stop(keep = false): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (child?.pid && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGINT');
-      } catch {
-        /* gone already */
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, 5000);
-      await this.exited;
-      clearTimeout(timer);
-    }
+    await stopGroup(child, 'SIGINT'); // PostgreSQL's fast shutdown
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
   }
 }

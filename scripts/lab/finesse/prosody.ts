@@ -1,9 +1,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort } from '../free-port';
+import { freePort, signalGroup, stopGroup, waitForPort } from '../process-group';
 
 /**
  * A throwaway Prosody (Debian's) standing in for Finesse's notification service: a virtual host, a pubsub
@@ -16,23 +15,6 @@ export function prosodyBinary(): string {
   return p;
 }
 
-
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  throw new Error(`Prosody did not open port ${port} in ${ms} ms`);
-}
 
 export const PUBLISHER = { username: 'finesse-notifier', password: 'lab-publisher' };
 
@@ -105,8 +87,8 @@ Component "${this.pubsubDomain}" "pubsub"
     }
     // A group of its own: stop() reaches anything it starts, and a test's Ctrl-C does not reach it twice.
     this.child = spawn(binary, ['--config', join(this.dir, 'prosody.cfg.lua'), '-F'], { stdio: 'ignore', detached: true });
-    await waitForPort(this.httpPort, 10_000);
-    await waitForPort(this.c2sPort, 10_000);
+    await waitForPort(this.httpPort, 10_000, 'Prosody');
+    await waitForPort(this.c2sPort, 10_000, 'Prosody');
   }
 
   /** Freezes the server (SIGSTOP): connections stay open, nothing answers — a server that hangs. */
@@ -118,23 +100,15 @@ Component "${this.pubsubDomain}" "pubsub"
     this.signal('SIGCONT');
   }
 
-  private signal(sig: NodeJS.Signals, child = this.child): void {
-    if (!child?.pid) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-    }
+  private signal(sig: NodeJS.Signals): void {
+    signalGroup(this.child, sig);
   }
 
   /** Kills the server at once (its BOSH and WebSocket sessions die with it); data and accounts stay. */
   async stop(): Promise<void> {
     const c = this.child;
     this.child = null;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    this.signal('SIGKILL', c);
-    await exited;
+    await stopGroup(c);
   }
 
   /** Stops the server and removes its folder (accounts, data, logs): nothing of it is left. */
