@@ -1,6 +1,7 @@
 import type { Logger } from './log';
 import { hostname } from 'node:os';
 import type { Store } from './store';
+import { processAlive } from './process-alive';
 
 /**
  * The durable outbox: every write to Bitrix24 that must not be lost or doubled is a row with an idempotency key,
@@ -83,14 +84,8 @@ function ownerPid(owner: string): number | null {
   return m && m[1] === hostname() ? Number(m[2]) : null;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Free to claim: pending, and no lease or one that ran out (its `?` is now). */
+const FREE = `state = 'pending' AND (lease_until IS NULL OR lease_until < ?)`;
 
 export class Outbox {
   private readonly inflight = new Map<number, Promise<OutboxItem>>();
@@ -166,31 +161,31 @@ export class Outbox {
     return p;
   }
 
-  /** The claim: the attempt is counted and a lease taken in one statement, or nothing happens (someone holds it). */
+  /**
+   * The claim: each try is counted and a lease taken in one statement, only on items still free (what another node
+   * holds, or took a moment ago, stays its own).
+   */
+  private claim(t: number, where: string, params: unknown[]): Promise<Row[]> {
+    return this.db.all<Row>(`UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ? WHERE ${where} AND ${FREE} RETURNING *`, [
+      this.store.nodeId,
+      t + this.leaseMs,
+      ...params,
+      t,
+    ]);
+  }
+
   private async claimOne(id: number): Promise<Row | null> {
-    const t = this.now();
-    const [row] = await this.db.all<Row>(
-      `UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ?
-        WHERE id = ? AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
-      [this.store.nodeId, t + this.leaseMs, id, t],
-    );
+    const [row] = await this.claim(this.now(), 'id = ?', [id]);
     return row ?? null;
   }
 
   /** Claims up to `limit` due items no node holds; on PostgreSQL rows another node is claiming are skipped, not waited for. */
-  private async claimDue(limit: number): Promise<Row[]> {
+  private claimDue(limit: number): Promise<Row[]> {
     const t = this.now();
     const skip = this.db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
     const mine = [...this.inflight.keys()];
     const notMine = mine.length ? `AND id NOT IN (${mine.map(() => '?').join(',')})` : '';
-    return this.db.all<Row>(
-      `UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ?
-        WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) ${notMine}
-                     ORDER BY next_at LIMIT ? ${skip})
-          AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?)
-        RETURNING *`,
-      [this.store.nodeId, t + this.leaseMs, t, t, ...mine, limit, t],
-    );
+    return this.claim(t, `id IN (SELECT id FROM outbox WHERE next_at <= ? AND ${FREE} ${notMine} ORDER BY next_at LIMIT ? ${skip})`, [t, t, ...mine, limit]);
   }
 
   private async attempt(row: Row): Promise<OutboxItem> {
@@ -261,7 +256,7 @@ export class Outbox {
     let n = 0;
     for (const r of held) {
       const pid = ownerPid(r.lease_owner);
-      if (r.lease_owner === this.store.nodeId || pid === null || alive(pid)) continue;
+      if (r.lease_owner === this.store.nodeId || pid === null || processAlive(pid)) continue;
       n += await this.db.run('UPDATE outbox SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?', [r.id, r.lease_owner]);
     }
     return n;
@@ -307,7 +302,7 @@ export class Outbox {
   async idle(): Promise<boolean> {
     if (this.inflight.size) return false;
     const t = this.now();
-    const due = await this.db.all(`SELECT id FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) LIMIT 1`, [t, t]);
+    const due = await this.db.all(`SELECT id FROM outbox WHERE next_at <= ? AND ${FREE} LIMIT 1`, [t, t]);
     return due.length === 0;
   }
 

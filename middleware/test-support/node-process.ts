@@ -47,15 +47,7 @@ export class NodeProcess {
   }
 }
 
-/** True while a process with this pid exists (signal 0 checks without signalling). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive } from '../process-alive';
 
 /** The variable `npm test` sets for one run; every process a test starts carries it (scripts/test.sh checks). */
 export function runMarker(): Record<string, string> {
