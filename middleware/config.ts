@@ -88,6 +88,8 @@ export const CONFIG_KEYS = {
   DIAL_WHEN_READY: { kind: { type: 'enum', values: ['switch', 'refuse'] }, default: 'switch', doc: 'UCCX dials only from NOT_READY: `switch` the agent to NOT_READY first, or `refuse` the click with a message' },
   DIAL_NOT_READY_REASON_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'reason code id used when switching an agent to NOT_READY to dial (when reason codes are mandatory)' },
   DIAL_RESULT_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 60000 }, default: '8000', doc: "how long a click waits for the agent's gadget to report the MAKE_CALL outcome" },
+  CLICK_PROOF_WINDOW_S: { kind: { type: 'int', min: 5, max: 300 }, default: '30', doc: "how long a click is held while Bitrix24 is too busy to confirm it (user.current on the click's token); then it fails visibly" },
+  CALL_FINISH_SETTLE_MS: { kind: { type: 'int', min: 0, max: 60000 }, default: '3000', doc: "how long a call's finish waits after its end was reported, for the agent's other tabs to report theirs (earliest answer, latest end)" },
   SHUTDOWN_GRACE_MS: { kind: { type: 'int', min: 0, max: 120000 }, default: '10000', doc: 'time to finish requests and flush the outbox on SIGTERM' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -130,7 +132,9 @@ export interface Config {
   phoneIndexEvents: 'handler' | 'offline';
   /** Bitrix24 user id → Finesse extension, where UF_PHONE_INNER does not tell. */
   agentExtensions: Record<number, string>;
-  dial: { outsidePrefix: string; internationalPrefix: string; whenReady: 'switch' | 'refuse'; notReadyReasonId: number | null; resultTimeoutMs: number };
+  dial: { outsidePrefix: string; internationalPrefix: string; whenReady: 'switch' | 'refuse'; notReadyReasonId: number | null; resultTimeoutMs: number; proofWindowMs: number };
+  /** How long a call's finish waits for the agent's other tabs' reports of the same dialog. */
+  finishSettleMs: number;
   stats: {
     source: { kind: 'sqlite'; path: string } | { kind: 'odbc'; connections: string[] } | null;
     queryTimeoutMs: number;
@@ -364,7 +368,9 @@ export function parseConfig(src: Source): Config {
       whenReady: get('DIAL_WHEN_READY'),
       notReadyReasonId: get<number | undefined>('DIAL_NOT_READY_REASON_ID') ?? null,
       resultTimeoutMs: get('DIAL_RESULT_TIMEOUT_MS'),
+      proofWindowMs: get<number>('CLICK_PROOF_WINDOW_S') * 1000,
     },
+    finishSettleMs: get('CALL_FINISH_SETTLE_MS'),
     stats: {
       source: sqlitePath ? { kind: 'sqlite', path: sqlitePath } : odbc ? { kind: 'odbc', connections: odbc2 ? [odbc, odbc2] : [odbc] } : null,
       queryTimeoutMs: get('CCDR_QUERY_TIMEOUT_MS'),

@@ -85,6 +85,10 @@ export class Connector {
   /** The outbox's writes (leads, calls, failures), batched apart from the reads. */
   readonly writer: Bitrix24Client;
   readonly directory: CrmDirectory;
+  /** Our mirror of the portal's REST bucket, shared by every client (and the clicks' proofs, first in line). */
+  readonly bucket: LeakyBucket;
+  /** Asks the portal whose a presented token is (application mode). */
+  portalCheck: PortalCheck | null = null;
   readonly outbox: Outbox;
   readonly lookups: LookupService;
   readonly app = new Koa();
@@ -145,6 +149,7 @@ export class Connector {
     // Two clients on one bucket: reads (lookups, clicks) and the outbox's writes go in separate batches, because
     // Bitrix24 answers a batch when its slowest command ran — a slow crm.lead.add must never hold up a lookup.
     const bucket = new LeakyBucket(config.rate.perSecond, config.rate.burst);
+    this.bucket = bucket;
     const clientOptions = { requestTimeoutMs: config.requestTimeoutMs, log: this.log, observer: this.metrics.bitrix24 };
     this.client = new Bitrix24Client(this.credentials, bucket, clientOptions);
     this.writer = new Bitrix24Client(this.credentials, bucket, clientOptions);
@@ -229,6 +234,7 @@ export class Connector {
           })
         : null;
     this.metrics.phoneIndexState = () => this.indexSummary();
+    this.metrics.heldClicks = () => this.clicks.heldCount;
     this.lookups = new LookupService(this.directory, this.outbox, {
       index: this.phoneIndex,
       deadlineMs: config.lookupDeadlineMs,
@@ -392,7 +398,8 @@ export class Connector {
     if (this.credentials instanceof AppCredentials && this.config.bitrix24.mode === 'app') {
       const creds = this.credentials;
       const app = { portalUrl: this.config.bitrix24.portalUrl, clientId: this.config.bitrix24.clientId };
-      const check = new PortalCheck(`${app.portalUrl}/rest/`, this.config.requestTimeoutMs);
+      const check = new PortalCheck(`${app.portalUrl}/rest/`, this.config.requestTimeoutMs, this.bucket, (answer) => this.metrics.tokenChecks.inc({ answer }));
+      this.portalCheck = check;
       routers.push(
         installRoutes(creds, app, check, this.log, {
           publicUrl: () => this.config.publicUrl ?? this.url,
@@ -406,7 +413,9 @@ export class Connector {
           log: this.log,
           track: (w) => this.track(w),
           crmChanged: this.indexSync ? (type, id, deleted) => this.crmChanged(type, id, deleted) : null,
-          tokenUser: (t) => check.tokenUser(t),
+          tokenUser: (t, expiresAt) => check.tokenUser(t, expiresAt),
+          proveBy: (t, expiresAt, deadline) => check.proveBy(t, expiresAt, deadline),
+          proofWindowMs: this.config.dial.proofWindowMs,
           stillInstalled: () => this.client.call('app.info').then(
             () => true,
             (err: unknown) => !(err instanceof AuthError || err instanceof NotInstalledError), // unsure: keep our tokens

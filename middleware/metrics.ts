@@ -44,6 +44,25 @@ export class Metrics {
     buckets: [0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly tokenChecks = new Counter({
+    name: 'bitrix24_token_checks_total',
+    help: "Questions to the portal whose a click's token is (user.current), by answer: user, refused, unknown (busy or failing: the click is held and asked again)",
+    labelNames: ['answer'] as const,
+    registers: [this.registry],
+  });
+  /** Clicks held while the portal cannot confirm them, read when /metrics is scraped. */
+  heldClicks: () => number = () => 0;
+  readonly clicksHeld: Gauge = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'click_to_dial_held',
+      help: 'Clicks held now because Bitrix24 cannot confirm them yet (busy portal)',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.heldClicks());
+      },
+    });
+  })();
   readonly agentSessions = new Gauge({ name: 'agent_sessions', help: 'Gadget sessions listening for dial commands', registers: [this.registry] });
 
   /** The local phone index, read when /metrics is scraped (null: no index). */

@@ -46,4 +46,20 @@ describe('LeakyBucket', () => {
     b.take();
     expect(b.delay()).toBe(1000);
   });
+
+  it('a priority request (a click\'s proof) uses the room above the reserve; background work yields to a waiting one', () => {
+    const b = new LeakyBucket(2, 50, clock); // reserve 10
+    for (let i = 0; i < 10; i++) b.take();
+    expect(b.delay()).toBe(500);
+    expect(b.delay(true)).toBe(0);
+    for (let i = 0; i < 40; i++) b.take(); // our mirror says the portal is full
+    expect(b.delay(true)).toBe(500);
+    b.refused(); // and the portal agrees: both wait for its slot, the priority request first
+    b.waitingPriority(1);
+    expect(b.delay(true)).toBe(500);
+    expect(b.delay()).toBeGreaterThan(b.delay(true));
+    b.waitingPriority(-1);
+    t = 30_000;
+    expect(b.delay()).toBe(0);
+  });
 });

@@ -25,13 +25,24 @@ export class LeakyBucket {
     return this.level;
   }
 
-  /** Milliseconds to wait before the next request may go; 0 means now. */
-  delay(): number {
+  /**
+   * Milliseconds to wait before the next request may go; 0 means now. A priority request (a click's proof, which a
+   * user is waiting on) may use the room the reserve keeps for the portal's other clients, and while one waits,
+   * everything else waits a moment longer, so the first slot the portal frees is the priority request's.
+   */
+  delay(priority = false): number {
     const level = this.current();
     const backoff = Math.max(0, Math.ceil(this.notBefore - this.now()));
-    const allowed = Math.min(this.reserve, this.burst); // after our request the portal bucket stays ≤ burst
-    if (level <= allowed - 1) return backoff;
-    return Math.max(backoff, Math.ceil(((level - (allowed - 1)) / this.perSecond) * 1000));
+    // After our request the portal bucket stays ≤ burst; background work keeps to the reserve.
+    const allowed = priority ? this.burst : Math.min(this.reserve, this.burst);
+    const own = level <= allowed - 1 ? backoff : Math.max(backoff, Math.ceil(((level - (allowed - 1)) / this.perSecond) * 1000));
+    if (priority || this.priorityWaiting === 0) return own;
+    return Math.max(own, backoff + PRIORITY_LEAD_MS);
+  }
+
+  /** A priority request starts (or stops) waiting for its slot: background work yields to it meanwhile. */
+  waitingPriority(delta: 1 | -1): void {
+    this.priorityWaiting = Math.max(0, this.priorityWaiting + delta);
   }
 
   take(): void {
@@ -57,4 +68,8 @@ export class LeakyBucket {
 
   private refusals = 0;
   private notBefore = 0;
+  private priorityWaiting = 0;
 }
+
+/** How far behind a waiting priority request background work stays (timers of the same due time fire in any order). */
+const PRIORITY_LEAD_MS = 50;

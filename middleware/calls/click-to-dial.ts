@@ -1,4 +1,5 @@
 import type { CrmDirectory } from '../bitrix24/crm-directory';
+import type { Proof } from '../bitrix24/portal-check';
 import type { Bitrix24Client } from '../bitrix24/rest-client';
 import type { Logger } from '../log';
 import type { Handler, Outbox } from '../outbox';
@@ -22,12 +23,13 @@ export interface ExternalCallStart {
   phoneInternational: string;
 }
 
-type Failure = 'no_extension' | 'bad_number' | Exclude<DialOutcome, { ok: true }>['code'];
+type Failure = 'no_extension' | 'bad_number' | 'unverified' | Exclude<DialOutcome, { ok: true }>['code'];
 
 /** Bitrix24 STATUS_CODE for each way a click can fail. */
 const STATUS: Record<Failure, string> = {
   no_extension: '403',
   bad_number: '404',
+  unverified: '503',
   no_gadget: '480',
   timeout: '480',
   interrupted: '480',
@@ -40,6 +42,7 @@ const MESSAGES: Record<Lang, Record<Failure, string>> = {
   ru: {
     no_extension: 'у вашего пользователя нет внутреннего номера агента Finesse (Телефония → Пользователи телефонии)',
     bad_number: 'номер не удалось набрать: {detail}',
+    unverified: 'Битрикс24 был перегружен и не подтвердил нажатие вовремя ({detail}); повторите звонок',
     no_gadget: 'гаджет Bitrix24 в рабочем столе Finesse не открыт для внутреннего номера {ext}; откройте Finesse и повторите',
     timeout: 'гаджет Finesse не ответил вовремя; проверьте, что рабочий стол Finesse открыт, и повторите',
     interrupted: 'коннектор перезапускался во время набора; повторите звонок',
@@ -49,6 +52,7 @@ const MESSAGES: Record<Lang, Record<Failure, string>> = {
   en: {
     no_extension: 'your user has no Finesse agent extension (Telephony → Telephony users)',
     bad_number: 'the number could not be dialled: {detail}',
+    unverified: 'Bitrix24 was too busy to confirm the click in time ({detail}); please call again',
     no_gadget: 'the Bitrix24 gadget is not open in the Finesse desktop for extension {ext}; open Finesse and try again',
     timeout: 'the Finesse gadget did not answer in time; check that the Finesse desktop is open and try again',
     interrupted: 'the connector restarted while dialling; please call again',
@@ -83,6 +87,8 @@ const UNREPORTED: Record<Lang, string> = {
 export const UNREPORTED_AFTER_MS = 4 * 3_600_000;
 
 const seenKey = (callId: string) => `click.seen.${callId}`;
+/** Clicks one process holds while the portal cannot vouch for them (a 30-s window at a click a second is 30). */
+export const MAX_HELD = 200;
 /** The dedupe mark of a delivery; `settled` once it was dialled or its failure queued (a crash in between is found). */
 interface Seen {
   at: number;
@@ -174,20 +180,63 @@ export class ClickToDial {
     return n;
   }
 
+  /** Clicks held in this process while the portal cannot vouch for them yet. */
+  private held = 0;
+
+  get heldCount(): number {
+    return this.held;
+  }
+
   /** Handles one delivery; resolves when the click is dialled or failed visibly. */
   async handle(e: ExternalCallStart): Promise<'dialled' | 'failed' | 'repeated'> {
     const t0 = performance.now();
-    const outcome = await this.process(e);
+    const outcome = (await this.claim(e)) ? await this.process(e) : 'repeated';
+    return this.settle(e, outcome, t0);
+  }
+
+  /**
+   * A delivery the portal could not vouch for yet (busy, failing, out of reach — not a "no"): its mark is claimed
+   * now (a restart fails it visibly, see recover) and `prove` asks the portal until the click's useful life ends.
+   * Proved → dialled as any click; refused by the portal → dropped as forged (logged); no answer in time → the call
+   * is finished in Bitrix24 with the reason and the user told. At most MAX_HELD wait at once; more fail at once.
+   */
+  async handleUnproven(e: ExternalCallStart, prove: () => Promise<Proof>): Promise<'dialled' | 'failed' | 'repeated' | 'refused'> {
+    const t0 = performance.now();
+    if (!(await this.claim(e))) return this.settle(e, 'repeated', t0);
+    if (this.held >= MAX_HELD) return this.settle(e, await this.fail(e, 'unverified', '', `${MAX_HELD} clicks already waiting`), t0);
+    this.held += 1;
+    let proof: Proof;
+    try {
+      proof = await prove();
+    } finally {
+      this.held -= 1;
+    }
+    if (proof.kind === 'unknown') return this.settle(e, await this.fail(e, 'unverified', '', proof.why), t0);
+    if (proof.kind === 'refused' || proof.userId !== e.userId) {
+      const why = proof.kind === 'refused' ? proof.why : "the token is another user's";
+      this.d.log.warn({ callId: e.callId, why }, 'Bitrix24 event refused: the portal did not confirm the click');
+      await this.d.store.setKv(seenKey(e.callId), { at: Date.now(), click: e, settled: true } satisfies Seen);
+      this.d.onOutcome?.('refused', (performance.now() - t0) / 1000);
+      return 'refused';
+    }
+    this.d.log.info({ callId: e.callId, waitedMs: Math.round(performance.now() - t0) }, 'click-to-dial: confirmed by the portal after waiting');
+    return this.settle(e, await this.process(e), t0);
+  }
+
+  /** The delivery's dedupe mark: false when this CALL_ID was taken already. */
+  private async claim(e: ExternalCallStart): Promise<boolean> {
+    if (await this.d.store.claimKv(seenKey(e.callId), { at: Date.now(), click: e, settled: false } satisfies Seen)) return true;
+    this.d.log.info({ callId: e.callId }, 'click-to-dial: repeated delivery ignored');
+    return false;
+  }
+
+  private async settle(e: ExternalCallStart, outcome: 'dialled' | 'repeated' | Failure, t0: number): Promise<'dialled' | 'failed' | 'repeated'> {
     if (outcome !== 'repeated') await this.d.store.setKv(seenKey(e.callId), { at: Date.now(), click: e, settled: true } satisfies Seen);
     this.d.onOutcome?.(outcome, (performance.now() - t0) / 1000);
     return outcome === 'dialled' || outcome === 'repeated' ? outcome : 'failed';
   }
 
-  private async process(e: ExternalCallStart): Promise<'dialled' | 'repeated' | Failure> {
-    if (!(await this.d.store.claimKv(seenKey(e.callId), { at: Date.now(), click: e, settled: false } satisfies Seen))) {
-      this.d.log.info({ callId: e.callId }, 'click-to-dial: repeated delivery ignored');
-      return 'repeated';
-    }
+  private async process(e: ExternalCallStart): Promise<'dialled' | Failure> {
     const number = e.phoneInternational || e.phone;
     let extension: string | null = this.d.agentExtensions[e.userId] ?? null;
     if (!extension) {

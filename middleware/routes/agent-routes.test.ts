@@ -229,6 +229,68 @@ describe('/api/agent and /bitrix/events', () => {
     expect(a.commands).toHaveLength(0);
   });
 
+  it('a click the busy portal cannot confirm is held, not refused: dialled as soon as the portal answers', async () => {
+    const a = await agent('1001');
+    stack.emulator.switches.busy = true; // other applications keep the portal's REST bucket full: 503 to everything
+    const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });
+    expect(stack.emulator.deliveries.at(-1)).toMatchObject({ event: 'ONEXTERNALCALLSTART', status: 200 });
+    await waitFor(() => stack.connector.clicks.heldCount === 1 || null, 20000, 'the click held');
+    expect(a.commands).toHaveLength(0); // never dialled blind
+    stack.emulator.switches.busy = false;
+    const cmd = await a.command(0);
+    expect(cmd.toAddress).toBe('89123456789');
+    await a.post('/api/agent/dial-result', { commandId: cmd.id, ok: true });
+    await stack.connector.settled();
+    expect(call.finished).toBeNull(); // dialled: it is finished when the dialog ends
+    expect(stack.emulator.notifications).toHaveLength(0);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(/bitrix24_token_checks_total\{answer="unknown"\} [1-9]/);
+    expect(metrics).toMatch(/bitrix24_token_checks_total\{answer="user"\} 1/);
+  });
+
+  it('a click the portal stays too busy to confirm fails visibly when its window ends: finished 503 and the user told', async () => {
+    await stack.stop();
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) }, env: { CLICK_PROOF_WINDOW_S: '5' } });
+    const a = await agent('1001');
+    stack.emulator.switches.busy = true;
+    const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89');
+    await waitFor(() => stack.connector.clicks.heldCount === 1 || null, 20000, 'the click held');
+    await waitFor(() => stack.connector.clicks.heldCount === 0 || null, 20000, 'the window ended');
+    stack.emulator.switches.busy = false; // the portal frees up: the failure reaches Bitrix24
+    await waitFor(() => call.finished && stack.emulator.notifications.length > 0, 30000, 'the failure in Bitrix24');
+    expect(call.finished).toMatchObject({ STATUS_CODE: '503', DURATION: 0 });
+    expect(call.finished!.FAILED_REASON).toMatch(/^Звонок на \+7 912 345 67 89 не состоялся: Битрикс24 был перегружен и не подтвердил нажатие вовремя \(.+\); повторите звонок$/);
+    expect(stack.emulator.notifications).toEqual([{ userId: 5, message: call.finished!.FAILED_REASON, at: expect.any(Number) }]);
+    expect(a.commands).toHaveLength(0);
+  });
+
+  it("a held click the portal then refuses (someone else's or a made-up token) is dropped, never dialled nor finished", async () => {
+    const a = await agent('1001');
+    stack.emulator.switches.busy = true;
+    const data = { CALL_ID: 'externalCall.held.forged', USER_ID: '5', PHONE_NUMBER: '89123456789', PHONE_NUMBER_INTERNATIONAL: '+79123456789' };
+    const asMaria = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', data, {}, 6));
+    const madeUp = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', { ...data, CALL_ID: 'externalCall.held.madeup' }, { access_token: 'a'.repeat(72) }, 5));
+    expect([asMaria.status, madeUp.status]).toEqual([200, 200]); // the portal could not tell yet
+    await waitFor(() => stack.connector.clicks.heldCount === 2 || null, 20000, 'both held');
+    stack.emulator.switches.busy = false;
+    await waitFor(() => stack.connector.clicks.heldCount === 0 || null, 20000, 'both answered');
+    await stack.connector.settled();
+    expect(a.commands).toHaveLength(0);
+    expect(stack.emulator.notifications).toHaveLength(0);
+    expect(stack.emulator.counters.calls['telephony.externalCall.finish']).toBeUndefined();
+  });
+
+  it("one question per token: a user's clicks on one token cost one user.current for the token's life", async () => {
+    const a = await agent('1001');
+    const token = stack.emulator.issueTokens(5).accessToken;
+    for (const n of [1, 2, 3]) {
+      const form = stack.emulator.eventForm('ONEXTERNALCALLSTART', { CALL_ID: `externalCall.same.${n}`, USER_ID: '5', PHONE_NUMBER: '89123456789' }, { access_token: token }, 5);
+      expect((await stack.emulator.deliver(`${stack.url}/bitrix/events`, form)).status).toBe(200);
+      await a.post('/api/agent/dial-result', { commandId: (await a.command(n - 1)).id, ok: true });
+    }
+    expect(stack.emulator.counters.calls['user.current']).toBe(1);
+  });
+
   it('with no gadget online the click fails visibly: finished with 480 and the user told why, once', async () => {
     stack.emulator.deliverTwice = true;
     const call = await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });

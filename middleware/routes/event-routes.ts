@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Installation } from '../bitrix24/credentials';
 import type { ClickToDial, ExternalCallStart } from '../calls/click-to-dial';
+import type { Proof } from '../bitrix24/portal-check';
 import { HttpError } from '../http-errors';
 import type { Logger } from '../log';
 import { sameSecret } from '../secrets';
@@ -10,16 +11,22 @@ import { sameSecret } from '../secrets';
  * `auth[...]`. The application_token and member_id sit in every user's application frame, so they only sort out
  * noise: a delivery is acted on when the portal confirms it — the click's `auth[access_token]` is, by the portal's
  * own word (user.current), the token of the user in `data[USER_ID]`; an uninstall is real when the portal no longer
- * takes our own token. Anything else is refused (401) and logged once. A good delivery is answered 200 at once
- * (Bitrix24 does not retry and throttles slow handlers) and handled after.
+ * takes our own token. What the portal refuses is refused (401) and logged once. A click the portal cannot vouch
+ * for *now* (busy, failing) is neither dialled blind nor dropped: it is answered 200 and held while the portal is
+ * asked again, within `proofWindowMs`. A good delivery is answered 200 at once (Bitrix24 does not retry and
+ * throttles slow handlers) and handled after.
  */
 export interface EventRouteOptions {
   installation: () => Installation | null;
   clicks: ClickToDial;
   uninstall: () => Promise<void>;
   log: Logger;
-  /** The user whose token this is, as the configured portal says (null: the portal does not know it). */
-  tokenUser: (accessToken: string) => Promise<{ userId: number } | null>;
+  /** Whose token this is, as the configured portal says now (no waiting): a user, its refusal, or "cannot tell now". */
+  tokenUser: (accessToken: string, expiresAt: number | undefined) => Promise<Proof>;
+  /** The same question asked again until `deadline` (ms) while the portal cannot tell: busy, failing, out of reach. */
+  proveBy: (accessToken: string, expiresAt: number | undefined, deadline: number) => Promise<Proof>;
+  /** How long a click the portal cannot vouch for yet is held and asked about (its useful life). */
+  proofWindowMs: number;
   /** Whether the portal still takes our application's own token (it does not after a real uninstall). */
   stillInstalled: () => Promise<boolean>;
   /** Keeps the handling that goes on after the answer in view (shutdown and tests wait for it). */
@@ -58,19 +65,42 @@ export function eventRoutes(o: EventRouteOptions): Router {
     };
     if (!inst || !token || !sameSecret(token, inst.applicationToken) || !sameSecret(member, inst.memberId)) return refuse('application_token or member_id does not match the install');
     const data = obj(form.data);
+    /** Set while the portal could not tell whose the click's token is: the click is held and asked about again. */
+    let unproven: (() => Promise<Proof>) | null = null;
     if (event === 'ONEXTERNALCALLSTART' || event === 'ONEXTERNALCALLBACKSTART') {
-      const who = await o.tokenUser(text(auth.access_token));
-      if (!who) refuse('the portal does not know its access token');
-      if (event === 'ONEXTERNALCALLSTART' && String(who!.userId) !== text(data.USER_ID)) refuse("its access token is not the clicking user's");
+      const accessToken = text(auth.access_token);
+      const expires = Number(text(auth.expires)) * 1000; // a Unix time in deliveries since late 2024
+      const expiresAt = expires > 0 ? expires : undefined;
+      const received = Date.now();
+      const who = await o.tokenUser(accessToken, expiresAt);
+      if (who.kind === 'refused') refuse(`the portal refused its access token (${who.why})`);
+      if (who.kind === 'user' && event === 'ONEXTERNALCALLSTART' && String(who.userId) !== text(data.USER_ID)) refuse("its access token is not the clicking user's");
+      if (who.kind === 'unknown') {
+        o.log.warn({ event, why: who.why }, 'Bitrix24 event held: the portal cannot confirm it now; asked again');
+        unproven = () => o.proveBy(accessToken, expiresAt, received + o.proofWindowMs);
+      }
     } else if (event === 'ONAPPUNINSTALL' && (await o.stillInstalled())) refuse('the portal still takes our token: not uninstalled');
     const later = (what: string, p: Promise<unknown>) => o.track(p.catch((err: Error) => o.log.error({ event, err: err.message }, `${what} failed`)));
     switch (event) {
-      case 'ONEXTERNALCALLSTART':
-        later('click-to-dial', o.clicks.handle(parseCallStart(data)));
+      case 'ONEXTERNALCALLSTART': {
+        const click = parseCallStart(data);
+        later('click-to-dial', unproven ? o.clicks.handleUnproven(click, unproven) : o.clicks.handle(click));
         break;
-      case 'ONEXTERNALCALLBACKSTART':
-        later('callback', o.clicks.callback({ phone: text(data.PHONE_NUMBER), deliveryId: `${text(form.event_handler_id)}-${text(form.ts)}-${text(data.PHONE_NUMBER)}` }));
+      }
+      case 'ONEXTERNALCALLBACKSTART': {
+        const request = { phone: text(data.PHONE_NUMBER), deliveryId: `${text(form.event_handler_id)}-${text(form.ts)}-${text(data.PHONE_NUMBER)}` };
+        const proved = unproven ? unproven() : Promise.resolve<Proof>({ kind: 'user', userId: 0 });
+        later(
+          'callback',
+          proved.then((p) => {
+            if (p.kind === 'user') return o.clicks.callback(request);
+            // No call exists in Bitrix24 yet: the request stays in the CRM form's record for a person to call back.
+            o.log.error({ event, why: p.why }, 'callback request not dialled: the portal never confirmed it');
+            return null;
+          }),
+        );
         break;
+      }
       case 'ONAPPUNINSTALL':
         await o.uninstall();
         o.log.warn({ domain: inst.domain }, 'Bitrix24 application uninstalled: tokens forgotten');

@@ -24,6 +24,7 @@ export const LAB_TEXT = {
     none: 'none',
     hang: 'hangs',
     error: 'HTTP 500',
+    busy: '503: portal busy (other applications use up its REST limit)',
     ready: 'Agents Ready',
     csq: 'CSQ has agents',
     sides: 'Finesse side A / side B (UCCX HA pair)',
@@ -83,6 +84,7 @@ export const LAB_TEXT = {
     none: 'нет',
     hang: 'зависает',
     error: 'HTTP 500',
+    busy: '503: портал занят (другие приложения исчерпали его лимит REST)',
     ready: 'Агенты в Ready',
     csq: 'В CSQ есть агенты',
     sides: 'Finesse, сторона A / сторона B (пара UCCX HA)',
@@ -126,7 +128,7 @@ export type LabLang = keyof typeof LAB_TEXT;
 export interface LabState {
   agents: Array<{ extension: string; ready: boolean }>;
   latencyMs: number;
-  outage: 'none' | 'hang' | 'error';
+  outage: 'none' | 'hang' | 'error' | 'busy';
   csqStaffed: boolean;
   /** Finesse sides in service, when the lab runs both. */
   sides: { A: boolean; B: boolean } | null;
@@ -170,7 +172,7 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
-<p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}</select></p>
+<p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}${option('busy', t.busy, state.outage)}</select></p>
 <p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p>
 ${state.pair ? `<p>${t.pair}: <a href="${state.pair.balancer}/readyz" target="_blank">${t.balancer} ${state.pair.balancer}</a><br><span id="nodes"></span><br><button type="button" id="startSecond">${t.startSecond}</button> <button type="button" id="killSecond">${t.killSecond}</button><br><small>${t.pairNote}</small></p>` : state.pairMissing ? `<p>${t.pair}: <small>${t.noPair} (${escapeHtml(state.pairMissing)})</small></p>` : ''}
 ${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} ${t.seconds}`, 5000)).join('')}</select></p>` : ''}</section>

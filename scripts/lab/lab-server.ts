@@ -88,7 +88,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       {
         agents: agents.map((extension) => ({ extension, ready: site.readyExtensions.has(extension) })),
         latencyMs: stack.emulator.switches.latencyMs,
-        outage: stack.emulator.switches.outage,
+        outage: stack.emulator.switches.busy ? 'busy' : stack.emulator.switches.outage,
         csqStaffed: site.csqStaffed,
         sides: stack.finesse?.twoSides ? { ...stack.finesse.inService } : null,
         pair: stack.pair ? { balancer: stack.pair.balancer.url, first: stack.connector.url, second: stack.pair.second.url } : null,
@@ -209,9 +209,10 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };
     const sw = stack.emulator.switches;
     if (typeof b.latencyMs === 'number') sw.latencyMs = b.latencyMs;
-    if (b.outage === 'none' || b.outage === 'hang' || b.outage === 'error') {
-      sw.outage = b.outage;
-      if (b.outage === 'none') stack.emulator.release();
+    if (b.outage === 'none' || b.outage === 'hang' || b.outage === 'error' || b.outage === 'busy') {
+      sw.busy = b.outage === 'busy';
+      sw.outage = b.outage === 'busy' ? 'none' : b.outage;
+      if (sw.outage === 'none') stack.emulator.release();
     }
     if (Array.isArray(b.ready)) {
       site.readyExtensions = new Set(b.ready.map(String));

@@ -69,6 +69,8 @@ export class Bitrix24Emulator {
     /** Extra time some methods take (e.g. crm.lead.add on a busy portal): the request carrying them waits. */
     methodLatencyMs: new Map<string, number>(),
     outage: 'none' as 'none' | 'hang' | 'error',
+    /** Other applications keep the portal's REST bucket full: every request is refused 503 QUERY_LIMIT_EXCEEDED. */
+    busy: false,
     operatingLimited: new Set<string>(),
     failNext: new Map<string, RestError>(),
     /** The 2026 docs: register/finish/externalLine "only in the context of an application" (reference §1.1). */
@@ -422,13 +424,14 @@ export class Bitrix24Emulator {
   private control(req: http.IncomingMessage, res: http.ServerResponse, path: string, p: Params): void {
     if (path === '/_lab/state') {
       return this.send(res, 200, {
-        switches: { latencyMs: this.switches.latencyMs, outage: this.switches.outage, operatingLimited: [...this.switches.operatingLimited] },
+        switches: { latencyMs: this.switches.latencyMs, outage: this.switches.outage, busy: this.switches.busy, operatingLimited: [...this.switches.operatingLimited] },
         counters: this.counters,
         leads: this.portal.list('LEAD'),
       });
     }
     if (path === '/_lab/switches' && req.method === 'POST') {
       if (p.latencyMs !== undefined) this.switches.latencyMs = Math.max(0, Number(p.latencyMs) || 0);
+      if (p.busy !== undefined) this.switches.busy = p.busy === true || p.busy === 'true';
       if (p.outage === 'none' || p.outage === 'hang' || p.outage === 'error') {
         this.switches.outage = p.outage;
         if (p.outage === 'none') this.release();
@@ -498,7 +501,7 @@ export class Bitrix24Emulator {
     const latency = this.switches.latencyMs + slowest;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (this.switches.outage === 'error') return this.send(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
-    if (!this.bucketAllows(ip)) {
+    if (this.switches.busy || !this.bucketAllows(ip)) {
       this.counters.rejected503 += 1;
       return this.send(res, 503, { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' });
     }
