@@ -59,6 +59,8 @@ const LEAD_TITLE = {
 
 /** A store that could not be opened at start (PostgreSQL out of reach) is tried again this often; the node serves meanwhile. */
 const STORE_RETRY_MS = 2_000;
+/** How often the store's reachability and the outbox gauges are read (every node reports the shared store's truth). */
+const STORE_WATCH_MS = 5_000;
 /** Bitrix24's offline queue is read this often (a change reaches the index within it, plus one read of the record). */
 const OFFLINE_EVENTS_EVERY_MS = 10_000;
 const INDEX_REFRESH = 'index.refresh';
@@ -120,6 +122,7 @@ export class Connector {
   private stopping: Promise<void> | null = null;
   private pruner: NodeJS.Timeout | null = null;
   private staleClicks: NodeJS.Timeout | null = null;
+  private storeWatch: NodeJS.Timeout | null = null;
   /** Names of CRM records shown in the agents' gadgets: a few minutes, so a renamed record shows soon. */
   private readonly recordNames = new TtlCache<string>(5 * 60_000, 10_000);
   /** Work that goes on after a request was answered (event handling). */
@@ -185,7 +188,7 @@ export class Connector {
       this.log,
       { onChange: () => this.updateOutboxGauges() },
     );
-    this.journal = new CallJournal(this.store, this.outbox);
+    this.journal = new CallJournal(this.store, this.outbox, config.finishSettleMs);
     this.clicks = new ClickToDial({
       store: this.store,
       outbox: this.outbox,
@@ -343,7 +346,12 @@ export class Connector {
           const given = bearerToken(ctx);
           return Boolean(given && [this.config.uccxToken, this.config.stats.token].some((t) => t !== null && sameSecret(given, t)));
         },
-        () => this.storeCheck(),
+        async () => {
+          // What a balancer asks: can this node answer lookups? It can without the shared store (from the index or
+          // Bitrix24, new callers' leads held until the store is back), so the store is reported here, not judged.
+          if (!this.server || this.stopping) return { ok: false, reason: 'the node is stopping' };
+          return { ok: true, store: await this.storeCheck() };
+        },
       ),
       lookupRoutes(this.lookups, { token: this.config.uccxToken, allowedIps: this.config.uccxAllowedIps, rules: this.config.phone, isAgentSession: (t) => agentTokens.verify(t) !== null }),
       statsRoutes({
@@ -475,14 +483,31 @@ export class Connector {
     }
   }
 
-  private updateOutboxGauges(): void {
-    this.outbox
+  private updateOutboxGauges(): Promise<void> {
+    return this.outbox
       .stats()
       .then((s) => {
         this.metrics.outboxDepth.set(s.depth);
         this.metrics.outboxOldest.set(s.oldestPendingMs / 1000);
       })
       .catch(() => undefined); // the store is out of reach: /readyz says so
+  }
+
+  private storeUp: boolean | null = null;
+
+  /**
+   * Every STORE_WATCH_MS: whether the store answers (gauge `store_up`, a log line when that changes) and the outbox
+   * gauges as the shared store has them — with two nodes, items the other node delivered leave this node's figures too.
+   */
+  private async watchStore(): Promise<void> {
+    const check = await this.storeCheck();
+    this.metrics.storeUp.set(check.ok ? 1 : 0);
+    if (this.storeUp !== null && this.storeUp !== check.ok) {
+      if (check.ok) this.log.info({ store: this.store.db.describe() }, 'the store answers again');
+      else this.log.error({ store: this.store.db.describe(), reason: check.reason }, 'the store does not answer: lookups go on (new callers\' leads are held here until it is back); reports answer 503');
+    }
+    this.storeUp = check.ok;
+    if (check.ok) await this.updateOutboxGauges();
   }
 
   async listen(port = this.config.port, host = this.config.host): Promise<AddressInfo> {
@@ -505,7 +530,8 @@ export class Connector {
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
     this.startIndexSync();
     this.offlineEvents?.start(OFFLINE_EVENTS_EVERY_MS);
-    this.updateOutboxGauges();
+    void this.watchStore();
+    this.storeWatch = setInterval(() => void this.watchStore().catch(() => undefined), STORE_WATCH_MS).unref();
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
     return address;
@@ -659,6 +685,7 @@ export class Connector {
     if (this.indexTimer) clearTimeout(this.indexTimer);
     if (this.pruner) clearInterval(this.pruner);
     if (this.staleClicks) clearInterval(this.staleClicks);
+    if (this.storeWatch) clearInterval(this.storeWatch);
     await this.outbox.flush(Math.min(graceMs, 5000));
     this.client.close();
     this.writer.close();

@@ -25,6 +25,7 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly storeUp = new Gauge({ name: 'store_up', help: '1 when the store (SQLite, or the shared PostgreSQL) answers', registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: 'outbox_depth', help: 'Outbox items waiting for delivery', registers: [this.registry] });
   readonly outboxOldest = new Gauge({
     name: 'outbox_oldest_pending_seconds',

@@ -42,6 +42,24 @@ describe.each(['sqlite', 'postgres'] as const)('Outbox on %s', (kind) => {
     expect((await outbox.stats()).depth).toBe(0);
   });
 
+  it('a delayed item waits, and each enqueue of its key before its first try pushes it back (a call\'s finish waits for the other tabs)', async () => {
+    const store = await stores.open(kind);
+    let t = 1_000_000;
+    let runs = 0;
+    const outbox = new Outbox(store, { job: async () => ++runs }, log, { now: () => t });
+    await outbox.enqueue('f1', 'job', {}, { delayMs: 3000 });
+    t += 2000;
+    await outbox.enqueue('f1', 'job', {}, { delayMs: 3000 }); // another tab's report: due at +5 s now
+    t += 2000;
+    await outbox.runDue();
+    expect(runs).toBe(0);
+    t += 1000;
+    await outbox.runDue();
+    expect(runs).toBe(1);
+    await outbox.enqueue('f1', 'job', {}, { delayMs: 3000 }); // done: nothing moves
+    expect(await outbox.get('f1')).toMatchObject({ state: 'done', attempts: 1 });
+  });
+
   it('prunes only finished items older than the limit', async () => {
     const store = await stores.open(kind);
     let t = 1_000_000;

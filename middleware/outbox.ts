@@ -114,19 +114,29 @@ export class Outbox {
     return this.store.db;
   }
 
-  /** Adds the item unless its key is known; returns the stored item either way. */
-  async enqueue(key: string, kind: string, payload: unknown): Promise<OutboxItem> {
+  /**
+   * Adds the item unless its key is known; returns the stored item either way. `delayMs`: its first try waits that
+   * long (and a known item not yet tried waits at least that long from now: see `postpone`).
+   */
+  async enqueue(key: string, kind: string, payload: unknown, opts: { delayMs?: number } = {}): Promise<OutboxItem> {
     if (!this.handlers[kind]) throw new Error(`outbox: no handler for ${kind}`);
     const t = this.now();
+    const due = t + Math.max(0, opts.delayMs ?? 0);
     await this.db.run(`INSERT INTO outbox (key, kind, payload, state, attempts, next_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (key) DO NOTHING`, [
       key,
       kind,
       JSON.stringify(payload),
-      t,
+      due,
       t,
     ]);
+    if (due > t) await this.postpone(key, due);
     this.opts.onChange?.();
     return (await this.get(key))!;
+  }
+
+  /** An item not tried yet waits until `until` (ms) at least; one already tried keeps its own schedule. */
+  async postpone(key: string, until: number): Promise<void> {
+    await this.db.run(`UPDATE outbox SET next_at = ? WHERE key = ? AND state = 'pending' AND attempts = 0 AND next_at < ?`, [until, key, until]);
   }
 
   async get(key: string): Promise<OutboxItem | null> {

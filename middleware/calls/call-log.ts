@@ -145,6 +145,11 @@ export class CallJournal {
   constructor(
     private readonly store: Store,
     private readonly outbox: Outbox,
+    /**
+     * How long a finish waits after the latest report of the call's end: the agent's other tabs report the same
+     * dialog within moments, and a finish sent before the one that saw the answer first would shorten the call.
+     */
+    private readonly settleMs = 0,
   ) {}
 
   /** The click this outbound dialog answers, claimed once and remembered (restart-safe). */
@@ -182,6 +187,6 @@ export class CallJournal {
     if (!click) await this.outbox.enqueue(registerKey(agentId, r.dialogId), REGISTER_CALL, { agentId, extension, record: r } satisfies RegisterJob);
     if (r.endedAt === null) return;
     const job: FinishJob = { agentId, dialogId: r.dialogId, click: click && { callId: click.callId, userId: click.userId }, outcome: callOutcome(r) };
-    await this.outbox.enqueue(finishKey(agentId, r.dialogId), FINISH_CALL, job);
+    await this.outbox.enqueue(finishKey(agentId, r.dialogId), FINISH_CALL, job, { delayMs: this.settleMs });
   }
 }

@@ -35,7 +35,22 @@ describe('parseCallRecord', () => {
 });
 
 describe('mergeRecords', () => {
-  it('keeps the earliest start and answer and the first end across reports of one dialog', () => {
+  it('two complete reports of one call, in either order: the earliest answer and the latest end', () => {
+    const early = { ...base, answeredAt: t0 + 2000, endedAt: t0 + 30_000 }; // this tab saw the answer at once
+    const late = { ...base, answeredAt: t0 + 10_000, endedAt: t0 + 30_400 }; // this one late, and the end a bit later
+    const whole = { ...base, answeredAt: t0 + 2000, endedAt: t0 + 30_400 };
+    expect(mergeRecords(early, late)).toEqual(whole);
+    expect(mergeRecords(late, early)).toEqual(whole);
+    expect(callOutcome(whole)).toEqual({ statusCode: '200', duration: 28 });
+  });
+
+  it('a partial report never lengthens a call another report saw end', () => {
+    const ended = { ...base, answeredAt: t0 + 1000, endedAt: t0 + 20_000 };
+    const reloadedLater = { ...base, startedAt: t0 + 90_000, endedAt: t0 + 90_000, partial: true };
+    expect(mergeRecords(ended, reloadedLater)).toEqual(ended);
+  });
+
+  it('keeps the earliest start and answer and the end across reports of one dialog', () => {
     const tabA = { ...base, answeredAt: t0 + 3000 };
     const tabB = { ...base, startedAt: t0 + 20_000, answeredAt: t0 + 20_000, endedAt: t0 + 60_000 };
     expect(mergeRecords(tabA, tabB)).toEqual({ ...base, answeredAt: t0 + 3000, endedAt: t0 + 60_000 });

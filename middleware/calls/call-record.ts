@@ -40,12 +40,15 @@ export function parseCallRecord(body: unknown, now = Date.now()): CallRecord {
 }
 
 /**
- * One call seen by several reports (tabs of the agent, a gadget reloaded mid-call): the earliest start and answer,
- * the first end, and whatever is known of the rest. Pure.
+ * One call seen by several reports (tabs of the agent, a gadget reloaded mid-call), in whatever order they come: the
+ * earliest start and answer, the latest end — each tab saw the call's events a little late, never early — and
+ * whatever is known of the rest. A partial report's end is only when it first saw the call over (perhaps long after),
+ * so it ends a call nobody else saw end, and never lengthens one. Pure.
  */
 export function mergeRecords(known: CallRecord | null, r: CallRecord): CallRecord {
   if (!known) return { ...r };
   const earliest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+  const latest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
   // A partial report only knows when it saw the end: its start and answer times are not the call's.
   const start = r.partial ? known.startedAt : Math.min(known.startedAt, r.startedAt);
   const answered = r.partial ? known.answeredAt : earliest(known.answeredAt, r.answeredAt);
@@ -53,7 +56,7 @@ export function mergeRecords(known: CallRecord | null, r: CallRecord): CallRecor
     ...known,
     startedAt: start,
     answeredAt: answered,
-    endedAt: known.endedAt ?? r.endedAt,
+    endedAt: r.partial ? (known.endedAt ?? r.endedAt) : latest(known.endedAt, r.endedAt),
     failure: known.failure ?? r.failure,
     crmRef: known.crmRef ?? r.crmRef,
   };

@@ -190,6 +190,25 @@ describe('/api/agent and /bitrix/events', () => {
     expect(call.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 28 });
   });
 
+  it.each([
+    ['the late-answer tab first', [6000, 2000]],
+    ['the early-answer tab first', [2000, 6000]],
+  ])('two tabs report one call with Bitrix24 up (%s, and both at once): the call keeps its true length', async (_order, answers) => {
+    const a = await agent('1001');
+    const b = new AgentClient(stack.url, '1001', 'lab');
+    clients.push(b);
+    expect((await b.open()).status).toBe(200);
+    const t0 = Date.now();
+    const report = (dialogId: string, answeredAt: number, endedAt: number) => ({ dialogId, direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + answeredAt, endedAt: t0 + endedAt, failure: null });
+    // One after the other, then both at once: each tab saw the answer and the end at its own moment.
+    expect((await a.post('/api/agent/calls', report('5301', answers[0]!, 30_000))).status).toBe(202);
+    expect((await b.post('/api/agent/calls', report('5301', answers[1]!, 30_900))).status).toBe(202);
+    const both = await Promise.all([a.post('/api/agent/calls', report('5302', answers[0]!, 30_000)), b.post('/api/agent/calls', report('5302', answers[1]!, 30_900))]);
+    expect(both.map((r) => r.status)).toEqual([202, 202]);
+    await waitFor(() => calls().length === 2 && calls().every((c) => c.finished), 20000, 'both calls finished');
+    for (const c of calls()) expect(c.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 29 }); // 2 s → 30.9 s
+  });
+
   it('a CRM callback request registers a callback call for the record\'s responsible and dials it from his agent', async () => {
     const a = await agent('1001');
     await stack.emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '+79123456789', TEXT: '', VOICE: '', CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: '42', LINE_NUMBER: 'finesse' });

@@ -15,8 +15,9 @@ const READY_REUSE_MS = 2000;
  * /healthz: the process is up. /readyz: ready or not for anyone (a load balancer), each dependency with the reason
  * of any failure only for an operator (`isOperator`: a caller with one of our bearer tokens); all callers share one
  * evaluation at a time, so /readyz cannot be made to hammer Bitrix24 or to flap. /readyz/node: what a load balancer in
- * front of two nodes asks — this node can serve (its store answers); Bitrix24 being down is not a reason to take one
- * node out, as the other would be as blind, and lookups still answer from the index or fail open. /metrics: Prometheus.
+ * front of two nodes asks — can this node answer lookups? Neither Bitrix24 nor the shared store being down is a
+ * reason to take a node out: the other node would be as blind, and lookups still answer from the index or fail open
+ * (an operator still sees the store's state in its body). /metrics: Prometheus.
  */
 export function healthRoutes(checks: Checks, metrics: Metrics, isOperator: (ctx: Context) => boolean, nodeCheck: () => Promise<Check> = async () => ({ ok: true })): Router {
   const router = new Router();

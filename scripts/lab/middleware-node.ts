@@ -28,7 +28,7 @@ export class MiddlewareNode {
   }
 
   /**
-   * Starts the process; resolves once it serves (`/readyz/node`: listening, its store opened and read), fails if it
+   * Starts the process; resolves once it serves with its store opened and read (`/readyz/node` as an operator sees it), fails if it
    * exits first or takes over 30 s.
    */
   async start(): Promise<void> {
@@ -43,7 +43,11 @@ export class MiddlewareNode {
         this.proc = null;
         throw new Error(`middleware node ${this.name} exited at start (run \`npm run middleware\` with its settings to see why)`);
       }
-      const ok = await fetch(`${this.url}/readyz/node`).then((r) => r.ok, () => false);
+      // Serving is not enough to count as started: its store opened and read (an operator sees the store's state).
+      const ok = await fetch(`${this.url}/readyz/node`, { headers: { authorization: `Bearer ${this.env.UCCX_LOOKUP_TOKEN ?? ''}` } }).then(
+        async (r) => r.ok && ((await r.json()) as { store?: { ok?: boolean } }).store?.ok === true,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > end) throw new Error(`middleware node ${this.name} was not serving on ${this.url} within 30 s (its log: ${this.logFile})`);
       await new Promise((r) => setTimeout(r, 50));
