@@ -12,10 +12,10 @@ function selfSigned(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-function get(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+function get(url: string, ca: Buffer, tls: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     https
-      .get(url, { ca }, (res) => {
+      .get(url, { ca, ...tls }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -33,6 +33,15 @@ describe('HTTPS', () => {
       const r = await get(`${stack.url}/uccx/lookup?ani=89123456789&token=${LAB_UCCX_TOKEN}`, readFileSync(cert));
       expect(r.status).toBe(200);
       expect(r.body).toContain('<extension>1021</extension>');
+      // Mozilla "intermediate": forward-secret suites only, TLS 1.2 at the least.
+      const health = `${stack.url}/healthz`;
+      const ca = readFileSync(cert);
+      await expect(get(health, ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' })).resolves.toMatchObject({ status: 200 });
+      await expect(get(health, ca, { minVersion: 'TLSv1.3' })).resolves.toMatchObject({ status: 200 });
+      for (const suite of ['AES256-GCM-SHA384', 'AES128-SHA256', 'ECDHE-RSA-AES128-SHA']) {
+        await expect(get(health, ca, { maxVersion: 'TLSv1.2', ciphers: suite })).rejects.toThrow(/handshake failure|no shared cipher|alert/i);
+      }
+      await expect(get(health, ca, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })).rejects.toThrow(/protocol|version|alert|handshake/i);
     } finally {
       await stack.stop();
     }

@@ -51,6 +51,7 @@ import { ClickToDial, FAIL_CLICK, failClickHandler } from './calls/click-to-dial
 import { agentRoutes } from './routes/agent-routes';
 import { eventRoutes } from './routes/event-routes';
 import { SignedTokens } from './signed-tokens';
+import { TLS_POLICY } from './tls-policy';
 
 const LEAD_TITLE = {
   ru: (phone: string) => `Входящий звонок ${phone}`,
@@ -514,7 +515,7 @@ export class Connector {
     const handler = this.app.callback();
     const tls = this.config.tls;
     this.server = tls
-      ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler)
+      ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...TLS_POLICY }, handler)
       : http.createServer(handler);
     this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {

@@ -107,6 +107,24 @@ describe('/api/agent and /bitrix/events', () => {
     expect((await real.open()).status).toBe(200);
   });
 
+  it('a flood of sign-ins with made-up names reaches Finesse only at the bounded rate, and an agent who signed in lately still gets in', async () => {
+    await agent('1001');
+    const before = stack.finesse!.userReads;
+    const t0 = Date.now();
+    const attempt = (i: number) =>
+      fetch(`${stack.url}/api/agent/session`, { method: 'POST', headers: { authorization: AgentClient.basic(`mallory${i}`, 'x'), 'content-type': 'application/json' }, body: JSON.stringify({ agentId: `m${i}` }) }).then((r) => r.status);
+    const statuses: number[] = [];
+    for (let i = 0; i < 1000; i += 50) statuses.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => attempt(i + j)))));
+    const seconds = (Date.now() - t0) / 1000;
+    const forwarded = stack.finesse!.userReads - before;
+    // README Security: at most 30 at once and 2 a second after that for accounts not signed in here lately.
+    expect(forwarded).toBeLessThanOrEqual(30 + 2 * seconds + 1);
+    expect(statuses.filter((s) => s === 429).length).toBe(1000 - forwarded);
+    const again = new AgentClient(stack.url, '1001', 'lab');
+    clients.push(again);
+    expect((await again.open()).status).toBe(200);
+  });
+
   it("refuses a Finesse administrator's credentials for an agent's session (Finesse lets him read any User)", async () => {
     const res = await fetch(`${stack.url}/api/agent/session`, { method: 'POST', headers: { authorization: AgentClient.basic(LAB_ADMIN.id, LAB_ADMIN.password), 'content-type': 'application/json' }, body: JSON.stringify({ agentId: '1001' }) });
     expect(res.status).toBe(403);

@@ -5,6 +5,7 @@ import type { CallJournal } from '../calls/call-log';
 import { parseCallRecord } from '../calls/call-record';
 import { basicUser, FinesseRefused } from '../finesse/finesse-users';
 import type { FinesseSides } from '../finesse/finesse-sides';
+import { SignInBudget } from '../finesse/sign-in-budget';
 import { HttpError } from '../http-errors';
 import type { Logger } from '../log';
 import { bearerToken } from '../secrets';
@@ -39,25 +40,6 @@ export interface PoppedDialogs {
 const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
 /** Finesse locks an account after 5 failed sign-ins: we stop passing guesses on well before that. */
 const FAILURE_WINDOW_MS = 5 * 60_000;
-/** Sign-ins forwarded to Finesse per minute, all agents together: a shift start of a few hundred agents fits. */
-const SIGN_INS_PER_MINUTE = 600;
-
-/** A fixed-window budget: at most `perMinute` takes in any clock minute. */
-class SignInBudget {
-  private windowStart = 0;
-  private used = 0;
-  constructor(private readonly perMinute: number) {}
-  take(now = Date.now()): boolean {
-    if (now - this.windowStart >= 60_000) {
-      this.windowStart = now;
-      this.used = 0;
-    }
-    if (this.used >= this.perMinute) return false;
-    this.used += 1;
-    return true;
-  }
-}
-
 export function agentRoutes(o: AgentRouteOptions): Router {
   const router = new Router({ prefix: '/api/agent' });
   const heartbeatMs = o.heartbeatMs ?? 15_000;
@@ -66,7 +48,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
   // Stop two refusals before Finesse's lockout (its threshold is configurable; 0 = no lockout: still bounded).
   const lockout = o.lockoutThreshold ?? 5;
   const maxFailures = lockout === 0 ? 5 : Math.max(1, lockout - 2);
-  const forwarded = new SignInBudget(SIGN_INS_PER_MINUTE);
+  const forwarded = new SignInBudget();
 
   const agentOf = (ctx: Context): AgentIdentity => {
     const subject = o.tokens.verify(bearerToken(ctx) ?? '');
@@ -87,7 +69,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
       throw new HttpError(429, `agent session: ${maxFailures} refused sign-ins for ${account.slice(0, 64)} within 5 minutes; wait before trying again (Finesse would lock the account)`);
     }
     // A global bound too: no flood of sign-ins reaches Finesse, whoever sends them.
-    if (!forwarded.take()) throw new HttpError(429, 'agent session: too many sign-ins right now; try again in a few seconds');
+    if (!forwarded.take(account)) throw new HttpError(429, 'agent session: too many sign-ins right now; try again in a few seconds');
     let agent;
     try {
       agent = await o.finesse.signedInAgent(agentId, authorization);
@@ -99,6 +81,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
       throw new HttpError(503, `agent session: ${(err as Error).message}`);
     }
     failures.delete(account);
+    forwarded.succeeded(account);
     const identity: AgentIdentity = { agentId: agent.agentId, extension: agent.extension };
     const { token, expiresAt } = o.tokens.issue(JSON.stringify(identity));
     o.log.info({ agentId: agent.agentId, extension: agent.extension }, 'agent session opened');

@@ -83,6 +83,8 @@ export class FinesseEmulator {
   onState: ((agentId: string, state: string) => void) | null = null;
   /** Every MAKE_CALL accepted, for the tests and the benchmark. */
   readonly makeCalls: Array<{ agent: string; toAddress: string; at: number; side: SideName }> = [];
+  /** GET User/{id} requests received: each is an authentication Finesse makes (a sign-in check). */
+  userReads = 0;
   outbound: OutboundScript = { answerAfterMs: 1000, talkMs: 4000, ringMs: 10_000, busy: new Set(), noAnswer: new Set() };
 
   /** Side B (a second port on the same state), once started: `startSideB()`. */
@@ -466,6 +468,7 @@ export class FinesseEmulator {
       ctx.body = this.systemInfoXml(this.sideOf(ctx.req));
     });
     router.get('/finesse/api/User/:id', (ctx) => {
+      this.userReads += 1;
       // Finesse lets an administrator read any User (reference finesse.md §2.2): the lab's "admin" does.
       const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(ctx.get('authorization')) ?? [])[1] ?? '', 'base64').toString().split(':');
       const read = user === LAB_ADMIN.id && pass === LAB_ADMIN.password ? this.agents.find((a) => a.id === ctx.params.id) : undefined;
