@@ -6,6 +6,7 @@ import { statsBench } from './stats-bench';
 import { failoverBench } from './failover-bench';
 import { pairBench } from './pair-bench';
 import { clickBench } from './click-bench';
+import { busyClickBench } from './busy-click-bench';
 import { busyHourBench, slowWritesBench, storm503Bench } from './portal-bench';
 import { f, pct, verdict } from './stats';
 
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
   await busyHourBench();
   await failoverBench();
   await pairBench();
+  await busyClickBench();
 }
 
 if (require.main === module) {
