@@ -239,6 +239,7 @@ export class Connector {
         : null;
     this.metrics.phoneIndexState = () => this.indexSummary();
     this.metrics.heldClicks = () => this.clicks.heldCount;
+    this.metrics.bucketLevel = () => Math.round(this.bucket.current() * 100) / 100;
     this.lookups = new LookupService(this.directory, this.outbox, {
       index: this.phoneIndex,
       deadlineMs: config.lookupDeadlineMs,

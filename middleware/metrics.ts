@@ -51,6 +51,19 @@ export class Metrics {
     labelNames: ['answer'] as const,
     registers: [this.registry],
   });
+  /** This node's estimate of the portal's REST bucket as its own requests filled it, read when /metrics is scraped. */
+  bucketLevel: () => number = () => 0;
+  readonly restBucket: Gauge = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'bitrix24_rest_bucket_level',
+      help: "This node's requests in the portal's REST bucket (it drains at B24_RATE_PER_SEC; above a fifth of B24_RATE_BURST requests are paced)",
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.bucketLevel());
+      },
+    });
+  })();
   /** Clicks held while the portal cannot confirm them, read when /metrics is scraped. */
   heldClicks: () => number = () => 0;
   readonly clicksHeld: Gauge = (() => {
