@@ -51,6 +51,7 @@ import { ClickToDial, FAIL_CLICK, failClickHandler } from './calls/click-to-dial
 import { agentRoutes } from './routes/agent-routes';
 import { eventRoutes } from './routes/event-routes';
 import { SignedTokens } from './signed-tokens';
+import { InternalNumbers } from './calls/internal-numbers';
 import { TLS_POLICY } from './tls-policy';
 
 const LEAD_TITLE = {
@@ -67,6 +68,8 @@ const OFFLINE_EVENTS_EVERY_MS = 10_000;
 const INDEX_REFRESH = 'index.refresh';
 /** How long finished work and its dedupe marks are kept (README Operations). */
 const PRUNE_AFTER_MS = 7 * 86_400_000;
+/** The portal's users' internal numbers are read again this often (a new agent's extension is guarded sooner by his session). */
+const INTERNAL_NUMBERS_EVERY_MS = 3_600_000;
 /** A phone index read that failed (Bitrix24 down) is resumed this soon. */
 const INDEX_RETRY_MS = 60_000;
 /** Before the application is installed, the index looks again this often (no request is sent meanwhile). */
@@ -88,6 +91,9 @@ export class Connector {
   /** The outbox's writes (leads, calls, failures), batched apart from the reads. */
   readonly writer: Bitrix24Client;
   readonly directory: CrmDirectory;
+  /** The contact center's own numbers (users' UF_PHONE_INNER, agents' extensions): never a customer. */
+  readonly internalNumbers: InternalNumbers;
+  private internalTimer: NodeJS.Timeout | null = null;
   /** Our mirror of the portal's REST bucket, shared by every client (and the clicks' proofs, first in line). */
   readonly bucket: LeakyBucket;
   /** Asks the portal whose a presented token is (application mode). */
@@ -240,8 +246,10 @@ export class Connector {
     this.metrics.phoneIndexState = () => this.indexSummary();
     this.metrics.heldClicks = () => this.clicks.heldCount;
     this.metrics.bucketLevel = () => Math.round(this.bucket.current() * 100) / 100;
+    this.internalNumbers = new InternalNumbers(Object.values(config.agentExtensions), () => this.directory.internalNumbers(AbortSignal.timeout(60_000)));
     this.lookups = new LookupService(this.directory, this.outbox, {
       index: this.phoneIndex,
+      isInternal: (p) => this.internalNumbers.has(p.digits, ...p.variants),
       deadlineMs: config.lookupDeadlineMs,
       cacheTtlMs: config.lookupCacheTtlMs,
       userCacheTtlMs: config.userCacheTtlMs,
@@ -319,6 +327,11 @@ export class Connector {
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
             return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000) };
           },
+          // Reported, not fatal: agents' extensions are guarded from their sessions even before the portal's list is read.
+          internalNumbers: () => {
+            const n = this.internalNumbers;
+            return { ok: true, numbers: n.size, readAt: n.readAt && new Date(n.readAt).toISOString(), lastError: n.lastError };
+          },
           // Reported, not fatal: without a complete index lookups ask Bitrix24 as before.
           phoneIndex: () => {
             if (!this.phoneIndex) return { ok: true, off: 'PHONE_INDEX_SYNC_S=0' };
@@ -393,6 +406,11 @@ export class Connector {
         tokens: agentTokens,
         channels: this.channels,
         journal: this.journal,
+        internal: {
+          has: (n) => this.internalNumbers.has(n),
+          noteAgent: (ext) => this.internalNumbers.noteAgent(ext),
+          refused: () => this.metrics.internalRefused.inc({ where: 'report' }),
+        },
         log: this.log,
         lockoutThreshold: this.config.finesseLockoutThreshold,
         recordName: async (type, id) => {
@@ -531,6 +549,7 @@ export class Connector {
     this.missedCalls?.start();
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
     this.startIndexSync();
+    this.readInternalNumbers(0);
     this.offlineEvents?.start(OFFLINE_EVENTS_EVERY_MS);
     void this.watchStore();
     this.storeWatch = setInterval(() => void this.watchStore().catch(() => undefined), STORE_WATCH_MS).unref();
@@ -606,6 +625,7 @@ export class Connector {
   private readIndexSoon(): void {
     if (!this.indexTick || this.indexRunning || !this.server) return;
     if (this.indexTimer) clearTimeout(this.indexTimer);
+    if (this.internalTimer) clearTimeout(this.internalTimer);
     this.indexTimer = setTimeout(this.indexTick, 0).unref();
   }
 
@@ -636,6 +656,30 @@ export class Connector {
     };
     this.indexTick = tick;
     this.indexTimer = setTimeout(tick, 0).unref();
+  }
+
+  /**
+   * The portal's users' internal numbers, read at start (as soon as the application is installed) and every
+   * INTERNAL_NUMBERS_EVERY_MS: one user.get page per 50 users.
+   */
+  private readInternalNumbers(afterMs: number): void {
+    this.internalTimer = setTimeout(() => {
+      this.internalNumbers
+        .refresh()
+        .then((n) => {
+          this.log.info({ numbers: n }, "Bitrix24 users' internal numbers read (never looked up or logged as customers)");
+          return INTERNAL_NUMBERS_EVERY_MS;
+        })
+        .catch((err: Error) => {
+          if (err instanceof NotInstalledError) return INDEX_WAIT_INSTALL_MS;
+          this.log.warn({ err: err.message }, "Bitrix24 users' internal numbers not read; the last ones read (and agents' extensions) still guard; tried again in a minute");
+          return INDEX_RETRY_MS;
+        })
+        .then((wait) => {
+          if (this.server) this.readInternalNumbers(wait);
+        });
+    }, afterMs);
+    this.internalTimer.unref();
   }
 
   get url(): string {
@@ -685,6 +729,7 @@ export class Connector {
     this.offlineEvents?.stop();
     if (this.openTimer) clearTimeout(this.openTimer);
     if (this.indexTimer) clearTimeout(this.indexTimer);
+    if (this.internalTimer) clearTimeout(this.internalTimer);
     if (this.pruner) clearInterval(this.pruner);
     if (this.staleClicks) clearInterval(this.staleClicks);
     if (this.storeWatch) clearInterval(this.storeWatch);

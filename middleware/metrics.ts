@@ -109,5 +109,13 @@ export class Metrics {
 
   lookup(a: LookupAnswer, seconds: number, cached: boolean): void {
     this.lookupSeconds.observe({ status: a.status, cached: String(cached) }, seconds);
+    if (a.status === 'internal') this.internalRefused.inc({ where: 'lookup' });
   }
+
+  readonly internalRefused = new Counter({
+    name: 'internal_numbers_refused_total',
+    help: "Lookups (answered to the queue, no lead) and call reports (refused) for a number that is the contact center's own: a Bitrix24 user's internal number or an agent's extension",
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
 }

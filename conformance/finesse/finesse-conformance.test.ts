@@ -131,7 +131,7 @@ describe('Finesse conformance: what the gadget does with real calls', () => {
     return { u, d: u.dialogs[0]! };
   };
 
-  it('a real XMPP notification (UCCE, decoded <Update> inside <notification>): one inbound pop, looked up by the caller', () => {
+  it('a real XMPP notification (UCCE, decoded <Update> inside <notification>): one inbound pop; the 6-digit caller is looked up only where internal numbers are shorter', () => {
     const stanza = parseStanza(here('captures/ucce-other-in-xmpp-message.xml').trim());
     const [xml] = updatesOf(stanza as never);
     const u = parseUpdate(xml!, parse);
@@ -139,8 +139,13 @@ describe('Finesse conformance: what the gadget does with real calls', () => {
     const pops = tracker.apply(u);
     expect(pops.map((p) => [p.dialog.id, p.direction])).toEqual([['53149720', 'inbound']]);
     expect(tracker.apply(u)).toEqual([]); // the same notification again: no second pop
-    expect(targetFromDialog(pops[0]!.dialog, cfg, '215194')).toEqual({ kind: 'lookup', phone: '335892' });
-    const journal = new CallJournal({ agentExtension: '215194', entityVariable: 'callVariable2', now: () => 1000 });
+    // This deployment's extensions have 6 digits (215194): an OTHER_IN call ("from outside or from unmonitored
+    // devices") from a 6-digit number is, by default, an internal phone — nothing looked up, nothing logged.
+    expect(targetFromDialog(pops[0]!.dialog, cfg, '215194')).toEqual({ kind: 'none', reason: 'no caller number' });
+    expect(new CallJournal({ agentExtension: '215194', entityVariable: 'callVariable2', now: () => 1000 }).apply(u)).toEqual([]);
+    // Where internal numbers have at most 5 digits (internalDigits=5), 335892 is a customer's.
+    expect(targetFromDialog(pops[0]!.dialog, { ...cfg, internalMaxDigits: 5 }, '215194')).toEqual({ kind: 'lookup', phone: '335892' });
+    const journal = new CallJournal({ agentExtension: '215194', entityVariable: 'callVariable2', internalMaxDigits: 5, now: () => 1000 });
     expect(journal.apply(u)).toMatchObject([{ dialogId: '53149720', direction: 'inbound', number: '335892' }]);
   });
 
@@ -159,6 +164,9 @@ describe('Finesse conformance: what the gadget does with real calls', () => {
     const pops = new DialogTracker({ agentExtension: '440040', trigger: 'ALERTING', inbound: true, outbound: true }).apply(u);
     expect(pops).toHaveLength(1);
     expect(targetFromDialog(d, { ...cfg, phoneVariable: 'callVariable9' }, '440040')).toEqual({ kind: 'none', reason: 'no caller number' });
+    // Its script left "Networks1" in callVariable1 (the default phone variable): a call variable is a number only when it is one.
+    expect(d.callVariables.callVariable1).toBe('Networks1');
+    expect(targetFromDialog(d, cfg, '440040')).toEqual({ kind: 'none', reason: 'no caller number' });
     expect(new CallJournal({ agentExtension: '440040', entityVariable: 'callVariable2' }).apply(u)).toEqual([]);
   });
 

@@ -74,3 +74,37 @@ describe('CallJournal', () => {
     expect(feed('DELETE', { ...inbound('DROPPED', 'DROPPED', 'DROPPED'), id: '11' }, 2200)).toMatchObject([{ dialogId: '11', direction: 'inbound', crmRef: 'CONTACT:42', partial: true }]);
   });
 });
+
+/** Each kind of leg (conformance/finesse call types): only a customer's call is logged, under the customer's number. */
+describe('CallJournal: every kind of leg a contact center produces', () => {
+  const customer = '79001112233';
+  const leg = (callType: string, from: string, to: string, extra: Partial<DialogSpec> = {}): DialogSpec => ({
+    id: '16777500',
+    state: 'ACTIVE',
+    from,
+    to,
+    callType,
+    participants: [
+      { address: '1021', type: 'AGENT_DEVICE', state: 'ACTIVE' },
+      { address: from === '1021' ? to : from, state: 'ACTIVE' },
+    ],
+    ...extra,
+  });
+  it.each<[string, DialogSpec, { direction: string; number: string } | null]>([
+    ['blind transfer through a route point', leg('OFFERED', customer, '5000'), { direction: 'inbound', number: customer }],
+    ['consult offered by another agent', leg('CONSULT_OFFERED', '1022', '1021'), null],
+    ['supervisor barge-in', leg('SUPERVISOR_BARGE_IN', customer, '5000'), null],
+    ['assist request', leg('ASSIST', '1022', '1021'), null],
+    ['supervisor intercept: his call with the customer from now on', leg('SUPERVISOR_INTERCEPT', customer, '5000'), { direction: 'inbound', number: customer }],
+    ['preview reservation from a dialer port', leg('RESERVATION', '3001', '1021'), null],
+    ['campaign customer leg', leg('OUTBOUND_PREVIEW', '1021', `9${customer}`, { callbackNumber: customer }), { direction: 'outbound', number: customer }],
+    ['chat', { ...leg('', 'ivan.petrov', '1021'), mediaType: 'Chat' }, null],
+    ['an unknown call type', leg('SOMETHING_NEW', customer, '5000'), null],
+    ['an internal call from a 6-digit desk phone', leg('OTHER_IN', '201555', '1021'), null],
+  ])('%s', (_name, d, expected) => {
+    const { feed } = journal();
+    const reports = [...feed('POST', d, 1000), ...feed('DELETE', { ...d, state: 'DROPPED' }, 5000)];
+    if (!expected) return expect(reports).toEqual([]);
+    expect(reports.at(-1)).toMatchObject({ dialogId: '16777500', ...expected, answeredAt: 1000, endedAt: 5000 });
+  });
+});

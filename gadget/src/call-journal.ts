@@ -1,5 +1,5 @@
 import type { CallReport } from './agent-protocol';
-import { agentLeg, callDirection, isInternal, otherParty, placedInside } from './dialog-facts';
+import { agentLeg, callDirection, DEFAULT_INTERNAL_MAX_DIGITS, notCustomerCall, otherParty, placedInside } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 
 export type { CallReport };
@@ -13,6 +13,8 @@ export interface JournalOptions {
   agentExtension: string;
   /** Call variable holding TYPE:ID of the CRM record (as the UCCX script sets it). */
   entityVariable: string;
+  /** Numbers this long or shorter are internal: a call whose only numbers are internal is not a customer's. */
+  internalMaxDigits?: number;
   now?: () => number;
 }
 
@@ -69,7 +71,7 @@ export class CallJournal {
    * so the middleware can close a call an earlier page started, and never logs it as a call of its own.
    */
   private partialEnd(d: Dialog): CallReport[] {
-    if (this.ended.has(d.id) || isInternal(d, this.o.agentExtension)) return [];
+    if (this.ended.has(d.id) || notCustomerCall(d, this.o.agentExtension)) return [];
     this.markEnded(d.id);
     const rec = this.newRecord(d);
     return [{ ...rec, endedAt: rec.startedAt, failure: this.failureOf(d), partial: true }];
@@ -79,9 +81,13 @@ export class CallJournal {
   private newRecord(d: Dialog): CallReport {
     const outbound = callDirection(d, this.o.agentExtension) === 'outbound';
     const ref = d.callVariables[this.o.entityVariable] ?? '';
-    const rec: CallReport = { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: otherParty(d, this.o.agentExtension), startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: REF.test(ref) ? ref : null };
+    const rec: CallReport = { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: this.numberOf(d), startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: REF.test(ref) ? ref : null };
     if (placedInside(d, this.o.agentExtension)) rec.inside = true;
     return rec;
+  }
+
+  private numberOf(d: Dialog): string {
+    return otherParty(d, this.o.agentExtension, this.o.internalMaxDigits ?? DEFAULT_INTERNAL_MAX_DIGITS);
   }
 
   /** Finesse's cause of a FAILED dialog on the agent's leg (BUSY, BAD_DESTINATION…). */
@@ -98,7 +104,10 @@ export class CallJournal {
   }
 
   private upsert(d: Dialog): CallReport[] {
-    if (this.ended.has(d.id) || isInternal(d, this.o.agentExtension)) return [];
+    if (this.ended.has(d.id) || notCustomerCall(d, this.o.agentExtension)) return [];
+    // A conference continuing a call this agent had (secondaryId): his call was logged up to the conference; the
+    // agents who join log theirs. Never a second call of his for the same customer.
+    if (!this.calls.has(d.id) && d.secondaryId && (this.ended.has(d.secondaryId) || this.calls.has(d.secondaryId))) return [];
     let rec = this.calls.get(d.id);
     const over = d.state === 'FAILED' || d.state === 'DROPPED';
     if (!rec && over) return this.partialEnd(d);
@@ -111,8 +120,8 @@ export class CallJournal {
     const ref = d.callVariables[this.o.entityVariable] ?? '';
     if (!rec.crmRef && REF.test(ref)) rec.crmRef = ref;
     let changed = isNew;
-    if (!rec.number && otherParty(d, this.o.agentExtension)) {
-      rec.number = otherParty(d, this.o.agentExtension);
+    if (!rec.number && this.numberOf(d)) {
+      rec.number = this.numberOf(d);
       changed = true;
     }
     if (rec.inside && !placedInside(d, this.o.agentExtension)) {

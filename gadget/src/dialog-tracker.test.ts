@@ -2,6 +2,7 @@ import { DOMParser as XmlDomParser } from '@xmldom/xmldom';
 import { dialogUpdate, ringing, type DialogSpec } from '../../scripts/lab/finesse/finesse-xml';
 import { DialogTracker, type TrackerOptions } from './dialog-tracker';
 import { parseUpdate, type Dialog, type XmlParser } from './finesse-update';
+import { customerNumber } from './pop-target';
 
 const parse: XmlParser = (xml) => new XmlDomParser({ onError: () => undefined }).parseFromString(xml, 'text/xml') as unknown as Document;
 const agent = '1001';
@@ -61,5 +62,52 @@ describe('DialogTracker', () => {
 
   it('does not pop again what was popped before a page reload', () => {
     expect(new DialogTracker({ ...opts, alreadyPopped: ['d1'] }).apply(up('POST', ring))).toEqual([]);
+  });
+});
+
+/**
+ * The whole contact center (conformance/finesse: Cisco's call types and Dialog address rules): what pops on the
+ * desktop of agent 1001 (extension 1001 here) for each kind of leg — only a customer's call, with the customer's number.
+ */
+describe('DialogTracker: every kind of leg a contact center produces', () => {
+  const customer = '79001112233';
+  const leg = (callType: string, from: string, to: string, extra: Partial<DialogSpec> = {}): DialogSpec => ({
+    id: '16777400',
+    state: 'ALERTING',
+    from,
+    to,
+    callType,
+    participants: [
+      { address: agent, type: 'AGENT_DEVICE', state: 'ALERTING' },
+      { address: from === agent ? to : from, state: 'INITIATED' },
+    ],
+    ...extra,
+  });
+  const pops = (d: DialogSpec, o: TrackerOptions = { ...opts, outbound: true }) => new DialogTracker(o).apply(up('POST', d)).map((p) => p.dialog.id);
+  const numberOf = (d: DialogSpec) => customerNumber(dialog(d), { crmBaseUrl: 'https://crm', entityVariable: 'callVariable2', phoneVariable: 'callVariable1', scriptUrlTemplate: '' }, agent);
+
+  it.each<[string, DialogSpec, string | null]>([
+    ['a blind transfer through a route point (UCCX OFFERED): the customer', leg('OFFERED', customer, '5000'), customer],
+    ['a transferred call (TRANSFER): the customer', leg('TRANSFER', customer, agent), customer],
+    ['a consult offered by agent 1002: nothing', leg('CONSULT_OFFERED', '1002', agent), null],
+    ['another agent calling (AGENT_INSIDE from 1002): nothing', leg('AGENT_INSIDE', '1002', agent), null],
+    ['an agent asking his supervisor for help (ASSIST): nothing', leg('ASSIST', '1002', agent), null],
+    ['an emergency call to the supervisor: nothing', leg('EMERGENCY', '1002', agent), null],
+    ['the supervisor barging in: nothing', leg('SUPERVISOR_BARGE_IN', customer, '5000'), null],
+    ['the supervisor monitoring: nothing', leg('SUPERVISOR_MONITOR', customer, '5000'), null],
+    ['the supervisor intercepting (he takes the customer): the customer', leg('SUPERVISOR_INTERCEPT', customer, '5000'), customer],
+    ['a preview reservation call from dialer port 3001: nothing', leg('RESERVATION', '3001', agent), null],
+    ['the campaign\'s customer leg (OUTBOUND_PREVIEW): the customer it called', leg('OUTBOUND_PREVIEW', agent, `9${customer}`, { callbackNumber: customer }), customer],
+    ['a UCCX progressive campaign leg (AGENT_OUTBOUND): the number the dialer called', leg('AGENT_OUTBOUND', agent, customer), customer],
+    ['a chat on the Media node: nothing', { ...leg('', 'ivan.petrov', agent), mediaType: 'Chat' }, null],
+    ['a call type Cisco adds later: nothing', leg('SOMETHING_NEW', customer, '5000'), null],
+  ])('%s', (_name, d, number) => {
+    expect(pops(d)).toEqual(number ? ['16777400'] : []);
+    if (number) expect(numberOf(d)).toBe(number);
+  });
+
+  it('a campaign leg pops with the inbound switch even when the agent\'s own outbound calls do not pop', () => {
+    expect(pops(leg('OUTBOUND', agent, customer), opts)).toEqual(['16777400']);
+    expect(pops(leg('OUT', agent, customer), opts)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { agentLeg, callDirection, isInternal, placedInside } from './dialog-facts';
+import { agentLeg, callDirection, classify, notCustomerCall, placedInside } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 
 /**
@@ -98,9 +98,17 @@ export class DialogTracker {
     this.dialogs.set(d.id, merged);
     const ext = this.opts.agentExtension;
     // A call the agent places pops once it has left the switch (OUT): until then it may be a call to a colleague.
-    if (this.popped.has(d.id) || isInternal(merged, ext) || placedInside(merged, ext)) return [];
+    // Only a customer's call pops (call-class.ts): never a consult, a supervisor's leg, a dialer's, a chat.
+    if (this.popped.has(d.id) || notCustomerCall(merged, ext) || placedInside(merged, ext)) return [];
+    // A transfer's or conference's dialog continuing a call this agent already popped: the same customer, no second pop.
+    if (merged.secondaryId && this.popped.has(merged.secondaryId)) {
+      this.popped.add(d.id);
+      return [];
+    }
     const direction = callDirection(merged, this.opts.agentExtension);
-    if (!(direction === 'inbound' ? this.opts.inbound : this.opts.outbound)) return [];
+    // A campaign's call comes to the agent like an inbound one (he did not choose the customer): it pops with them.
+    const wanted = classify(merged, ext) === 'campaign' ? this.opts.inbound : direction === 'inbound' ? this.opts.inbound : this.opts.outbound;
+    if (!wanted) return [];
     if (!REACHED[this.opts.trigger].has(this.decidingState(merged, direction))) return [];
     this.popped.add(d.id);
     return [{ dialog: merged, direction }];

@@ -16,6 +16,10 @@ describe('parseUpdate', () => {
       dialogs: [
         {
           id: '16777301',
+          mediaType: 'Voice',
+          associatedDialogUri: '',
+          callbackNumber: '',
+          secondaryId: '',
           state: 'ALERTING',
           fromAddress: '79001112233',
           toAddress: '5000',

@@ -13,6 +13,14 @@ export interface Participant {
 
 export interface Dialog {
   id: string;
+  /** `Voice`, or a non-voice Media Routing Domain's name (chat, e-mail); '' when Finesse leaves it out. */
+  mediaType?: string;
+  /** The dialog this one is linked to (a consult's original call), as its URI; '' when none. */
+  associatedDialogUri?: string;
+  /** A campaign call's customer number without the dialer's prefix (CCE direct preview); '' when none. */
+  callbackNumber?: string;
+  /** After a transfer or conference: the id of the call this dialog continues; '' when none. */
+  secondaryId?: string;
   state: string;
   fromAddress: string;
   toAddress: string;
@@ -66,6 +74,10 @@ function readDialog(el: Element): Dialog {
   if (!id) throw new ParseError('Dialog without id');
   return {
     id,
+    mediaType: text(child(el, 'mediatype')),
+    associatedDialogUri: text(child(el, 'associateddialoguri')),
+    callbackNumber: text(child(el, 'callbacknumber')),
+    secondaryId: text(child(el, 'secondaryid')),
     state: text(child(el, 'state')).toUpperCase(),
     fromAddress: text(child(el, 'fromaddress')),
     toAddress: text(child(el, 'toaddress')),

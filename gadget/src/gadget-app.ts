@@ -1,6 +1,6 @@
 import { AgentSession } from './agent-session';
 import { CallJournal } from './call-journal';
-import { KNOWN_CALL_TYPES } from './dialog-facts';
+import { CALL_TYPE_CLASSES, callTypeName } from './call-class';
 import { Dialer, type DialCommand } from './dialer';
 import { DialogTracker, type PopRequest, type Trigger } from './dialog-tracker';
 import { ParseError, parseDialogList, parseUpdate, type FinesseUpdate, type XmlParser } from './finesse-update';
@@ -55,7 +55,7 @@ export class GadgetApp {
     this.poppedKey = `fb24.popped.${s.agentId}`;
     const before = (deps.storage?.getItem(this.poppedKey) ?? '').split(',').filter(Boolean);
     this.tracker = new DialogTracker({ agentExtension: s.extension, trigger: s.trigger, inbound: s.inbound, outbound: s.outbound, alreadyPopped: before });
-    this.journal = new CallJournal({ agentExtension: s.extension, entityVariable: s.pop.entityVariable });
+    this.journal = new CallJournal({ agentExtension: s.extension, entityVariable: s.pop.entityVariable, internalMaxDigits: s.pop.internalMaxDigits });
     const f = s.finesse;
     if (f && s.calls) {
       // The settings' own object: when the standalone page moves to the other Finesse side, calls follow.
@@ -158,12 +158,13 @@ export class GadgetApp {
 
   private readonly unknownCallTypes = new Set<string>();
 
-  /** A call type we do not know is logged once (it is handled as a customer call by its direction). */
+  /** A call type not in Cisco's tables (call-class.ts) is logged once: it is not handled as a customer call. */
   private noteCallTypes(dialogs: Array<{ callType: string }>): void {
     for (const { callType } of dialogs) {
-      if (KNOWN_CALL_TYPES.has(callType) || this.unknownCallTypes.has(callType) || this.unknownCallTypes.size > 20) continue;
-      this.unknownCallTypes.add(callType);
-      this.deps.log(`unknown Finesse call type ${callType.slice(0, 40)}: handled as a customer call`);
+      const name = callTypeName(callType);
+      if (name === '' || name in CALL_TYPE_CLASSES || this.unknownCallTypes.has(name) || this.unknownCallTypes.size > 20) continue;
+      this.unknownCallTypes.add(name);
+      this.deps.log(`unknown Finesse call type ${name.slice(0, 40)}: not popped nor logged as a customer call`);
     }
   }
 

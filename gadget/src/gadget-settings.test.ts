@@ -13,7 +13,7 @@ describe('gadget settings', () => {
       agentId: '1001',
       extension: '1021',
       middlewareUrl: 'https://mw:8443',
-      pop: { crmBaseUrl: 'https://crm.example', entityVariable: 'callVariable2', phoneVariable: 'callVariable1', scriptUrlTemplate: '' },
+      pop: { crmBaseUrl: 'https://crm.example', entityVariable: 'callVariable2', phoneVariable: 'callVariable1', scriptUrlTemplate: '', internalMaxDigits: 6 },
       trigger: 'ALERTING',
       inbound: true,
       outbound: false,

@@ -1,5 +1,6 @@
 import type { GadgetSettings } from './gadget-app';
 import type { FinesseGadgetConfig, GadgetPrefs } from './finesse-container';
+import { DEFAULT_INTERNAL_MAX_DIGITS } from './dialog-facts';
 
 /**
  * Gadget parameters come from the query string of the gadget URL in the desktop layout (README "Gadget
@@ -38,6 +39,15 @@ function httpUrl(params: URLSearchParams, name: string, required: boolean): stri
   return v;
 }
 
+/** `internalDigits`: the longest internal directory number of the contact center (extensions, route points, ports). */
+function internalDigits(params: URLSearchParams): number {
+  const raw = params.get('internalDigits');
+  if (raw === null || raw === '') return DEFAULT_INTERNAL_MAX_DIGITS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10) throw new SettingsError('parameter "internalDigits" must be a whole number from 1 to 10');
+  return n;
+}
+
 export function readSettings(params: URLSearchParams, config: FinesseGadgetConfig, origin: string): GadgetSettings {
   const agentId = (config.id ?? params.get('agent') ?? '').trim();
   if (!agentId) throw new SettingsError('missing the agent id (finesse.gadget.Config.id or parameter "agent")');
@@ -53,6 +63,7 @@ export function readSettings(params: URLSearchParams, config: FinesseGadgetConfi
       entityVariable: params.get('entityVar') || 'callVariable2',
       phoneVariable: params.get('phoneVar') || 'callVariable1',
       scriptUrlTemplate: params.get('script') ?? '',
+      internalMaxDigits: internalDigits(params),
     },
     trigger,
     inbound: params.get('inbound') !== 'false',

@@ -1,4 +1,4 @@
-import { callDirection, otherParty } from './dialog-facts';
+import { callDirection, DEFAULT_INTERNAL_MAX_DIGITS, looksLikeCustomerNumber, otherParty } from './dialog-facts';
 import type { Dialog } from './finesse-update';
 
 /**
@@ -14,6 +14,8 @@ export interface PopConfig {
   phoneVariable: string;
   /** Sales script for a new caller; placeholders {phone}, {leadId}, {dialogId}. Empty: the new lead's card. */
   scriptUrlTemplate: string;
+  /** Numbers this long or shorter are internal (extensions, route points, ports): never a customer's. */
+  internalMaxDigits?: number;
 }
 
 export type EntityType = 'CONTACT' | 'LEAD' | 'COMPANY' | 'DEAL';
@@ -31,7 +33,7 @@ export type Target =
 
 /** What /api/lookup answers (the middleware's JSON twin of the UCCX lookup). */
 export interface LookupAnswer {
-  status: 'found' | 'created' | 'pending' | 'degraded';
+  status: 'found' | 'created' | 'pending' | 'degraded' | 'internal';
   entityType: string;
   entityId: number | null;
   phone: string;
@@ -45,10 +47,14 @@ export function entityUrl(base: string, type: EntityType, id: number): string {
   return `${base.replace(/\/+$/, '')}/crm/${type.toLowerCase()}/details/${id}/`;
 }
 
-/** The customer's number: the phone call variable the UCCX script set (inbound), else the other party. */
+/**
+ * The customer's number: the phone call variable the UCCX script set (inbound) when it is a number at all — a real
+ * deployment's script may leave a name such as "Networks1" there —, else the other party of the dialog.
+ */
 export function customerNumber(d: Dialog, cfg: PopConfig, agentExtension: string): string {
+  const internal = cfg.internalMaxDigits ?? DEFAULT_INTERNAL_MAX_DIGITS;
   const fromScript = callDirection(d, agentExtension) === 'inbound' ? (d.callVariables[cfg.phoneVariable] ?? '').trim() : '';
-  return fromScript || otherParty(d, agentExtension);
+  return fromScript && looksLikeCustomerNumber(fromScript, internal) ? fromScript : otherParty(d, agentExtension, internal);
 }
 
 function fill(template: string, values: Record<string, string>): string {
@@ -67,6 +73,8 @@ export function targetFromDialog(d: Dialog, cfg: PopConfig, agentExtension: stri
 }
 
 export function targetFromLookup(answer: LookupAnswer, d: Dialog, cfg: PopConfig): Target {
+  // One of the contact center's own numbers (the middleware knows its agents' extensions): nothing to open.
+  if (answer.status === 'internal') return { kind: 'none', reason: 'internal number' };
   const type = answer.entityType.toUpperCase();
   const id = answer.entityId;
   const newCaller = answer.status !== 'found';

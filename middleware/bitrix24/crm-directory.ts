@@ -100,6 +100,17 @@ export class CrmDirectory {
     return { id, active: u.ACTIVE === true || u.ACTIVE === 'Y' || u.ACTIVE === 'true', extension: ext || null };
   }
 
+  /** Every user's internal number (UF_PHONE_INNER), active or not: user.get pages of 50 by `start`, sorted by ID. */
+  async internalNumbers(signal?: AbortSignal): Promise<string[]> {
+    const out: string[] = [];
+    for (let start = 0; ; start += 50) {
+      const page = await this.client.call<unknown>('user.get', { sort: 'ID', order: 'ASC', start }, { signal });
+      const users = Array.isArray(page) ? (page as Array<Record<string, unknown>>) : [];
+      for (const u of users) if (typeof u.UF_PHONE_INNER === 'string' && u.UF_PHONE_INNER.trim()) out.push(u.UF_PHONE_INNER.trim());
+      if (users.length < 50) return out;
+    }
+  }
+
   /** The active user whose internal number (UF_PHONE_INNER) is this extension. */
   async userByExtension(extension: string, signal?: AbortSignal): Promise<number | null> {
     const r = await this.client.call<unknown>('user.get', { FILTER: { UF_PHONE_INNER: extension, ACTIVE: true } }, { signal });

@@ -19,6 +19,8 @@ export interface LookupOptions {
   onAnswer?: (a: LookupAnswer, seconds: number, cached: boolean) => void;
   /** The local phone index (PHONE_INDEX_SYNC_S): known callers answered from it, confirmed in the background. */
   index?: PhoneIndex | null;
+  /** Whether a number is one of the contact center's own (an agent's extension…): never looked up, never a lead. */
+  isInternal?: (phone: PhoneNumber) => boolean;
 }
 
 /** A finished lead job is trusted this long (covers UCCX retries and index lag); after it, a new search decides. */
@@ -64,6 +66,12 @@ export class LookupService {
 
   async lookup(phone: PhoneNumber, callId: string | null): Promise<LookupAnswer> {
     const started = performance.now();
+    if (this.opts.isInternal?.(phone)) {
+      // An agent's extension (a colleague calling the queue, a call flow that lost its customer): to the queue, no lead.
+      const internal = queueAnswer(phone.e164, 'internal', 'internal_number');
+      this.opts.onAnswer?.(internal, (performance.now() - started) / 1000, false);
+      return internal;
+    }
     const cached = this.answers.get(phone.digits);
     if (cached) {
       this.opts.onAnswer?.(cached, (performance.now() - started) / 1000, true);

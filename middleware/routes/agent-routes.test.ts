@@ -227,6 +227,27 @@ describe('/api/agent and /bitrix/events', () => {
     for (const c of calls()) expect(c.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 29 }); // 2 s → 30.9 s
   });
 
+  it("the contact center's own numbers never reach the CRM: a report for an agent's extension is refused, a lookup of a user's internal number answers 'internal' with no lead", async () => {
+    const a = await agent('1001'); // Finesse says: extension 1021
+    const t0 = Date.now();
+    const report = { dialogId: '6001', direction: 'inbound', number: '1021', startedAt: t0, answeredAt: t0 + 1000, endedAt: t0 + 5000, failure: null };
+    const refused = await a.post('/api/agent/calls', report);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/one of the contact center's own numbers/);
+    // A Bitrix24 user's internal number (a 5-digit desk phone), read from the portal.
+    stack.emulator.portal.users.get(6)!.UF_PHONE_INNER = '20155';
+    await stack.connector.internalNumbers.refresh();
+    const looked = await uccxLookup(stack.url, { ani: '20155', callId: 'int-1', token: LAB_UCCX_TOKEN });
+    expect(looked.fields).toMatchObject({ route: 'queue', status: 'internal', reason: 'internal_number', entityId: '' });
+    expect((await a.post('/api/agent/calls', { ...report, dialogId: '6002', number: '20155' })).status).toBe(400);
+    await stack.connector.settled();
+    expect(stack.emulator.leadCount('20155')).toBe(0);
+    expect(calls()).toHaveLength(0);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toMatch(/^internal_numbers_refused_total\{where="report"\} 2$/m);
+    expect(metrics).toMatch(/^internal_numbers_refused_total\{where="lookup"\} 1$/m);
+  });
+
   it('a CRM callback request registers a callback call for the record\'s responsible and dials it from his agent', async () => {
     const a = await agent('1001');
     await stack.emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '+79123456789', TEXT: '', VOICE: '', CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: '42', LINE_NUMBER: 'finesse' });

@@ -22,6 +22,8 @@ export interface AgentRouteOptions {
   tokens: SignedTokens;
   channels: AgentChannels;
   journal: CallJournal;
+  /** The contact center's own numbers: a report of a call with one of them is refused (never a customer call). */
+  internal?: { has(number: string): boolean; noteAgent(extension: string): void; refused(): void };
   log: Logger;
   /** The name of a CRM record, for the agent's gadget (cached by the caller). */
   recordName: (type: 'CONTACT' | 'LEAD' | 'COMPANY', id: number) => Promise<string>;
@@ -85,6 +87,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     const identity: AgentIdentity = { agentId: agent.agentId, extension: agent.extension };
     const { token, expiresAt } = o.tokens.issue(JSON.stringify(identity));
     o.log.info({ agentId: agent.agentId, extension: agent.extension }, 'agent session opened');
+    o.internal?.noteAgent(agent.extension);
     ctx.body = { token, expiresAt, ...identity };
   });
 
@@ -152,7 +155,12 @@ export function agentRoutes(o: AgentRouteOptions): Router {
   router.post('/calls', async (ctx) => {
     const agent = agentOf(ctx);
     // Stored before the answer: a store that cannot take it answers 503 and the gadget sends the report again.
-    await o.journal.report(agent.agentId, agent.extension, parseCallRecord(body(ctx)));
+    const report = parseCallRecord(body(ctx));
+    if (o.internal?.has(report.number)) {
+      o.internal.refused();
+      throw new HttpError(400, `call report: ${report.number.slice(0, 40)} is one of the contact center's own numbers (an agent's extension or a Bitrix24 user's internal number): not a customer's call, not logged`);
+    }
+    await o.journal.report(agent.agentId, agent.extension, report);
     ctx.status = 202;
     ctx.body = { ok: true };
   });

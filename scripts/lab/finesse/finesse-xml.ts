@@ -21,6 +21,10 @@ export interface DialogSpec {
   associatedDialogUri?: string;
   secondaryId?: string;
   queueName?: string;
+  /** `Voice` unless a non-voice Media Routing Domain's name (a chat's, an e-mail's). */
+  mediaType?: string;
+  /** A campaign call's customer number without the dialer's prefix (CCE direct preview). */
+  callbackNumber?: string;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -58,7 +62,7 @@ export function dialogXml(d: DialogSpec): string {
     .join('');
   const media = `<mediaProperties>${el('DNIS', d.dnis)}${el('callType', d.callType ?? 'ACD_IN')}${el('dialedNumber', d.dialedNumber)}<outboundClassification></outboundClassification>${d.queueName ? `${el('queueName', d.queueName)}` : ''}<callvariables>${vars}</callvariables></mediaProperties>`;
   const secondary = d.secondaryId ? el('secondaryId', d.secondaryId) : '';
-  return `<${tag}>${el('associatedDialogUri', d.associatedDialogUri)}${el('fromAddress', d.from)}${el('id', d.id)}${media}<mediaType>Voice</mediaType><participants>${parts}</participants>${secondary}${el('state', d.state)}${el('toAddress', d.to)}<uri>/finesse/api/Dialog/${d.id}</uri></${tag}>`;
+  return `<${tag}>${el('associatedDialogUri', d.associatedDialogUri)}${d.callbackNumber ? el('callbackNumber', d.callbackNumber) : ''}${el('fromAddress', d.from)}${el('id', d.id)}${media}${el('mediaType', d.mediaType ?? 'Voice')}<participants>${parts}</participants>${secondary}${el('state', d.state)}${el('toAddress', d.to)}<uri>/finesse/api/Dialog/${d.id}</uri></${tag}>`;
 }
 
 export function updateXml(event: string, source: string, data: string, requestId = ''): string {
