@@ -192,10 +192,13 @@ export class Outbox {
   /** Claims up to `limit` due items no node holds; on PostgreSQL rows another node is claiming are skipped, not waited for. */
   private claimDue(limit: number): Promise<Row[]> {
     const t = this.now();
-    const skip = this.db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
     const mine = [...this.inflight.keys()];
     const notMine = mine.length ? `AND id NOT IN (${mine.map(() => '?').join(',')})` : '';
-    return this.claim(t, `id IN (SELECT id FROM outbox WHERE next_at <= ? AND ${FREE} ${notMine} ORDER BY next_at LIMIT ? ${skip})`, [t, t, ...mine, limit]);
+    const due = `SELECT id FROM outbox WHERE next_at <= ? AND ${FREE} ${notMine} ORDER BY next_at LIMIT ?`;
+    // PostgreSQL may run an `IN (SELECT … LIMIT n)` again for every row it updates, claiming far more than n (one
+    // node would take the whole outbox); ARRAY(…) is computed once. SQLite (one process) builds the IN list once.
+    const where = this.db.dialect === 'postgres' ? `id = ANY(ARRAY(${due} FOR UPDATE SKIP LOCKED))` : `id IN (${due})`;
+    return this.claim(t, where, [t, t, ...mine, limit]);
   }
 
   private async attempt(row: Row): Promise<OutboxItem> {

@@ -10,11 +10,12 @@ import { logSink } from '../test-support/log-sink';
 import { uccxLookup } from '../test-support/lookup-client';
 import { LOG_MISSED_CALL, missedKey } from '../missed/missed-call-log';
 import { NodeProcess, processAlive } from '../test-support/node-process';
+import { freePort } from '../../scripts/lab/process-group';
 
 const token = LAB_UCCX_TOKEN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15000): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await cond()) return;
@@ -30,7 +31,7 @@ async function processSetup(prefix: string, extra: Record<string, string> = {}) 
   await emulator.start();
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
   const env = middlewareEnv(emulator, 'webhook', dataDir, extra);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   return { emulator, dataDir, env, port, url: `http://127.0.0.1:${port}` };
 }
 
@@ -40,8 +41,17 @@ function startMiddleware(env: Record<string, string>, port: number): NodeProcess
 }
 
 
-async function ready(url: string): Promise<void> {
-  await until(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true, 'middleware to start', 20000);
+/**
+ * Resolves once the middleware at `url` answers /healthz; fails at once if its process exits first (a port taken,
+ * a bad setting). The bound is a hang guard only: a process starting on a loaded machine takes long, never forever.
+ */
+async function ready(url: string, proc: NodeProcess): Promise<void> {
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  await until(async () => {
+    if (exited) throw new Error(`the middleware process exited before serving ${url}`);
+    return (await fetch(`${url}/healthz`).catch(() => null))?.ok === true;
+  }, 'middleware to start', 90_000);
 }
 
 /** Outbox depth as the middleware reports it on /metrics. */
@@ -68,7 +78,7 @@ describe('unknown callers: exactly one lead, never lost', () => {
     const { emulator, env, port, url } = await processSetup('fb24-hang-', { LOOKUP_DEADLINE_MS: '800', B24_REQUEST_TIMEOUT_MS: '1000' });
     const child = startMiddleware(env, port);
     try {
-      await ready(url);
+      await ready(url, child!);
       emulator.switches.outage = 'hang';
       // The portal never answers while it hangs: an answer at all, with the deadline as its reason, is the proof.
       // (How fast it comes is measured by `npm run bench`, not here.)
@@ -290,7 +300,7 @@ describe('crash safety', () => {
     try {
       emulator.switches.outage = 'error';
       child = startMiddleware(env, port);
-      await ready(url);
+      await ready(url, child!);
       const a = await uccxLookup(url, { ani: '89994000004', callId: 'crash-1', token });
       expect(a.fields.status).toBe('degraded');
       const first = child.pid;
@@ -303,7 +313,7 @@ describe('crash safety', () => {
 
       emulator.switches.outage = 'none';
       child = startMiddleware(env, port);
-      await ready(url);
+      await ready(url, child!);
       expect(child.pid).not.toBe(first);
       await until(() => emulator.leadCount('+79994000004') === 1, 'the lead after restart');
       // The job is done once the outbox is empty: nothing can send the lead again after that.
@@ -320,13 +330,13 @@ describe('crash safety', () => {
     try {
       emulator.switches.methodLatencyMs.set('crm.lead.add', 2000);
       child = startMiddleware(env, port);
-      await ready(url);
+      await ready(url, child!);
       await uccxLookup(url, { ani: '89998000003', callId: 'crash-2', token });
       await until(() => (emulator.counters.received['crm.lead.add'] ?? 0) > 0, 'the lead creation to reach Bitrix24');
       child.signal('SIGKILL'); // the answer never comes back to us; the portal goes on creating it
       await child.exited;
       child = startMiddleware(env, port);
-      await ready(url);
+      await ready(url, child!);
       await until(async () => (await outboxDepth(url)) === 0, 'the lead job to settle after the restart', 30_000);
       expect(emulator.leadCount('+79998000003')).toBe(1);
       expect(emulator.counters.received['crm.lead.add']).toBe(1);
@@ -340,7 +350,7 @@ describe('crash safety', () => {
     const locker = new Database(join(dataDir, 'connector.db'));
     try {
       child = startMiddleware(env, port);
-      await ready(url);
+      await ready(url, child!);
       await uccxLookup(url, { ani: '89123456789', token }); // a known caller, now cached
       locker.exec("BEGIN IMMEDIATE; INSERT INTO kv (key, value, updated_at) VALUES ('lab.lock', '1', 0)"); // held, not committed
       const times: number[] = [];
@@ -371,7 +381,7 @@ describe('crash safety', () => {
     const { emulator, env, port, url } = await processSetup('fb24-term-', { LOOKUP_DEADLINE_MS: '20000', B24_REQUEST_TIMEOUT_MS: '20000' });
     try {
       child = startMiddleware(env, port);
-      await ready(url);
+      await ready(url, child!);
       emulator.switches.latencyMs = 400;
       const before = emulator.counters.httpRequests;
       const pending = uccxLookup(url, { ani: '89123456789', token });

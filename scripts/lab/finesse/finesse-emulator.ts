@@ -263,6 +263,29 @@ export class FinesseEmulator {
     this.put(agent, dropped, 'DELETE');
   }
 
+  /** A dialog step shown on the desktop of the agent with this extension (for the scripted flows of contact-center-flows.ts). */
+  show(extension: string, d: DialogSpec, event: 'POST' | 'PUT'): void {
+    const agent = this.agentByExtension(extension);
+    if (!agent) throw new Error(`no lab agent with extension ${extension}`);
+    this.put(agent, d, event);
+  }
+
+  /** The dialog is over for the agent with this extension: PUT DROPPED, DELETE. */
+  drop(extension: string, d: DialogSpec): void {
+    const agent = this.agentByExtension(extension);
+    if (agent) this.hangUp(agent, d);
+  }
+
+  /** Runs `fn` after `ms`, cancelled with the calls by endAll(). */
+  later(ms: number, fn: () => void): void {
+    this.timers.later(ms, fn);
+  }
+
+  /** A fresh dialog id, as Finesse's CTI call ids go. */
+  newDialogId(): string {
+    return String(++this.nextId);
+  }
+
   liveDialogs(agentId: string): DialogSpec[] {
     return [...(this.live.get(agentId)?.values() ?? [])];
   }
