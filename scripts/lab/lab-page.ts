@@ -43,13 +43,20 @@ export const LAB_TEXT = {
     queue: 'CSQ',
     voicemail: 'voicemail',
     lang: 'Русский',
-    scenarios: 'Finesse as it really behaves, at agent 1001 (extension 1021) with the number above — open his desktop first (and Maria\'s, 1002, for a transfer):',
+    scenarios: 'Finesse as it really behaves, at agent 1001 (extension 1021) with the number above — open his desktop first (and Maria\'s, 1002 — a colleague and supervisor — for transfers and supervisor flows):',
     sc_preroute: 'Call after an IVR (PREROUTE_ACD_IN)',
     sc_withheld: 'Withheld caller',
     sc_rona: 'Nobody answers (RONA)',
     sc_transfer: 'Answered, consulted, transferred to 1022',
     sc_conference: 'Answered, conference with 1022',
     sc_outbound: 'Agent 1021 dials the number (AGENT_INSIDE, then OUT)',
+    sc_blind: 'Answered, blind transfer to 1022 through route point 5000 (OFFERED)',
+    sc_barge: 'Answered, supervisor Maria (1022) barges in',
+    sc_intercept: 'Answered, supervisor Maria (1022) intercepts',
+    sc_assist: '1021 asks supervisor 1022 for help (ASSIST)',
+    sc_emergency: '1021 raises an emergency to 1022 (EMERGENCY)',
+    sc_campaign: 'Preview campaign: dialer port 3001 reserves 1021, then calls the number',
+    sc_chat: 'A chat offered to 1021 (Media node)',
     pair: 'Middleware pair (two nodes on PostgreSQL behind HAProxy)',
     balancer: 'balancer',
     nodeReady: 'ready',
@@ -103,13 +110,20 @@ export const LAB_TEXT = {
     queue: 'очередь',
     voicemail: 'голосовая почта',
     lang: 'English',
-    scenarios: 'Finesse как он есть, у агента 1001 (добавочный 1021), с номером выше — сначала откройте его рабочий стол (и Марии, 1002, для перевода):',
+    scenarios: 'Finesse как он есть, у агента 1001 (добавочный 1021), с номером выше — сначала откройте его рабочий стол (и Марии, 1002 — коллеги и супервизора, — для переводов и действий супервизора):',
     sc_preroute: 'Звонок после IVR (PREROUTE_ACD_IN)',
     sc_withheld: 'Скрытый номер',
     sc_rona: 'Никто не ответил (RONA)',
     sc_transfer: 'Ответил, консультация, перевод на 1022',
     sc_conference: 'Ответил, конференция с 1022',
     sc_outbound: 'Агент 1021 набирает номер (AGENT_INSIDE, затем OUT)',
+    sc_blind: 'Ответил, слепой перевод на 1022 через точку маршрутизации 5000 (OFFERED)',
+    sc_barge: 'Ответил, супервизор Мария (1022) подключается к разговору',
+    sc_intercept: 'Ответил, супервизор Мария (1022) перехватывает звонок',
+    sc_assist: '1021 зовёт супервизора 1022 на помощь (ASSIST)',
+    sc_emergency: '1021 — экстренный вызов супервизору 1022 (EMERGENCY)',
+    sc_campaign: 'Кампания с предпросмотром: порт дозвона 3001 резервирует 1021, затем звонит на номер',
+    sc_chat: 'Чат для 1021 (узел Media)',
     pair: 'Пара middleware (два узла на PostgreSQL за HAProxy)',
     balancer: 'балансировщик',
     nodeReady: 'готов',
@@ -178,7 +192,7 @@ ${state.pair ? `<p>${t.pair}: <a href="${state.pair.balancer}/readyz" target="_b
 ${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} ${t.seconds}`, 5000)).join('')}</select></p>` : ''}</section>
 <section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
 <p><small>${t.examples}</small></p><div id="last"></div>
-<p><small>${t.scenarios}</small></p><p id="scenarios">${(['preroute', 'withheld', 'rona', 'transfer', 'conference', 'outbound'] as const).map((k) => `<button type="button" data-scenario="${k}">${t[`sc_${k}`]}</button>`).join(' ')}</p></section>
+<p><small>${t.scenarios}</small></p><p id="scenarios">${(['preroute', 'withheld', 'rona', 'transfer', 'conference', 'outbound', 'blind', 'barge', 'intercept', 'assist', 'emergency', 'campaign', 'chat'] as const).map((k) => `<button type="button" data-scenario="${k}">${t[`sc_${k}`]}</button>`).join(' ')}</p></section>
 <section id="calls"><h2>${t.calls}</h2><table><thead><tr><th>${t.time}</th><th>${t.from}</th><th>${t.answer}</th><th>${t.went}</th><th>${t.card}</th><th>${t.steps}</th></tr></thead><tbody id="log"></tbody></table></section>
 </main>
 <script>

@@ -98,9 +98,21 @@ describe('lab page server with the Finesse side', () => {
       await scenario('transfer');
       await waitFor(() => f.liveDialogs('1002').find((d) => d.callType === 'TRANSFER'), 20000, 'the call transferred to 1022');
       expect(f.liveDialogs('1001')).toEqual([]);
+      f.endAll();
+      // The rest of a contact center, in Cisco's shapes (scripts/lab/finesse/contact-center-flows.ts).
+      await scenario('blind');
+      await waitFor(() => f.liveDialogs('1002').find((d) => d.callType === 'OFFERED'), 20000, 'the blind transfer to 1022');
+      expect(f.liveDialogs('1002').find((d) => d.callType === 'OFFERED')).toMatchObject({ from: '89123456789', to: '5000' });
+      f.endAll();
+      await scenario('barge');
+      await waitFor(() => f.liveDialogs('1002').find((d) => d.callType === 'SUPERVISOR_BARGE_IN'), 20000, "the supervisor's barge-in");
+      f.endAll();
+      await scenario('campaign');
+      await waitFor(() => f.liveDialogs('1001').find((d) => d.callType === 'OUTBOUND_PREVIEW'), 20000, 'the campaign customer leg');
+      expect(f.liveDialogs('1001').find((d) => d.callType === 'OUTBOUND_PREVIEW')).toMatchObject({ from: '1021', to: '989123456789', callbackNumber: '89123456789' });
       const bad = await scenario('nonsense');
       expect(bad.status).toBe(400);
-      expect(await bad.json()).toEqual({ error: 'unknown scenario; one of preroute, withheld, rona, transfer, conference, outbound' });
+      expect(await bad.json()).toEqual({ error: 'unknown scenario; one of preroute, withheld, rona, transfer, conference, outbound, blind, barge, intercept, assist, emergency, campaign, chat' });
     } finally {
       stack.finesse?.endAll();
       lab.server.close();

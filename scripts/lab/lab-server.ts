@@ -1,3 +1,4 @@
+import { ContactCenterFlows } from './finesse/contact-center-flows';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -123,12 +124,15 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     const b = (ctx.request.body ?? {}) as { scenario?: unknown; number?: unknown };
     const number = String(b.number ?? '').replace(/[^\d+]/g, '') || '89123456789';
     const answered = () => f.ring('1021', number, { answerAfterMs: 300, talkMs: 120_000 });
-    const consultLater = (complete: 'transfer' | 'conference') => {
+    /** Ivan answers; two seconds later, while the call is still his, `then` happens to it. */
+    const answeredThen = (then: () => unknown) => {
       const id = answered();
-      const timer = setTimeout(() => f.liveDialogs('1001').some((d) => d.id === id && d.state === 'ACTIVE') && f.consult('1021', '1022', complete, 1500), 2000);
+      const timer = setTimeout(() => f.liveDialogs('1001').some((d) => d.id === id && d.state === 'ACTIVE') && then(), 2000);
       timer.unref();
       return id;
     };
+    const consultLater = (complete: 'transfer' | 'conference') => answeredThen(() => f.consult('1021', '1022', complete, 1500));
+    const flows = new ContactCenterFlows(f);
     const scenarios: Record<string, () => string> = {
       preroute: () => f.ring('1021', number, { callType: 'PREROUTE_ACD_IN', answerAfterMs: 3000, talkMs: 10_000 }),
       withheld: () => f.ring('1021', '', { withheld: true, answerAfterMs: 3000, talkMs: 10_000 }),
@@ -136,6 +140,13 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       transfer: () => consultLater('transfer'),
       conference: () => consultLater('conference'),
       outbound: () => f.dialOut(f.agents[0]!, number),
+      blind: () => answeredThen(() => flows.blindTransfer('1021', '1022')),
+      barge: () => answeredThen(() => flows.supervise('1022', '1021', 'barge')),
+      intercept: () => answeredThen(() => flows.supervise('1022', '1021', 'intercept')),
+      assist: () => flows.callSupervisor('1021', '1022', 'ASSIST'),
+      emergency: () => flows.callSupervisor('1021', '1022', 'EMERGENCY'),
+      campaign: () => flows.previewCampaign('1021', number),
+      chat: () => flows.chat('1021'),
     };
     const run = scenarios[String(b.scenario)];
     if (!run) {
