@@ -51,32 +51,27 @@ export class Metrics {
     labelNames: ['answer'] as const,
     registers: [this.registry],
   });
-  /** This node's estimate of the portal's REST bucket as its own requests filled it, read when /metrics is scraped. */
+  /** A gauge read from `read()` when /metrics is scraped (the value lives elsewhere: no copy to keep current). */
+  private readGauge(name: string, help: string, read: () => number): Gauge {
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+  /** This node's estimate of the portal's REST bucket as its own requests filled it. */
   bucketLevel: () => number = () => 0;
-  readonly restBucket: Gauge = (() => {
-    const metrics = this;
-    return new Gauge({
-      name: 'bitrix24_rest_bucket_level',
-      help: "This node's requests in the portal's REST bucket (it drains at B24_RATE_PER_SEC; above a fifth of B24_RATE_BURST requests are paced)",
-      registers: [this.registry],
-      collect() {
-        this.set(metrics.bucketLevel());
-      },
-    });
-  })();
-  /** Clicks held while the portal cannot confirm them, read when /metrics is scraped. */
+  readonly restBucket = this.readGauge(
+    'bitrix24_rest_bucket_level',
+    "This node's requests in the portal's REST bucket (it drains at B24_RATE_PER_SEC; above a fifth of B24_RATE_BURST requests are paced)",
+    () => this.bucketLevel(),
+  );
+  /** Clicks held while the portal cannot confirm them. */
   heldClicks: () => number = () => 0;
-  readonly clicksHeld: Gauge = (() => {
-    const metrics = this;
-    return new Gauge({
-      name: 'click_to_dial_held',
-      help: 'Clicks held now because Bitrix24 cannot confirm them yet (busy portal)',
-      registers: [this.registry],
-      collect() {
-        this.set(metrics.heldClicks());
-      },
-    });
-  })();
+  readonly clicksHeld = this.readGauge('click_to_dial_held', 'Clicks held now because Bitrix24 cannot confirm them yet (busy portal)', () => this.heldClicks());
   readonly agentSessions = new Gauge({ name: 'agent_sessions', help: 'Gadget sessions listening for dial commands', registers: [this.registry] });
 
   /** The local phone index, read when /metrics is scraped (null: no index). */
