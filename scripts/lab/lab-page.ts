@@ -24,7 +24,7 @@ export const LAB_TEXT = {
     none: 'none',
     hang: 'hangs',
     error: 'HTTP 500',
-    busy: '503: portal busy (other applications use up its REST limit)',
+    busy: '503: portal busy (REST limit used up)',
     ready: 'Agents Ready',
     csq: 'CSQ has agents',
     sides: 'Finesse side A / side B (UCCX HA pair)',
@@ -91,7 +91,7 @@ export const LAB_TEXT = {
     none: 'нет',
     hang: 'зависает',
     error: 'HTTP 500',
-    busy: '503: портал занят (другие приложения исчерпали его лимит REST)',
+    busy: '503: портал занят (лимит REST исчерпан)',
     ready: 'Агенты в Ready',
     csq: 'В CSQ есть агенты',
     sides: 'Finesse, сторона A / сторона B (пара UCCX HA)',
@@ -167,7 +167,7 @@ export function renderLabPage(lang: LabLang, urls: { middleware: string; portal:
     `<option value="${value}"${String(value) === String(current) ? ' selected' : ''}>${label}</option>`;
   const latencies = [...new Set([0, 50, 500, 2000, state.latencyMs])].map((ms) => option(ms, String(ms), state.latencyMs)).join('');
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
-<style>
+<style>select{max-width:100%}
 body{font:14px system-ui,sans-serif;margin:0;color:#222;background:#f4f6f8}header{background:#1d3557;color:#fff;padding:12px 24px}
 main{padding:16px 24px;display:grid;grid-template-columns:340px 1fr;gap:16px}section{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 3px #0002}
 h1{margin:0;font-size:20px}h2{font-size:15px;margin:0 0 8px}a{color:#1a73e8}input[type=text]{width:200px;padding:6px;font-size:15px}
