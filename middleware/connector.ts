@@ -52,6 +52,8 @@ import { agentRoutes } from './routes/agent-routes';
 import { eventRoutes } from './routes/event-routes';
 import { SignedTokens } from './signed-tokens';
 import { InternalNumbers } from './calls/internal-numbers';
+import { PortalState, PROBE_EVERY_MS } from './bitrix24/portal-state';
+import { failureClass, isPermanent } from './bitrix24/failure-class';
 import { TLS_POLICY } from './tls-policy';
 
 const LEAD_TITLE = {
@@ -94,6 +96,9 @@ export class Connector {
   /** The contact center's own numbers (users' UF_PHONE_INNER, agents' extensions): never a customer. */
   readonly internalNumbers: InternalNumbers;
   private internalTimer: NodeJS.Timeout | null = null;
+  /** Whether the portal exists where we send (deleted or moved: nothing is sent but a probe every 20 s). */
+  readonly portalState: PortalState;
+  private portalProbe: NodeJS.Timeout | null = null;
   /** Our mirror of the portal's REST bucket, shared by every client (and the clicks' proofs, first in line). */
   readonly bucket: LeakyBucket;
   /** Asks the portal whose a presented token is (application mode). */
@@ -158,9 +163,11 @@ export class Connector {
         : new AppCredentials(this.store, b24, this.scrubber, this.log, config.requestTimeoutMs);
     // Two clients on one bucket: reads (lookups, clicks) and the outbox's writes go in separate batches, because
     // Bitrix24 answers a batch when its slowest command ran — a slow crm.lead.add must never hold up a lookup.
+    this.portalState = new PortalState(this.log);
+    this.metrics.portalState = () => this.portalState.condition.state;
     const bucket = new LeakyBucket(config.rate.perSecond, config.rate.burst);
     this.bucket = bucket;
-    const clientOptions = { requestTimeoutMs: config.requestTimeoutMs, log: this.log, observer: this.metrics.bitrix24 };
+    const clientOptions = { requestTimeoutMs: config.requestTimeoutMs, log: this.log, observer: this.metrics.bitrix24, portal: this.portalState };
     this.client = new Bitrix24Client(this.credentials, bucket, clientOptions);
     this.writer = new Bitrix24Client(this.credentials, bucket, clientOptions);
     this.directory = new CrmDirectory(this.client);
@@ -193,7 +200,8 @@ export class Connector {
         },
       },
       this.log,
-      { onChange: () => this.updateOutboxGauges() },
+      // A refusal no retry changes (a wrong request) parks the job with its reason instead of a backoff loop.
+      { onChange: () => this.updateOutboxGauges(), permanent: (err) => isPermanent(failureClass(err)) },
     );
     this.journal = new CallJournal(this.store, this.outbox, config.finishSettleMs);
     this.clicks = new ClickToDial({
@@ -325,7 +333,7 @@ export class Connector {
           outbox: async () => {
             const s = await this.outbox.stats();
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
-            return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000) };
+            return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000), parked: s.parked };
           },
           // Reported, not fatal: agents' extensions are guarded from their sessions even before the portal's list is read.
           internalNumbers: () => {
@@ -467,6 +475,11 @@ export class Connector {
     if (this.credentials instanceof AppCredentials && !this.credentials.installation()) {
       return { ok: false, mode, reason: 'the Bitrix24 application is not installed: install it from the portal (README)' };
     }
+    const portal = this.portalState.condition;
+    if (portal.state !== 'ok') {
+      // Known without a request: the state says what is wrong and what to do (portal-state.ts).
+      return { ok: false, mode, portal: portal.state, since: new Date(portal.since).toISOString(), reason: portal.reason, ...(portal.location !== undefined ? { location: portal.location } : {}) };
+    }
     if (this.probe && Date.now() - this.probe.at < 30_000) return this.probe.check;
     let check: Check;
     try {
@@ -508,6 +521,7 @@ export class Connector {
       .stats()
       .then((s) => {
         this.metrics.outboxDepth.set(s.depth);
+        this.metrics.outboxParked.set(s.parked);
         this.metrics.outboxOldest.set(s.oldestPendingMs / 1000);
       })
       .catch(() => undefined); // the store is out of reach: /readyz says so
@@ -550,6 +564,10 @@ export class Connector {
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
     this.startIndexSync();
     this.readInternalNumbers(0);
+    // A deleted or moved portal is asked again now and then, with one request (portal-state.ts).
+    this.portalProbe = setInterval(() => {
+      if (this.portalState.condition.state !== 'ok') void this.directory.serverTime(AbortSignal.timeout(this.config.requestTimeoutMs), true).catch(() => undefined);
+    }, PROBE_EVERY_MS).unref();
     this.offlineEvents?.start(OFFLINE_EVENTS_EVERY_MS);
     void this.watchStore();
     this.storeWatch = setInterval(() => void this.watchStore().catch(() => undefined), STORE_WATCH_MS).unref();
@@ -626,6 +644,7 @@ export class Connector {
     if (!this.indexTick || this.indexRunning || !this.server) return;
     if (this.indexTimer) clearTimeout(this.indexTimer);
     if (this.internalTimer) clearTimeout(this.internalTimer);
+    if (this.portalProbe) clearInterval(this.portalProbe);
     this.indexTimer = setTimeout(this.indexTick, 0).unref();
   }
 
@@ -730,6 +749,7 @@ export class Connector {
     if (this.openTimer) clearTimeout(this.openTimer);
     if (this.indexTimer) clearTimeout(this.indexTimer);
     if (this.internalTimer) clearTimeout(this.internalTimer);
+    if (this.portalProbe) clearInterval(this.portalProbe);
     if (this.pruner) clearInterval(this.pruner);
     if (this.staleClicks) clearInterval(this.staleClicks);
     if (this.storeWatch) clearInterval(this.storeWatch);

@@ -69,6 +69,22 @@ export class Metrics {
     "This node's requests in the portal's REST bucket (it drains at B24_RATE_PER_SEC; above a fifth of B24_RATE_BURST requests are paced)",
     () => this.bucketLevel(),
   );
+  /** Whether the portal exists where requests go: ok, gone (deleted), moved (a redirect). */
+  portalState: () => 'ok' | 'gone' | 'moved' = () => 'ok';
+  readonly portal: Gauge = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'bitrix24_portal_state',
+      help: '1 for the state the Bitrix24 portal is in: ok, gone (PORTAL_DELETED: nothing is sent but a probe every 20 s), moved (it redirects: configure its new address)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const now = metrics.portalState();
+        for (const s of ['ok', 'gone', 'moved'] as const) this.set({ state: s }, s === now ? 1 : 0);
+      },
+    });
+  })();
+  readonly outboxParked = new Gauge({ name: 'outbox_parked', help: 'Outbox items Bitrix24 refused for good (kept a week with their reason; never retried)', registers: [this.registry] });
   /** Clicks held while the portal cannot confirm them. */
   heldClicks: () => number = () => 0;
   readonly clicksHeld = this.readGauge('click_to_dial_held', 'Clicks held now because Bitrix24 cannot confirm them yet (busy portal)', () => this.heldClicks());

@@ -19,6 +19,10 @@ export interface OutboxItem {
   key: string;
   kind: string;
   payload: unknown;
+  /**
+   * `done` also ends an item parked after a refusal no retry changes: its `lastError` says why, its result is
+   * `{skipped}` (what depends on it — a call's finish after its register — ends with it).
+   */
   state: 'pending' | 'done';
   attempts: number;
   nextAt: number;
@@ -76,6 +80,8 @@ export interface OutboxOptions {
   leaseMs?: number;
   now?: () => number;
   onChange?: () => void;
+  /** Whether a handler's error is final (no retry will change it): the item is parked with its reason. */
+  permanent?: (err: unknown) => boolean;
 }
 
 /** The pid of a lease owner on this host ("host-pid-random"), to free the leases of a process that is gone. */
@@ -230,6 +236,17 @@ export class Outbox {
         this.store.nodeId,
       ]);
       this.log.info({ outbox: item.key, kind: item.kind, attempts: item.attempts }, 'outbox item delivered');
+    } else if (this.opts.permanent?.(outcome.err)) {
+      const err = outcome.err as Error;
+      const reason = String(err?.message ?? err).slice(0, 500);
+      kept = await this.db.run(`UPDATE outbox SET state = 'done', result = ?, last_error = ?, done_at = ?, lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?`, [
+        JSON.stringify({ skipped: `Bitrix24 refused it for good: ${reason}` }),
+        reason,
+        this.now(),
+        row.id,
+        this.store.nodeId,
+      ]);
+      this.log.error({ outbox: item.key, kind: item.kind, attempts: item.attempts, err: err?.message }, 'outbox item parked: Bitrix24 refused it for good (no retry changes that); it is kept with its reason');
     } else {
       const err = outcome.err as Error;
       const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(item.attempts - 1, 20));
@@ -324,8 +341,10 @@ export class Outbox {
     await Promise.all([this.runDue(), ...this.inflight.values()]);
   }
 
-  async stats(): Promise<{ depth: number; oldestPendingMs: number }> {
-    const [r] = await this.db.all<{ n: number | string; oldest: number | null }>(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE state = 'pending'`);
-    return { depth: Number(r?.n ?? 0), oldestPendingMs: r?.oldest === null || r?.oldest === undefined ? 0 : this.now() - r.oldest };
+  async stats(): Promise<{ depth: number; oldestPendingMs: number; parked: number }> {
+    const [r] = await this.db.all<{ n: number | string; oldest: number | null; parked: number | string }>(
+      `SELECT SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS n, MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest, SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END) AS parked FROM outbox WHERE state = 'pending' OR last_error IS NOT NULL`,
+    );
+    return { depth: Number(r?.n ?? 0), oldestPendingMs: r?.oldest === null || r?.oldest === undefined ? 0 : this.now() - r.oldest, parked: Number(r?.parked ?? 0) };
   }
 }

@@ -138,8 +138,9 @@ export class CrmDirectory {
     return (Array.isArray(rows) ? rows : []).map((r) => toInt((r as { ID?: unknown }).ID)).filter((n): n is number => n !== null);
   }
 
-  async serverTime(signal?: AbortSignal): Promise<string> {
-    return String(await this.client.call<unknown>('server.time', {}, { signal }));
+  /** `probe`: the one request that goes out while the portal is known to be gone or moved (portal-state.ts). */
+  async serverTime(signal?: AbortSignal, probe = false): Promise<string> {
+    return String(await this.client.call<unknown>('server.time', {}, { signal, probe }));
   }
 }
 

@@ -25,7 +25,7 @@ export class TransientError extends Bitrix24Error {
   }
 }
 
-/** 503 QUERY_LIMIT_EXCEEDED / OVERLOAD_LIMIT: the portal's leaky bucket overflowed. */
+/** 503 QUERY_LIMIT_EXCEEDED: the portal's leaky bucket overflowed. */
 export class RateLimitError extends TransientError {}
 /** 429 OPERATION_TIME_LIMIT: this method used up its operating time for now. */
 export class OperatingLimitError extends TransientError {}
@@ -43,12 +43,16 @@ export class AuthError extends Bitrix24Error {
 }
 /** 403 insufficient_scope / WRONG_AUTH_TYPE / ACCESS_DENIED …: not allowed for these credentials. */
 export class AccessError extends Bitrix24Error {}
+/** PORTAL_DELETED: the portal is gone, or (on-premise) its public part is closed. */
+export class PortalGoneError extends Bitrix24Error {}
 /** Application mode before the portal installed us. */
 export class NotInstalledError extends Bitrix24Error {}
 
 const BY_CODE: Record<string, new (c: string, d: string, s: number | null, m: string) => Bitrix24Error> = {
   QUERY_LIMIT_EXCEEDED: RateLimitError,
-  OVERLOAD_LIMIT: RateLimitError,
+  // A manual block of the portal's REST API (b24restdocs system errors): only Bitrix24's support lifts it.
+  OVERLOAD_LIMIT: AccessError,
+  PORTAL_DELETED: PortalGoneError,
   OPERATION_TIME_LIMIT: OperatingLimitError,
   expired_token: AuthError,
   invalid_token: AuthError,

@@ -3,6 +3,8 @@ import type { Logger } from '../log';
 import type { Credentials, Endpoint } from './credentials';
 import { AuthError, Bitrix24Error, DeadlineError, OperatingLimitError, RateLimitError, TransportError, errorFromBody } from './errors';
 import type { LeakyBucket } from './leaky-bucket';
+import { PortalMovedError } from './failure-class';
+import type { PortalState } from './portal-state';
 
 /**
  * A thin typed Bitrix24 REST client: every call has a deadline, requests respect the portal's leaky bucket, and
@@ -19,6 +21,8 @@ export type Params = Record<string, unknown>;
 export interface CallOptions {
   /** Aborting rejects the call with DeadlineError; a request already sent may still complete at Bitrix24. */
   signal?: AbortSignal;
+  /** The portal-state probe: the one request that goes out while the portal is gone or moved. */
+  probe?: boolean;
 }
 
 interface Pending {
@@ -39,6 +43,8 @@ export interface ClientObserver {
 export interface ClientOptions {
   requestTimeoutMs: number;
   log: Logger;
+  /** Shared by every client of the portal: a deleted or moved portal stops them all at once. */
+  portal?: PortalState;
   observer?: ClientObserver;
   maxBatch?: number;
 }
@@ -101,6 +107,8 @@ export class Bitrix24Client {
   call<T = unknown>(method: string, params: Params = {}, options: CallOptions = {}): Promise<T> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new DeadlineError('DEADLINE', 'deadline passed before the call', null, method));
+    const blocked = options.probe ? null : this.opts.portal?.blocked();
+    if (blocked) return Promise.reject(blocked);
     const until = this.paused.get(method);
     if (until !== undefined) {
       if (until > Date.now()) return Promise.reject(new OperatingLimitError('OPERATION_TIME_LIMIT', `${method} is paused until ${new Date(until).toISOString()} (operating time limit)`, 429, method));
@@ -195,9 +203,11 @@ export class Bitrix24Client {
     try {
       const body = await this.post(endpoint, group);
       this.bucket.accepted();
+      this.opts.portal?.answered();
       this.noteOperating(group, body);
       return body;
     } catch (err) {
+      this.opts.portal?.failed(err);
       if (err instanceof RateLimitError) this.bucket.refused();
       if (err instanceof OperatingLimitError) for (const p of group) this.pause(p.method);
       if (err instanceof AuthError && err.expired && !refreshed && this.creds.refresh) {
@@ -224,6 +234,9 @@ export class Bitrix24Client {
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(payload),
         signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+        // Never followed: a POST re-sent as a GET to wherever a Location points is no request of ours (a renamed
+        // portal is configured anew, not discovered).
+        redirect: 'manual',
       });
       text = await res.text();
     } catch (err) {
@@ -231,6 +244,7 @@ export class Bitrix24Client {
       const timeout = e.name === 'TimeoutError' || e.name === 'AbortError';
       throw new TransportError(timeout ? 'TIMEOUT' : 'NETWORK', timeout ? `no answer in ${this.opts.requestTimeoutMs} ms` : e.message, null, method);
     }
+    if (res.status >= 300 && res.status < 400) throw new PortalMovedError(res.headers.get('location') ?? '', res.status, method);
     let body: unknown;
     try {
       body = JSON.parse(text);

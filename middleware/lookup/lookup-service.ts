@@ -1,5 +1,6 @@
 import type { CrmDirectory } from '../bitrix24/crm-directory';
-import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, RateLimitError } from '../bitrix24/errors';
+import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, PortalGoneError, RateLimitError } from '../bitrix24/errors';
+import { PortalMovedError } from '../bitrix24/failure-class';
 import type { Logger } from '../log';
 import type { Outbox, OutboxItem } from '../outbox';
 import { isUnavailable } from '../store';
@@ -29,6 +30,8 @@ export const LEAD_KEY_WINDOW_MS = 60 * 60 * 1000;
 const TIMEOUT = Symbol('timeout');
 
 function reasonOf(err: unknown): string {
+  if (err instanceof PortalGoneError) return 'bitrix24_portal_gone';
+  if (err instanceof PortalMovedError) return 'bitrix24_portal_moved';
   if (err instanceof DeadlineError) return 'bitrix24_timeout';
   if (err instanceof RateLimitError) return 'bitrix24_rate_limited';
   if (err instanceof NotInstalledError) return 'bitrix24_not_installed';

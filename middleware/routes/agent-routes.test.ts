@@ -273,6 +273,20 @@ describe('/api/agent and /bitrix/events', () => {
     expect(stack.emulator.notifications).toHaveLength(0);
   });
 
+  it('a click delivered without auth[access_token] (an older portal) is refused, never dialled, and the log says once what to do', async () => {
+    await stack.stop();
+    const sink = logSink();
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) }, env: { LOG_LEVEL: 'warn' }, logDestination: sink.stream });
+    const a = await agent('1001');
+    for (const n of [1, 2]) {
+      const form = stack.emulator.eventForm('ONEXTERNALCALLSTART', { CALL_ID: `externalCall.old.${n}`, USER_ID: '5', PHONE_NUMBER: '89123456789' }, { access_token: '' }, 5);
+      expect((await stack.emulator.deliver(`${stack.url}/bitrix/events`, form)).status).toBe(401);
+    }
+    await stack.connector.settled();
+    expect(a.commands).toHaveLength(0);
+    expect(sink.lines.filter((l) => /without auth\[access_token\].*Update the portal/.test(l))).toHaveLength(1);
+  });
+
   it('a forged or foreign event is refused (401) and dials nothing', async () => {
     const a = await agent('1001');
     const data = { CALL_ID: 'externalCall.forged.1', USER_ID: '5', PHONE_NUMBER: '89123456789' };

@@ -52,6 +52,7 @@ export function parseCallStart(data: Form): ExternalCallStart {
 
 export function eventRoutes(o: EventRouteOptions): Router {
   const router = new Router();
+  let noTokenSaid = false;
   router.post('/bitrix/events', async (ctx) => {
     const form = obj((ctx.request as { body?: unknown }).body);
     const auth = obj(form.auth);
@@ -72,6 +73,13 @@ export function eventRoutes(o: EventRouteOptions): Router {
       const expires = Number(text(auth.expires)) * 1000; // a Unix time in deliveries since late 2024
       const expiresAt = expires > 0 ? expires : undefined;
       const received = Date.now();
+      if (!accessToken) {
+        // Older portals deliver events without the acting user's token: nothing can prove such a click, so it is never
+        // dialled. Said once (not per click) with what to do.
+        if (!noTokenSaid) o.log.error({ event }, 'Bitrix24 delivers this event without auth[access_token]: clicks cannot be confirmed and are refused. Update the portal (on-premise: the rest module) and reinstall the application');
+        noTokenSaid = true;
+        refuse('no auth[access_token] in the delivery (an older portal)');
+      }
       const who = await o.tokenUser(accessToken, expiresAt);
       if (who.kind === 'refused') refuse(`the portal refused its access token (${who.why})`);
       if (who.kind === 'user' && event === 'ONEXTERNALCALLSTART' && String(who.userId) !== text(data.USER_ID)) refuse("its access token is not the clicking user's");

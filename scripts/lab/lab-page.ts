@@ -25,6 +25,8 @@ export const LAB_TEXT = {
     hang: 'hangs',
     error: 'HTTP 500',
     busy: '503: portal busy (REST limit used up)',
+    deleted: 'portal deleted (PORTAL_DELETED)',
+    moved: 'portal moved (301 redirect)',
     ready: 'Agents Ready',
     csq: 'CSQ has agents',
     sides: 'Finesse side A / side B (UCCX HA pair)',
@@ -92,6 +94,8 @@ export const LAB_TEXT = {
     hang: 'зависает',
     error: 'HTTP 500',
     busy: '503: портал занят (лимит REST исчерпан)',
+    deleted: 'портал удалён (PORTAL_DELETED)',
+    moved: 'портал переехал (перенаправление 301)',
     ready: 'Агенты в Ready',
     csq: 'В CSQ есть агенты',
     sides: 'Finesse, сторона A / сторона B (пара UCCX HA)',
@@ -142,7 +146,7 @@ export type LabLang = keyof typeof LAB_TEXT;
 export interface LabState {
   agents: Array<{ extension: string; ready: boolean }>;
   latencyMs: number;
-  outage: 'none' | 'hang' | 'error' | 'busy';
+  outage: 'none' | 'hang' | 'error' | 'busy' | 'deleted' | 'moved';
   csqStaffed: boolean;
   /** Finesse sides in service, when the lab runs both. */
   sides: { A: boolean; B: boolean } | null;
@@ -186,7 +190,7 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <li><a href="/guide" target="_blank">${t.guide}</a></li></ul>
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
-<p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}${option('busy', t.busy, state.outage)}</select></p>
+<p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}${option('busy', t.busy, state.outage)}${option('deleted', t.deleted, state.outage)}${option('moved', t.moved, state.outage)}</select></p>
 <p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p>
 ${state.pair ? `<p>${t.pair}: <a href="${state.pair.balancer}/readyz" target="_blank">${t.balancer} ${state.pair.balancer}</a><br><span id="nodes"></span><br><button type="button" id="startSecond">${t.startSecond}</button> <button type="button" id="killSecond">${t.killSecond}</button><br><small>${t.pairNote}</small></p>` : state.pairMissing ? `<p>${t.pair}: <small>${t.noPair} (${escapeHtml(state.pairMissing)})</small></p>` : ''}
 ${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} ${t.seconds}`, 5000)).join('')}</select></p>` : ''}</section>

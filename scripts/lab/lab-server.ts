@@ -89,7 +89,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       {
         agents: agents.map((extension) => ({ extension, ready: site.readyExtensions.has(extension) })),
         latencyMs: stack.emulator.switches.latencyMs,
-        outage: stack.emulator.switches.busy ? 'busy' : stack.emulator.switches.outage,
+        outage: stack.emulator.switches.portal !== 'ok' ? (stack.emulator.switches.portal === 'deleted' ? 'deleted' : 'moved') : stack.emulator.switches.busy ? 'busy' : stack.emulator.switches.outage,
         csqStaffed: site.csqStaffed,
         sides: stack.finesse?.twoSides ? { ...stack.finesse.inService } : null,
         pair: stack.pair ? { balancer: stack.pair.balancer.url, first: stack.connector.url, second: stack.pair.second.url } : null,
@@ -220,9 +220,10 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };
     const sw = stack.emulator.switches;
     if (typeof b.latencyMs === 'number') sw.latencyMs = b.latencyMs;
-    if (b.outage === 'none' || b.outage === 'hang' || b.outage === 'error' || b.outage === 'busy') {
+    if (b.outage === 'none' || b.outage === 'hang' || b.outage === 'error' || b.outage === 'busy' || b.outage === 'deleted' || b.outage === 'moved') {
       sw.busy = b.outage === 'busy';
-      sw.outage = b.outage === 'busy' ? 'none' : b.outage;
+      sw.portal = b.outage === 'deleted' || b.outage === 'moved' ? b.outage : 'ok';
+      sw.outage = b.outage === 'hang' || b.outage === 'error' ? b.outage : 'none';
       if (sw.outage === 'none') stack.emulator.release();
     }
     if (Array.isArray(b.ready)) {

@@ -71,6 +71,12 @@ export class Bitrix24Emulator {
     outage: 'none' as 'none' | 'hang' | 'error',
     /** Other applications keep the portal's REST bucket full: every request is refused 503 QUERY_LIMIT_EXCEEDED. */
     busy: false,
+    /**
+     * The portal was deleted (every REST request: 403 PORTAL_DELETED, as the 2026 system error table gives it; 500 in
+     * the 2024 one), or it moved (301 to `movedTo`, as a renamed cloud portal's old address answers).
+     */
+    portal: 'ok' as 'ok' | 'deleted' | 'moved',
+    movedTo: 'https://renamed.bitrix24.example/',
     operatingLimited: new Set<string>(),
     failNext: new Map<string, RestError>(),
     /** The 2026 docs: register/finish/externalLine "only in the context of an application" (reference §1.1). */
@@ -501,6 +507,12 @@ export class Bitrix24Emulator {
     const latency = this.switches.latencyMs + slowest;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (this.switches.outage === 'error') return this.send(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
+    if (this.switches.portal === 'deleted') return this.send(res, 403, { error: 'PORTAL_DELETED', error_description: 'Portal was deleted' });
+    if (this.switches.portal === 'moved') {
+      res.writeHead(301, { location: `${this.switches.movedTo.replace(/\/+$/, '')}${req.url ?? ''}` });
+      res.end();
+      return;
+    }
     if (this.switches.busy || !this.bucketAllows(ip)) {
       this.counters.rejected503 += 1;
       return this.send(res, 503, { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' });
