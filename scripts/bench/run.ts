@@ -7,6 +7,7 @@ import { failoverBench } from './failover-bench';
 import { pairBench } from './pair-bench';
 import { clickBench } from './click-bench';
 import { busyClickBench } from './busy-click-bench';
+import { portalGoneBench } from './portal-gone-bench';
 import { busyHourBench, slowWritesBench, storm503Bench } from './portal-bench';
 import { f, pct, verdict } from './stats';
 
@@ -193,6 +194,7 @@ async function main(): Promise<void> {
   await failoverBench();
   await pairBench();
   await busyClickBench();
+  await portalGoneBench();
 }
 
 if (require.main === module) {
