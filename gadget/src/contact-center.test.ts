@@ -7,6 +7,7 @@ import { launchChromium } from '../../scripts/lab/browser';
 import { ContactCenterFlows, DIALER_PORT, ROUTE_POINT } from '../../scripts/lab/finesse/contact-center-flows';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { buildGadget } from '../build';
+import { CALL_TYPE_CLASSES, callTypeName } from './call-class';
 
 /**
  * The whole contact center in the lab desktop (Chromium, hub relay), Ivan (1001, extension 1021, Bitrix24 user 5)
@@ -118,6 +119,10 @@ describe('the whole contact center in the lab desktop', () => {
     // Nothing anywhere under an extension, the route point, the dialer port or a chat's address.
     for (const n of ['1021', '1022', ROUTE_POINT, DIALER_PORT]) expect(stack.emulator.leadCount(n)).toBe(0);
     expect(stack.emulator.calls.map((c) => c.PHONE_NUMBER)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^\+?(1021|1022|5000|3001)$|@/)]));
+    // The emulator speaks Cisco's table: every call type it published is one the classification names.
+    const published = new Set(f.published.map((p) => /<callType>([^<]*)<\/callType>/.exec(p.content)?.[1]).filter((t): t is string => t !== undefined && t !== ''));
+    expect([...published].filter((t) => !(callTypeName(t) in CALL_TYPE_CLASSES))).toEqual([]);
+    expect([...published].sort()).toEqual(expect.arrayContaining(['ASSIST', 'EMERGENCY', 'OFFERED', 'OUTBOUND_PREVIEW', 'RESERVATION', 'SUPERVISOR_BARGE_IN', 'SUPERVISOR_INTERCEPT']));
     // …and the middleware's own guard never had to step in: the gadget sent nothing of the sort.
     expect(await (await fetch(`${stack.url}/metrics`)).text()).not.toMatch(/^internal_numbers_refused_total\{/m);
   });
