@@ -643,8 +643,6 @@ export class Connector {
   private readIndexSoon(): void {
     if (!this.indexTick || this.indexRunning || !this.server) return;
     if (this.indexTimer) clearTimeout(this.indexTimer);
-    if (this.internalTimer) clearTimeout(this.internalTimer);
-    if (this.portalProbe) clearInterval(this.portalProbe);
     this.indexTimer = setTimeout(this.indexTick, 0).unref();
   }
 
