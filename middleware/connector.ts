@@ -434,7 +434,7 @@ export class Connector {
     if (this.credentials instanceof AppCredentials && this.config.bitrix24.mode === 'app') {
       const creds = this.credentials;
       const app = { portalUrl: this.config.bitrix24.portalUrl, clientId: this.config.bitrix24.clientId };
-      const check = new PortalCheck(`${app.portalUrl}/rest/`, this.config.requestTimeoutMs, this.bucket, (answer) => this.metrics.tokenChecks.inc({ answer }));
+      const check = new PortalCheck(`${app.portalUrl}/rest/`, this.config.requestTimeoutMs, this.bucket, (answer) => this.metrics.tokenChecks.inc({ answer }), this.portalState);
       this.portalCheck = check;
       routers.push(
         installRoutes(creds, app, check, this.log, {

@@ -39,6 +39,8 @@ export async function authenticateFrame(form: Record<string, unknown>, portal: P
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ auth: authId }),
       signal: AbortSignal.timeout(timeoutMs),
+      // A user's token never follows a redirect to another host (a moved portal is configured anew).
+      redirect: 'manual',
     });
   } catch (err) {
     throw new FrameAuthError('unreachable', `Bitrix24 did not answer: ${(err as Error).message}`);

@@ -1,5 +1,6 @@
 import { TtlCache } from '../lookup/ttl-cache';
 import type { LeakyBucket } from './leaky-bucket';
+import type { PortalState } from './portal-state';
 
 /**
  * Asks the configured portal itself (B24_PORTAL_URL, never an address from a request) about a token someone
@@ -38,6 +39,8 @@ export class PortalCheck {
     private readonly bucket: LeakyBucket | null = null,
     /** Each question the portal answered (or did not), for /metrics. */
     private readonly onAnswer?: (kind: Proof['kind']) => void,
+    /** A deleted or moved portal is not asked (portal-state.ts). */
+    private readonly portal?: PortalState,
   ) {}
 
   /** Waits for a slot in the portal's bucket, first in line, for at most `maxWaitMs`; false when none comes by then. */
@@ -63,6 +66,8 @@ export class PortalCheck {
 
   private async call(method: string, token: string, maxWaitMs: number): Promise<Answer> {
     if (!/^[\w.-]{8,200}$/.test(token)) return { ok: false, proof: { kind: 'refused', why: 'not a token' } };
+    const gone = this.portal?.condition;
+    if (gone && gone.state !== 'ok') return { ok: false, proof: { kind: 'unknown', why: `the portal is ${gone.state}` } };
     if (!(await this.slot(maxWaitMs))) return { ok: false, proof: { kind: 'unknown', why: "the portal's request limit: no slot in time" } };
     let res: Response;
     let body: { result?: unknown; error?: unknown; error_description?: unknown };
@@ -72,6 +77,8 @@ export class PortalCheck {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ auth: token }),
         signal: AbortSignal.timeout(this.timeoutMs),
+        // A user's token never follows a redirect to another host (a moved portal is configured anew).
+        redirect: 'manual',
       });
       body = (await res.json().catch(() => ({}))) as typeof body;
     } catch (err) {
