@@ -189,7 +189,7 @@ export class Connector {
       {
         [ENSURE_LEAD]: ensureLeadHandler({ directory: writes, store: this.store, unprocessedUserId: config.unprocessedUserId, settleMs: config.writeSettleMs }),
         [LOG_MISSED_CALL]: missedHandler,
-        [REGISTER_CALL]: registerCallHandler({ client: this.writer, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line }),
+        [REGISTER_CALL]: registerCallHandler({ client: this.writer, store: this.store, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line }),
         [FINISH_CALL]: finishCallHandler({ client: this.writer, outbox: () => this.outbox, store: this.store }),
         [FAIL_CLICK]: failClickHandler({ client: this.writer, store: this.store }),
         // A CRM change read from Bitrix24's offline queue: the record is read into the index (and the other nodes').

@@ -58,6 +58,7 @@ export function agentUsers(directory: CrmDirectory, overrides: Record<number, st
 
 export function registerCallHandler(deps: {
   client: Bitrix24Client;
+  store: Store;
   directory: CrmDirectory;
   userFor: (extension: string) => Promise<number | null>;
   rules: PhoneRules;
@@ -93,9 +94,23 @@ export function registerCallHandler(deps: {
       });
     if ('skipped' in r) return r;
     if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
+    // Bitrix24 may hand back a CALL_ID another of our calls still holds open (two overlapping calls of one number):
+    // finishing both on it would merge them, one lost. This call waits, and registers again once the other is finished.
+    const owner = callIdOwnerKey(r.CALL_ID);
+    const me = registerKey(agentId, record.dialogId);
+    if (!(await deps.store.claimKv(owner, { job: me, at: Date.now() }))) {
+      const held = await deps.store.getKv<{ job: string }>(owner);
+      if (held && held.job !== me) throw new ReusedCallIdError(`Bitrix24 handed back CALL_ID ${r.CALL_ID}, which another call (${held.job}) still holds open: registered again after that call is finished`);
+    }
     return { callId: r.CALL_ID, userId };
   };
 }
+
+/** Which of our calls holds a Bitrix24 CALL_ID until its finish (see registerCallHandler). */
+export const callIdOwnerKey = (callId: string) => `call.callid.${callId}`;
+
+/** A retry, not a failure: the CALL_ID comes free when the other call is finished. */
+export class ReusedCallIdError extends Error {}
 
 export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => Outbox; store: Store }): Handler {
   return async ({ payload, previousAttempts }) => {
@@ -116,6 +131,7 @@ export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => 
       call = result;
     }
     await finishOnce(deps.client, { CALL_ID: call.callId, USER_ID: call.userId, DURATION: outcome.duration, STATUS_CODE: outcome.statusCode }, previousAttempts);
+    await deps.store.deleteKv(callIdOwnerKey(call.callId)); // free for a call Bitrix24 gave the same CALL_ID meanwhile
     return { callId: call.callId, ...outcome };
   };
 }
@@ -138,7 +154,7 @@ export const dialledKey = (callId: string) => `click.dialled.${callId}`;
 const clickOfDialogKey = (agentId: string, dialogId: string) => `click.dialog.${agentId}.${dialogId}`;
 /** What the reports of one dialog told so far (merged), so a late or partial report never shortens a call. */
 const recordKey = (agentId: string, dialogId: string) => `call.record.${agentId}.${dialogId}`;
-export const CALL_MARK_PREFIXES = ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.', 'call.record.', 'click.pending.'];
+export const CALL_MARK_PREFIXES = ['click.seen.', 'callback.seen.', 'click.dialog.', 'click.fail.progress.', 'call.record.', 'click.pending.', 'call.callid.'];
 
 /** Reports from the gadget → register/finish jobs, deduplicated per (agent, dialog) across tabs and repeats. */
 export class CallJournal {

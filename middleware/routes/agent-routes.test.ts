@@ -248,6 +248,24 @@ describe('/api/agent and /bitrix/events', () => {
     expect(metrics).toMatch(/^internal_numbers_refused_total\{where="lookup"\} 1$/m);
   });
 
+  it('Bitrix24 hands back the CALL_ID of a call still open for a second, overlapping call: both reach the CRM, each with its own length', async () => {
+    const a = await agent('1001');
+    stack.emulator.switches.reuseOpenCallId = true;
+    const t0 = Date.now();
+    const report = (dialogId: string, answeredAt: number, endedAt: number | null) => ({ dialogId, direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + answeredAt, endedAt: endedAt === null ? null : t0 + endedAt, failure: null });
+    await a.post('/api/agent/calls', report('8101', 1000, null)); // the first call, still going
+    await waitFor(() => calls().length === 1 || null, 20000, 'the first call registered');
+    await a.post('/api/agent/calls', report('8102', 2000, null)); // the second, on the same number, meanwhile
+    await stack.connector.settled();
+    expect(calls()).toHaveLength(1); // Bitrix24 gave it the first call's CALL_ID: it waits, nothing merged
+    await a.post('/api/agent/calls', report('8101', 1000, 31_000)); // the first ends: 30 s
+    await waitFor(() => calls().length === 2 && calls()[0]!.finished, 60000, 'the first finished, the second registered on a CALL_ID of its own');
+    await a.post('/api/agent/calls', report('8102', 2000, 12_000)); // the second ends: 10 s
+    await waitFor(() => calls().length === 2 && calls().every((c) => c.finished), 60000, 'both finished');
+    expect(new Set(calls().map((c) => c.CALL_ID)).size).toBe(2);
+    expect(calls().map((c) => c.finished!.DURATION)).toEqual([30, 10]);
+  });
+
   it('a CRM callback request registers a callback call for the record\'s responsible and dials it from his agent', async () => {
     const a = await agent('1001');
     await stack.emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '+79123456789', TEXT: '', VOICE: '', CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: '42', LINE_NUMBER: 'finesse' });

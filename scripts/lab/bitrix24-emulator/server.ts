@@ -76,6 +76,11 @@ export class Bitrix24Emulator {
      * the 2024 one), or it moved (301 to `movedTo`, as a renamed cloud portal's old address answers).
      */
     portal: 'ok' as 'ok' | 'deleted' | 'moved',
+    /**
+     * A register for a number and user that already have an open (unfinished) call hands back that call's CALL_ID,
+     * whatever the EXTERNAL_CALL_ID — two overlapping calls share one (reported on the REST docs' tracker, 2025).
+     */
+    reuseOpenCallId: false,
     movedTo: 'https://renamed.bitrix24.example/',
     operatingLimited: new Set<string>(),
     failNext: new Map<string, RestError>(),
@@ -733,7 +738,9 @@ export class Bitrix24Emulator {
         const ext = String(p.EXTERNAL_CALL_ID ?? '');
         // The 30-minute reuse rule (reference §4.1): same number, type, user, line and EXTERNAL_CALL_ID → same CALL_ID.
         const line = String(p.LINE_NUMBER ?? '');
-        const again = this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.TYPE === type && c.USER_ID === userId && c.EXTERNAL_CALL_ID === ext && c.LINE_NUMBER === line && Date.now() - c.registeredAt < 30 * 60_000);
+        const again =
+          this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.TYPE === type && c.USER_ID === userId && c.EXTERNAL_CALL_ID === ext && c.LINE_NUMBER === line && Date.now() - c.registeredAt < 30 * 60_000) ??
+          (this.switches.reuseOpenCallId ? this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.USER_ID === userId && !c.finished) : undefined);
         const entityType = String(p.CRM_ENTITY_TYPE ?? '');
         const entityId = Number(p.CRM_ENTITY_ID ?? 0);
         const call = again ?? {
