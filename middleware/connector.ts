@@ -101,8 +101,6 @@ export class Connector {
   private portalProbe: NodeJS.Timeout | null = null;
   /** Our mirror of the portal's REST bucket, shared by every client (and the clicks' proofs, first in line). */
   readonly bucket: LeakyBucket;
-  /** Asks the portal whose a presented token is (application mode). */
-  portalCheck: PortalCheck | null = null;
   readonly outbox: Outbox;
   readonly lookups: LookupService;
   readonly app = new Koa();
@@ -435,7 +433,6 @@ export class Connector {
       const creds = this.credentials;
       const app = { portalUrl: this.config.bitrix24.portalUrl, clientId: this.config.bitrix24.clientId };
       const check = new PortalCheck(`${app.portalUrl}/rest/`, this.config.requestTimeoutMs, this.bucket, (answer) => this.metrics.tokenChecks.inc({ answer }), this.portalState);
-      this.portalCheck = check;
       routers.push(
         installRoutes(creds, app, check, this.log, {
           publicUrl: () => this.config.publicUrl ?? this.url,

@@ -1,4 +1,5 @@
-import { agentLeg, callDirection, classify, notCustomerCall, placedInside } from './dialog-facts';
+import { isCustomerCall } from './call-class';
+import { agentLeg, callDirection, classify } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 
 /**
@@ -99,7 +100,9 @@ export class DialogTracker {
     const ext = this.opts.agentExtension;
     // A call the agent places pops once it has left the switch (OUT): until then it may be a call to a colleague.
     // Only a customer's call pops (call-class.ts): never a consult, a supervisor's leg, a dialer's, a chat.
-    if (this.popped.has(d.id) || notCustomerCall(merged, ext) || placedInside(merged, ext)) return [];
+    // (A call the agent placed is not one yet: it pops once it has left the switch, as OUT.)
+    const cls = classify(merged, ext);
+    if (this.popped.has(d.id) || !isCustomerCall(cls)) return [];
     // A transfer's or conference's dialog continuing a call this agent already popped: the same customer, no second pop.
     if (merged.secondaryId && this.popped.has(merged.secondaryId)) {
       this.popped.add(d.id);
@@ -107,7 +110,7 @@ export class DialogTracker {
     }
     const direction = callDirection(merged, this.opts.agentExtension);
     // A campaign's call comes to the agent like an inbound one (he did not choose the customer): it pops with them.
-    const wanted = classify(merged, ext) === 'campaign' ? this.opts.inbound : direction === 'inbound' ? this.opts.inbound : this.opts.outbound;
+    const wanted = cls === 'campaign' ? this.opts.inbound : direction === 'inbound' ? this.opts.inbound : this.opts.outbound;
     if (!wanted) return [];
     if (!REACHED[this.opts.trigger].has(this.decidingState(merged, direction))) return [];
     this.popped.add(d.id);

@@ -12,11 +12,6 @@ import type { PortalState } from './portal-state';
  * nothing about the token, and its caller holds the click and asks again; only the portal's own refusal of the
  * token (HTTP 401: NO_AUTH_FOUND, invalid_token, expired_token) — or an answer without a user — is a "no".
  */
-export interface TokenFacts {
-  /** The user the token was issued for (user.current). */
-  userId: number;
-}
-
 export type Proof = { kind: 'user'; userId: number } | { kind: 'refused'; why: string } | { kind: 'unknown'; why: string };
 
 /** An access token lives an hour (Bitrix24 OAuth); a proof is never kept longer than its token. */
@@ -29,8 +24,6 @@ export class PortalCheck {
   private readonly confirmed = new TtlCache<{ userId: number; until: number }>(TOKEN_LIFE_MS, 5_000);
   /** One question per token at a time: clicks held on the same token share it. */
   private readonly asking = new Map<string, Promise<Proof>>();
-  /** Requests sent, by what came back (for /metrics and the bench). */
-  readonly sent = { user: 0, refused: 0, unknown: 0 };
 
   constructor(
     private readonly restBase: string,
@@ -85,7 +78,7 @@ export class PortalCheck {
       return { ok: false, proof: { kind: 'unknown', why: `no answer: ${(err as Error).message}` } };
     }
     const error = typeof body.error === 'string' ? body.error : '';
-    if (res.status === 503 && /LIMIT/.test(error)) this.bucket?.refused();
+    if (error === 'QUERY_LIMIT_EXCEEDED') this.bucket?.refused(); // the bucket is full (OVERLOAD_LIMIT is a manual block)
     else if (res.ok) this.bucket?.accepted();
     if (res.status === 401) return { ok: false, proof: { kind: 'refused', why: `HTTP 401 ${error}`.trim() } };
     if (!res.ok) return { ok: false, proof: { kind: 'unknown', why: `HTTP ${res.status} ${error}`.trim() } };
@@ -110,7 +103,6 @@ export class PortalCheck {
   private async ask(token: string, expiresAt: number | undefined, maxWaitMs: number): Promise<Proof> {
     const answer = await this.call('user.current', token, maxWaitMs);
     const proof = answer.ok ? userOf(answer.result) : answer.proof;
-    this.sent[proof.kind] += 1;
     this.onAnswer?.(proof.kind);
     if (proof.kind === 'user') {
       const until = Math.min(Date.now() + TOKEN_LIFE_MS, expiresAt && expiresAt > 0 ? expiresAt : Infinity);
