@@ -1,4 +1,5 @@
 import type { CrmEntityType, CrmMatch, CrmUser } from '../lookup/caller-match';
+import { OperatingLimitError } from './errors';
 import type { Bitrix24Client } from './rest-client';
 
 /**
@@ -11,6 +12,8 @@ import type { Bitrix24Client } from './rest-client';
  * batch (one HTTP request: the client batches calls made together); only records findbycomm found that no search
  * described (several customers on one number) cost a second request for their responsible. Webhook mode asks
  * findbycomm per type (a type with ≥ 20 matches hides the others), then the records' responsible users.
+ * While Bitrix24 blocks one of the two search methods for its operating time (429 OPERATION_TIME_LIMIT), the other
+ * answers alone, so a known caller still reaches the agent.
  */
 export interface NewLead {
   title: string;
@@ -32,16 +35,26 @@ export class CrmDirectory {
   constructor(private readonly client: Bitrix24Client) {}
 
   async findByPhone(variants: string[], signal?: AbortSignal): Promise<CrmMatch[]> {
-    if (this.client.mode !== 'app') return this.findByComm(variants, TYPES, signal);
-    const [searched, ids] = await Promise.all([
-      Promise.all(variants.map((v) => this.searchCrmEntities(v, signal))),
-      this.idsByComm(variants, TYPES, signal),
-    ]);
+    if (this.client.mode !== 'app') {
+      // A method blocked for its operating time: searchCrmEntities answers who owns the number (the oldest record
+      // per type rather than every record — the same owner unless several customers share the number).
+      return this.findByComm(variants, TYPES, signal).catch((err: unknown) => (err instanceof OperatingLimitError ? this.searchAll(variants, signal) : Promise.reject(err)));
+    }
+    const blockedAsNull = <T>(p: Promise<T>) => p.catch((err: unknown) => (err instanceof OperatingLimitError ? null : Promise.reject(err)));
+    const [searched, ids] = await Promise.all([blockedAsNull(this.searchAll(variants, signal)), blockedAsNull(this.idsByComm(variants, TYPES, signal))]);
+    if (searched === null && ids === null) return this.findByComm(variants, TYPES, signal); // both blocked: says so
     const known = new Map<string, CrmMatch>();
-    for (const m of searched.flat()) known.set(`${m.type}:${m.id}`, m);
-    const missing = ids.filter(({ type, id }) => !known.has(`${type}:${id}`));
+    for (const m of searched ?? []) known.set(`${m.type}:${m.id}`, m);
+    const missing = (ids ?? []).filter(({ type, id }) => !known.has(`${type}:${id}`));
     for (const m of await this.records(missing, signal)) known.set(`${m.type}:${m.id}`, m);
     return [...known.values()];
+  }
+
+  /** searchCrmEntities for every variant of the number (one request: the client batches them). */
+  private async searchAll(variants: string[], signal?: AbortSignal): Promise<CrmMatch[]> {
+    const found = await Promise.all(variants.map((v) => this.searchCrmEntities(v, signal)));
+    const unique = new Map(found.flat().map((m) => [`${m.type}:${m.id}`, m]));
+    return [...unique.values()];
   }
 
   /** One variant as Bitrix24 takes it: the E.164 form with "+", a national one as digits (both index-normalised there). */

@@ -69,4 +69,29 @@ describe('a deleted, a moved portal; a permanent refusal', () => {
     expect((await readyz()).checks.outbox).toMatchObject({ parked: 1 });
     await waitFor(async () => /^outbox_parked 1$/m.test(await metrics()), 20_000, 'the parked gauge');
   });
+
+  // settings/performance/limits.md: a method over its operating time answers 429 OPERATION_TIME_LIMIT for that
+  // method only (the body often without operating_reset_at): the lookup asks the other search method meanwhile.
+  it.each([
+    ['app', 'crm.duplicate.findbycomm'],
+    ['app', 'telephony.externalCall.searchCrmEntities'],
+    ['webhook', 'crm.duplicate.findbycomm'],
+  ] as const)('%s mode, %s blocked: known callers still reach their agent through the other search method', async (mode, blocked) => {
+    stack = await startStack({ mode, env: { LOOKUP_CACHE_TTL_S: '0' } });
+    stack.emulator.switches.operatingLimited.add(blocked);
+    const first = await uccxLookup(stack.url, { ani: '89123456789', token }); // meets the block, falls back
+    expect(first.fields).toMatchObject({ status: 'found', route: 'agent' });
+    const before = stack.emulator.counters.received[blocked] ?? 0;
+    const again = await uccxLookup(stack.url, { ani: '84951112233', token }); // the blocked method is not even asked
+    expect(again.fields).toMatchObject({ status: 'found' });
+    expect(stack.emulator.counters.received[blocked] ?? 0).toBe(before);
+  });
+
+  it('both search methods blocked: the lookup answers in time with its own reason', async () => {
+    stack = await startStack({ mode: 'app', env: { LOOKUP_CACHE_TTL_S: '0' } });
+    stack.emulator.switches.operatingLimited.add('crm.duplicate.findbycomm');
+    stack.emulator.switches.operatingLimited.add('telephony.externalCall.searchCrmEntities');
+    const a = await uccxLookup(stack.url, { ani: '89123456789', token });
+    expect(a.fields).toMatchObject({ route: 'queue', status: 'degraded', reason: 'bitrix24_method_blocked' });
+  });
 });

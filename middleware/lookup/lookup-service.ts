@@ -1,5 +1,5 @@
 import type { CrmDirectory } from '../bitrix24/crm-directory';
-import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, PortalGoneError, RateLimitError } from '../bitrix24/errors';
+import { AccessError, AuthError, Bitrix24Error, DeadlineError, NotInstalledError, OperatingLimitError, PortalGoneError, RateLimitError } from '../bitrix24/errors';
 import { PortalMovedError } from '../bitrix24/failure-class';
 import type { Logger } from '../log';
 import type { Outbox, OutboxItem } from '../outbox';
@@ -34,6 +34,7 @@ function reasonOf(err: unknown): string {
   if (err instanceof PortalMovedError) return 'bitrix24_portal_moved';
   if (err instanceof DeadlineError) return 'bitrix24_timeout';
   if (err instanceof RateLimitError) return 'bitrix24_rate_limited';
+  if (err instanceof OperatingLimitError) return 'bitrix24_method_blocked';
   if (err instanceof NotInstalledError) return 'bitrix24_not_installed';
   if (err instanceof AuthError) return 'bitrix24_auth';
   if (err instanceof AccessError) return 'bitrix24_access_denied';
