@@ -96,18 +96,26 @@ export function registerCallHandler(deps: {
     if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
     // Bitrix24 may hand back a CALL_ID another of our calls still holds open (two overlapping calls of one number):
     // finishing both on it would merge them, one lost. This call waits, and registers again once the other is finished.
-    const owner = callIdOwnerKey(r.CALL_ID);
-    const me = registerKey(agentId, record.dialogId);
-    if (!(await deps.store.claimKv(owner, { job: me, at: Date.now() }))) {
-      const held = await deps.store.getKv<{ job: string }>(owner);
-      if (held && held.job !== me) throw new ReusedCallIdError(`Bitrix24 handed back CALL_ID ${r.CALL_ID}, which another call (${held.job}) still holds open: registered again after that call is finished`);
-    }
+    await holdCallId(deps.store, r.CALL_ID, registerKey(agentId, record.dialogId));
     return { callId: r.CALL_ID, userId };
   };
 }
 
 /** Which of our calls holds a Bitrix24 CALL_ID until its finish (see registerCallHandler). */
 export const callIdOwnerKey = (callId: string) => `call.callid.${callId}`;
+
+/**
+ * Holds a CALL_ID for the job `me` until its finish (`releaseCallId`); throws ReusedCallIdError when another of our
+ * calls holds it: that call's finish frees it, and this job registers again then (a CALL_ID of its own).
+ */
+export async function holdCallId(store: Store, callId: string, me: string): Promise<void> {
+  const owner = callIdOwnerKey(callId);
+  if (await store.claimKv(owner, { job: me, at: Date.now() })) return;
+  const held = await store.getKv<{ job: string }>(owner);
+  if (held && held.job !== me) throw new ReusedCallIdError(`Bitrix24 handed back CALL_ID ${callId}, which another call (${held.job}) still holds open: registered again after that call is finished`);
+}
+
+export const releaseCallId = (store: Store, callId: string) => store.deleteKv(callIdOwnerKey(callId));
 
 /** A retry, not a failure: the CALL_ID comes free when the other call is finished. */
 export class ReusedCallIdError extends Error {}
@@ -131,7 +139,7 @@ export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => 
       call = result;
     }
     await finishOnce(deps.client, { CALL_ID: call.callId, USER_ID: call.userId, DURATION: outcome.duration, STATUS_CODE: outcome.statusCode }, previousAttempts);
-    await deps.store.deleteKv(callIdOwnerKey(call.callId)); // free for a call Bitrix24 gave the same CALL_ID meanwhile
+    await releaseCallId(deps.store, call.callId); // free for a call Bitrix24 gave the same CALL_ID meanwhile
     return { callId: call.callId, ...outcome };
   };
 }

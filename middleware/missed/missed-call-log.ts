@@ -1,6 +1,6 @@
 import moment from 'moment-timezone';
 import type { CrmDirectory } from '../bitrix24/crm-directory';
-import { finishOnce } from '../calls/call-log';
+import { finishOnce, holdCallId, releaseCallId } from '../calls/call-log';
 import type { Bitrix24Client } from '../bitrix24/rest-client';
 import { candidates, type CrmEntityType } from '../lookup/caller-match';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
@@ -94,6 +94,9 @@ export function missedCallHandler(deps: {
         EXTERNAL_CALL_ID: `uccx-${call.nodeId}-${call.sessionId}`,
       });
       if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
+      // The CALL_ID of an agent's call still open on this number (Bitrix24 may hand it back): finishing it with 304
+      // would end that call as missed. This one waits and registers again once that call is finished.
+      await holdCallId(store, r.CALL_ID, missedKey(call));
       progress.callId = r.CALL_ID;
       await save();
     }
@@ -101,6 +104,7 @@ export function missedCallHandler(deps: {
       await finishOnce(client, { CALL_ID: progress.callId, USER_ID: e.userId, DURATION: 0, STATUS_CODE: '304', ADD_TO_CHAT: 0 }, previousAttempts);
       progress.finished = true;
       await save();
+      await releaseCallId(store, progress.callId);
     }
     return { callId: progress.callId, entity: `${e.type}:${e.id}`, userId: e.userId };
   };

@@ -6,6 +6,7 @@ import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
+import { holdCallId, releaseCallId } from '../calls/call-log';
 import { insertCall, seedConfig } from '../stats/ccdr-fixture';
 import { SqliteCcdrSource } from '../stats/ccdr-source';
 import { periodToUtc, UTC_TEXT } from '../stats/period';
@@ -122,5 +123,31 @@ describe('missed calls from UCCX into Bitrix24', () => {
     expect((await c.outbox.get('missed:1:210'))?.result).toEqual({ skipped: expect.stringContaining('short abandon (3 s, under 5 s)') });
     expect(stack.emulator.portal.leadsWithPhone('+79990002222')).toHaveLength(0);
     expect(stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-211')).toMatchObject([{ CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: 42 }]);
+  });
+
+  it("a missed call that Bitrix24 gives the CALL_ID of an agent's call still open never finishes that call: it waits and gets its own", async () => {
+    const c = stack.connector;
+    stack.emulator.switches.reuseOpenCallId = true;
+    try {
+      // An agent's call with the same caller and user, registered by the call log and still going.
+      const open = await c.client.call<{ CALL_ID: string }>('telephony.externalCall.register', { USER_ID: 5, PHONE_NUMBER: '+79123456789', TYPE: 2, EXTERNAL_CALL_ID: 'finesse-agent-open' });
+      await holdCallId(c.store, open.CALL_ID, 'call-register:ivan:open');
+      insertCall(writer.db, { session: 212, start: '2024-03-03 06:00:00.000', caller: '89123456789', crmRef: 'CONTACT:42', disposition: 1, seconds: 40 });
+      const keys = await c.missedCalls!.enqueuePeriod(periodToUtc('2024-03-03', '2024-03-03', 'Europe/Moscow'));
+      await c.outbox.runDue();
+      expect((await c.outbox.get(keys[0]!))).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/still holds open/) });
+      const agentCall = () => stack.emulator.calls.find((x) => x.CALL_ID === open.CALL_ID)!;
+      expect(agentCall().finished).toBeNull(); // not ended as a missed call
+      await c.client.call('telephony.externalCall.finish', { CALL_ID: open.CALL_ID, USER_ID: 5, DURATION: 95, STATUS_CODE: '200' });
+      await releaseCallId(c.store, open.CALL_ID);
+      await drain(c, keys, 60_000);
+      const missed = stack.emulator.calls.filter((x) => x.EXTERNAL_CALL_ID === 'uccx-1-212');
+      expect(missed).toHaveLength(1);
+      expect(missed[0]!.CALL_ID).not.toBe(open.CALL_ID);
+      expect(missed[0]!.finished?.STATUS_CODE).toBe('304');
+      expect(agentCall().finished).toMatchObject({ STATUS_CODE: '200', DURATION: 95 });
+    } finally {
+      stack.emulator.switches.reuseOpenCallId = false;
+    }
   });
 });
