@@ -9,7 +9,7 @@ import type { DestinationStream } from 'pino';
 import { AppCredentials, WebhookCredentials, type Credentials } from './bitrix24/credentials';
 import { CrmDirectory } from './bitrix24/crm-directory';
 import { LeakyBucket } from './bitrix24/leaky-bucket';
-import { Bitrix24Client } from './bitrix24/rest-client';
+import { Bitrix24Client, type ClientObserver } from './bitrix24/rest-client';
 import type { Config } from './config';
 import { HttpError, errorAnswers } from './http-errors';
 import { SecretScrubber, createLogger, type Logger } from './log';
@@ -19,7 +19,7 @@ import { TtlCache } from './lookup/ttl-cache';
 import { Outbox } from './outbox';
 import { bearerToken, sameSecret } from './secrets';
 import { PortalCheck } from './bitrix24/portal-check';
-import { AuthError, NotInstalledError } from './bitrix24/errors';
+import { AuthError, Bitrix24Error, NotInstalledError } from './bitrix24/errors';
 import { healthRoutes, type Check } from './routes/health-routes';
 import { installRoutes } from './routes/install-routes';
 import { lookupRoutes } from './routes/lookup-routes';
@@ -55,6 +55,7 @@ import { InternalNumbers } from './calls/internal-numbers';
 import { PortalState, PROBE_EVERY_MS } from './bitrix24/portal-state';
 import { failureClass, isPermanent } from './bitrix24/failure-class';
 import { TLS_POLICY } from './tls-policy';
+import { AdminNotices, NOTIFY_ADMIN, noticeText, notifyAdminHandler } from './bitrix24/admin-notices';
 
 const LEAD_TITLE = {
   ru: (phone: string) => `Входящий звонок ${phone}`,
@@ -99,6 +100,8 @@ export class Connector {
   /** Whether the portal exists where we send (deleted or moved: nothing is sent but a probe every 20 s). */
   readonly portalState: PortalState;
   private portalProbe: NodeJS.Timeout | null = null;
+  /** Refusals a portal administrator must fix (lead creation off, access denied): page, /readyz, /metrics, im.notify. */
+  readonly notices: AdminNotices;
   /** Our mirror of the portal's REST bucket, shared by every client (and the clicks' proofs, first in line). */
   readonly bucket: LeakyBucket;
   readonly outbox: Outbox;
@@ -165,7 +168,21 @@ export class Connector {
     this.metrics.portalState = () => this.portalState.condition.state;
     const bucket = new LeakyBucket(config.rate.perSecond, config.rate.burst);
     this.bucket = bucket;
-    const clientOptions = { requestTimeoutMs: config.requestTimeoutMs, log: this.log, observer: this.metrics.bitrix24, portal: this.portalState };
+    this.notices = new AdminNotices(this.store, () => this.outbox, { lang: config.uiLanguage, log: this.log });
+    this.metrics.adminNotices = () => this.notices.open;
+    const notices = this.notices;
+    const observer: ClientObserver = {
+      ...this.metrics.bitrix24,
+      command: (method, outcome) => {
+        this.metrics.bitrix24.command?.(method, outcome);
+        if (outcome === 'ok') notices.succeeded(method);
+      },
+      failed: (method, err) => {
+        if (failureClass(err) !== 'access' || !(err instanceof Bitrix24Error)) return;
+        void notices.raise('access_denied', method, `${err.code} ${err.description}`.trim()).catch((e: Error) => this.log.warn({ err: e.message }, 'could not record an access refusal'));
+      },
+    };
+    const clientOptions = { requestTimeoutMs: config.requestTimeoutMs, log: this.log, observer, portal: this.portalState };
     this.client = new Bitrix24Client(this.credentials, bucket, clientOptions);
     this.writer = new Bitrix24Client(this.credentials, bucket, clientOptions);
     this.directory = new CrmDirectory(this.client);
@@ -187,7 +204,8 @@ export class Connector {
       {
         [ENSURE_LEAD]: ensureLeadHandler({ directory: writes, store: this.store, unprocessedUserId: config.unprocessedUserId, settleMs: config.writeSettleMs }),
         [LOG_MISSED_CALL]: missedHandler,
-        [REGISTER_CALL]: registerCallHandler({ client: this.writer, store: this.store, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line }),
+        [REGISTER_CALL]: registerCallHandler({ client: this.writer, store: this.store, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line, notices }),
+        [NOTIFY_ADMIN]: notifyAdminHandler({ client: this.writer }),
         [FINISH_CALL]: finishCallHandler({ client: this.writer, outbox: () => this.outbox, store: this.store }),
         [FAIL_CLICK]: failClickHandler({ client: this.writer, store: this.store }),
         // A CRM change read from Bitrix24's offline queue: the record is read into the index (and the other nodes').
@@ -333,6 +351,8 @@ export class Connector {
             // A backlog is reported, not fatal: lookups still answer and the outbox keeps trying.
             return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000), parked: s.parked };
           },
+          // Reported, not fatal: what only a portal administrator can fix (bitrix24/admin-notices.ts).
+          adminNotices: async () => ({ ok: true, open: (await this.notices.list()).map((n) => ({ kind: n.kind, method: n.method, detail: n.detail, since: new Date(n.firstAt).toISOString(), lastSeen: new Date(n.lastAt).toISOString() })) }),
           // Reported, not fatal: agents' extensions are guarded from their sessions even before the portal's list is read.
           internalNumbers: () => {
             const n = this.internalNumbers;
@@ -390,6 +410,7 @@ export class Connector {
         },
         allowed: this.config.stats.allowed,
         sessions: this.pageSessions,
+        notices: async (lang) => (await this.notices.list()).map((n) => noticeText(n, lang)),
         reports,
         timeZone: this.config.stats.timeZone,
         queryTimeoutMs: this.config.stats.queryTimeoutMs,

@@ -113,6 +113,21 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** The administrator-fixable refusals open on this node (bitrix24/admin-notices.ts). */
+  adminNotices: () => ReadonlySet<string> = () => new Set();
+  readonly adminNoticeGauge: Gauge = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'bitrix24_admin_notices',
+      help: 'Refusals only a portal administrator can fix, 1 while open: lead_creation_disabled (LEAD_CREATION_ERROR in a register answer), access_denied (a method refused to our credentials)',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect() {
+        const open = metrics.adminNotices();
+        for (const kind of ['lead_creation_disabled', 'access_denied']) this.set({ kind }, open.has(kind) ? 1 : 0);
+      },
+    });
+  })();
   readonly bitrix24: ClientObserver = {
     request: (kind, outcome, seconds) => this.b24Requests.observe({ kind, outcome }, seconds),
     command: (method, outcome) => this.b24Calls.inc({ method, outcome }),

@@ -167,6 +167,21 @@ describe('Bitrix24 conformance: the lab emulator against the docs', () => {
     e.offlineEventData = 'fields';
   });
 
+  it('telephony.externalCall.register with lead creation off answers as a real portal did: a CALL_ID, no lead, LEAD_CREATION_ERROR', async () => {
+    const real = doc('register-lead-creation-error.json').result as Record<string, unknown>;
+    const params = { USER_ID: 5, PHONE_NUMBER: '+79995550101', TYPE: 1, CRM_CREATE: 1, EXTERNAL_CALL_ID: 'conformance-1' };
+    e.switches.leadCreation = 'disabled';
+    const off = (await call('telephony.externalCall.register', params)).result as Record<string, unknown>;
+    e.switches.leadCreation = 'on';
+    expect(shape(off)).toEqual(shape(real));
+    expect(off).toMatchObject({ CRM_CREATED_LEAD: null, CRM_ENTITY_TYPE: '', LEAD_CREATION_ERROR: real.LEAD_CREATION_ERROR });
+    // Lead creation on: the same documented fields (without the error), the lead made.
+    const on = (await call('telephony.externalCall.register', { ...params, PHONE_NUMBER: '+79995550102', EXTERNAL_CALL_ID: 'conformance-2' })).result as Record<string, unknown>;
+    const { LEAD_CREATION_ERROR: _none, ...documented } = real;
+    expect(Object.keys(on).sort()).toEqual(Object.keys(documented).sort());
+    expect(on).toMatchObject({ CRM_ENTITY_TYPE: 'LEAD', CRM_CREATED_LEAD: expect.any(Number) });
+  });
+
   it('app.info and user.admin answer with the documented fields', async () => {
     const info = (await call('app.info', {})).result as Record<string, unknown>;
     expect(Object.keys(info).sort()).toEqual(Object.keys(doc('app-info-response.json').result as object).sort());

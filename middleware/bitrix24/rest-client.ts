@@ -38,6 +38,8 @@ interface Pending {
 export interface ClientObserver {
   request?(kind: 'single' | 'batch', outcome: string, seconds: number): void;
   command?(method: string, outcome: string): void;
+  /** A command's error, as its caller gets it. */
+  failed?(method: string, err: Error): void;
 }
 
 export interface ClientOptions {
@@ -140,6 +142,7 @@ export class Bitrix24Client {
     if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
     if (outcome instanceof Error) {
       this.opts.observer?.command?.(p.method, outcomeOf(outcome));
+      this.opts.observer?.failed?.(p.method, outcome);
       p.reject(outcome);
     } else {
       this.opts.observer?.command?.(p.method, 'ok');

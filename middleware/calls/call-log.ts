@@ -1,4 +1,5 @@
 import moment from 'moment-timezone';
+import type { AdminNotices } from '../bitrix24/admin-notices';
 import type { CrmDirectory } from '../bitrix24/crm-directory';
 import { Bitrix24Error } from '../bitrix24/errors';
 import type { Bitrix24Client } from '../bitrix24/rest-client';
@@ -63,6 +64,7 @@ export function registerCallHandler(deps: {
   userFor: (extension: string) => Promise<number | null>;
   rules: PhoneRules;
   line: { number: string; showCard: boolean };
+  notices?: AdminNotices;
 }): Handler {
   return async ({ payload }): Promise<Registered> => {
     const { agentId, extension, record } = payload as RegisterJob;
@@ -74,7 +76,7 @@ export function registerCallHandler(deps: {
     if (ref) entity = { type: ref[1] as CrmEntityType, id: Number(ref[2]) };
     else if (phone.ok) entity = candidates(await deps.directory.findByPhone(phone.phone.variants))[0] ?? null;
     const r = await deps.client
-      .call<{ CALL_ID?: string }>('telephony.externalCall.register', {
+      .call<{ CALL_ID?: string; LEAD_CREATION_ERROR?: unknown }>('telephony.externalCall.register', {
       USER_ID: userId,
       PHONE_NUMBER: phone.ok ? phone.phone.e164 : record.number,
       TYPE: record.direction === 'inbound' ? 2 : 1,
@@ -94,6 +96,9 @@ export function registerCallHandler(deps: {
       });
     if ('skipped' in r) return r;
     if (!r?.CALL_ID) throw new Error('telephony.externalCall.register returned no CALL_ID');
+    // The call is registered, but the lead we asked for (CRM_CREATE) was refused: an administrator must allow it.
+    if (typeof r.LEAD_CREATION_ERROR === 'string' && r.LEAD_CREATION_ERROR) await deps.notices?.raise('lead_creation_disabled', 'telephony.externalCall.register', r.LEAD_CREATION_ERROR);
+    else if (!entity && record.direction !== 'inbound') await deps.notices?.clear('lead_creation_disabled');
     // Bitrix24 may hand back a CALL_ID another of our calls still holds open (two overlapping calls of one number):
     // finishing both on it would merge them, one lost. This call waits, and registers again once the other is finished.
     await holdCallId(deps.store, r.CALL_ID, registerKey(agentId, record.dialogId));

@@ -20,6 +20,8 @@ export interface AppRouteOptions {
   portal: () => Portal | null;
   allowed: { users: number[]; departments: number[] };
   sessions: PageSessions;
+  /** What only a portal administrator can fix, shown above the page (bitrix24/admin-notices.ts). */
+  notices: (lang: PageLang) => Promise<string[]>;
   reports: Reports | null;
   timeZone: string;
   queryTimeoutMs: number;
@@ -51,14 +53,15 @@ function periodOf(ctx: Context, zone: string): Period {
 export function appRoutes(o: AppRouteOptions): Router {
   const router = new Router();
 
-  const problem = (ctx: Context, status: 403 | 503, reason: string) => {
+  // Shown to someone the portal let in (a session or a verified frame): never on a refusal.
+  const problem = async (ctx: Context, status: 403 | 503, reason: string, shown = false) => {
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = renderProblemPage(langOf(ctx), status, reason);
+    ctx.body = renderProblemPage(langOf(ctx), status, reason, shown ? await o.notices(langOf(ctx)) : []);
   };
 
   const render = async (ctx: Context, session: string) => {
-    if (!o.reports) return problem(ctx, 503, 'statistics are not configured: CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION');
+    if (!o.reports) return problem(ctx, 503, 'statistics are not configured: CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION', true);
     const reports = o.reports;
     const period = periodOf(ctx, o.timeZone);
     const filters = { queue: q(ctx, 'queue'), agent: q(ctx, 'agent') };
@@ -74,13 +77,13 @@ export function appRoutes(o: AppRouteOptions): Router {
       ctx.set('Cache-Control', 'no-store');
       ctx.body = renderReportPage(
         langOf(ctx),
-        { period, filters, csq, agents, abandoned, volume, volumeBy, queues: all.map((r) => r.csq) },
+        { period, filters, csq, agents, abandoned, volume, volumeBy, queues: all.map((r) => r.csq), notices: await o.notices(langOf(ctx)) },
         { self: `/bitrix/app?${base}`, csv: (report) => `/bitrix/app/csv/${report}?${base}` },
       );
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
       o.log.warn({ err: err.message }, 'statistics page: CCDR database unavailable');
-      problem(ctx, 503, `CCDR database: ${err.message}`);
+      await problem(ctx, 503, `CCDR database: ${err.message}`, true);
     }
   };
 
@@ -92,7 +95,7 @@ export function appRoutes(o: AppRouteOptions): Router {
     } catch (err) {
       if (!(err instanceof FrameAuthError)) throw err;
       o.log.warn({ reason: err.reason }, 'statistics page refused');
-      problem(ctx, err.reason === 'unreachable' ? 503 : 403, err.message);
+      await problem(ctx, err.reason === 'unreachable' ? 503 : 403, err.message);
     }
   });
 
@@ -116,7 +119,7 @@ export function appRoutes(o: AppRouteOptions): Router {
       ctx.body = toCsv(rows);
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
-      problem(ctx, 503, `CCDR database: ${err.message}`);
+      await problem(ctx, 503, `CCDR database: ${err.message}`);
     }
   });
 

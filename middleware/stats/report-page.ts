@@ -98,6 +98,13 @@ export interface PageData {
   volume: VolumeRow[];
   volumeBy: 'hour' | 'day';
   queues: string[];
+  /** What only a portal administrator can fix (bitrix24/admin-notices.ts), in the page's language. */
+  notices?: string[];
+}
+
+/** The administrator-fixable refusals, above everything else on the page. */
+function noticeBox(notices: string[] = []): string {
+  return notices.length ? `<div class="notice" data-notices>${notices.map((n) => `<p>${esc(n)}</p>`).join('')}</div>` : '';
 }
 
 const esc = (v: unknown) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -114,7 +121,8 @@ h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}form{backg
 .charts{display:grid;grid-template-columns:2fr 1fr;gap:12px}.chart{background:#fff;border-radius:8px;padding:10px;height:260px}
 table{border-collapse:collapse;background:#fff;width:100%;border-radius:8px}th,td{padding:6px 8px;border-bottom:1px solid #eef2f4;text-align:left}th{background:#eef2f4;font-weight:600}
 .muted{color:#777;font-size:12px}button{background:#2fc6f6;color:#fff;border:0;border-radius:4px;padding:6px 14px}a{color:#2067b0}
-.error{background:#fff;border-left:4px solid #c5221f;padding:12px 16px;border-radius:4px}`;
+.error{background:#fff;border-left:4px solid #c5221f;padding:12px 16px;border-radius:4px}
+.notice{background:#fff8e1;border-left:4px solid #f5a623;padding:4px 16px;border-radius:4px;margin:0 0 12px}`;
 
 /** Rows of the abandoned-call table on the page (a month can hold thousands; the CSV link has every one). */
 const ABANDONED_SHOWN = 500;
@@ -139,6 +147,7 @@ export function renderReportPage(lang: PageLang, d: PageData, links: { self: str
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title><style>${PAGE_STYLE}</style>
 <script src="/bitrix/assets/chart.js"></script></head><body>
 <h1>${t.title}</h1>
+${noticeBox(d.notices)}
 <form method="get" action="${esc(links.self.split('?')[0])}">
 ${[...new URL(links.self, 'http://x').searchParams].filter(([k]) => ['s', 'lang'].includes(k)).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('')}
 <label>${t.period} ${t.from} <input type="date" name="from" value="${esc(p.from)}"></label>
@@ -182,11 +191,11 @@ ${d.abandoned.length > ABANDONED_SHOWN ? `<p class="muted" data-note="shownOf">$
 </script></body></html>`;
 }
 
-export function renderProblemPage(lang: PageLang, status: 403 | 503, reason: string): string {
+export function renderProblemPage(lang: PageLang, status: 403 | 503, reason: string, notices: string[] = []): string {
   const title = status === 403 ? { ru: 'Нет доступа к статистике', en: 'No access to the statistics' }[lang] : { ru: 'Статистика недоступна', en: 'Statistics unavailable' }[lang];
   const hint =
     status === 403
       ? { ru: 'Попросите администратора добавить вас в STATS_ALLOWED_USERS или ваш отдел в STATS_ALLOWED_DEPARTMENTS.', en: 'Ask the administrator to add you to STATS_ALLOWED_USERS or your department to STATS_ALLOWED_DEPARTMENTS.' }[lang]
       : { ru: 'База звонков UCCX сейчас не отвечает. Поиск звонящих и всплывающие карточки работают.', en: 'The UCCX call database does not answer now. Caller lookup and screen-pop keep working.' }[lang];
-  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title><style>${PAGE_STYLE}</style></head><body><div class="error"><h1>${title}</h1><p>${esc(reason)}</p><p class="muted">${hint}</p></div></body></html>`;
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title><style>${PAGE_STYLE}</style></head><body>${noticeBox(notices)}<div class="error"><h1>${title}</h1><p>${esc(reason)}</p><p class="muted">${hint}</p></div></body></html>`;
 }

@@ -31,6 +31,8 @@ export interface Counters {
   refreshes: number;
   /** Refreshes refused because the refresh token was spent already (or never issued): a connector's bug. */
   refusedRefreshes: number;
+  /** Requests answered 401 expired_token. */
+  expiredTokens: number;
 }
 
 /** Bitrix24's CALL_ID format (reference bitrix24.md §6): externalCall.<32 hex>.<unix ts>. */
@@ -81,13 +83,18 @@ export class Bitrix24Emulator {
      * whatever the EXTERNAL_CALL_ID — two overlapping calls share one (reported on the REST docs' tracker, 2025).
      */
     reuseOpenCallId: false,
+    /**
+     * A register asking for a lead (CRM_CREATE=1, no record) makes one for the user — or, 'disabled', answers the
+     * call with LEAD_CREATION_ERROR and no lead, as the real answer in conformance/bitrix24/docs/register-lead-creation-error.json.
+     */
+    leadCreation: 'on' as 'on' | 'disabled',
     movedTo: 'https://renamed.bitrix24.example/',
     operatingLimited: new Set<string>(),
     failNext: new Map<string, RestError>(),
     /** The 2026 docs: register/finish/externalLine "only in the context of an application" (reference §1.1). */
     webhookTelephonyDenied: false,
   };
-  counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, received: {}, refreshes: 0, refusedRefreshes: 0 };
+  counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, received: {}, refreshes: 0, refusedRefreshes: 0, expiredTokens: 0 };
   private rate: { perSecond: number; burst: number };
   private buckets = new Map<string, { level: number; at: number }>();
   private tokens = new Map<string, { userId: number; expiresAt: number }>();
@@ -474,7 +481,10 @@ export class Bitrix24Emulator {
     const token = typeof p.auth === 'string' ? p.auth : '';
     const t = this.tokens.get(token);
     if (!t) throw new RestError(401, 'NO_AUTH_FOUND', 'Wrong authorization data');
-    if (t.expiresAt <= Date.now()) throw new RestError(401, 'expired_token', 'The access token provided has expired.');
+    if (t.expiresAt <= Date.now()) {
+      this.counters.expiredTokens += 1;
+      throw new RestError(401, 'expired_token', 'The access token provided has expired.');
+    }
     return { kind: 'app', userId: t.userId };
   }
 
@@ -757,6 +767,15 @@ export class Bitrix24Emulator {
           finished: null,
         };
         if (!again) this.calls.push(call);
+        if (!again && Number(p.CRM_CREATE) === 1 && !entityType) {
+          if (this.switches.leadCreation === 'disabled') {
+            return { CALL_ID: call.CALL_ID, CRM_CREATED_LEAD: null, CRM_CREATED_ENTITIES: [], CRM_ENTITY_TYPE: '', CRM_ENTITY_ID: null, LEAD_CREATION_ERROR: 'Lead creation is disabled for local users' };
+          }
+          const lead = portal.addEntity('LEAD', { TITLE: `${phone} - call`, ASSIGNED_BY_ID: userId, phones: [phone], SOURCE_ID: 'CALL', ORIGIN_ID: '', ORIGINATOR_ID: '' });
+          Object.assign(call, { CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: lead.ID });
+          setImmediate(() => void this.crmChanged('LEAD', lead.ID, 'ADD'));
+          return { CALL_ID: call.CALL_ID, CRM_CREATED_LEAD: lead.ID, CRM_CREATED_ENTITIES: [{ ENTITY_TYPE: 'LEAD', ENTITY_ID: lead.ID }], CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: lead.ID };
+        }
         return { CALL_ID: call.CALL_ID, CRM_CREATED_LEAD: null, CRM_CREATED_ENTITIES: [], CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: call.CRM_ENTITY_ID };
       }
       case 'telephony.externalCall.finish': {
