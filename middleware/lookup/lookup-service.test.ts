@@ -201,6 +201,27 @@ describe('the portal limits', () => {
     expect(stack.connector.credentials.endpoint().auth).toBe(saved.accessToken);
   });
 
+  it('five lookups in flight, each in its own request, all meet the expired token: one refresh serves them all, each answered found in its deadline', async () => {
+    // A burst allowance that never paces these requests: each lookup leaves at once, in its own request, while the
+    // others are still at the portal (under pacing they would share batches, and fewer would meet the old token).
+    stack = await startStack({ mode: 'app', env: { LOOKUP_CACHE_TTL_S: '0', LOOKUP_DEADLINE_MS: '3000', B24_RATE_BURST: '250' } });
+    await uccxLookup(stack.url, { ani: '89123456789', token }); // the users read: from here a lookup is one search request
+    stack.emulator.expireAccessTokens();
+    stack.emulator.switches.latencyMs = 300; // each request stays in flight while the next one leaves
+    const before = { refreshes: stack.emulator.counters.refreshes, expired: stack.emulator.counters.expiredTokens };
+    const numbers = ['84951112233', '79160001122', '89001112233', '89152223344', '79037778899'];
+    const answers: Array<Promise<Awaited<ReturnType<typeof uccxLookup>>>> = [];
+    for (const ani of numbers) {
+      const sent = stack.emulator.counters.httpRequests;
+      answers.push(uccxLookup(stack.url, { ani, token }));
+      await until(() => stack.emulator.counters.httpRequests > sent, `the lookup of ${ani} sent`);
+    }
+    const got = await Promise.all(answers);
+    expect(got.map((a) => `${a.fields.status} ${a.fields.reason ?? ''}`.trim())).toEqual(numbers.map(() => 'found'));
+    expect(stack.emulator.counters.expiredTokens - before.expired).toBe(5); // every one met the old token
+    expect(stack.emulator.counters.refreshes - before.refreshes).toBe(1);
+  });
+
   it('answers degraded (not 5xx) when the application is not installed, and says why in /readyz', async () => {
     const emulator = new Bitrix24Emulator();
     await emulator.start();
