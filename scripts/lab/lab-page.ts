@@ -27,6 +27,10 @@ export const LAB_TEXT = {
     busy: '503: portal busy (REST limit used up)',
     deleted: 'portal deleted (PORTAL_DELETED)',
     moved: 'portal moved (301 redirect)',
+    oddities: 'Bitrix24 refuses',
+    blocked: 'crm.duplicate.findbycomm blocked (429 OPERATION_TIME_LIMIT)',
+    noLeads: 'lead creation for calls off (LEAD_CREATION_ERROR)',
+    reuse: 'hands back the CALL_ID of a call still open',
     ready: 'Agents Ready',
     csq: 'CSQ has agents',
     sides: 'Finesse side A / side B (UCCX HA pair)',
@@ -96,6 +100,10 @@ export const LAB_TEXT = {
     busy: '503: портал занят (лимит REST исчерпан)',
     deleted: 'портал удалён (PORTAL_DELETED)',
     moved: 'портал переехал (перенаправление 301)',
+    oddities: 'Битрикс24 отказывает',
+    blocked: 'crm.duplicate.findbycomm заблокирован (429 OPERATION_TIME_LIMIT)',
+    noLeads: 'создание лидов по звонкам выключено (LEAD_CREATION_ERROR)',
+    reuse: 'возвращает CALL_ID ещё открытого звонка',
     ready: 'Агенты в Ready',
     csq: 'В CSQ есть агенты',
     sides: 'Finesse, сторона A / сторона B (пара UCCX HA)',
@@ -148,6 +156,8 @@ export interface LabState {
   latencyMs: number;
   outage: 'none' | 'hang' | 'error' | 'busy' | 'deleted' | 'moved';
   csqStaffed: boolean;
+  /** Bitrix24's refusals that are not outages (emulator switches). */
+  oddities: { blocked: boolean; noLeads: boolean; reuse: boolean };
   /** Finesse sides in service, when the lab runs both. */
   sides: { A: boolean; B: boolean } | null;
   /** The middleware pair's addresses, when the lab runs one; else why not. */
@@ -191,6 +201,7 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <h2>${t.switches}</h2>
 <p>${t.latency}: <select id="latency">${latencies}</select></p>
 <p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}${option('busy', t.busy, state.outage)}${option('deleted', t.deleted, state.outage)}${option('moved', t.moved, state.outage)}</select></p>
+<p>${t.oddities}:<br>${(['blocked', 'noLeads', 'reuse'] as const).map((k) => `<label><input type="checkbox" id="${k}"${state.oddities[k] ? ' checked' : ''}> ${t[k]}</label>`).join('<br>')}</p>
 <p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p>
 ${state.pair ? `<p>${t.pair}: <a href="${state.pair.balancer}/readyz" target="_blank">${t.balancer} ${state.pair.balancer}</a><br><span id="nodes"></span><br><button type="button" id="startSecond">${t.startSecond}</button> <button type="button" id="killSecond">${t.killSecond}</button><br><small>${t.pairNote}</small></p>` : state.pairMissing ? `<p>${t.pair}: <small>${t.noPair} (${escapeHtml(state.pairMissing)})</small></p>` : ''}
 ${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} ${t.seconds}`, 5000)).join('')}</select></p>` : ''}</section>
@@ -205,7 +216,7 @@ const portal=${JSON.stringify(urls.portal)};
 const esc=s=>String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';');
 async function switches(){
   const ready=[...document.querySelectorAll('input[name=ready]:checked')].map(i=>i.value);
-  await fetch('/api/switches',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({latencyMs:+document.getElementById('latency').value,outage:document.getElementById('outage').value,ready,csqStaffed:document.getElementById('csq').checked})});
+  await fetch('/api/switches',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({latencyMs:+document.getElementById('latency').value,outage:document.getElementById('outage').value,ready,csqStaffed:document.getElementById('csq').checked,oddities:{blocked:document.getElementById('blocked').checked,noLeads:document.getElementById('noLeads').checked,reuse:document.getElementById('reuse').checked}})});
 }
 document.querySelectorAll('select,input[type=checkbox]').forEach(e=>e.addEventListener('change',switches));
 const SIDE=${JSON.stringify({ in: t.inService, out: t.outOfService })};

@@ -45,6 +45,18 @@ describe('lab page server', () => {
     expect(trace.lookup).toMatchObject({ status: 'degraded', reason: 'bitrix24_unavailable' });
   });
 
+  it("Bitrix24's refusals are switched from the page: a blocked search method still finds the caller, and a reload shows them", async () => {
+    await post('/api/switches', { outage: 'none', oddities: { blocked: true, noLeads: true, reuse: true } });
+    expect(stack.emulator.switches).toMatchObject({ leadCreation: 'disabled', reuseOpenCallId: true });
+    const html = await (await fetch(`${lab.url}/?lang=en`)).text();
+    for (const id of ['blocked', 'noLeads', 'reuse']) expect(html).toContain(`id="${id}" checked>`);
+    const trace = await (await post('/api/call', { ani: '89152223344' })).json(); // not looked up before
+    expect(trace.lookup).toMatchObject({ status: 'found' }); // findbycomm refused 429: searchCrmEntities answered
+    await post('/api/switches', { oddities: { blocked: false, noLeads: false, reuse: false } });
+    expect(stack.emulator.switches.operatingLimited.size).toBe(0);
+    expect(await (await fetch(`${lab.url}/?lang=en`)).text()).toContain('id="blocked">');
+  });
+
   it('writes each simulated call into the call records, and fills a month on request', async () => {
     const today = moment.tz('Europe/Moscow').format('YYYY-MM-DD');
     const stats = async () => (await (await fetch(`${stack.url}/api/stats/volume?from=${today}&to=${today}&by=day`, { headers: { authorization: `Bearer ${LAB_STATS_TOKEN}` } })).json()).rows;

@@ -23,6 +23,8 @@ export const STANDALONE_AGENTS = [
 ] as const;
 
 /** The lab's UCCX agents in db_cra (Resource): extension → resourceID, as seedConfig writes them. */
+/** The method the lab's "blocked" switch blocks: the lookup's own search, which has a documented stand-in. */
+const BLOCKABLE = 'crm.duplicate.findbycomm';
 const RESOURCE_BY_EXTENSION: Record<string, number> = { '1021': 14, '1022': 13 };
 
 /** What UCCX would write to db_cra for a call the simulator ran (reference uccx.md §5). */
@@ -91,6 +93,11 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
         latencyMs: stack.emulator.switches.latencyMs,
         outage: stack.emulator.switches.portal !== 'ok' ? (stack.emulator.switches.portal === 'deleted' ? 'deleted' : 'moved') : stack.emulator.switches.busy ? 'busy' : stack.emulator.switches.outage,
         csqStaffed: site.csqStaffed,
+        oddities: {
+          blocked: stack.emulator.switches.operatingLimited.has(BLOCKABLE),
+          noLeads: stack.emulator.switches.leadCreation === 'disabled',
+          reuse: stack.emulator.switches.reuseOpenCallId,
+        },
         sides: stack.finesse?.twoSides ? { ...stack.finesse.inService } : null,
         pair: stack.pair ? { balancer: stack.pair.balancer.url, first: stack.connector.url, second: stack.pair.second.url } : null,
         pairMissing: stack.pairMissing,
@@ -217,7 +224,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     ctx.body = await nodeState();
   });
   router.post('/api/switches', (ctx) => {
-    const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean };
+    const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean; oddities?: { blocked?: unknown; noLeads?: unknown; reuse?: unknown } };
     const sw = stack.emulator.switches;
     if (typeof b.latencyMs === 'number') sw.latencyMs = b.latencyMs;
     if (b.outage === 'none' || b.outage === 'hang' || b.outage === 'error' || b.outage === 'busy' || b.outage === 'deleted' || b.outage === 'moved') {
@@ -231,6 +238,13 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       syncFinesse();
     }
     if (typeof b.csqStaffed === 'boolean') site.csqStaffed = b.csqStaffed;
+    const odd = b.oddities;
+    if (odd && typeof odd === 'object') {
+      if (odd.blocked === true) sw.operatingLimited.add(BLOCKABLE);
+      else if (odd.blocked === false) sw.operatingLimited.delete(BLOCKABLE);
+      if (typeof odd.noLeads === 'boolean') sw.leadCreation = odd.noLeads ? 'disabled' : 'on';
+      if (typeof odd.reuse === 'boolean') sw.reuseOpenCallId = odd.reuse;
+    }
     ctx.body = { ok: true };
   });
   // Fills the month before the oldest records with generated calls (the page's "fill a month" button).
