@@ -1,5 +1,6 @@
 import type { CallReport } from './call-journal';
 import type { DialCommand } from './dialer';
+import { agentPath } from '../../protocol/agent-api';
 
 /**
  * The gadget's session with the middleware (README "Click-to-dial"): opened once with the agent's Finesse
@@ -51,7 +52,7 @@ export class AgentSession {
   }
 
   private async open(): Promise<string> {
-    const res = await this.http(`${this.s.middlewareUrl}/api/agent/session`, {
+    const res = await this.http(`${this.s.middlewareUrl}${agentPath('session')}`, {
       method: 'POST',
       headers: { authorization: this.s.authorization(), 'content-type': 'application/json' },
       body: JSON.stringify({ agentId: this.s.agentId }),
@@ -90,7 +91,7 @@ export class AgentSession {
     this.abort = abort;
     let silence = setTimeout(() => abort.abort(), SILENCE_MS);
     try {
-      const res = await this.http(`${this.s.middlewareUrl}/api/agent/commands`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal });
+      const res = await this.http(`${this.s.middlewareUrl}${agentPath('commands')}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal });
       if (res.status === 401) this.token = null;
       if (!res.ok || !res.body) throw new Error((await res.text().catch(() => '')).trim() || `HTTP ${res.status}`);
       const reader = res.body.getReader();
@@ -166,7 +167,7 @@ export class AgentSession {
       while (this.queue.length && this.running) {
         let res: Response | null = null;
         try {
-          res = await this.post('/api/agent/calls', this.queue[0]);
+          res = await this.post(agentPath('calls'), this.queue[0]);
         } catch (err) {
           this.log(`call report not delivered: ${(err as Error).message}`);
         }

@@ -3,7 +3,7 @@ import { EventEmitter } from '@xmpp/events';
 import { Element } from '@xmpp/xml';
 import parse from '@xmpp/xml/lib/parse.js';
 import FramedParser from '@xmpp/websocket/lib/FramedParser.js';
-import { TimerSet } from './timer-set';
+import { TimerSet } from '../../protocol/timer-set';
 
 /**
  * BOSH (XEP-0124/0206) for @xmpp/client, which has none: a transport plug-in shaped like @xmpp/websocket — a

@@ -1,4 +1,4 @@
-import type { CallReport } from './agent-protocol';
+import type { CallReport } from '../../protocol/agent-api';
 import { agentLeg, callDirection, DEFAULT_INTERNAL_MAX_DIGITS, notCustomerCall, otherParty, placedInside } from './dialog-facts';
 import type { Dialog, FinesseUpdate } from './finesse-update';
 

@@ -1,4 +1,4 @@
-import type { DialCommand, DialResult } from './agent-protocol';
+import type { DialCommand, DialResult } from '../../protocol/agent-api';
 
 export type { DialCommand, DialResult };
 

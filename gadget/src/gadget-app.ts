@@ -8,6 +8,7 @@ import type { GadgetView } from './gadget-view';
 import type { Strings } from './i18n';
 import type { NotificationSource } from './notification-source';
 import { customerNumber, targetFromDialog, targetFromLookup, type LookupAnswer, type PopConfig, type Target } from './pop-target';
+import { agentPath, LOOKUP_JSON_PATH } from '../../protocol/agent-api';
 
 /** Everything the gadget is told: by its URL parameters and prefs in the desktop, by URL parameters standalone. */
 export interface GadgetSettings {
@@ -85,7 +86,7 @@ export class GadgetApp {
       this.view.dialState('failed', t.dialFailed.replace('{n}', cmd.toAddress).replace('{r}', why), result.reason);
     }
     try {
-      const res = await this.session!.post('/api/agent/dial-result', { commandId: cmd.id, ...result });
+      const res = await this.session!.post(agentPath('dialResult'), { commandId: cmd.id, ...result });
       if (!res.ok) this.deps.log(`dial result not taken: HTTP ${res.status}`);
     } catch (err) {
       this.deps.log(`dial result not delivered: ${(err as Error).message}`);
@@ -117,7 +118,7 @@ export class GadgetApp {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const res = await Promise.race([
-        this.session!.get('/api/agent/popped'),
+        this.session!.get(agentPath('popped')),
         new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${POPPED_WAIT_MS / 1000} s`)), POPPED_WAIT_MS))),
       ]);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -234,14 +235,14 @@ export class GadgetApp {
       // storage full or disabled: the in-memory tracker still guards this page
     }
     // And the middleware: a gadget loaded on another origin (the other Finesse side) asks it at start.
-    this.session?.post('/api/agent/popped', { dialogId }).catch((err: Error) => this.deps.log(`popped dialog not told to the middleware: ${err.message}`));
+    this.session?.post(agentPath('popped'), { dialogId }).catch((err: Error) => this.deps.log(`popped dialog not told to the middleware: ${err.message}`));
   }
 
   /** Asks the middleware who owns the number, over the agent's own session (no shared secret in the layout). */
   private async lookup(phone: string, dialog: PopRequest['dialog']): Promise<Target> {
     if (!this.session) return { kind: 'none', reason: 'lookup_failed' };
     try {
-      const res = await this.session.get(`/api/lookup?phone=${encodeURIComponent(phone)}`);
+      const res = await this.session.get(`${LOOKUP_JSON_PATH}?phone=${encodeURIComponent(phone)}`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return targetFromLookup((await res.json()) as LookupAnswer, dialog, this.s.pop);
     } catch (err) {
@@ -253,7 +254,7 @@ export class GadgetApp {
   private async showName(entry: Parameters<GadgetView['upsert']>[0], entity: { type: string; id: number }): Promise<void> {
     if (!this.session || entity.type === 'DEAL') return;
     try {
-      const res = await this.session.get(`/api/agent/record?type=${entity.type}&id=${entity.id}`);
+      const res = await this.session.get(`${agentPath('record')}?type=${entity.type}&id=${entity.id}`);
       const name = res.ok ? ((await res.json()) as { name?: unknown }).name : '';
       if (typeof name === 'string' && name) this.view.upsert({ ...entry, label: `${name} (${entity.type}:${entity.id})` });
     } catch (err) {

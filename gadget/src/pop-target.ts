@@ -1,5 +1,6 @@
 import { callDirection, DEFAULT_INTERNAL_MAX_DIGITS, looksLikeCustomerNumber, otherParty } from './dialog-facts';
 import type { Dialog } from './finesse-update';
+import type { LookupJson } from '../../protocol/agent-api';
 
 /**
  * Where a pop goes, decided from the dialog alone when the UCCX script left the CRM record in a call variable
@@ -31,15 +32,8 @@ export type Target =
   | { kind: 'lookup'; phone: string }
   | { kind: 'none'; reason: string };
 
-/** What /api/lookup answers (the middleware's JSON twin of the UCCX lookup). */
-export interface LookupAnswer {
-  status: 'found' | 'created' | 'pending' | 'degraded' | 'internal';
-  entityType: string;
-  entityId: number | null;
-  phone: string;
-  /** Every record of the winning type, best first (several: the agent picks). */
-  matches?: Array<{ entityType: string; entityId: number; name?: string }>;
-}
+/** The part of the lookup's JSON answer (protocol/agent-api.ts) a pop needs; `matches` absent in older answers. */
+export type LookupAnswer = Pick<LookupJson, 'status' | 'entityType' | 'entityId' | 'phone'> & { matches?: Array<{ entityType: string; entityId: number; name?: string }> };
 
 const REF = /^(CONTACT|LEAD|COMPANY|DEAL):(\d{1,12})$/i;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DialCommand } from '../../gadget/src/agent-protocol';
+import type { DialCommand } from '../../protocol/agent-api';
 
 export type { DialCommand };
 

@@ -1,8 +1,8 @@
-import type { CallReport } from '../../gadget/src/agent-protocol';
+import type { CallReport } from '../../protocol/agent-api';
 import { HttpError } from '../http-errors';
 
 /**
- * A call report from the gadget (gadget/src/agent-protocol.ts), validated, and how it goes into Bitrix24.
+ * A call report from the gadget (protocol/agent-api.ts), validated, and how it goes into Bitrix24.
  */
 export type CallRecord = CallReport;
 

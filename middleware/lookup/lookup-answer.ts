@@ -1,4 +1,5 @@
 import { Builder } from 'xml2js';
+import type { LookupJson } from '../../protocol/agent-api';
 import type { CrmEntityType } from './caller-match';
 
 /**
@@ -53,6 +54,6 @@ export function renderXml(a: LookupAnswer): string {
   });
 }
 
-export function renderJson(a: LookupAnswer): Record<string, unknown> {
+export function renderJson(a: LookupAnswer): LookupJson {
   return { ...a, crmRef: crmReference(a) };
 }

@@ -10,6 +10,7 @@ import { HttpError } from '../http-errors';
 import type { Logger } from '../log';
 import { bearerToken } from '../secrets';
 import type { SignedTokens } from '../signed-tokens';
+import { AGENT_API_PREFIX, AGENT_ROUTES } from '../../protocol/agent-api';
 
 /**
  * /api/agent/* — the gadget's session with the middleware. The gadget presents the agent's Finesse authorization
@@ -43,7 +44,7 @@ const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
 /** Finesse locks an account after 5 failed sign-ins: we stop passing guesses on well before that. */
 const FAILURE_WINDOW_MS = 5 * 60_000;
 export function agentRoutes(o: AgentRouteOptions): Router {
-  const router = new Router({ prefix: '/api/agent' });
+  const router = new Router({ prefix: AGENT_API_PREFIX });
   const heartbeatMs = o.heartbeatMs ?? 15_000;
   const failures = new Map<string, number[]>();
   const recentFailures = (account: string) => (failures.get(account) ?? []).filter((t) => Date.now() - t < FAILURE_WINDOW_MS);
@@ -59,7 +60,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
   };
   const body = (ctx: Context) => ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
 
-  router.post('/session', async (ctx) => {
+  router.post(AGENT_ROUTES.session, async (ctx) => {
     if (!o.finesse) throw new HttpError(503, 'agent session: FINESSE_URL is not configured (click-to-dial and call logging are off)');
     const agentId = body(ctx).agentId;
     if (typeof agentId !== 'string' || !/^[\w.@-]{1,64}$/.test(agentId)) throw new HttpError(400, 'agent session: "agentId" is missing or malformed');
@@ -91,7 +92,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     ctx.body = { token, expiresAt, ...identity };
   });
 
-  router.get('/commands', (ctx) => {
+  router.get(AGENT_ROUTES.commands, (ctx) => {
     const agent = agentOf(ctx);
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
@@ -111,10 +112,10 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     });
   });
 
-  router.get('/popped', async (ctx) => {
+  router.get(AGENT_ROUTES.popped, async (ctx) => {
     ctx.body = { dialogIds: await o.popped.list(agentOf(ctx).agentId) };
   });
-  router.post('/popped', async (ctx) => {
+  router.post(AGENT_ROUTES.popped, async (ctx) => {
     const agent = agentOf(ctx);
     const dialogId = body(ctx).dialogId;
     if (typeof dialogId !== 'string' || !/^[\w.:-]{1,64}$/.test(dialogId)) throw new HttpError(400, 'popped: "dialogId" is missing or malformed');
@@ -122,7 +123,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     ctx.status = 204;
   });
 
-  router.post('/dial-result', (ctx) => {
+  router.post(AGENT_ROUTES.dialResult, (ctx) => {
     const agent = agentOf(ctx);
     const b = body(ctx);
     if (typeof b.commandId !== 'string') throw new HttpError(400, 'dial result: "commandId" is missing');
@@ -138,7 +139,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
   });
 
   // The name of the record a call opens, so the agent sees "Ivan Petrov", not CONTACT:42. Agents only; no search.
-  router.get('/record', async (ctx) => {
+  router.get(AGENT_ROUTES.record, async (ctx) => {
     agentOf(ctx);
     const type = String(ctx.query.type ?? '').toUpperCase();
     const id = Number(ctx.query.id);
@@ -152,7 +153,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     ctx.body = { type, id, name };
   });
 
-  router.post('/calls', async (ctx) => {
+  router.post(AGENT_ROUTES.calls, async (ctx) => {
     const agent = agentOf(ctx);
     // Stored before the answer: a store that cannot take it answers 503 and the gadget sends the report again.
     const report = parseCallRecord(body(ctx));

@@ -5,6 +5,7 @@ import { renderJson, renderXml } from '../lookup/lookup-answer';
 import type { LookupService } from '../lookup/lookup-service';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
 import { bearerToken, sameSecret } from '../secrets';
+import { LOOKUP_JSON_PATH } from '../../protocol/agent-api';
 
 export interface LookupRouteOptions {
   /** UCCX_LOOKUP_TOKEN: the UCCX script's own credential, for /uccx/lookup only. */
@@ -69,7 +70,7 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
   };
   router.get('/uccx/lookup', xml);
   router.post('/uccx/lookup', xml);
-  router.get('/api/lookup', async (ctx) => {
+  router.get(LOOKUP_JSON_PATH, async (ctx) => {
     const answer = await run(ctx, 'phone');
     ctx.body = renderJson(answer);
   });

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { TimerSet } from '../../../gadget/src/timer-set';
+import { TimerSet } from '../../../protocol/timer-set';
 import { apiErrors, dialogUpdate, dialogXml, ringing, updateXml, type DialogSpec } from './finesse-xml';
 import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
 import type { ProsodyServer } from './prosody';
