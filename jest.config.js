@@ -1,7 +1,7 @@
 /** Tests sit beside the code they test; real HTTP on loopback, no timed assertions. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/middleware', '<rootDir>/scripts', '<rootDir>/gadget', '<rootDir>/layouts', '<rootDir>/conformance'],
+  roots: ['<rootDir>/middleware', '<rootDir>/protocol', '<rootDir>/testing', '<rootDir>/scripts', '<rootDir>/gadget', '<rootDir>/layouts', '<rootDir>/conformance'],
   testMatch: ['**/*.test.ts'],
   // @xmpp/* and ltx are ESM-only: transform them too (shared/reference/toolchain.md).
   transform: { '^.+\\.(ts|js)$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },

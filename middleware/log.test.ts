@@ -1,5 +1,5 @@
 import { SecretScrubber, createLogger } from './log';
-import { logSink } from './test-support/log-sink';
+import { logSink } from '../testing/log-sink';
 
 
 describe('SecretScrubber', () => {

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Outbox, type Attempt } from './outbox';
-import { TestStores } from './test-support/stores';
+import { TestStores } from '../testing/stores';
 
 const log = pino({ level: 'silent' });
 const stores = new TestStores();

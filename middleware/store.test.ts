@@ -1,4 +1,4 @@
-import { TestStores } from './test-support/stores';
+import { TestStores } from '../testing/stores';
 import type { Store } from './store';
 import type { PostgresDb } from './store-postgres';
 

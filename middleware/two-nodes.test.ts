@@ -6,10 +6,11 @@ import { FinesseEmulator } from '../scripts/lab/finesse/finesse-emulator';
 import { HaproxyServer } from '../scripts/lab/haproxy';
 import { LAB_UCCX_TOKEN, middlewareEnv } from '../scripts/lab/lab-stack';
 import { MiddlewareNode } from '../scripts/lab/middleware-node';
-import { PostgresServer } from '../scripts/lab/postgres-server';
-import { AgentClient, waitFor, type ReceivedCommand } from './test-support/agent-client';
-import { uccxLookup } from './test-support/lookup-client';
-import { freePort } from '../scripts/lab/process-group';
+import { PostgresServer } from '../testing/postgres-server';
+import { AgentClient, type ReceivedCommand } from '../testing/agent-client';
+import { waitFor } from '../testing/wait';
+import { uccxLookup } from '../testing/lookup-client';
+import { freePort } from '../testing/process-group';
 
 /**
  * Two middleware processes on one PostgreSQL, behind the README's HAProxy configuration (deploy/haproxy.cfg), against

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { insertCall, seedConfig } from '../middleware/stats/ccdr-fixture';
+import { insertCall, seedConfig } from '../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../middleware/stats/ccdr-source';
 import { Bitrix24Emulator } from './lab/bitrix24-emulator/server';
 import { middlewareEnv } from './lab/lab-stack';

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMarker } from '../middleware/test-support/node-process';
+import { runMarker } from '../testing/node-process';
 import { OdbcCcdrSource } from '../middleware/stats/odbc-source';
-import { seedConfig } from '../middleware/stats/ccdr-fixture';
+import { seedConfig } from '../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../middleware/stats/ccdr-source';
 import { checkStatements } from './ccdr-check';
 

@@ -37,7 +37,7 @@ npx tsc -p tsconfig.json
 npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @xmpp/client)
 
 # One run, one id and one temporary folder. Every process a test starts carries FB24_TEST_RUN (spawned children
-# inherit it; middleware/test-support/node-process.ts passes it on explicitly), so after jest we can prove that
+# inherit it; testing/node-process.ts passes it on explicitly), so after jest we can prove that
 # none outlived the run; the run's temporary folder is removed whatever the tests left in it.
 export FB24_TEST_RUN="$$-$(date +%s%N)"
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/fb24-test.XXXXXX")

@@ -5,7 +5,7 @@ import { LAB_AGENTS } from '../../scripts/lab/finesse/finesse-emulator';
 import { dialogUpdate, ringing } from '../../scripts/lab/finesse/finesse-xml';
 import { ProsodyServer } from '../../scripts/lab/finesse/prosody';
 import { PubsubPublisher } from '../../scripts/lab/finesse/pubsub-publisher';
-import { waitFor } from '../../middleware/test-support/agent-client';
+import { waitFor } from '../../testing/wait';
 import { BoshConnection, BoshSocket } from './bosh';
 import { updatesOf } from './xmpp-source';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/lab/browser';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { waitFor } from '../../middleware/test-support/agent-client';
+import { waitFor } from '../../testing/wait';
 import { buildGadget } from '../build';
 import { parseConfig } from '../../middleware/config';
 import { Connector } from '../../middleware/connector';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { waitFor } from '../../middleware/test-support/agent-client';
+import { waitFor } from '../../testing/wait';
 import { launchChromium } from '../../scripts/lab/browser';
 import { ContactCenterFlows, DIALER_PORT, ROUTE_POINT } from '../../scripts/lab/finesse/contact-center-flows';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';

@@ -1,4 +1,4 @@
-import { waitFor } from '../../middleware/test-support/agent-client';
+import { waitFor } from '../../testing/wait';
 import { LAB_AGENTS } from '../../scripts/lab/finesse/finesse-emulator';
 import { ProsodyServer } from '../../scripts/lab/finesse/prosody';
 import { BoshConnection, BoshSocket } from './bosh';

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { AgentClient, waitFor } from '../test-support/agent-client';
-import { uccxLookup } from '../test-support/lookup-client';
+import { AgentClient } from '../../testing/agent-client';
+import { waitFor } from '../../testing/wait';
+import { uccxLookup } from '../../testing/lookup-client';
 import { leadKey } from '../lookup/unknown-caller';
 
 /**

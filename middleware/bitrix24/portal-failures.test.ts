@@ -1,8 +1,8 @@
 import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { waitFor } from '../test-support/agent-client';
-import { logSink } from '../test-support/log-sink';
-import { uccxLookup } from '../test-support/lookup-client';
+import { waitFor } from '../../testing/wait';
+import { logSink } from '../../testing/log-sink';
+import { uccxLookup } from '../../testing/lookup-client';
 import { leadKey } from '../lookup/unknown-caller';
 
 /**

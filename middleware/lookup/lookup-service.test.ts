@@ -6,24 +6,16 @@ import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
 import { LAB_UCCX_TOKEN, middlewareEnv, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
-import { logSink } from '../test-support/log-sink';
-import { uccxLookup } from '../test-support/lookup-client';
+import { logSink } from '../../testing/log-sink';
+import { uccxLookup } from '../../testing/lookup-client';
 import { LOG_MISSED_CALL, missedKey } from '../missed/missed-call-log';
-import { NodeProcess, processAlive } from '../test-support/node-process';
-import { freePort } from '../../scripts/lab/process-group';
+import { NodeProcess, processAlive } from '../../testing/node-process';
+import { freePort } from '../../testing/process-group';
+import { waitFor } from '../../testing/wait';
 
 const token = LAB_UCCX_TOKEN;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
+/** waitFor with the condition first: the bound defaults to a minute (processes start and stop here). */
+const until = (cond: () => boolean | Promise<boolean>, what: string, ms = 60_000) => waitFor(async () => (await cond()) || null, ms, what).then(() => undefined);
 
 /** A Bitrix24 emulator and the settings of a middleware process against it (webhook mode, a data folder, a port). */
 async function processSetup(prefix: string, extra: Record<string, string> = {}) {

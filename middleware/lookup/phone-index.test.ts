@@ -1,6 +1,6 @@
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
-import { uccxLookup } from '../test-support/lookup-client';
+import { uccxLookup } from '../../testing/lookup-client';
 import { normalisePhone } from './phone-number';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertCall, seedConfig } from '../stats/ccdr-fixture';
+import { insertCall, seedConfig } from '../../testing/ccdr-stand-in';
 import { INFORMIX_DIALECT, SqliteCcdrSource } from '../stats/ccdr-source';
 import { abandonedAfter, callSeconds } from './abandoned-calls';
 

@@ -7,7 +7,7 @@ import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
 import { holdCallId, releaseCallId } from '../calls/call-log';
-import { insertCall, seedConfig } from '../stats/ccdr-fixture';
+import { insertCall, seedConfig } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../stats/ccdr-source';
 import { periodToUtc, UTC_TEXT } from '../stats/period';
 

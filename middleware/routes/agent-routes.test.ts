@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAB_ADMIN } from '../../scripts/lab/finesse/finesse-emulator';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { uccxLookup } from '../test-support/lookup-client';
+import { uccxLookup } from '../../testing/lookup-client';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
 import { openSqliteStore } from '../store-sqlite';
-import { AgentClient, waitFor } from '../test-support/agent-client';
-import { logSink } from '../test-support/log-sink';
+import { AgentClient } from '../../testing/agent-client';
+import { waitFor } from '../../testing/wait';
+import { logSink } from '../../testing/log-sink';
 
 /** The gadget's session, click-to-dial and call logging, over HTTP against the Finesse and Bitrix24 emulators. */
 describe('/api/agent and /bitrix/events', () => {

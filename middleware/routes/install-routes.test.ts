@@ -6,7 +6,7 @@ import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
 import { LAB_UCCX_TOKEN, middlewareEnv, startStack } from '../../scripts/lab/lab-stack';
 import { parseConfig } from '../config';
 import { Connector } from '../connector';
-import { uccxLookup } from '../test-support/lookup-client';
+import { uccxLookup } from '../../testing/lookup-client';
 
 const form = (body: string) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { renderXml } from '../lookup/lookup-answer';
-import { uccxLookup } from '../test-support/lookup-client';
-import { AgentClient } from '../test-support/agent-client';
+import { uccxLookup } from '../../testing/lookup-client';
+import { AgentClient } from '../../testing/agent-client';
 
 describe('UCCX lookup contract (/uccx/lookup, /api/lookup)', () => {
   let stack: Stack;

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { fixture } from '../stats/reports.test-fixture';
-import { uccxLookup } from '../test-support/lookup-client';
+import { fixture } from '../../testing/reports-fixture';
+import { uccxLookup } from '../../testing/lookup-client';
 
 const STATS = 'stats-token-1234';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertCall, seedConfig } from './ccdr-fixture';
+import { insertCall, seedConfig } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from './ccdr-source';
 import { periodToUtc } from './period';
 import { LiveFacts } from './report-facts';

@@ -5,7 +5,7 @@ import { FailoverCcdrSource, nodeName } from './failover-source';
 import { OdbcCcdrSource } from './odbc-source';
 import { periodToUtc } from './period';
 import { Reports } from './reports';
-import { fixture } from './reports.test-fixture';
+import { fixture } from '../../testing/reports-fixture';
 
 /**
  * db_cra on the two nodes of a UCCX HA pair, through unixODBC for real (Debian's SQLite ODBC driver): the first node

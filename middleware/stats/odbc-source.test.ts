@@ -1,6 +1,6 @@
 import { periodToUtc } from './period';
 import { Reports } from './reports';
-import { fixture } from './reports.test-fixture';
+import { fixture } from '../../testing/reports-fixture';
 import { ISOLATION_MODES, OdbcCcdrSource, type OdbcConnection, type OdbcModule } from './odbc-source';
 
 /** The production path (unixODBC + the odbc package) on Debian's SQLite ODBC driver: the same reports, to the digit. */

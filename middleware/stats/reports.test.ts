@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertCall, seedConfig } from './ccdr-fixture';
-import { fixture } from './reports.test-fixture';
+import { insertCall, seedConfig } from '../../testing/ccdr-stand-in';
+import { fixture } from '../../testing/reports-fixture';
 import { SqliteCcdrSource } from './ccdr-source';
 import { periodToUtc } from './period';
 import { Reports } from './reports';

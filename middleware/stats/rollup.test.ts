@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertCall } from './ccdr-fixture';
+import { insertCall } from '../../testing/ccdr-stand-in';
 import type { SqliteCcdrSource } from './ccdr-source';
 import { periodToUtc } from './period';
 import { LiveFacts } from './report-facts';
 import { Reports } from './reports';
-import { fixture } from './reports.test-fixture';
+import { fixture } from '../../testing/reports-fixture';
 import { StatsRollup } from './rollup';
 
 /** The rollup answers exactly what the call records answer (reports.test.ts computes those by hand). */

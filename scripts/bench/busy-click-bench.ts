@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentClient } from '../../middleware/test-support/agent-client';
+import { AgentClient } from '../../testing/agent-client';
 import { startStack } from '../lab/lab-stack';
 import type { EmulatedCall } from '../lab/bitrix24-emulator/server';
 import { f, pct, verdict } from './stats';

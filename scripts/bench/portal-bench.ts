@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentClient } from '../../middleware/test-support/agent-client';
-import { uccxLookup } from '../../middleware/test-support/lookup-client';
+import { AgentClient } from '../../testing/agent-client';
+import { uccxLookup } from '../../testing/lookup-client';
 import { LAB_UCCX_TOKEN, startStack } from '../lab/lab-stack';
 import { f, pct, verdict } from './stats';
 

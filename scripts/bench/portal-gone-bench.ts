@@ -1,4 +1,4 @@
-import { uccxLookup } from '../../middleware/test-support/lookup-client';
+import { uccxLookup } from '../../testing/lookup-client';
 import { LAB_UCCX_TOKEN, startStack } from '../lab/lab-stack';
 import { f, pct, verdict } from './stats';
 

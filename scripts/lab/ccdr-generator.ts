@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import moment from 'moment-timezone';
-import { insertCall, seedConfig, type CallSpec } from '../../middleware/stats/ccdr-fixture';
+import { insertCall, seedConfig, type CallSpec } from '../../testing/ccdr-stand-in';
 import { UTC_TEXT } from '../../middleware/stats/period';
 
 /**

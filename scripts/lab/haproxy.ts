@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, stopGroup, waitForPort } from './process-group';
+import { freePort, stopGroup, waitForPort } from '../../testing/process-group';
 
 const TEMPLATE = join(__dirname, '../../deploy/haproxy.cfg');
 

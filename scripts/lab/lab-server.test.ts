@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import moment from 'moment-timezone';
-import { seedConfig } from '../../middleware/stats/ccdr-fixture';
+import { seedConfig } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
 import { LAB_STATS_TOKEN, startStack, type Stack } from './lab-stack';
-import { waitFor } from '../../middleware/test-support/agent-client';
+import { waitFor } from '../../testing/wait';
 
 describe('lab page server', () => {
   let stack: Stack;

@@ -11,7 +11,7 @@ import { renderLabPage } from './lab-page';
 import { runCallScript, type CallTrace, type Site } from './uccx-simulator';
 import type Database from 'better-sqlite3';
 import moment from 'moment-timezone';
-import { insertCall } from '../../middleware/stats/ccdr-fixture';
+import { insertCall } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
 import { UTC_TEXT } from '../../middleware/stats/period';
 import { generateCalls } from './ccdr-generator';

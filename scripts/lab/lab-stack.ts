@@ -8,10 +8,10 @@ import { Bitrix24Emulator, type EmulatorOptions } from './bitrix24-emulator/serv
 import { FinesseEmulator } from './finesse/finesse-emulator';
 import { ProsodyServer, prosodyBinary } from './finesse/prosody';
 import { PubsubPublisher } from './finesse/pubsub-publisher';
-import { freePort } from './process-group';
+import { freePort } from '../../testing/process-group';
 import { HaproxyServer, haproxyBinary } from './haproxy';
 import { MiddlewareNode } from './middleware-node';
-import { PostgresServer, postgresBinDir } from './postgres-server';
+import { PostgresServer, postgresBinDir } from '../../testing/postgres-server';
 
 export const FINESSE_XMPP_DOMAIN = 'finesse.lab';
 

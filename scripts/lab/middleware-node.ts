@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { NodeProcess } from '../../middleware/test-support/node-process';
+import { NodeProcess } from '../../testing/node-process';
 
 /**
  * One middleware node as its own process (`npm run middleware`, as in production), for the lab's second node and

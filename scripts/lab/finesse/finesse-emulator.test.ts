@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../../../middleware/test-support/agent-client';
+import { waitFor } from '../../../testing/wait';
 import { FinesseEmulator } from './finesse-emulator';
 
 /** The Finesse emulator's REST subset against the contract in shared/reference/finesse.md §2, §4.2, §5. */

@@ -2,7 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort, signalGroup, stopGroup, waitForPort } from '../process-group';
+import { freePort, signalGroup, stopGroup, waitForPort } from '../../../testing/process-group';
 
 /**
  * A throwaway Prosody (Debian's) standing in for Finesse's notification service: a virtual host, a pubsub

@@ -1,3 +1,4 @@
+import { waitFor } from './wait';
 /**
  * Speaks the gadget's side of /api/agent/* over HTTP, for the middleware's tests and the benchmark: opens a session
  * with the agent's Finesse credentials, collects dial commands from the event stream, reports outcomes and calls.
@@ -76,16 +77,5 @@ export class AgentClient {
 
   close(): void {
     this.abort.abort();
-  }
-}
-
-/** Polls until `read()` is truthy (the system works asynchronously), failing after `ms`. */
-export async function waitFor<T>(read: () => T | Promise<T>, ms = 20000, what = 'condition'): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { PostgresServer } from '../../scripts/lab/postgres-server';
-import { Store } from '../store';
-import { PostgresDb } from '../store-postgres';
-import { SqliteDb } from '../store-sqlite';
+import { PostgresServer } from './postgres-server';
+import { Store } from '../middleware/store';
+import { PostgresDb } from '../middleware/store-postgres';
+import { SqliteDb } from '../middleware/store-sqlite';
 
 /**
  * The store's two databases for tests that must hold on both: the embedded SQLite (a fresh folder each) and a

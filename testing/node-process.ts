@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ROOT = join(__dirname, '../..');
+const ROOT = join(__dirname, '..');
 
 /**
  * A TypeScript entry point run as its own process, the way tests need it: node itself with tsx's loader (not the
@@ -47,7 +47,7 @@ export class NodeProcess {
   }
 }
 
-export { processAlive } from '../process-alive';
+export { processAlive } from '../middleware/process-alive';
 
 /** The variable `npm test` sets for one run; every process a test starts carries it (scripts/test.sh checks). */
 export function runMarker(): Record<string, string> {

@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertCall, seedConfig } from './ccdr-fixture';
-import { SqliteCcdrSource } from './ccdr-source';
+import { insertCall, seedConfig } from './ccdr-stand-in';
+import { SqliteCcdrSource } from '../middleware/stats/ccdr-source';
 
 /**
  * A hand-computed day (Europe/Moscow, UTC+3, 2024-03-01 = [2024-02-29 21:00Z, 2024-03-01 21:00Z)):
