@@ -15,7 +15,7 @@ import { HttpError, errorAnswers } from './http-errors';
 import { SecretScrubber, createLogger, type Logger } from './log';
 import { LookupService } from './lookup/lookup-service';
 import { Metrics } from './metrics';
-import { TtlCache } from './lookup/ttl-cache';
+import { TtlCache } from './ttl-cache';
 import { Outbox } from './outbox';
 import { bearerToken, sameSecret } from './secrets';
 import { PortalCheck } from './bitrix24/portal-check';

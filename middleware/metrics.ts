@@ -62,6 +62,18 @@ export class Metrics {
       },
     });
   }
+  /** A gauge with one series per label value, 1 where `on(value)` holds when /metrics is scraped. */
+  private flagGauge(name: string, help: string, label: string, values: readonly string[], on: (value: string) => boolean): Gauge {
+    return new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        for (const v of values) this.set({ [label]: v }, on(v) ? 1 : 0);
+      },
+    });
+  }
   /** This node's estimate of the portal's REST bucket as its own requests filled it. */
   bucketLevel: () => number = () => 0;
   readonly restBucket = this.readGauge(
@@ -71,19 +83,13 @@ export class Metrics {
   );
   /** Whether the portal exists where requests go: ok, gone (deleted), moved (a redirect). */
   portalState: () => 'ok' | 'gone' | 'moved' = () => 'ok';
-  readonly portal: Gauge = (() => {
-    const metrics = this;
-    return new Gauge({
-      name: 'bitrix24_portal_state',
-      help: '1 for the state the Bitrix24 portal is in: ok, gone (PORTAL_DELETED: nothing is sent but a probe every 20 s), moved (it redirects: configure its new address)',
-      labelNames: ['state'] as const,
-      registers: [this.registry],
-      collect() {
-        const now = metrics.portalState();
-        for (const s of ['ok', 'gone', 'moved'] as const) this.set({ state: s }, s === now ? 1 : 0);
-      },
-    });
-  })();
+  readonly portal = this.flagGauge(
+    'bitrix24_portal_state',
+    '1 for the state the Bitrix24 portal is in: ok, gone (PORTAL_DELETED: nothing is sent but a probe every 20 s), moved (it redirects: configure its new address)',
+    'state',
+    ['ok', 'gone', 'moved'],
+    (s) => this.portalState() === s,
+  );
   readonly outboxParked = new Gauge({ name: 'outbox_parked', help: 'Outbox items Bitrix24 refused for good (kept a week with their reason; never retried)', registers: [this.registry] });
   /** Clicks held while the portal cannot confirm them. */
   heldClicks: () => number = () => 0;
@@ -93,13 +99,13 @@ export class Metrics {
   /** The local phone index, read when /metrics is scraped (null: no index). */
   phoneIndexState: (() => { complete: boolean; records: number; numbers: number; ageSeconds: number | null } | null) | null = null;
   private readonly indexGauge = (name: string, help: string, pick: (s: { complete: boolean; records: number; numbers: number; ageSeconds: number | null }) => number) => {
-    const metrics = this;
+    const read = () => this.phoneIndexState?.();
     return new Gauge({
       name,
       help,
       registers: [this.registry],
       collect() {
-        const s = metrics.phoneIndexState?.();
+        const s = read();
         if (s) this.set(pick(s));
       },
     });
@@ -115,19 +121,13 @@ export class Metrics {
 
   /** The administrator-fixable refusals open on this node (bitrix24/admin-notices.ts). */
   adminNotices: () => ReadonlySet<string> = () => new Set();
-  readonly adminNoticeGauge: Gauge = (() => {
-    const metrics = this;
-    return new Gauge({
-      name: 'bitrix24_admin_notices',
-      help: 'Refusals only a portal administrator can fix, 1 while open: lead_creation_disabled (LEAD_CREATION_ERROR in a register answer), access_denied (a method refused to our credentials)',
-      labelNames: ['kind'] as const,
-      registers: [this.registry],
-      collect() {
-        const open = metrics.adminNotices();
-        for (const kind of ['lead_creation_disabled', 'access_denied']) this.set({ kind }, open.has(kind) ? 1 : 0);
-      },
-    });
-  })();
+  readonly adminNoticeGauge = this.flagGauge(
+    'bitrix24_admin_notices',
+    'Refusals only a portal administrator can fix, 1 while open: lead_creation_disabled (LEAD_CREATION_ERROR in a register answer), access_denied (a method refused to our credentials)',
+    'kind',
+    ['lead_creation_disabled', 'access_denied'],
+    (kind) => this.adminNotices().has(kind),
+  );
   readonly bitrix24: ClientObserver = {
     request: (kind, outcome, seconds) => this.b24Requests.observe({ kind, outcome }, seconds),
     command: (method, outcome) => this.b24Calls.inc({ method, outcome }),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bitrix24Emulator } from '../scripts/lab/bitrix24-emulator/server';
@@ -82,7 +82,7 @@ describe('two middleware nodes on PostgreSQL', () => {
 
   afterEach(async () => {
     // FB24_DEBUG_NODES=1: the nodes' logs, to see why a test failed.
-    if (process.env.FB24_DEBUG_NODES) for (const n of nodes) process.stderr.write(`--- ${n.name}\n${require('node:fs').readFileSync(n.logFile, 'utf8')}\n`);
+    if (process.env.FB24_DEBUG_NODES) for (const n of nodes) process.stderr.write(`--- ${n.name}\n${readFileSync(n.logFile, 'utf8')}\n`);
     for (const c of clients.splice(0)) c.close();
     await Promise.all(nodes.map((n) => n.kill()));
     await lb?.stop();

@@ -35,6 +35,8 @@ if ! node -e "require('odbc')" 2>/dev/null; then
 fi
 npx tsc -p tsconfig.json
 npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @xmpp/client)
+# The layering and the code rules (eslint.config.mjs): a wrong import fails the build here.
+npx eslint --max-warnings 0 .
 
 # One run, one id and one temporary folder. Every process a test starts carries FB24_TEST_RUN (spawned children
 # inherit it; testing/node-process.ts passes it on explicitly), so after jest we can prove that

@@ -32,7 +32,6 @@ describe.each(['websocket', 'bosh'] as const)('standalone gadget over %s (Prosod
   afterEach(() => stack.finesse!.endAll());
 
   const card = (type: string, id: number) => `${stack.emulator.url}/crm/${type}/details/${id}/`;
-  const state = () => page.locator('.fb24-state').getAttribute('data-status');
 
   it('pops the card of a ringing call', async () => {
     const popup = context.waitForEvent('page');

@@ -1,4 +1,4 @@
-import type { CrmEntityType, CrmMatch, CrmUser } from '../lookup/caller-match';
+import type { CrmEntityType, CrmMatch, CrmUser } from './crm-types';
 import { OperatingLimitError } from './errors';
 import type { Bitrix24Client } from './rest-client';
 

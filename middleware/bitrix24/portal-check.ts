@@ -1,4 +1,4 @@
-import { TtlCache } from '../lookup/ttl-cache';
+import { TtlCache } from '../ttl-cache';
 import type { LeakyBucket } from './leaky-bucket';
 import type { PortalState } from './portal-state';
 

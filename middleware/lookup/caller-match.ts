@@ -1,3 +1,6 @@
+import type { CrmEntityType, CrmMatch, CrmUser } from '../bitrix24/crm-types';
+export type { CrmEntityType, CrmMatch, CrmUser };
+
 /**
  * Which CRM record owns a caller, and where the call goes. Pure: the adapter hands us matches and users in our
  * own shapes. The rule, in order (README "Which record wins"):
@@ -6,23 +9,6 @@
  *   3. the most recently created record (highest id).
  * The chosen record's responsible gets the call when active with an extension; otherwise the queue.
  */
-export type CrmEntityType = 'CONTACT' | 'LEAD' | 'COMPANY';
-
-export interface CrmMatch {
-  type: CrmEntityType;
-  id: number;
-  responsibleId: number | null;
-  /** The record's name or title, when the CRM gave one (for the gadget's picker). */
-  name?: string;
-}
-
-export interface CrmUser {
-  id: number;
-  active: boolean;
-  /** UF_PHONE_INNER: the agent's Finesse extension. */
-  extension: string | null;
-}
-
 export interface Routing {
   match: CrmMatch;
   /** The user who gets the call, or null: route to the queue. */

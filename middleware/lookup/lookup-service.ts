@@ -8,7 +8,7 @@ import { candidates, chooseRouting, rankMatches, type CrmMatch, type CrmUser } f
 import { queueAnswer, type LookupAnswer } from './lookup-answer';
 import type { PhoneNumber } from './phone-number';
 import type { PhoneIndex } from './phone-index';
-import { TtlCache } from './ttl-cache';
+import { TtlCache } from '../ttl-cache';
 import { ENSURE_LEAD, leadKey, type EnsureLeadPayload, type EnsureLeadResult } from './unknown-caller';
 
 export interface LookupOptions {
