@@ -6,7 +6,7 @@ import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 const outside = (...groups) => ({ patterns: groups.map(([group, message]) => ({ group: [group].flat(), message })) });
 const NOT_LAB = ['**/scripts/**', 'the lab and the tools are clients of the product, never imported by it'];
-const NOT_TESTING = ['**/testing/**', 'the tests\' harness is for tests (and the lab), never for production code'];
+const NOT_TESTING = ['**/testing/**', "the tests' harness is for tests (and the lab), never for production code"];
 const NOT_GADGET = ['**/gadget/**', 'what gadget and middleware share lives in protocol/'];
 const NOT_MIDDLEWARE = ['**/middleware/**', 'the gadget speaks to the middleware over HTTP (protocol/), never imports it'];
 const NOT_FEATURES = ['../lookup/*', '../calls/*', '../missed/*', '../stats/*', '../routes/*', '../connector'];

@@ -3,7 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/middleware', '<rootDir>/protocol', '<rootDir>/testing', '<rootDir>/scripts', '<rootDir>/gadget', '<rootDir>/layouts', '<rootDir>/conformance'],
   testMatch: ['**/*.test.ts'],
-  // @xmpp/* and ltx are ESM-only: transform them too (shared/reference/toolchain.md).
+  // @xmpp/* and ltx are ESM-only: transform them too (github.com/xmppjs/xmpp.js publishes them as ES modules only).
   transform: { '^.+\\.(ts|js)$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   transformIgnorePatterns: ['/node_modules/(?!(@xmpp|ltx)/)'],
   testTimeout: 30000,

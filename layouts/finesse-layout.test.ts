@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
 import { GADGET_XML } from '../gadget/build';
 
-/** The layout against the Finesse layout facts (shared/reference/finesse.md §6.8) and our gadget's parameters. */
+/** The layout against the Finesse layout facts (Cisco Finesse Administration Guide, "Manage Desktop Layout") and our gadget's parameters. */
 type Node = Record<string, unknown[]>;
 const first = (n: unknown, k: string) => ((n as Node)[k] ?? [])[0];
 const text = (v: unknown) => (typeof v === 'string' ? v : String((v as { _?: string })?._ ?? ''));
@@ -19,9 +19,7 @@ describe('layouts/finesse-layout.xml', () => {
   const layouts = () => (root.layout as Node[]).map((l) => ({ role: text(first(l, 'role')), layout: l }));
   const gadgetUrls = (l: Node) => {
     const page = ((first(l, 'page') as Node).gadget ?? []).map(text);
-    const tabs = ((first(l, 'tabs') as Node).tab as Node[]).flatMap((t) =>
-      ((first(t, 'columns') as Node).column as Node[]).flatMap((c) => ((first(c, 'gadgets') as Node).gadget ?? []).map(text)),
-    );
+    const tabs = ((first(l, 'tabs') as Node).tab as Node[]).flatMap((t) => ((first(t, 'columns') as Node).column as Node[]).flatMap((c) => ((first(c, 'gadgets') as Node).gadget ?? []).map(text)));
     return { page, tabs };
   };
 

@@ -22,7 +22,10 @@ describe('configuration', () => {
   });
 
   it('takes Finesse side A and side B, and refuses a third or a non-URL', () => {
-    expect(parseConfig({ ...base, FINESSE_URL: 'https://fin1.example.com:8445/, https://fin2.example.com:8445' }).finesseUrls).toEqual(['https://fin1.example.com:8445', 'https://fin2.example.com:8445']);
+    expect(parseConfig({ ...base, FINESSE_URL: 'https://fin1.example.com:8445/, https://fin2.example.com:8445' }).finesseUrls).toEqual([
+      'https://fin1.example.com:8445',
+      'https://fin2.example.com:8445',
+    ]);
     expect(parseConfig(base).finesseUrls).toEqual([]);
     expect(() => parseConfig({ ...base, FINESSE_URL: 'https://a,https://b,https://c' })).toThrow(/FINESSE_URL.*at most 2/);
     expect(() => parseConfig({ ...base, FINESSE_URL: 'https://a,fin2:8445' })).toThrow(/FINESSE_URL.*http\(s\) URL/);

@@ -32,7 +32,11 @@ export const CONFIG_KEYS = {
   },
   TLS_CERT: { kind: { type: 'string' }, doc: 'PEM certificate path; with TLS_KEY serves HTTPS' },
   TLS_KEY: { kind: { type: 'string' }, doc: 'PEM private key path; with TLS_CERT serves HTTPS' },
-  TRUST_PROXY: { kind: { type: 'string', pattern: /^(true|false|yes|no|[0-9])$/i, hint: 'false, true (one proxy) or the number of proxies in front' }, default: 'false', doc: 'the client address is the one the proxy appended to X-Forwarded-For: `true` for one reverse proxy, a number for a chain of them; `false`: the connection\'s address' },
+  TRUST_PROXY: {
+    kind: { type: 'string', pattern: /^(true|false|yes|no|[0-9])$/i, hint: 'false, true (one proxy) or the number of proxies in front' },
+    default: 'false',
+    doc: "the client address is the one the proxy appended to X-Forwarded-For: `true` for one reverse proxy, a number for a chain of them; `false`: the connection's address",
+  },
   LOG_LEVEL: {
     kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     default: 'info',
@@ -44,22 +48,38 @@ export const CONFIG_KEYS = {
   B24_CLIENT_SECRET: { kind: { type: 'string' }, secret: true, doc: 'local application client_secret (application mode)' },
   B24_PORTAL_URL: { kind: { type: 'url' }, doc: 'the one portal allowed to install the application (required in application mode); every install and event is checked against it' },
   B24_OAUTH_URL: { kind: { type: 'url' }, default: 'https://oauth.bitrix.info/oauth/token/', doc: 'the Bitrix24 OAuth token endpoint (never taken from a request)' },
-  FINESSE_LOCKOUT_THRESHOLD: { kind: { type: 'int', min: 0, max: 100 }, default: '5', doc: "failed sign-ins after which Finesse locks an account (0: Finesse's lockout is off); agent sessions stop forwarding an account's sign-ins two refusals before it" },
+  FINESSE_LOCKOUT_THRESHOLD: {
+    kind: { type: 'int', min: 0, max: 100 },
+    default: '5',
+    doc: "failed sign-ins after which Finesse locks an account (0: Finesse's lockout is off); agent sessions stop forwarding an account's sign-ins two refusals before it",
+  },
   B24_UNPROCESSED_USER_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'Bitrix24 user who owns leads of unknown callers' },
   B24_RATE_PER_SEC: { kind: { type: 'int', min: 1, max: 1000 }, default: '2', doc: 'leaky bucket drain rate of the portal plan' },
   B24_RATE_BURST: { kind: { type: 'int', min: 1, max: 100000 }, default: '50', doc: 'leaky bucket size of the portal plan' },
   B24_REQUEST_TIMEOUT_MS: { kind: { type: 'int', min: 100, max: 120000 }, default: '10000', doc: 'deadline of one HTTP request to Bitrix24' },
-  B24_WRITE_SETTLE_MS: { kind: { type: 'int', min: 0, max: 3600000 }, default: '60000', doc: 'after a lead creation whose answer never came, how long to wait for Bitrix24 to finish it before looking for it (never sent twice meanwhile)' },
+  B24_WRITE_SETTLE_MS: {
+    kind: { type: 'int', min: 0, max: 3600000 },
+    default: '60000',
+    doc: 'after a lead creation whose answer never came, how long to wait for Bitrix24 to finish it before looking for it (never sent twice meanwhile)',
+  },
   LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time' },
   LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
-  PHONE_INDEX_SYNC_S: { kind: { type: 'int', min: 0, max: 604800 }, default: '0', doc: 'keep a local index of the CRM\'s phone numbers, read in full at start and every this many seconds: known callers are routed with no REST request, also while Bitrix24 is down (0: off)' },
+  PHONE_INDEX_SYNC_S: {
+    kind: { type: 'int', min: 0, max: 604800 },
+    default: '0',
+    doc: "keep a local index of the CRM's phone numbers, read in full at start and every this many seconds: known callers are routed with no REST request, also while Bitrix24 is down (0: off)",
+  },
   PHONE_INDEX_EVENTS: {
     kind: { type: 'enum', values: ['handler', 'offline'] },
     default: 'handler',
-    doc: "how CRM changes reach the phone index (application mode): `handler` — Bitrix24 posts them to PUBLIC_URL; `offline` — Bitrix24 queues them and the middleware reads the queue every 10 s (event.offline.get), for a middleware Bitrix24 cannot reach",
+    doc: 'how CRM changes reach the phone index (application mode): `handler` — Bitrix24 posts them to PUBLIC_URL; `offline` — Bitrix24 queues them and the middleware reads the queue every 10 s (event.offline.get), for a middleware Bitrix24 cannot reach',
   },
   USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
-  UCCX_LOOKUP_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'token the UCCX script sends as `token` to /uccx/lookup (required unless HOST is a loopback address)' },
+  UCCX_LOOKUP_TOKEN: {
+    kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' },
+    secret: true,
+    doc: 'token the UCCX script sends as `token` to /uccx/lookup (required unless HOST is a loopback address)',
+  },
   FINESSE_ORIGINS: { kind: { type: 'list' }, default: '', doc: 'origins of the Finesse desktop allowed to call /api/* from the gadget (CORS)' },
   UCCX_ALLOWED_IPS: { kind: { type: 'list' }, doc: 'comma-separated client IPs allowed to call /uccx/lookup (empty: any)' },
   PHONE_COUNTRY_CODE: { kind: { type: 'string', pattern: /^[1-9]\d{0,2}$/, hint: '1 to 3 digits' }, default: '7', doc: 'country code added to national numbers' },
@@ -67,29 +87,68 @@ export const CONFIG_KEYS = {
   PHONE_TRUNK_PREFIX: { kind: { type: 'string', pattern: /^\d{0,2}$/, hint: '0 to 2 digits' }, default: '8', doc: 'national trunk prefix (8 in Russia, 0 in most of Europe)' },
   PHONE_OUTSIDE_PREFIXES: { kind: { type: 'list' }, default: '', doc: 'outside-line prefixes UCCX may put before the number, e.g. `9`' },
   CCDR_SQLITE_PATH: { kind: { type: 'string' }, doc: 'the UCCX call records as a SQLite file (db_cra stand-in; lab, demos, CCDR exports)' },
-  CCDR_ODBC_CONNECTION: { kind: { type: 'string' }, secret: true, doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user; in an HA pair the standby node (Cisco: report from the standby)' },
+  CCDR_ODBC_CONNECTION: {
+    kind: { type: 'string' },
+    secret: true,
+    doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user; in an HA pair the standby node (Cisco: report from the standby)',
+  },
   CCDR_ODBC_CONNECTION_2: { kind: { type: 'string' }, secret: true, doc: "the other node's db_cra in a UCCX HA pair: used while the first cannot be reached (the first is tried again each minute)" },
   CCDR_QUERY_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 300000 }, default: '15000', doc: 'longest a statistics query may run' },
   PORTAL_TIMEZONE: { kind: { type: 'string' }, default: 'Europe/Moscow', doc: "the portal's IANA time zone: days and hours of the statistics" },
   MISSED_CALLS_POLL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how often abandoned UCCX calls are read and logged in Bitrix24 as missed calls (0: off)' },
-  MISSED_CALLS_SHORT_S: { kind: { type: 'int', min: 0, max: 3600 }, default: '5', doc: 'a missed call shorter than this (a hang-up during the greeting) is logged on an existing record but creates no lead (0: every one does)' },
-  MISSED_CALLS_LOOKBACK_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '600', doc: 'how far back each poll reads again, for call records UCCX (or the standby node) writes late; logging stays exactly once' },
-  STATS_ROLLUP_REFRESH_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how often settled days of the call records are summed into the statistics rollup beside the store (0: off, every report reads the call records)' },
+  MISSED_CALLS_SHORT_S: {
+    kind: { type: 'int', min: 0, max: 3600 },
+    default: '5',
+    doc: 'a missed call shorter than this (a hang-up during the greeting) is logged on an existing record but creates no lead (0: every one does)',
+  },
+  MISSED_CALLS_LOOKBACK_S: {
+    kind: { type: 'int', min: 0, max: 86400 },
+    default: '600',
+    doc: 'how far back each poll reads again, for call records UCCX (or the standby node) writes late; logging stays exactly once',
+  },
+  STATS_ROLLUP_REFRESH_S: {
+    kind: { type: 'int', min: 0, max: 86400 },
+    default: '300',
+    doc: 'how often settled days of the call records are summed into the statistics rollup beside the store (0: off, every report reads the call records)',
+  },
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
   PUBLIC_URL: { kind: { type: 'url' }, doc: "address at which Bitrix24 reaches the middleware (its event handler); default: the middleware's own listening address (never a request's Host)" },
-  B24_LINE_NUMBER: { kind: { type: 'string', pattern: /^[\w.-]{1,50}$/, hint: '1 to 50 letters, digits, dots or dashes' }, default: 'finesse', doc: 'number of the external line the application adds in Bitrix24 (choose it as the default for outgoing calls)' },
+  B24_LINE_NUMBER: {
+    kind: { type: 'string', pattern: /^[\w.-]{1,50}$/, hint: '1 to 50 letters, digits, dots or dashes' },
+    default: 'finesse',
+    doc: 'number of the external line the application adds in Bitrix24 (choose it as the default for outgoing calls)',
+  },
   B24_SHOW_CALL_CARD: { kind: { type: 'bool' }, default: 'false', doc: "show Bitrix24's own call card to the agent during inbound calls" },
-  FINESSE_URL: { kind: { type: 'urls', max: 2 }, doc: "Finesse REST base of each node, comma-separated (side A, side B), e.g. https://finesse1.example.com:8445: the middleware checks an agent's sign-in on the side that is IN_SERVICE when the gadget opens its session (click-to-dial, call logging)" },
+  FINESSE_URL: {
+    kind: { type: 'urls', max: 2 },
+    doc: "Finesse REST base of each node, comma-separated (side A, side B), e.g. https://finesse1.example.com:8445: the middleware checks an agent's sign-in on the side that is IN_SERVICE when the gadget opens its session (click-to-dial, call logging)",
+  },
   AGENT_EXTENSIONS: { kind: { type: 'list' }, default: '', doc: "Bitrix24 user → Finesse extension overrides, e.g. `5:1021,6:1022` (else the user's internal number UF_PHONE_INNER)" },
   DIAL_OUTSIDE_PREFIX: { kind: { type: 'string', pattern: /^[0-9*#]{0,4}$/, hint: '0 to 4 digits' }, default: '', doc: 'outside-line prefix dialled before external numbers, e.g. `9`' },
-  DIAL_INTERNATIONAL_PREFIX: { kind: { type: 'string', pattern: /^\d{1,4}$/, hint: '1 to 4 digits' }, default: '810', doc: 'international call prefix of the dial plan (`810` in Russia, `00` in most of Europe)' },
-  DIAL_WHEN_READY: { kind: { type: 'enum', values: ['switch', 'refuse'] }, default: 'switch', doc: 'UCCX dials only from NOT_READY: `switch` the agent to NOT_READY first, or `refuse` the click with a message' },
+  DIAL_INTERNATIONAL_PREFIX: {
+    kind: { type: 'string', pattern: /^\d{1,4}$/, hint: '1 to 4 digits' },
+    default: '810',
+    doc: 'international call prefix of the dial plan (`810` in Russia, `00` in most of Europe)',
+  },
+  DIAL_WHEN_READY: {
+    kind: { type: 'enum', values: ['switch', 'refuse'] },
+    default: 'switch',
+    doc: 'UCCX dials only from NOT_READY: `switch` the agent to NOT_READY first, or `refuse` the click with a message',
+  },
   DIAL_NOT_READY_REASON_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'reason code id used when switching an agent to NOT_READY to dial (when reason codes are mandatory)' },
   DIAL_RESULT_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 60000 }, default: '8000', doc: "how long a click waits for the agent's gadget to report the MAKE_CALL outcome" },
-  CLICK_PROOF_WINDOW_S: { kind: { type: 'int', min: 5, max: 300 }, default: '30', doc: "how long a click is held while Bitrix24 is too busy to confirm it (user.current on the click's token); then it fails visibly" },
-  CALL_FINISH_SETTLE_MS: { kind: { type: 'int', min: 0, max: 60000 }, default: '3000', doc: "how long a call's finish waits after its end was reported, for the agent's other tabs to report theirs (earliest answer, latest end)" },
+  CLICK_PROOF_WINDOW_S: {
+    kind: { type: 'int', min: 5, max: 300 },
+    default: '30',
+    doc: "how long a click is held while Bitrix24 is too busy to confirm it (user.current on the click's token); then it fails visibly",
+  },
+  CALL_FINISH_SETTLE_MS: {
+    kind: { type: 'int', min: 0, max: 60000 },
+    default: '3000',
+    doc: "how long a call's finish waits after its end was reported, for the agent's other tabs to report theirs (earliest answer, latest end)",
+  },
   SHUTDOWN_GRACE_MS: { kind: { type: 'int', min: 0, max: 120000 }, default: '10000', doc: 'time to finish requests and flush the outbox on SIGTERM' },
 } as const satisfies Record<string, KeySpec>;
 
@@ -106,9 +165,7 @@ export interface Config {
   proxyHops: number;
   logLevel: string;
   uiLanguage: 'ru' | 'en';
-  bitrix24:
-    | { mode: 'webhook'; webhookUrl: string }
-    | { mode: 'app'; clientId: string; clientSecret: string; portalUrl: string; oauthUrl: string };
+  bitrix24: { mode: 'webhook'; webhookUrl: string } | { mode: 'app'; clientId: string; clientSecret: string; portalUrl: string; oauthUrl: string };
   unprocessedUserId: number;
   rate: { perSecond: number; burst: number };
   requestTimeoutMs: number;
@@ -152,7 +209,11 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly key: string, expected: string, got?: string) {
+  constructor(
+    readonly key: string,
+    expected: string,
+    got?: string,
+  ) {
     super(`configuration ${key}: expected ${expected}${got === undefined ? '' : `, got "${got}"`}`);
     this.name = 'ConfigError';
   }
@@ -225,9 +286,15 @@ function parseValue(src: Source, key: ConfigKey): string | number | boolean | st
       if (!['true', 'false', '1', '0', 'yes', 'no'].includes(v.toLowerCase())) throw new ConfigError(key, 'true or false', v);
       return ['true', '1', 'yes'].includes(v.toLowerCase());
     case 'list':
-      return v.split(',').map((s) => s.trim()).filter(Boolean);
+      return v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     case 'urls': {
-      const urls = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const urls = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (urls.length > kind.max) throw new ConfigError(key, `at most ${kind.max} comma-separated http(s) URLs`, shown(key, v));
       return urls.map((u) => httpUrl(key, u));
     }
@@ -265,7 +332,8 @@ export function parseConfig(src: Source): Config {
 
   const phoneIndexEvents = get<'handler' | 'offline'>('PHONE_INDEX_EVENTS');
   // event.offline.get works only with an application's authorization (b24restdocs, event-offline-get.md).
-  if (phoneIndexEvents === 'offline' && bitrix24.mode !== 'app') throw new ConfigError('PHONE_INDEX_EVENTS', '`handler` in webhook mode: offline events need the application (B24_CLIENT_ID)', 'offline');
+  if (phoneIndexEvents === 'offline' && bitrix24.mode !== 'app')
+    throw new ConfigError('PHONE_INDEX_EVENTS', '`handler` in webhook mode: offline events need the application (B24_CLIENT_ID)', 'offline');
 
   const unprocessedUserId = get<number | undefined>('B24_UNPROCESSED_USER_ID');
   if (unprocessedUserId === undefined) {
@@ -276,7 +344,10 @@ export function parseConfig(src: Source): Config {
   const key = str('TLS_KEY');
   if (Boolean(cert) !== Boolean(key)) throw new ConfigError(cert ? 'TLS_KEY' : 'TLS_CERT', 'set together with its pair (TLS_CERT and TLS_KEY)');
   const tls = cert && key ? { cert, key } : null;
-  for (const [k, path] of [['TLS_CERT', cert], ['TLS_KEY', key]] as const) {
+  for (const [k, path] of [
+    ['TLS_CERT', cert],
+    ['TLS_KEY', key],
+  ] as const) {
     if (path) {
       try {
         readFileSync(path);

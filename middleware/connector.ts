@@ -158,10 +158,7 @@ export class Connector {
     this.agentTokens = new SignedTokens(this.store, 'agent.sessionKey', 60 * 60 * 1000);
     this.pageSessions = new PageSessions(this.store);
     const b24 = config.bitrix24;
-    this.credentials =
-      b24.mode === 'webhook'
-        ? new WebhookCredentials(b24.webhookUrl)
-        : new AppCredentials(this.store, b24, this.scrubber, this.log, config.requestTimeoutMs);
+    this.credentials = b24.mode === 'webhook' ? new WebhookCredentials(b24.webhookUrl) : new AppCredentials(this.store, b24, this.scrubber, this.log, config.requestTimeoutMs);
     // Two clients on one bucket: reads (lookups, clicks) and the outbox's writes go in separate batches, because
     // Bitrix24 answers a batch when its slowest command ran — a slow crm.lead.add must never hold up a lookup.
     this.portalState = new PortalState(this.log);
@@ -204,7 +201,15 @@ export class Connector {
       {
         [ENSURE_LEAD]: ensureLeadHandler({ directory: writes, store: this.store, unprocessedUserId: config.unprocessedUserId, settleMs: config.writeSettleMs }),
         [LOG_MISSED_CALL]: missedHandler,
-        [REGISTER_CALL]: registerCallHandler({ client: this.writer, store: this.store, directory: writes, userFor: agentUsers(writes, config.agentExtensions), rules: callRules, line: config.line, notices }),
+        [REGISTER_CALL]: registerCallHandler({
+          client: this.writer,
+          store: this.store,
+          directory: writes,
+          userFor: agentUsers(writes, config.agentExtensions),
+          rules: callRules,
+          line: config.line,
+          notices,
+        }),
         [NOTIFY_ADMIN]: notifyAdminHandler({ client: this.writer }),
         [FINISH_CALL]: finishCallHandler({ client: this.writer, outbox: () => this.outbox, store: this.store }),
         [FAIL_CLICK]: failClickHandler({ client: this.writer, store: this.store }),
@@ -243,9 +248,7 @@ export class Connector {
     });
     // The local phone index: its own client on the shared bucket (its batches never hold up a lookup's).
     this.phoneIndex = config.phoneIndexSyncMs > 0 ? new PhoneIndex(join(config.dataDir, 'phone-index.sqlite'), config.phone) : null;
-    this.indexSync = this.phoneIndex
-      ? new IndexSync(new Bitrix24Client(this.credentials, bucket, clientOptions), this.phoneIndex, { bucket, burst: config.rate.burst })
-      : null;
+    this.indexSync = this.phoneIndex ? new IndexSync(new Bitrix24Client(this.credentials, bucket, clientOptions), this.phoneIndex, { bucket, burst: config.rate.burst }) : null;
     // Another node took a CRM event (Bitrix24 sends each to one address) and read the record: this node's index takes it.
     if (this.phoneIndex && this.store.kind === 'postgres') {
       const index = this.phoneIndex;
@@ -283,7 +286,9 @@ export class Connector {
     });
     this.ccdr = config.stats.source ? openCcdrSource(config.stats.source, config.stats.queryTimeoutMs) : null;
     // UCCX writes a call's records when it ends: read them a minute later.
-    this.missedCalls = this.ccdr ? new MissedCallSync(this.ccdr, this.outbox, this.store, { pollMs: config.stats.missedPollMs, lagMs: 60_000, lookbackMs: config.stats.missedLookbackMs, log: this.log }) : null;
+    this.missedCalls = this.ccdr
+      ? new MissedCallSync(this.ccdr, this.outbox, this.store, { pollMs: config.stats.missedPollMs, lagMs: 60_000, lookbackMs: config.stats.missedLookbackMs, log: this.log })
+      : null;
     this.finesse = config.finesseUrls.length ? new FinesseSides(config.finesseUrls, FINESSE_TIMEOUT_MS) : null;
     const src = config.stats.source;
     this.statsRollup =
@@ -352,7 +357,10 @@ export class Connector {
             return { ok: true, depth: s.depth, oldestPendingSeconds: Math.round(s.oldestPendingMs / 1000), parked: s.parked };
           },
           // Reported, not fatal: what only a portal administrator can fix (bitrix24/admin-notices.ts).
-          adminNotices: async () => ({ ok: true, open: (await this.notices.list()).map((n) => ({ kind: n.kind, method: n.method, detail: n.detail, since: new Date(n.firstAt).toISOString(), lastSeen: new Date(n.lastAt).toISOString() })) }),
+          adminNotices: async () => ({
+            ok: true,
+            open: (await this.notices.list()).map((n) => ({ kind: n.kind, method: n.method, detail: n.detail, since: new Date(n.firstAt).toISOString(), lastSeen: new Date(n.lastAt).toISOString() })),
+          }),
           // Reported, not fatal: agents' extensions are guarded from their sessions even before the portal's list is read.
           internalNumbers: () => {
             const n = this.internalNumbers;
@@ -470,10 +478,11 @@ export class Connector {
           tokenUser: (t, expiresAt) => check.tokenUser(t, expiresAt),
           proveBy: (t, expiresAt, deadline) => check.proveBy(t, expiresAt, deadline),
           proofWindowMs: this.config.dial.proofWindowMs,
-          stillInstalled: () => this.client.call('app.info').then(
-            () => true,
-            (err: unknown) => !(err instanceof AuthError || err instanceof NotInstalledError), // unsure: keep our tokens
-          ),
+          stillInstalled: () =>
+            this.client.call('app.info').then(
+              () => true,
+              (err: unknown) => !(err instanceof AuthError || err instanceof NotInstalledError), // unsure: keep our tokens
+            ),
         }),
       );
     }
@@ -530,7 +539,9 @@ export class Connector {
   private async crmChanged(type: 'CONTACT' | 'COMPANY' | 'LEAD', id: number, deleted: boolean): Promise<void> {
     const record = await this.indexSync!.refreshRecord(type, id, deleted);
     if (this.store.kind === 'postgres') {
-      await this.store.publish('crm.changed', { type, id, record }).catch((err: Error) => this.log.warn({ err: err.message }, 'could not tell the other nodes about a CRM change; their indexes catch up at the next full read'));
+      await this.store
+        .publish('crm.changed', { type, id, record })
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'could not tell the other nodes about a CRM change; their indexes catch up at the next full read'));
     }
   }
 
@@ -556,7 +567,8 @@ export class Connector {
     this.metrics.storeUp.set(check.ok ? 1 : 0);
     if (this.storeUp !== null && this.storeUp !== check.ok) {
       if (check.ok) this.log.info({ store: this.store.db.describe() }, 'the store answers again');
-      else this.log.error({ store: this.store.db.describe(), reason: check.reason }, 'the store does not answer: lookups go on (new callers\' leads are held here until it is back); reports answer 503');
+      else
+        this.log.error({ store: this.store.db.describe(), reason: check.reason }, "the store does not answer: lookups go on (new callers' leads are held here until it is back); reports answer 503");
     }
     this.storeUp = check.ok;
     if (check.ok) await this.updateOutboxGauges();
@@ -565,9 +577,7 @@ export class Connector {
   async listen(port = this.config.port, host = this.config.host): Promise<AddressInfo> {
     const handler = this.app.callback();
     const tls = this.config.tls;
-    this.server = tls
-      ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...TLS_POLICY }, handler)
-      : http.createServer(handler);
+    this.server = tls ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...TLS_POLICY }, handler) : http.createServer(handler);
     this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);

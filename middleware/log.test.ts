@@ -1,7 +1,6 @@
 import { SecretScrubber, createLogger } from './log';
 import { logSink } from '../testing/log-sink';
 
-
 describe('SecretScrubber', () => {
   it.each([
     ['https://portal.example/rest/1/abcdef123456/crm.lead.add', 'https://portal.example/rest/1/***/crm.lead.add'],

@@ -113,7 +113,11 @@ export class Metrics {
   readonly indexComplete = this.indexGauge('phone_index_complete', '1 when a complete phone index answers lookups', (s) => (s.complete ? 1 : 0));
   readonly indexRecords = this.indexGauge('phone_index_records', 'CRM records in the phone index', (s) => s.records);
   readonly indexNumbers = this.indexGauge('phone_index_numbers', 'Phone numbers in the phone index', (s) => s.numbers);
-  readonly indexAge = this.indexGauge('phone_index_age_seconds', 'Since the last complete read of the CRM (the most a change can lag behind, short of a lookup confirming it)', (s) => s.ageSeconds ?? -1);
+  readonly indexAge = this.indexGauge(
+    'phone_index_age_seconds',
+    'Since the last complete read of the CRM (the most a change can lag behind, short of a lookup confirming it)',
+    (s) => s.ageSeconds ?? -1,
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

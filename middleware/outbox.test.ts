@@ -42,7 +42,7 @@ describe.each(['sqlite', 'postgres'] as const)('Outbox on %s', (kind) => {
     expect((await outbox.stats()).depth).toBe(0);
   });
 
-  it('a delayed item waits, and each enqueue of its key before its first try pushes it back (a call\'s finish waits for the other tabs)', async () => {
+  it("a delayed item waits, and each enqueue of its key before its first try pushes it back (a call's finish waits for the other tabs)", async () => {
     const store = await stores.open(kind);
     let t = 1_000_000;
     let runs = 0;

@@ -168,10 +168,14 @@ export class Outbox {
     const running = this.inflight.get(id);
     if (running) return running;
     const p = this.claimOne(id)
-      .then((row) => (row ? this.attempt(row) : this.byId(id).then((item) => {
-        if (!item) throw new Error(`outbox: no item ${id}`);
-        return item;
-      })))
+      .then((row) =>
+        row
+          ? this.attempt(row)
+          : this.byId(id).then((item) => {
+              if (!item) throw new Error(`outbox: no item ${id}`);
+              return item;
+            }),
+      )
       .finally(() => this.inflight.delete(id));
     this.inflight.set(id, p);
     return p;
@@ -182,12 +186,7 @@ export class Outbox {
    * holds, or took a moment ago, stays its own).
    */
   private claim(t: number, where: string, params: unknown[]): Promise<Row[]> {
-    return this.db.all<Row>(`UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ? WHERE ${where} AND ${FREE} RETURNING *`, [
-      this.store.nodeId,
-      t + this.leaseMs,
-      ...params,
-      t,
-    ]);
+    return this.db.all<Row>(`UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ? WHERE ${where} AND ${FREE} RETURNING *`, [this.store.nodeId, t + this.leaseMs, ...params, t]);
   }
 
   private async claimOne(id: number): Promise<Row | null> {
@@ -213,11 +212,14 @@ export class Outbox {
     const previousAttempts = item.attempts - 1;
     const handler = this.handlers[item.kind];
     if (!handler) throw new Error(`outbox: no handler for ${item.kind}`);
-    const renew = setInterval(() => {
-      this.db
-        .run('UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?', [this.now() + this.leaseMs, row.id, this.store.nodeId])
-        .catch((err: Error) => this.log.warn({ outbox: item.key, err: err.message }, 'outbox lease renewal failed'));
-    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.db
+          .run('UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?', [this.now() + this.leaseMs, row.id, this.store.nodeId])
+          .catch((err: Error) => this.log.warn({ outbox: item.key, err: err.message }, 'outbox lease renewal failed'));
+      },
+      Math.max(100, Math.floor(this.leaseMs / 3)),
+    );
     renew.unref();
     let outcome: { ok: true; result: unknown } | { ok: false; err: unknown };
     try {
@@ -246,7 +248,10 @@ export class Outbox {
         row.id,
         this.store.nodeId,
       ]);
-      this.log.error({ outbox: item.key, kind: item.kind, attempts: item.attempts, err: err?.message }, 'outbox item parked: Bitrix24 refused it for good (no retry changes that); it is kept with its reason');
+      this.log.error(
+        { outbox: item.key, kind: item.kind, attempts: item.attempts, err: err?.message },
+        'outbox item parked: Bitrix24 refused it for good (no retry changes that); it is kept with its reason',
+      );
     } else {
       const err = outcome.err as Error;
       const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(item.attempts - 1, 20));
@@ -316,10 +321,7 @@ export class Outbox {
   async flush(graceMs: number): Promise<void> {
     this.stop();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([this.runDue().catch(() => undefined), ...this.inflight.values()]),
-      new Promise((r) => (timer = setTimeout(r, graceMs))),
-    ]);
+    await Promise.race([Promise.all([this.runDue().catch(() => undefined), ...this.inflight.values()]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
   }
 

@@ -164,7 +164,13 @@ export class PostgresDb implements SqlDb {
   }
 
   describe(): Record<string, unknown> {
-    return { kind: 'postgres', url: redacted(this.url), migrated: this.migrated, listening: this.listening, pool: { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount } };
+    return {
+      kind: 'postgres',
+      url: redacted(this.url),
+      migrated: this.migrated,
+      listening: this.listening,
+      pool: { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount },
+    };
   }
 
   async close(): Promise<void> {
@@ -223,4 +229,3 @@ export class PostgresDb implements SqlDb {
     }
   }
 }
-

@@ -16,7 +16,10 @@ describe.each(['sqlite', 'postgres'] as const)('Store on %s', (kind) => {
     await store.setKv('click.seen.b', { n: 'б' });
     await store.setKv('click.seen', 0); // the prefix itself without its dot is not in it
     await store.setKv('other.c', 1);
-    expect(await store.kvWithPrefix('click.seen.')).toEqual([{ key: 'click.seen.a', value: 1 }, { key: 'click.seen.b', value: { n: 'б' } }]);
+    expect(await store.kvWithPrefix('click.seen.')).toEqual([
+      { key: 'click.seen.a', value: 1 },
+      { key: 'click.seen.b', value: { n: 'б' } },
+    ]);
     await store.db.run('UPDATE kv SET updated_at = 0');
     await store.setKv('click.seen.fresh', 1);
     expect(await store.pruneKv('click.seen.', 60_000)).toBe(2);

@@ -88,10 +88,11 @@ export class Store {
   }
 
   async setKv(key: string, value: unknown): Promise<void> {
-    await this.db.run(
-      'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-      [key, JSON.stringify(value), Date.now()],
-    );
+    await this.db.run('INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at', [
+      key,
+      JSON.stringify(value),
+      Date.now(),
+    ]);
   }
 
   /** Sets the key only if absent; true when this call set it (a claim no concurrent caller, on any node, also wins). */

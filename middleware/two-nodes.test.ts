@@ -21,7 +21,6 @@ const token = LAB_UCCX_TOKEN;
 // A hang guard, not a timing goal: five processes per test on a loaded 2-core machine take long, never forever.
 jest.setTimeout(120_000);
 
-
 /** A POST the way the gadget sends its reports: again after a 5xx or a cut connection (its queue does that). */
 async function postUntilTaken(client: AgentClient, path: string, body: unknown): Promise<void> {
   for (let i = 0; ; i++) {
@@ -61,15 +60,19 @@ describe('two middleware nodes on PostgreSQL', () => {
     nodes = ports.map((port, i) => {
       const dir = mkdtempSync(join(tmpdir(), `node${i + 1}-`));
       dirs.push(dir);
-      return new MiddlewareNode(`node${i + 1}`, port, middlewareEnv(emulator, 'app', dir, {
-        DATABASE_URL: pg.url,
-        PUBLIC_URL: balancer.url,
-        FINESSE_URL: finesse.url,
-        LOOKUP_CACHE_TTL_S: '0',
-        DIAL_RESULT_TIMEOUT_MS: '5000',
-        LOG_LEVEL: 'warn',
-        ...extra,
-      }));
+      return new MiddlewareNode(
+        `node${i + 1}`,
+        port,
+        middlewareEnv(emulator, 'app', dir, {
+          DATABASE_URL: pg.url,
+          PUBLIC_URL: balancer.url,
+          FINESSE_URL: finesse.url,
+          LOOKUP_CACHE_TTL_S: '0',
+          DIAL_RESULT_TIMEOUT_MS: '5000',
+          LOG_LEVEL: 'warn',
+          ...extra,
+        }),
+      );
     });
     await Promise.all(nodes.map((n) => n.start()));
     await balancer.serving();
@@ -158,7 +161,10 @@ describe('two middleware nodes on PostgreSQL', () => {
     anis.forEach((ani, i) => expect(answers[i]!.fields.route).toBe(ani === '89123456789' ? 'agent' : 'queue'));
     for (const n of [one, two]) {
       expect((await fetch(`${n.url}/readyz/node`)).status).toBe(200);
-      const ready = (await (await fetch(`${n.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json()) as { ready: boolean; checks: { store: { ok: boolean; kind: string; reason: string } } };
+      const ready = (await (await fetch(`${n.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        ready: boolean;
+        checks: { store: { ok: boolean; kind: string; reason: string } };
+      };
       expect(ready).toMatchObject({ ready: false, checks: { store: { ok: false, kind: 'postgres', reason: expect.stringMatching(/PostgreSQL is unavailable/) } } });
     }
     const t0 = Date.now();
@@ -201,7 +207,15 @@ describe('two middleware nodes on PostgreSQL', () => {
       reports.push(
         (async () => {
           await postUntilTaken(client, '/api/agent/dial-result', { commandId: cmd.id, ok: true });
-          await postUntilTaken(lb2, '/api/agent/calls', { dialogId: `click-${cmd.callId}`, direction: 'outbound', number: cmd.toAddress, startedAt: t0, answeredAt: t0 + 1000, endedAt: t0 + 3000, failure: null });
+          await postUntilTaken(lb2, '/api/agent/calls', {
+            dialogId: `click-${cmd.callId}`,
+            direction: 'outbound',
+            number: cmd.toAddress,
+            startedAt: t0,
+            answeredAt: t0 + 1000,
+            endedAt: t0 + 3000,
+            failure: null,
+          });
         })(),
       );
     });

@@ -17,7 +17,14 @@ describe('npm run backfill', () => {
     const db = new SqliteCcdrSource(path, { writable: true });
     seedConfig(db.db);
     for (let i = 0; i < 12; i++) {
-      insertCall(db.db, { session: 300 + i, start: `2024-03-0${1 + (i % 3)} 08:${String(i).padStart(2, '0')}:00.000`, caller: '89123456789', crmRef: 'CONTACT:42', disposition: 1, queues: [{ csq: 9, disposition: 1, queueTime: 30, met: false }] });
+      insertCall(db.db, {
+        session: 300 + i,
+        start: `2024-03-0${1 + (i % 3)} 08:${String(i).padStart(2, '0')}:00.000`,
+        caller: '89123456789',
+        crmRef: 'CONTACT:42',
+        disposition: 1,
+        queues: [{ csq: 9, disposition: 1, queueTime: 30, met: false }],
+      });
     }
     await db.close();
     const emulator = new Bitrix24Emulator();

@@ -33,7 +33,7 @@ describe('npm run ccdr-check', () => {
     }
   });
 
-  it('names the database\'s own error for a statement that fails', async () => {
+  it("names the database's own error for a statement that fails", async () => {
     const broken = new SqliteCcdrSource(join(mkdtempSync(join(tmpdir(), 'check-')), 'db_cra.sqlite'), { writable: true });
     broken.db.exec('DROP TABLE agentconnectiondetail');
     const lines = await checkStatements(broken, 'Europe/Moscow');

@@ -69,7 +69,9 @@ async function main(): Promise<number> {
     process.stderr.write('no call records configured: set CCDR_ODBC_CONNECTION (UCCX db_cra) or CCDR_SQLITE_PATH\n');
     return 2;
   }
-  process.stdout.write(`time zone ${config.stats.timeZone}; locale: DB_LOCALE=${process.env.DB_LOCALE ?? '(unset)'} CLIENT_LOCALE=${process.env.CLIENT_LOCALE ?? '(unset)'} (Informix needs en_US.UTF8 for Cyrillic names)\n`);
+  process.stdout.write(
+    `time zone ${config.stats.timeZone}; locale: DB_LOCALE=${process.env.DB_LOCALE ?? '(unset)'} CLIENT_LOCALE=${process.env.CLIENT_LOCALE ?? '(unset)'} (Informix needs en_US.UTF8 for Cyrillic names)\n`,
+  );
   // Each node of an HA pair on its own: the middleware moves to the second when the first fails, so both must work.
   const targets: Array<{ where: string; source: CcdrSource }> =
     src.kind === 'sqlite'
@@ -82,7 +84,9 @@ async function main(): Promise<number> {
     const lines = await checkStatements(source, config.stats.timeZone);
     for (const l of lines) process.stdout.write(`${l.ok ? 'ok  ' : 'FAIL'}  ${l.statement}${l.ok ? `: ${l.rows} rows` : `: ${l.detail}`}\n`);
     if (source instanceof OdbcCcdrSource && source.dialect.name === 'informix') {
-      process.stdout.write(`session: ${source.isolation ?? '(no connection was made)'}; lock mode wait ${Math.min(10, Math.ceil(config.stats.queryTimeoutMs / 1000))} s; query timeout ${Math.ceil(config.stats.queryTimeoutMs / 1000)} s\n`);
+      process.stdout.write(
+        `session: ${source.isolation ?? '(no connection was made)'}; lock mode wait ${Math.min(10, Math.ceil(config.stats.queryTimeoutMs / 1000))} s; query timeout ${Math.ceil(config.stats.queryTimeoutMs / 1000)} s\n`,
+      );
     }
     await source.close();
     failed += lines.filter((l) => !l.ok).length;

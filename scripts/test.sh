@@ -37,6 +37,8 @@ npx tsc -p tsconfig.json
 npx tsc -p gadget/tsconfig.json   # browser code: bundler resolution (ESM-only @xmpp/client)
 # The layering and the code rules (eslint.config.mjs): a wrong import fails the build here.
 npx eslint --max-warnings 0 .
+# One format for everyone (.prettierrc.json; `npm run format` writes it).
+npx prettier --check --log-level warn '**/*.{ts,mjs}'
 
 # One run, one id and one temporary folder. Every process a test starts carries FB24_TEST_RUN (spawned children
 # inherit it; testing/node-process.ts passes it on explicitly), so after jest we can prove that

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 
-/** Writes db_cra rows the way UCCX does after a call completes (reference uccx.md §5, §11). Tests and the lab. */
+/** Writes db_cra rows the way UCCX does after a call completes (Cisco UCCX Database Schema Guide 12.5(1)). Tests and the lab. */
 export interface CallSpec {
   session: number;
   start: string; // UTC 'YYYY-MM-DD HH:MM:SS.fff'
@@ -18,7 +18,9 @@ export interface CallSpec {
 }
 
 export function seedConfig(db: Database.Database): void {
-  const csq = db.prepare(`INSERT INTO contactservicequeue (recordid, contactservicequeueid, profileid, csqname, servicelevel, servicelevelpercentage, active, dateinactive) VALUES (?, ?, 1, ?, ?, 80, ?, ?)`);
+  const csq = db.prepare(
+    `INSERT INTO contactservicequeue (recordid, contactservicequeueid, profileid, csqname, servicelevel, servicelevelpercentage, active, dateinactive) VALUES (?, ?, 1, ?, ?, 80, ?, ?)`,
+  );
   csq.run(7, 1, 'Sales', 20, 'f', '2024-02-15 10:00:00.000'); // edited later: a new record, same queue
   csq.run(9, 1, 'Sales', 20, 't', null);
   csq.run(8, 2, 'Support', 30, 't', null);

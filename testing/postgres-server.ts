@@ -13,11 +13,14 @@ import { freePort, stopGroup } from './process-group';
 export function postgresBinDir(): string {
   if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'postgres')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (!versions.length) throw new Error('PostgreSQL is not installed: run `apt-get install -y postgresql` (npm test does it) or set PG_BIN_DIR');
   return join(root, versions[0]!, 'bin');
 }
-
 
 /** PostgreSQL refuses to run as root: then it runs as Debian's `postgres` user. */
 function runAs(): { uid: number; gid: number } | null {

@@ -19,7 +19,14 @@ export function fixture(): SqliteCcdrSource {
   const source = new SqliteCcdrSource(join(mkdtempSync(join(tmpdir(), 'ccdr-')), 'db_cra.sqlite'), { writable: true });
   const db = source.db;
   seedConfig(db);
-  insertCall(db, { session: 1, start: '2024-03-01 06:05:10.123', disposition: 2, crmRef: 'CONTACT:42', queues: [{ csq: 9, disposition: 2, queueTime: 8, met: true }], agents: [{ resource: 12, ring: 4, talk: 170, hold: 3, work: 15 }] });
+  insertCall(db, {
+    session: 1,
+    start: '2024-03-01 06:05:10.123',
+    disposition: 2,
+    crmRef: 'CONTACT:42',
+    queues: [{ csq: 9, disposition: 2, queueTime: 8, met: true }],
+    agents: [{ resource: 12, ring: 4, talk: 170, hold: 3, work: 15 }],
+  });
   insertCall(db, { session: 2, start: '2024-03-01 07:00:00.000', disposition: 1, caller: '79005556677', crmRef: 'LEAD:310', queues: [{ csq: 9, disposition: 1, queueTime: 30, met: false }] });
   insertCall(db, { session: 3, start: '2024-03-01 07:10:00.000', disposition: 1, caller: '79005550000', queues: [{ csq: 9, disposition: 1, queueTime: 5, met: true }] });
   insertCall(db, {
@@ -42,9 +49,20 @@ export function fixture(): SqliteCcdrSource {
     ],
     agents: [{ resource: 13, ring: 2, talk: 100, hold: 5, work: 0 }],
   });
-  insertCall(db, { session: 6, start: '2024-03-01 20:59:59.999', disposition: 2, queues: [{ csq: 8, disposition: 2, queueTime: 3, met: true }], agents: [{ resource: 12, ring: 1, talk: 60, hold: 0, work: 5 }] });
+  insertCall(db, {
+    session: 6,
+    start: '2024-03-01 20:59:59.999',
+    disposition: 2,
+    queues: [{ csq: 8, disposition: 2, queueTime: 3, met: true }],
+    agents: [{ resource: 12, ring: 1, talk: 60, hold: 0, work: 5 }],
+  });
   insertCall(db, { session: 7, start: '2024-03-01 21:00:00.000', disposition: 1, queues: [{ csq: 8, disposition: 1, queueTime: 7, met: true }] });
-  insertCall(db, { session: 8, start: '2024-02-29 20:59:59.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 2, met: true }], agents: [{ resource: 12, ring: 1, talk: 30, hold: 0, work: 0 }] });
+  insertCall(db, {
+    session: 8,
+    start: '2024-02-29 20:59:59.000',
+    disposition: 2,
+    queues: [{ csq: 9, disposition: 2, queueTime: 2, met: true }],
+    agents: [{ resource: 12, ring: 1, talk: 30, hold: 0, work: 0 }],
+  });
   return source;
 }
-

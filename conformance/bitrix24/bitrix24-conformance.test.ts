@@ -55,7 +55,7 @@ function docClient(answers: Record<string, unknown>, mode: 'app' | 'webhook' = '
   return { client, asked };
 }
 
-describe('Bitrix24 conformance: the docs\' examples (bitrix24/b24restdocs) through our adapter', () => {
+describe("Bitrix24 conformance: the docs' examples (bitrix24/b24restdocs) through our adapter", () => {
   it('searchCrmEntities (at most one record per type) and findbycomm (every record) together find each customer once', async () => {
     const { client, asked } = docClient({
       'telephony.externalCall.searchCrmEntities': doc('search-crm-entities-response.json').result,
@@ -94,14 +94,19 @@ describe('Bitrix24 conformance: the docs\' examples (bitrix24/b24restdocs) throu
   });
 });
 
-describe("Bitrix24 conformance: offline events as documented, through our reader", () => {
+describe('Bitrix24 conformance: offline events as documented, through our reader', () => {
   it('the documented event (EVENT_DATA false) names no record: the reader counts it and asks for a full read; FIELDS.ID names one', async () => {
     const documented = (doc('event-offline-get-response.json').result as { events: OfflineEvent[] }).events;
     expect(recordChangeOf(documented[0]!)).toBeNull();
     expect(recordChangeOf({ ...documented[0]!, EVENT_NAME: 'ONCRMLEADDELETE', EVENT_DATA: { FIELDS: { ID: '1' } } })).toEqual({ type: 'LEAD', id: 1, deleted: true });
     const queued: unknown[] = [];
     let fullReads = 0;
-    const reader = new OfflineEventReader({ fetch: async () => doc('event-offline-get-response.json').result as { events: OfflineEvent[] }, queue: async (c) => void queued.push(c), unnamed: () => (fullReads += 1), log: pino({ level: 'silent' }) });
+    const reader = new OfflineEventReader({
+      fetch: async () => doc('event-offline-get-response.json').result as { events: OfflineEvent[] },
+      queue: async (c) => void queued.push(c),
+      unnamed: () => (fullReads += 1),
+      log: pino({ level: 'silent' }),
+    });
     expect(await reader.readOnce()).toBe(1);
     expect([queued, fullReads, reader.counts]).toEqual([[], 1, { read: 1, unnamed: 1 }]);
   });

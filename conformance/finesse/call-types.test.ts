@@ -19,8 +19,18 @@ const strings = here('clients/finesse-calltype-strings.txt');
 const finesse = [...new Set([...strings.matchAll(/^\t(\w+): "\1",?$/gm), ...strings.matchAll(/^ {8}([A-Z_]+),?$/gm)].map((m) => m[1]!))];
 
 const dialog = (callType: string, over: Partial<Dialog> = {}): Dialog => ({
-  id: '16777301', mediaType: 'Voice', associatedDialogUri: '', state: 'ALERTING', fromAddress: '79001112233', toAddress: '1001',
-  callType, dnis: '1001', queueName: '', callVariables: {}, participants: [], ...over,
+  id: '16777301',
+  mediaType: 'Voice',
+  associatedDialogUri: '',
+  state: 'ALERTING',
+  fromAddress: '79001112233',
+  toAddress: '1001',
+  callType,
+  dnis: '1001',
+  queueName: '',
+  callVariables: {},
+  participants: [],
+  ...over,
 });
 
 describe('Finesse call types: every documented value has a class', () => {

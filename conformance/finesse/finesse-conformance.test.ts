@@ -73,12 +73,16 @@ describe('Finesse conformance: the parser on every real <Update>', () => {
     if (u.kind === 'dialogs') expect(u.dialogs[0]!.callType).toBe(want.callType);
   });
 
-  it('reads the CTI error of a real deployment and of Cisco\'s sample (lower-case event, <apiErrors><apiError>)', () => {
-    expect(parseUpdate(here('nodesimfinesse/cti-error-put-lowercase.xml'), parse)).toMatchObject({ kind: 'apiErrors', source: '/finesse/api/Dialog/154963621', errors: ['INVALID_ACTION UPDATE_CALL_DATA on extension 7073'] });
+  it("reads the CTI error of a real deployment and of Cisco's sample (lower-case event, <apiErrors><apiError>)", () => {
+    expect(parseUpdate(here('nodesimfinesse/cti-error-put-lowercase.xml'), parse)).toMatchObject({
+      kind: 'apiErrors',
+      source: '/finesse/api/Dialog/154963621',
+      errors: ['INVALID_ACTION UPDATE_CALL_DATA on extension 7073'],
+    });
     expect(parseUpdate(here('cisco-docs/dialog-cti-error-12.5.xml'), parse)).toMatchObject({ kind: 'apiErrors', errors: ['CF_RESOURCE_OUT_OF_SERVICE'] });
   });
 
-  it('reads all ten call variables and the ECC variables of a prerouted CVP call; DNIS is the agent\'s extension', () => {
+  it("reads all ten call variables and the ECC variables of a prerouted CVP call; DNIS is the agent's extension", () => {
     const u = parseUpdate(here('nodesimfinesse/preroute-acd-in-alerting-post.xml'), parse);
     const d = u.kind === 'dialogs' ? u.dialogs[0]! : null;
     expect(d).toMatchObject({ id: '147370467', fromAddress: '01042600114', toAddress: '811802', dnis: '7073', state: 'ALERTING' });
@@ -107,8 +111,11 @@ describe('Finesse conformance: the desktop relay (finesse.js MasterPublisher) in
     expect(data.object).toEqual(JSON.parse(logged));
   });
 
-  it('our relay builds the object a real desktop logged for a withheld caller\'s dialog (its logged tail, verbatim)', () => {
-    const tail = here('captures/desktop-log-2017-withheld-caller.txt').split('\n').find((l) => l.startsWith('[…],"value":null},{"name":"callVariable9"'))!.slice('[…]'.length);
+  it("our relay builds the object a real desktop logged for a withheld caller's dialog (its logged tail, verbatim)", () => {
+    const tail = here('captures/desktop-log-2017-withheld-caller.txt')
+      .split('\n')
+      .find((l) => l.startsWith('[…],"value":null},{"name":"callVariable9"'))!
+      .slice('[…]'.length);
     const { data } = relayOf('/finesse/api/User/3029/Dialogs', here('reconstructed/desktop-log-2017-withheld-put.xml'));
     expect(`${JSON.stringify(data.object)}}`.endsWith(tail)).toBe(true);
   });
@@ -153,13 +160,15 @@ describe('Finesse conformance: what the gadget does with real calls', () => {
     const update = dialogUpdate('1001', 'POST', ringing('1021', '77001', '79001112233'));
     const esc = update.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     for (const body of [esc, update]) {
-      const stanza = parseStanza(`<message from="pubsub.f" to="1001@f/x"><event xmlns="http://jabber.org/protocol/pubsub#event"><items node="/finesse/api/User/1001/Dialogs"><item id="a1"><notification xmlns="urn:xmpp:push:0">${body}</notification></item></items></event></message>`);
+      const stanza = parseStanza(
+        `<message from="pubsub.f" to="1001@f/x"><event xmlns="http://jabber.org/protocol/pubsub#event"><items node="/finesse/api/User/1001/Dialogs"><item id="a1"><notification xmlns="urn:xmpp:push:0">${body}</notification></item></items></event></message>`,
+      );
       const [xml] = updatesOf(stanza as never);
       expect(parseUpdate(xml!, parse)).toEqual(parseUpdate(update, parse));
     }
   });
 
-  it('a withheld caller (empty fromAddress, only the agent\'s leg): no lookup of the agent\'s own number, nothing to log', () => {
+  it("a withheld caller (empty fromAddress, only the agent's leg): no lookup of the agent's own number, nothing to log", () => {
     const { u, d } = first('reconstructed/desktop-log-2017-withheld-put.xml');
     const pops = new DialogTracker({ agentExtension: '440040', trigger: 'ALERTING', inbound: true, outbound: true }).apply(u);
     expect(pops).toHaveLength(1);
@@ -176,7 +185,7 @@ describe('Finesse conformance: what the gadget does with real calls', () => {
     expect(new CallJournal({ agentExtension: '7073', entityVariable: 'callVariable2' }).apply(u)).toEqual([]); // no number yet
   });
 
-  it('a transferred call pops for the agent who receives it, with the customer\'s number (not the transferring leg)', () => {
+  it("a transferred call pops for the agent who receives it, with the customer's number (not the transferring leg)", () => {
     const { u } = first('nodesimfinesse/transfer-call-post.xml');
     const pops = new DialogTracker({ agentExtension: '7073', trigger: 'ALERTING', inbound: true, outbound: false }).apply(u);
     expect(pops).toHaveLength(1);
@@ -194,13 +203,13 @@ describe('Finesse conformance: the lab emulator against real shapes', () => {
   const realUpdate = () => updatesOf(parseStanza(here('captures/ucce-other-in-xmpp-message.xml').trim()) as never)[0]!;
   const labUpdate = dialogUpdate('1001', 'POST', ringing('1021', '16777301', '79001112233'));
 
-  it('Update and Dialog children in Finesse\'s order', () => {
+  it("Update and Dialog children in Finesse's order", () => {
     expect(skeleton(labUpdate, [])).toEqual(skeleton(realUpdate(), []));
     expect(skeleton(labUpdate, ['data', 'dialogs', 'Dialog'])).toEqual(skeleton(realUpdate(), ['data', 'dialogs', 'Dialog']));
     expect(skeleton(labUpdate, ['data', 'dialogs', 'Dialog', 'participants', 'Participant'])).toEqual(skeleton(realUpdate(), ['data', 'dialogs', 'Dialog', 'participants', 'Participant']));
   });
 
-  it('mediaProperties as real Finesse fills them: DNIS = the agent\'s extension, all ten call variables, empty ones written out', () => {
+  it("mediaProperties as real Finesse fills them: DNIS = the agent's extension, all ten call variables, empty ones written out", () => {
     const real = skeleton(realUpdate(), ['data', 'dialogs', 'Dialog', 'mediaProperties']);
     const lab = skeleton(labUpdate, ['data', 'dialogs', 'Dialog', 'mediaProperties']);
     expect(lab.filter((n) => real.includes(n))).toEqual(real);
@@ -215,7 +224,14 @@ describe('Finesse conformance: the lab emulator against real shapes', () => {
     const real = parseUpdate(here('nodesimfinesse/transfer-sst-active-put.xml'), parse);
     const actions = (xml: string) => [...xml.matchAll(/<actions>([\s\S]*?)<\/actions>/g)].map((m) => [...m[1]!.matchAll(/<action>(\w+)<\/action>/g)].map((a) => a[1]));
     expect(real.kind).toBe('dialogs');
-    const labActive = dialogXml({ ...ringing('1021', '2', '79001112233'), state: 'ACTIVE', participants: [{ address: '1021', type: 'AGENT_DEVICE', state: 'ACTIVE' }, { address: '79001112233', state: 'ACTIVE' }] });
+    const labActive = dialogXml({
+      ...ringing('1021', '2', '79001112233'),
+      state: 'ACTIVE',
+      participants: [
+        { address: '1021', type: 'AGENT_DEVICE', state: 'ACTIVE' },
+        { address: '79001112233', state: 'ACTIVE' },
+      ],
+    });
     expect(actions(labActive)[0]).toEqual(actions(here('nodesimfinesse/transfer-sst-active-put.xml'))[0]);
     expect(actions(dialogXml(ringing('1021', '3', '79001112233')))).toEqual(actions(here('captures/ucce-other-in-xmpp-message.xml')));
   });

@@ -42,7 +42,10 @@ const nextUpdate = (x: Client) =>
   });
 
 describe('BOSH transport against Prosody', () => {
-  const prosody = new ProsodyServer('finesse.lab', LAB_AGENTS.map((a) => ({ username: a.id, password: a.password })));
+  const prosody = new ProsodyServer(
+    'finesse.lab',
+    LAB_AGENTS.map((a) => ({ username: a.id, password: a.password })),
+  );
   const publisher = new PubsubPublisher(prosody);
   let x: Client;
   beforeAll(async () => {
@@ -133,14 +136,14 @@ describe('BoshSocket protocol handling', () => {
       res.end(`<body xmlns='http://jabber.org/protocol/httpbind'><message xmlns='jabber:client'><body>ok</body></message></body>`);
     });
     const { s, data } = openSocket(p.url);
-    await waitFor(() => data.includes("<message xmlns=\"jabber:client\"><body>ok</body></message>"), 20000, 'the answer of the retried poll');
+    await waitFor(() => data.includes('<message xmlns="jabber:client"><body>ok</body></message>'), 20000, 'the answer of the retried poll');
     await finish(s, p.server);
     const rids = p.bodies.map((b) => Number(/rid='(\d+)'/.exec(b)![1]));
     const first = rids[0]!;
     expect(rids.slice(0, 3)).toEqual([first, first + 1, first + 1]); // create, poll, the same poll again
     expect(p.bodies[1]).toBe(p.bodies[2]);
     expect(data[0]).toMatch(/^<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'/);
-    expect(data).toContain("<message xmlns=\"jabber:client\"><body>ok</body></message>");
+    expect(data).toContain('<message xmlns="jabber:client"><body>ok</body></message>');
   });
 
   it('hands answers on in rid order even when they arrive out of order', async () => {
@@ -152,8 +155,10 @@ describe('BoshSocket protocol handling', () => {
         res.writeHead(200);
         res.end(`<body xmlns='http://jabber.org/protocol/httpbind'>${text ? `<message xmlns='jabber:client'><body>${text}</body></message>` : ''}</body>`);
       };
-      if (n === 1) setTimeout(() => answer('A'), 150); // the long-poll (lower rid) is answered late…
-      else if (n === 2) answer('B'); // …the request carrying our message at once
+      if (n === 1)
+        setTimeout(() => answer('A'), 150); // the long-poll (lower rid) is answered late…
+      else if (n === 2)
+        answer('B'); // …the request carrying our message at once
       else setTimeout(() => answer(''), 1000);
     });
     const { s, data } = openSocket(p.url);

@@ -129,7 +129,18 @@ export class BoshSocket extends EventEmitter {
     const rid = this.rid++;
     const head =
       kind === 'create'
-        ? attrs({ content: 'text/xml; charset=utf-8', hold: 1, rid, to: this.stream.to, ver: '1.6', wait: this.wait, 'xml:lang': this.stream.lang, 'xmpp:version': '1.0', xmlns: NS_BOSH, 'xmlns:xmpp': NS_XBOSH })
+        ? attrs({
+            content: 'text/xml; charset=utf-8',
+            hold: 1,
+            rid,
+            to: this.stream.to,
+            ver: '1.6',
+            wait: this.wait,
+            'xml:lang': this.stream.lang,
+            'xmpp:version': '1.0',
+            xmlns: NS_BOSH,
+            'xmlns:xmpp': NS_XBOSH,
+          })
         : kind === 'restart'
           ? attrs({ rid, sid: this.sid!, to: this.stream.to, 'xml:lang': this.stream.lang, 'xmpp:restart': 'true', xmlns: NS_BOSH, 'xmlns:xmpp': NS_XBOSH })
           : attrs({ rid, sid: this.sid!, type: kind === 'terminate' ? 'terminate' : undefined, xmlns: NS_BOSH });

@@ -107,7 +107,11 @@ export const CALL_TYPE_CLASSES: Readonly<Record<string, CallClass>> = {
 };
 
 /** Finesse's name for a call type: upper case, no `CALLTYPE_` prefix, no stray spaces (the UCCX table has them). */
-export const callTypeName = (raw: string): string => raw.toUpperCase().replace(/\s+/g, '').replace(/^CALLTYPE_/, '');
+export const callTypeName = (raw: string): string =>
+  raw
+    .toUpperCase()
+    .replace(/\s+/g, '')
+    .replace(/^CALLTYPE_/, '');
 
 /**
  * A voice dialog: `mediaType` Voice (or left out, as in older notifications). A chat, an e-mail or a task carries its

@@ -58,7 +58,7 @@ describe('CallJournal', () => {
     expect(feed('PUT', outbound('FAILED', 'BUSY'), 1500)).toMatchObject([{ answeredAt: null, endedAt: 1500, failure: 'BUSY' }]);
   });
 
-  it('after a reconnection, a dialog that vanished meanwhile ends — not one newer than the GET\'s answer', () => {
+  it("after a reconnection, a dialog that vanished meanwhile ends — not one newer than the GET's answer", () => {
     const { j, feed } = journal();
     feed('POST', inbound('ALERTING', 'ALERTING', 'INITIATED'), 1000);
     expect(j.resync([], new Set(['7']))).toEqual([]);

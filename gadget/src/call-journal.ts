@@ -81,7 +81,16 @@ export class CallJournal {
   private newRecord(d: Dialog): CallReport {
     const outbound = callDirection(d, this.o.agentExtension) === 'outbound';
     const ref = d.callVariables[this.o.entityVariable] ?? '';
-    const rec: CallReport = { dialogId: d.id, direction: outbound ? 'outbound' : 'inbound', number: this.numberOf(d), startedAt: this.now(), answeredAt: null, endedAt: null, failure: null, crmRef: REF.test(ref) ? ref : null };
+    const rec: CallReport = {
+      dialogId: d.id,
+      direction: outbound ? 'outbound' : 'inbound',
+      number: this.numberOf(d),
+      startedAt: this.now(),
+      answeredAt: null,
+      endedAt: null,
+      failure: null,
+      crmRef: REF.test(ref) ? ref : null,
+    };
     if (placedInside(d, this.o.agentExtension)) rec.inside = true;
     return rec;
   }

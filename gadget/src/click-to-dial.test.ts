@@ -185,7 +185,7 @@ describe('click-to-dial and call logging (gadget in Chromium)', () => {
     expect(await page.locator('#calls div').count()).toBe(0);
   });
 
-  it('when the middleware restarts, the gadget\'s session comes back by itself and the next click dials', async () => {
+  it("when the middleware restarts, the gadget's session comes back by itself and the next click dials", async () => {
     const page = await desktop('1001');
     const dial = page.frameLocator('#gadget').locator('.fb24-dial');
     const port = Number(new URL(stack.url).port);

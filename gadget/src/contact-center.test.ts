@@ -41,7 +41,10 @@ describe('the whole contact center in the lab desktop', () => {
   });
 
   /** The dialogs a desktop popped this shift, as its gadget lists them. */
-  const popped = (agent: string) => desks[agent]!.frameLocator('#gadget').locator('.fb24-calls li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-dialog')));
+  const popped = (agent: string) =>
+    desks[agent]!.frameLocator('#gadget')
+      .locator('.fb24-calls li')
+      .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-dialog')));
   const waitPopped = (agent: string, id: string) => desks[agent]!.frameLocator('#gadget').locator(`.fb24-calls li[data-dialog="${id}"]`).waitFor();
   const answeredCall = async (customer: string) => {
     const f = stack.finesse!;
@@ -107,7 +110,11 @@ describe('the whole contact center in the lab desktop', () => {
 
     // Bitrix24: one call per agent leg with a customer, under that agent, with the customer's number.
     await waitFor(() => rest().length === 7 && rest().every((c) => c.finished), 60000, 'every customer leg logged and finished');
-    expect(rest().map(shape).sort((a, b) => a.phone.localeCompare(b.phone) || a.user - b.user)).toEqual([
+    expect(
+      rest()
+        .map(shape)
+        .sort((a, b) => a.phone.localeCompare(b.phone) || a.user - b.user),
+    ).toEqual([
       { user: 5, phone: '+79123456701', type: 2, status: '200' }, // Ivan until the blind transfer
       { user: 6, phone: '+79123456701', type: 2, status: '200' }, // Maria after it
       { user: 5, phone: '+79123456702', type: 2, status: '200' }, // Ivan (the supervisor's barge-in is no call of hers)

@@ -59,7 +59,12 @@ describe('gadget in the Finesse desktop across a side A → B failover', () => {
     const next = context.waitForEvent('page');
     f.ring('1021', '79001112233', { answerAfterMs: null, ringMs: 600_000 });
     const second = await Promise.race([next, win.waitForURL(card('lead', 310)).then(() => win)]).catch(async (err: Error) => {
-      throw new Error(`${err.message}\nDESKTOP LOG: ${(await page.locator('#log').textContent())?.slice(0, 3000)}\nGADGET: ${await gadget().locator('body').textContent()}\nPAGES: ${context.pages().map((p) => p.url()).join(' ')}\nCONSOLE: ${consoleLines.join('\n')}`);
+      throw new Error(
+        `${err.message}\nDESKTOP LOG: ${(await page.locator('#log').textContent())?.slice(0, 3000)}\nGADGET: ${await gadget().locator('body').textContent()}\nPAGES: ${context
+          .pages()
+          .map((p) => p.url())
+          .join(' ')}\nCONSOLE: ${consoleLines.join('\n')}`,
+      );
     });
     expect(second.url()).toBe(card('lead', 310));
     const popped = await gadget().locator('.fb24-calls li').allTextContents();

@@ -101,10 +101,16 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
   it('with the pop-up blocker on, shows an "Open in Bitrix24" button that opens the card', async () => {
     const page = await openDesktop('1001', { lang: 'en' }, true);
     // No user activation may be left from opening the page: wait until the browser says so.
-    await page.frameLocator('#gadget').locator('body').evaluate(() => new Promise<void>((resolve) => {
-      const check = () => (navigator.userActivation.isActive ? setTimeout(check, 100) : resolve());
-      check();
-    }));
+    await page
+      .frameLocator('#gadget')
+      .locator('body')
+      .evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const check = () => (navigator.userActivation.isActive ? setTimeout(check, 100) : resolve());
+            check();
+          }),
+      );
     stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' } });
     const button = page.frameLocator('#gadget').locator('a.fb24-open-big');
     await button.waitFor();
@@ -174,7 +180,7 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
     await eventually(() => page.frameLocator('#gadget').locator('.fb24-calls li').count(), 2);
   });
 
-  it('a withheld caller pops nothing and says so; the agent\'s own extension is never looked up', async () => {
+  it("a withheld caller pops nothing and says so; the agent's own extension is never looked up", async () => {
     const page = await openDesktop('1001', { lang: 'en' });
     const before = stack.emulator.leadCount();
     stack.finesse!.ring('1021', '', { withheld: true, answerAfterMs: 60_000 });

@@ -19,7 +19,7 @@ describe('Dialer', () => {
   afterEach(() => finesse.stop());
   const dialer = (pw = 'lab') => new Dialer({ baseUrl: finesse.url, authorization: basic('1001', pw), agentId: '1001' }, fetch, parse, async () => undefined);
 
-  it('dials from NOT_READY with the agent\'s extension', async () => {
+  it("dials from NOT_READY with the agent's extension", async () => {
     await expect(dialer().dial(cmd())).resolves.toEqual({ ok: true });
     expect(finesse.makeCalls).toEqual([{ agent: '1001', toAddress: '89123456789', at: expect.any(Number), side: 'A' }]);
   });
@@ -32,7 +32,7 @@ describe('Dialer', () => {
     expect(finesse.states.get('1001')).toBe('NOT_READY');
   });
 
-  it('refuses while the agent talks, and reports Finesse\'s own reason when it refuses', async () => {
+  it("refuses while the agent talks, and reports Finesse's own reason when it refuses", async () => {
     finesse.states.set('1001', 'TALKING');
     await expect(dialer().dial(cmd())).resolves.toEqual({ ok: false, code: 'agent_busy', reason: 'the agent is TALKING', state: 'TALKING' });
     await expect(dialer('wrong').dial(cmd())).resolves.toEqual({ ok: false, code: 'finesse_refused', reason: 'Authorization Failure: Unauthorized (HTTP 401)' });

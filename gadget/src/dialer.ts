@@ -3,7 +3,7 @@ import type { DialCommand, DialResult } from '../../protocol/agent-api';
 export type { DialCommand, DialResult };
 
 /**
- * Places a click-to-dial call as the agent himself (reference finesse.md §2.6): only the signed-in agent may create
+ * Places a click-to-dial call as the agent himself (Cisco Finesse developer guide: Dialog — Create a New Dialog (Make a Call)): only the signed-in agent may create
  * a dialog from his extension, so the gadget does it with its own authorization. UCCX dials only from NOT_READY:
  * a READY agent is switched first or the click is refused, as the middleware says.
  */

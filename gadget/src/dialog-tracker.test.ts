@@ -11,8 +11,22 @@ const up = (event: 'POST' | 'PUT' | 'DELETE', d: DialogSpec) => parseUpdate(dial
 const dialog = (d: DialogSpec): Dialog => (up('PUT', d) as { dialogs: Dialog[] }).dialogs[0]!;
 
 const ring = ringing(agent, 'd1', '79001112233');
-const answered: DialogSpec = { ...ring, state: 'ACTIVE', participants: [{ address: agent, type: 'AGENT_DEVICE', state: 'ACTIVE' }, { address: '79001112233', state: 'ACTIVE' }] };
-const dropped: DialogSpec = { ...ring, state: 'DROPPED', participants: [{ address: agent, type: 'AGENT_DEVICE', state: 'DROPPED' }, { address: '79001112233', state: 'DROPPED' }] };
+const answered: DialogSpec = {
+  ...ring,
+  state: 'ACTIVE',
+  participants: [
+    { address: agent, type: 'AGENT_DEVICE', state: 'ACTIVE' },
+    { address: '79001112233', state: 'ACTIVE' },
+  ],
+};
+const dropped: DialogSpec = {
+  ...ring,
+  state: 'DROPPED',
+  participants: [
+    { address: agent, type: 'AGENT_DEVICE', state: 'DROPPED' },
+    { address: '79001112233', state: 'DROPPED' },
+  ],
+};
 
 /** Feeds a sequence and returns the ids popped after each step. */
 function run(o: TrackerOptions, steps: Array<['POST' | 'PUT' | 'DELETE', DialogSpec]>): string[][] {
@@ -22,20 +36,84 @@ function run(o: TrackerOptions, steps: Array<['POST' | 'PUT' | 'DELETE', DialogS
 
 describe('DialogTracker', () => {
   it.each<[string, TrackerOptions, Array<['POST' | 'PUT' | 'DELETE', DialogSpec]>, string[][]]>([
-    ['ring → answer → drop pops once, at ringing', opts, [['POST', ring], ['PUT', answered], ['PUT', dropped], ['DELETE', dropped]], [['d1'], [], [], []]],
-    ['trigger ACTIVE pops at answer', { ...opts, trigger: 'ACTIVE' }, [['POST', ring], ['PUT', ring], ['PUT', answered]], [[], [], ['d1']]],
-    ['a missed call never pops with trigger ACTIVE', { ...opts, trigger: 'ACTIVE' }, [['POST', ring], ['PUT', dropped], ['DELETE', dropped]], [[], [], []]],
-    ['duplicate POST and PUTs pop once', opts, [['POST', ring], ['POST', ring], ['PUT', ring], ['PUT', answered]], [['d1'], [], [], []]],
+    [
+      'ring → answer → drop pops once, at ringing',
+      opts,
+      [
+        ['POST', ring],
+        ['PUT', answered],
+        ['PUT', dropped],
+        ['DELETE', dropped],
+      ],
+      [['d1'], [], [], []],
+    ],
+    [
+      'trigger ACTIVE pops at answer',
+      { ...opts, trigger: 'ACTIVE' },
+      [
+        ['POST', ring],
+        ['PUT', ring],
+        ['PUT', answered],
+      ],
+      [[], [], ['d1']],
+    ],
+    [
+      'a missed call never pops with trigger ACTIVE',
+      { ...opts, trigger: 'ACTIVE' },
+      [
+        ['POST', ring],
+        ['PUT', dropped],
+        ['DELETE', dropped],
+      ],
+      [[], [], []],
+    ],
+    [
+      'duplicate POST and PUTs pop once',
+      opts,
+      [
+        ['POST', ring],
+        ['POST', ring],
+        ['PUT', ring],
+        ['PUT', answered],
+      ],
+      [['d1'], [], [], []],
+    ],
     ['a PUT for an unknown live dialog (subscribed mid-call) pops', opts, [['PUT', answered]], [['d1']]],
-    ['a late PUT after DELETE does not pop', opts, [['DELETE', dropped], ['PUT', answered]], [[], []]],
-    ['outbound calls are ignored by default', opts, [['POST', { id: 'o1', state: 'INITIATED', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }]], [[]]],
-    ['outbound pops when enabled and the far end rings', { ...opts, outbound: true }, [
-      ['POST', { id: 'o1', state: 'INITIATED', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }],
-      ['PUT', { id: 'o1', state: 'ALERTING', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }],
-    ], [[], ['o1']]],
+    [
+      'a late PUT after DELETE does not pop',
+      opts,
+      [
+        ['DELETE', dropped],
+        ['PUT', answered],
+      ],
+      [[], []],
+    ],
+    [
+      'outbound calls are ignored by default',
+      opts,
+      [['POST', { id: 'o1', state: 'INITIATED', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }]],
+      [[]],
+    ],
+    [
+      'outbound pops when enabled and the far end rings',
+      { ...opts, outbound: true },
+      [
+        ['POST', { id: 'o1', state: 'INITIATED', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }],
+        ['PUT', { id: 'o1', state: 'ALERTING', from: agent, to: '79001112233', callType: 'OUT', participants: [{ address: agent, state: 'INITIATED' }] }],
+      ],
+      [[], ['o1']],
+    ],
     ['a consult leg between agents does not pop', opts, [['POST', { ...ringing(agent, 'c1', '1002'), callType: 'CONSULT' }]], [[]]],
     ['a transferred customer call pops for the agent who receives it', opts, [['POST', { ...ringing(agent, 't1', '79001112233'), callType: 'TRANSFER' }]], [['t1']]],
-    ['two calls pop each', opts, [['POST', ring], ['POST', ringing(agent, 'd2', '79005556677')]], [['d1'], ['d2']]],
+    [
+      'two calls pop each',
+      opts,
+      [
+        ['POST', ring],
+        ['POST', ringing(agent, 'd2', '79005556677')],
+      ],
+      [['d1'], ['d2']],
+    ],
   ])('%s', (_name, o, steps, expected) => {
     expect(run(o, steps)).toEqual(expected);
   });
@@ -97,7 +175,7 @@ describe('DialogTracker: every kind of leg a contact center produces', () => {
     ['the supervisor monitoring: nothing', leg('SUPERVISOR_MONITOR', customer, '5000'), null],
     ['the supervisor intercepting (he takes the customer): the customer', leg('SUPERVISOR_INTERCEPT', customer, '5000'), customer],
     ['a preview reservation call from dialer port 3001: nothing', leg('RESERVATION', '3001', agent), null],
-    ['the campaign\'s customer leg (OUTBOUND_PREVIEW): the customer it called', leg('OUTBOUND_PREVIEW', agent, `9${customer}`, { callbackNumber: customer }), customer],
+    ["the campaign's customer leg (OUTBOUND_PREVIEW): the customer it called", leg('OUTBOUND_PREVIEW', agent, `9${customer}`, { callbackNumber: customer }), customer],
     ['a UCCX progressive campaign leg (AGENT_OUTBOUND): the number the dialer called', leg('AGENT_OUTBOUND', agent, customer), customer],
     ['a chat on the Media node: nothing', { ...leg('', 'ivan.petrov', agent), mediaType: 'Chat' }, null],
     ['a call type Cisco adds later: nothing', leg('SOMETHING_NEW', customer, '5000'), null],
@@ -106,7 +184,7 @@ describe('DialogTracker: every kind of leg a contact center produces', () => {
     if (number) expect(numberOf(d)).toBe(number);
   });
 
-  it('a campaign leg pops with the inbound switch even when the agent\'s own outbound calls do not pop', () => {
+  it("a campaign leg pops with the inbound switch even when the agent's own outbound calls do not pop", () => {
     expect(pops(leg('OUTBOUND', agent, customer), opts)).toEqual(['16777400']);
     expect(pops(leg('OUT', agent, customer), opts)).toEqual([]);
   });

@@ -39,7 +39,6 @@ export class DialogTracker {
     this.popped = new Set(opts.alreadyPopped ?? []);
   }
 
-
   /** The state that decides: the agent's own leg inbound, the dialog outbound (the far end rings). */
   private decidingState(d: Dialog, direction: 'inbound' | 'outbound'): string {
     if (direction === 'outbound') return d.state;

@@ -1,14 +1,9 @@
 /**
  * Typed declarations for what the Finesse desktop (Shindig + OpenAjax Hub + finesse.js) gives a gadget
- * (reference finesse.md §6.2, §6.5). No npm package or @types exists for these.
+ * (finesse.js in github.com/CiscoDevNet/finesse-sample-code; the OpenAjax Hub 2.0 specification). No npm package or @types exists for these.
  */
 export interface OpenAjaxHub {
-  subscribe(
-    topic: string,
-    onData: (topic: string, data: unknown) => void,
-    scope?: unknown,
-    onComplete?: (subscriptionId: string, success: boolean, error?: string) => void,
-  ): string;
+  subscribe(topic: string, onData: (topic: string, data: unknown) => void, scope?: unknown, onComplete?: (subscriptionId: string, success: boolean, error?: string) => void): string;
   publish(topic: string, data: unknown): void;
   unsubscribe(subscriptionId: string): void;
   isConnected(): boolean;

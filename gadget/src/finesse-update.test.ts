@@ -26,7 +26,12 @@ describe('parseUpdate', () => {
           callType: 'ACD_IN',
           dnis: '1001',
           queueName: 'CSQ_Sales',
-          callVariables: { ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`callVariable${i + 1}`, ''])), callVariable1: '79001112233', callVariable2: 'CONTACT:42', 'user.crm_id': 'C-42' },
+          callVariables: {
+            ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`callVariable${i + 1}`, ''])),
+            callVariable1: '79001112233',
+            callVariable2: 'CONTACT:42',
+            'user.crm_id': 'C-42',
+          },
           participants: [
             { mediaAddress: '1001', mediaAddressType: 'AGENT_DEVICE', state: 'ALERTING', stateCause: '' },
             { mediaAddress: '79001112233', mediaAddressType: '', state: 'INITIATED', stateCause: '' },
@@ -39,8 +44,14 @@ describe('parseUpdate', () => {
   it.each<[string, string]>([
     ['escaped text inside the pubsub message', pubsubMessage(agent, dialogUpdate(agent, 'PUT', { ...ringing(agent, '7', '79001112233'), state: 'ACTIVE' }), '1001@finesse.lab/crm')],
     ['the Update itself', dialogUpdate(agent, 'PUT', { ...ringing(agent, '7', '79001112233'), state: 'ACTIVE' })],
-    ['a decoded Update inside <notification>', `<notification xmlns="http://jabber.org/protocol/pubsub">${dialogUpdate(agent, 'PUT', { ...ringing(agent, '7', '79001112233'), state: 'ACTIVE' })}</notification>`],
-    ['lower-case names and event', updateXml('put', '/finesse/api/Dialog/7', dialogXml({ ...ringing(agent, '7', '79001112233'), state: 'active', tag: 'dialog' })).replace(/<(\/?)Update>/g, '<$1update>')],
+    [
+      'a decoded Update inside <notification>',
+      `<notification xmlns="http://jabber.org/protocol/pubsub">${dialogUpdate(agent, 'PUT', { ...ringing(agent, '7', '79001112233'), state: 'ACTIVE' })}</notification>`,
+    ],
+    [
+      'lower-case names and event',
+      updateXml('put', '/finesse/api/Dialog/7', dialogXml({ ...ringing(agent, '7', '79001112233'), state: 'active', tag: 'dialog' })).replace(/<(\/?)Update>/g, '<$1update>'),
+    ],
   ])('reads %s', (_name, xml) => {
     const u = parseUpdate(xml.startsWith('<message') ? (parse(xml).getElementsByTagName('notification')[0] as Element) : xml, parse);
     expect(u).toMatchObject({ kind: 'dialogs', event: 'PUT', dialogs: [{ id: '7', state: 'ACTIVE' }] });

@@ -1,5 +1,5 @@
 /**
- * One parser for Finesse `<Update>` notifications (reference finesse.md §3.4–3.5), in our own shapes: the escaped
+ * One parser for Finesse `<Update>` notifications (Cisco Finesse developer guide, "Notifications"; conformance/finesse), in our own shapes: the escaped
  * text or an already-decoded element, element names in any case, 0..n participants and call variables, collection
  * (POST/DELETE) or single dialog (PUT), `<apiErrors>`. Malformed input is a ParseError the caller logs and drops.
  * Pure: the XML parser is injected (the browser's DOMParser by default).
@@ -144,7 +144,7 @@ export function parseDialogList(xml: string, parse: XmlParser = defaultParser): 
 
 /**
  * The XML of a notification as the Finesse desktop relays it on the hub (finesse.js MasterPublisher,
- * reference finesse.md §6.4, conformance/finesse): `{content, object}` where `content` is the whole tunnel string,
+ * finesse.js in github.com/CiscoDevNet/finesse-sample-code, conformance/finesse): `{content, object}` where `content` is the whole tunnel string,
  * node path first (`/finesse/api/User/1001/Dialogs<Update>…`, or node + `{…}` for JSON payloads) and `object` the
  * payload already parsed (`{Update: {data: …}}`). Also takes a bare string, and a relay with only `object`.
  */
@@ -182,14 +182,19 @@ export function objectToXml(value: unknown, name?: string): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   if (name === undefined) {
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ParseError('relayed object is not an element');
-    return Object.entries(value as Record<string, unknown>).map(([k, v]) => objectToXml(v, k)).join('');
+    return Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => objectToXml(v, k))
+      .join('');
   }
   if (!/^[A-Za-z_][\w.\-]*$/.test(name)) throw new ParseError(`relayed object has an odd element name "${name.slice(0, 40)}"`);
   if (Array.isArray(value)) return value.map((v) => objectToXml(v, name)).join('');
   if (value === null || value === undefined) return `<${name}/>`;
   if (typeof value !== 'object') return `<${name}>${esc(String(value))}</${name}>`;
   const entries = Object.entries(value as Record<string, unknown>);
-  const attrs = entries.filter(([k]) => k.startsWith('@')).map(([k, v]) => ` ${k.slice(1)}="${esc(String(v)).replace(/"/g, '&quot;')}"`).join('');
+  const attrs = entries
+    .filter(([k]) => k.startsWith('@'))
+    .map(([k, v]) => ` ${k.slice(1)}="${esc(String(v)).replace(/"/g, '&quot;')}"`)
+    .join('');
   const inner = entries
     .filter(([k]) => !k.startsWith('@'))
     .map(([k, v]) => (k === '#text' || k === '#cdata' ? esc(String(v)) : objectToXml(v, k)))

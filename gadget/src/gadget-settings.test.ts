@@ -8,7 +8,11 @@ describe('gadget settings', () => {
   });
 
   it('builds the settings with defaults', () => {
-    const s = readSettings(new URLSearchParams('middleware=https://mw:8443/&crm=https://crm.example'), { id: '1001', extension: '1021', authorization: 'MTAwMTpsYWI=', host: 'finesse', hostPort: '8445' }, 'https://x');
+    const s = readSettings(
+      new URLSearchParams('middleware=https://mw:8443/&crm=https://crm.example'),
+      { id: '1001', extension: '1021', authorization: 'MTAwMTpsYWI=', host: 'finesse', hostPort: '8445' },
+      'https://x',
+    );
     expect(s).toEqual({
       agentId: '1001',
       extension: '1021',

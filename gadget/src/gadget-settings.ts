@@ -69,9 +69,7 @@ export function readSettings(params: URLSearchParams, config: FinesseGadgetConfi
     inbound: params.get('inbound') !== 'false',
     outbound: params.get('outbound') === 'true',
     // As finesse.js's getAuthHeaderString: a bearer token under SSO, else Basic.
-    finesse: config.authorization
-      ? { baseUrl: finesseBase, authorization: `${config.systemAuthMode === 'SSO' ? 'Bearer' : 'Basic'} ${config.authorization}` }
-      : null,
+    finesse: config.authorization ? { baseUrl: finesseBase, authorization: `${config.systemAuthMode === 'SSO' ? 'Bearer' : 'Basic'} ${config.authorization}` } : null,
     calls: params.get('calls') !== 'off',
   };
 }

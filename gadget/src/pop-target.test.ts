@@ -18,7 +18,10 @@ describe('targetFromDialog', () => {
   it.each([
     [{ callVariable2: 'CONTACT:42' }, { kind: 'open', url: 'https://crm.example/crm/contact/details/42/', label: 'CONTACT:42', entity: { type: 'CONTACT', id: 42 } }],
     [{ callVariable2: 'lead:311' }, { kind: 'open', url: 'https://crm.example/crm/lead/details/311/', label: 'LEAD:311', entity: { type: 'LEAD', id: 311 } }],
-    [{ callVariable1: '+7 900 111-22-33', callVariable2: '' }, { kind: 'lookup', phone: '+7 900 111-22-33' }],
+    [
+      { callVariable1: '+7 900 111-22-33', callVariable2: '' },
+      { kind: 'lookup', phone: '+7 900 111-22-33' },
+    ],
     [{ callVariable2: 'CONTACT:42/../../x' }, { kind: 'lookup', phone: '79001112233' }], // not a reference: never put into a URL
     [{}, { kind: 'lookup', phone: '79001112233' }],
   ])('%j', (vars, expected) => {
@@ -29,7 +32,7 @@ describe('targetFromDialog', () => {
     expect(targetFromDialog(d({}, ''), cfg, '1021')).toEqual({ kind: 'none', reason: 'no caller number' });
   });
 
-  it('a withheld caller (empty fromAddress, only the agent on the call) is never looked up by the agent\'s extension', () => {
+  it("a withheld caller (empty fromAddress, only the agent on the call) is never looked up by the agent's extension", () => {
     const withheld = { ...d({}, ''), participants: [{ mediaAddress: '1021', mediaAddressType: 'AGENT_DEVICE', state: 'ALERTING', stateCause: '' }] };
     expect(targetFromDialog(withheld, cfg, '1021')).toEqual({ kind: 'none', reason: 'no caller number' });
   });
@@ -38,7 +41,15 @@ describe('targetFromDialog', () => {
     const out = { ...d({}, '1021'), toAddress: '89123456789', callType: 'OUT' };
     expect(targetFromDialog(out, cfg, '1021')).toEqual({ kind: 'lookup', phone: '89123456789' });
     // Still AGENT_INSIDE (not yet reclassified), and with only the far leg known.
-    const inside = { ...out, callType: 'AGENT_INSIDE', toAddress: '', participants: [{ mediaAddress: '1021', mediaAddressType: 'AGENT_DEVICE', state: 'INITIATED', stateCause: '' }, { mediaAddress: '84951112233', mediaAddressType: '', state: 'ALERTING', stateCause: '' }] };
+    const inside = {
+      ...out,
+      callType: 'AGENT_INSIDE',
+      toAddress: '',
+      participants: [
+        { mediaAddress: '1021', mediaAddressType: 'AGENT_DEVICE', state: 'INITIATED', stateCause: '' },
+        { mediaAddress: '84951112233', mediaAddressType: '', state: 'ALERTING', stateCause: '' },
+      ],
+    };
     expect(targetFromDialog(inside, cfg, '1021')).toEqual({ kind: 'lookup', phone: '84951112233' });
   });
 });

@@ -21,9 +21,12 @@ describe.each(['websocket', 'bosh'] as const)('standalone gadget over %s (Prosod
     ({ browser, context } = await launchChromium());
     page = await context.newPage();
     await page.goto(stack.finesse!.standaloneUrl('1001', transport, { lang: 'en' }));
-    await page.locator('.fb24-state[data-status=connected]').waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
-      throw new Error(`${err.message}; the gadget says: ${await page.locator('.fb24-state').textContent()}`);
-    });
+    await page
+      .locator('.fb24-state[data-status=connected]')
+      .waitFor({ timeout: 10_000 })
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}; the gadget says: ${await page.locator('.fb24-state').textContent()}`);
+      });
   });
   afterAll(async () => {
     await browser?.close();
@@ -41,7 +44,7 @@ describe.each(['websocket', 'bosh'] as const)('standalone gadget over %s (Prosod
     await win.close();
   });
 
-  it('opens its click-to-dial session with the agent\'s own login, and a click in Bitrix24 dials from it', async () => {
+  it("opens its click-to-dial session with the agent's own login, and a click in Bitrix24 dials from it", async () => {
     await page.locator('.fb24-dial[data-status=online]').waitFor();
     stack.finesse!.outbound = { ...stack.finesse!.outbound, answerAfterMs: 60_000 };
     await stack.emulator.clickToCall(5, '+7 912 345 67 89', { type: 'CONTACT', id: 42 });

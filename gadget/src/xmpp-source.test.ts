@@ -8,7 +8,10 @@ import { chooseService, XmppSource } from './xmpp-source';
 BoshSocket.tuning = { wait: 5, marginMs: 2000, retries: 3, retryDelayMs: 100 };
 
 describe('XmppSource', () => {
-  const prosody = new ProsodyServer('finesse.lab', LAB_AGENTS.map((a) => ({ username: a.id, password: a.password })));
+  const prosody = new ProsodyServer(
+    'finesse.lab',
+    LAB_AGENTS.map((a) => ({ username: a.id, password: a.password })),
+  );
   beforeAll(() => prosody.start());
   afterAll(async () => {
     prosody.resume();

@@ -28,7 +28,10 @@ const PING_MS = 20_000;
  * documents it and lists BOSH as deprecated — else BOSH (Finesse 11.x/12.0).
  */
 export function chooseService(given: string): string {
-  const list = given.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = given
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return list.find((s) => /^wss?:\/\//i.test(s)) ?? list[0] ?? '';
 }
 
@@ -68,8 +71,7 @@ export class XmppSource implements NotificationSource {
       service: this.o.service,
       domain: this.o.domain,
       resource: this.o.resource ?? `fb24-${Math.random().toString(36).slice(2, 8)}`,
-      credentials: (auth: (c: { username: string; password: string }, mechanism: string) => Promise<void>) =>
-        auth({ username: this.o.username, password: this.o.password }, 'PLAIN'),
+      credentials: (auth: (c: { username: string; password: string }, mechanism: string) => Promise<void>) => auth({ username: this.o.username, password: this.o.password }, 'PLAIN'),
     } as Parameters<typeof client>[0]);
     const transports = (x as unknown as { transports: unknown[] }).transports;
     for (const t of this.o.transports ?? []) transports.unshift(t);
@@ -117,9 +119,10 @@ export class XmppSource implements NotificationSource {
         const auth = /not-authorized|SASL/i.test(err.message);
         state({ status: auth ? 'failed' : 'reconnecting', reason: err.message });
         // A refused login is final; anything else is tried again (the reconnect plugin only covers drops).
-        if (!auth) this.retry = setTimeout(() => {
-          if (!this.stopped && x.status === 'offline') begin();
-        }, RETRY_MS);
+        if (!auth)
+          this.retry = setTimeout(() => {
+            if (!this.stopped && x.status === 'offline') begin();
+          }, RETRY_MS);
       });
     };
     begin();

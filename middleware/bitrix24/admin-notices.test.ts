@@ -31,10 +31,20 @@ describe('what only a portal administrator can fix', () => {
     return c;
   };
   const notices = async () =>
-    ((await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json()) as { checks: { adminNotices: { open: Array<{ kind: string; method: string; detail: string }> } } }).checks.adminNotices.open;
+    (
+      (await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        checks: { adminNotices: { open: Array<{ kind: string; method: string; detail: string }> } };
+      }
+    ).checks.adminNotices.open;
   const gauge = async (kind: string) => Number(new RegExp(`^bitrix24_admin_notices\\{kind="${kind}"\\} (\\d)$`, 'm').exec(await (await fetch(`${stack.url}/metrics`)).text())?.[1]);
   const appPage = async (lang: 'ru' | 'en') =>
-    (await fetch(`${stack.url}/bitrix/app?LANG=${lang}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(stack.emulator.frameForm(1)).toString() })).text();
+    (
+      await fetch(`${stack.url}/bitrix/app?LANG=${lang}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(stack.emulator.frameForm(1)).toString(),
+      })
+    ).text();
   const outbound = (dialogId: string, number: string) => {
     const t0 = Date.now();
     return { dialogId, direction: 'outbound', number, startedAt: t0, answeredAt: t0 + 1000, endedAt: t0 + 20_000, failure: null };
@@ -44,7 +54,10 @@ describe('what only a portal administrator can fix', () => {
   it('lead creation disabled: the calls are logged, the administrator is told once a day, the page says it; allowed again, it clears', async () => {
     const a = await agent();
     stack.emulator.switches.leadCreation = 'disabled';
-    for (const [dialog, number] of [['9101', '89995550111'], ['9102', '89995550112']] as const) {
+    for (const [dialog, number] of [
+      ['9101', '89995550111'],
+      ['9102', '89995550112'],
+    ] as const) {
       expect((await a.post('/api/agent/calls', outbound(dialog, number))).status).toBe(202);
     }
     await waitFor(() => stack.emulator.calls.filter((c) => c.finished).length === 2 || null, 30_000, 'both calls logged');

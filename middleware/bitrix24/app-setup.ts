@@ -1,7 +1,7 @@
 import type { Bitrix24Client } from './rest-client';
 
 /**
- * What the install sets up in the portal (reference bitrix24.md §1.4, §4.3): the events we handle bound to our
+ * What the install sets up in the portal (b24restdocs at apidocs.bitrix24.com: api-reference/events/event-bind.md, api-reference/telephony/telephony-external-line-add.md): the events we handle bound to our
  * handler, our external line, and that line as the portal's default for outgoing calls — a forgotten default line
  * is the first cause of "clicking a number does nothing".
  * Re-running it is harmless: "already bound" and "line already exists" count as done.

@@ -89,7 +89,12 @@ export class CrmDirectory {
         const r = await this.client.call<unknown>('crm.duplicate.findbycomm', { type: 'PHONE', values: variants.slice(0, 20), entity_type: type }, { signal });
         // No match is `[]`, a match is {"CONTACT": [42, 97]}.
         const ids = r && !Array.isArray(r) && typeof r === 'object' ? (r as Record<string, unknown>)[type] : undefined;
-        return Array.isArray(ids) ? ids.map(toInt).filter((n): n is number => n !== null).map((id) => ({ type, id })) : [];
+        return Array.isArray(ids)
+          ? ids
+              .map(toInt)
+              .filter((n): n is number => n !== null)
+              .map((id) => ({ type, id }))
+          : [];
       }),
     );
     return found.flat();

@@ -1,7 +1,7 @@
 import { sameSecret } from '../secrets';
 
 /**
- * Who opened our application page inside Bitrix24 (reference bitrix24.md §5.3): the frame POSTs AUTH_ID, member_id,
+ * Who opened our application page inside Bitrix24 (b24restdocs: local-integrations/serverside-local-app-with-ui.md): the frame POSTs AUTH_ID, member_id,
  * APPLICATION_TOKEN; we compare member_id and the application token with the install's, then ask the portal
  * `user.current` with that AUTH_ID — a forged token gets no user.
  */
@@ -12,7 +12,10 @@ export interface FrameUser {
 }
 
 export class FrameAuthError extends Error {
-  constructor(readonly reason: 'not_installed' | 'other_portal' | 'bad_token' | 'inactive' | 'unreachable', message: string) {
+  constructor(
+    readonly reason: 'not_installed' | 'other_portal' | 'bad_token' | 'inactive' | 'unreachable',
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -47,7 +47,7 @@ describe('LeakyBucket', () => {
     expect(b.delay()).toBe(1000);
   });
 
-  it('a priority request (a click\'s proof) uses the room above the reserve; background work yields to a waiting one', () => {
+  it("a priority request (a click's proof) uses the room above the reserve; background work yields to a waiting one", () => {
     const b = new LeakyBucket(2, 50, clock); // reserve 10
     for (let i = 0; i < 10; i++) b.take();
     expect(b.delay()).toBe(500);

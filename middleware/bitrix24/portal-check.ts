@@ -78,7 +78,8 @@ export class PortalCheck {
       return { ok: false, proof: { kind: 'unknown', why: `no answer: ${(err as Error).message}` } };
     }
     const error = typeof body.error === 'string' ? body.error : '';
-    if (error === 'QUERY_LIMIT_EXCEEDED') this.bucket?.refused(); // the bucket is full (OVERLOAD_LIMIT is a manual block)
+    if (error === 'QUERY_LIMIT_EXCEEDED')
+      this.bucket?.refused(); // the bucket is full (OVERLOAD_LIMIT is a manual block)
     else if (res.ok) this.bucket?.accepted();
     if (res.status === 401) return { ok: false, proof: { kind: 'refused', why: `HTTP 401 ${error}`.trim() } };
     if (!res.ok) return { ok: false, proof: { kind: 'unknown', why: `HTTP ${res.status} ${error}`.trim() } };

@@ -15,7 +15,8 @@ describe('a deleted, a moved portal; a permanent refusal', () => {
   afterEach(() => stack?.stop());
   const token = LAB_UCCX_TOKEN;
   const metrics = async () => (await fetch(`${stack.url}/metrics`)).text();
-  const readyz = async () => (await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json()) as { checks: { bitrix24: Record<string, unknown>; outbox: Record<string, unknown> } };
+  const readyz = async () =>
+    (await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json()) as { checks: { bitrix24: Record<string, unknown>; outbox: Record<string, unknown> } };
 
   it('PORTAL_DELETED: lookups answer at once with their reason, nothing but the probe reaches the portal, the kept lead goes out once it is back', async () => {
     const sink = logSink();
@@ -53,7 +54,11 @@ describe('a deleted, a moved portal; a permanent refusal', () => {
     stack.emulator.switches.portal = 'moved';
     const a = await uccxLookup(stack.url, { ani: '89123456789', token });
     expect(a.fields).toMatchObject({ route: 'queue', status: 'degraded', reason: 'bitrix24_portal_moved' });
-    expect((await readyz()).checks.bitrix24).toMatchObject({ portal: 'moved', reason: expect.stringMatching(/B24_PORTAL_URL/), location: expect.stringMatching(/^https:\/\/renamed\.bitrix24\.example\/rest\//) });
+    expect((await readyz()).checks.bitrix24).toMatchObject({
+      portal: 'moved',
+      reason: expect.stringMatching(/B24_PORTAL_URL/),
+      location: expect.stringMatching(/^https:\/\/renamed\.bitrix24\.example\/rest\//),
+    });
     expect(await metrics()).toMatch(/^bitrix24_portal_state\{state="moved"\} 1$/m);
   });
 

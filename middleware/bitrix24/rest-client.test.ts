@@ -22,7 +22,7 @@ describe('Bitrix24Client against the emulator', () => {
     await emulator.stop();
   });
 
-  it('OPERATION_TIME_LIMIT pauses only the method it names, until the portal\'s operating_reset_at; other methods go on', async () => {
+  it("OPERATION_TIME_LIMIT pauses only the method it names, until the portal's operating_reset_at; other methods go on", async () => {
     await client.call('crm.lead.list'); // an answer carries time.operating_reset_at: the method's next reset
     emulator.switches.operatingLimited.add('crm.lead.list');
     await expect(client.call('crm.lead.list')).rejects.toBeInstanceOf(OperatingLimitError);
@@ -37,7 +37,7 @@ describe('Bitrix24Client against the emulator', () => {
     expect(fine.status).toBe('fulfilled');
   });
 
-  it('a 503 from the portal (a neighbour filled its bucket) costs one slot of waiting, not the whole bucket\'s drain', async () => {
+  it("a 503 from the portal (a neighbour filled its bucket) costs one slot of waiting, not the whole bucket's drain", async () => {
     const bucket = new LeakyBucket(2, 50);
     const c = new Bitrix24Client(new WebhookCredentials(emulator.webhookUrl), bucket, { requestTimeoutMs: 2000, log: pino({ level: 'silent' }) });
     emulator.switches.failNext.set('server.time', new RestError(503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests'));

@@ -11,7 +11,7 @@ import type { PortalState } from './portal-state';
  * calls made close together are sent as one `batch` (≤ 50 commands) with each result or `result_error` handed back
  * to its caller.
  *
- * Why not @bitrix24/b24jssdk (reference bitrix24.md §7): it pins requests to https:// (the lab and on-premise
+ * Why not @bitrix24/b24jssdk (npm @bitrix24/b24jssdk 2.2.0, read): it pins requests to https:// (the lab and on-premise
  * portals behind plain HTTP fail with EPROTO), retries network errors of writes by default (a lead or a call could
  * be created twice; our outbox owns retries of writes), limits without batching concurrent callers together (the
  * thing that keeps a burst of calls under 2 req/s), and brings axios, luxon and 23 MB for the few methods we use.
@@ -225,9 +225,7 @@ export class Bitrix24Client {
   private async post(endpoint: Endpoint, group: Pending[]): Promise<{ result?: unknown }> {
     const single = group.length === 1 ? group[0]! : null;
     const method = single ? single.method : 'batch';
-    const payload: Params = single
-      ? { ...single.params }
-      : { halt: 0, cmd: Object.fromEntries(group.map((p, i) => [`c${i}`, `${p.method}?${qs.stringify(p.params)}`])) };
+    const payload: Params = single ? { ...single.params } : { halt: 0, cmd: Object.fromEntries(group.map((p, i) => [`c${i}`, `${p.method}?${qs.stringify(p.params)}`])) };
     if (endpoint.auth) payload.auth = endpoint.auth;
     let res: Response;
     let text: string;

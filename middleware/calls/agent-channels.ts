@@ -13,9 +13,7 @@ export interface AgentIdentity {
   extension: string;
 }
 
-export type DialOutcome =
-  | { ok: true }
-  | { ok: false; code: 'no_gadget' | 'timeout' | 'interrupted' | 'agent_busy' | 'finesse_refused'; reason: string; state?: string };
+export type DialOutcome = { ok: true } | { ok: false; code: 'no_gadget' | 'timeout' | 'interrupted' | 'agent_busy' | 'finesse_refused'; reason: string; state?: string };
 
 export interface Stream extends AgentIdentity {
   id: string;

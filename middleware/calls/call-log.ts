@@ -10,7 +10,7 @@ import type { Store } from '../store';
 import { callOutcome, mergeRecords, type CallRecord } from './call-record';
 
 /**
- * The outbox jobs that put an agent's calls into Bitrix24 (reference bitrix24.md §4.1, §4.2): register when the
+ * The outbox jobs that put an agent's calls into Bitrix24 (b24restdocs: api-reference/telephony/telephony-external-call-register.md and -finish.md): register when the
  * call starts (a unique EXTERNAL_CALL_ID per dialog, so a second call within 30 minutes never shares a CALL_ID),
  * finish when it ends, each exactly once across retries and restarts. A click-to-dial call is already registered by
  * Bitrix24: only its finish is ours.
@@ -77,20 +77,20 @@ export function registerCallHandler(deps: {
     else if (phone.ok) entity = candidates(await deps.directory.findByPhone(phone.phone.variants))[0] ?? null;
     const r = await deps.client
       .call<{ CALL_ID?: string; LEAD_CREATION_ERROR?: unknown }>('telephony.externalCall.register', {
-      USER_ID: userId,
-      PHONE_NUMBER: phone.ok ? phone.phone.e164 : record.number,
-      TYPE: record.direction === 'inbound' ? 2 : 1,
-      CALL_START_DATE: moment(record.startedAt).utc().format('YYYY-MM-DDTHH:mm:ssZ'),
-      // Inbound unknown callers get their lead from the UCCX lookup (owned by the unprocessed user): never a second one.
-      CRM_CREATE: entity || record.direction === 'inbound' ? 0 : 1,
-      ...(entity ? { CRM_ENTITY_TYPE: entity.type, CRM_ENTITY_ID: entity.id } : {}),
-      SHOW: deps.line.showCard && record.direction === 'inbound' ? 1 : 0,
-      LINE_NUMBER: deps.line.number,
-      // Unique per dialog and start (Finesse may reuse dialog ids after a restart).
-      EXTERNAL_CALL_ID: `finesse-${agentId}-${record.dialogId}-${record.startedAt}`,
+        USER_ID: userId,
+        PHONE_NUMBER: phone.ok ? phone.phone.e164 : record.number,
+        TYPE: record.direction === 'inbound' ? 2 : 1,
+        CALL_START_DATE: moment(record.startedAt).utc().format('YYYY-MM-DDTHH:mm:ssZ'),
+        // Inbound unknown callers get their lead from the UCCX lookup (owned by the unprocessed user): never a second one.
+        CRM_CREATE: entity || record.direction === 'inbound' ? 0 : 1,
+        ...(entity ? { CRM_ENTITY_TYPE: entity.type, CRM_ENTITY_ID: entity.id } : {}),
+        SHOW: deps.line.showCard && record.direction === 'inbound' ? 1 : 0,
+        LINE_NUMBER: deps.line.number,
+        // Unique per dialog and start (Finesse may reuse dialog ids after a restart).
+        EXTERNAL_CALL_ID: `finesse-${agentId}-${record.dialogId}-${record.startedAt}`,
       })
       .catch((err: unknown) => {
-        // A webhook that Bitrix24 does not let register calls (reference bitrix24.md §1.1): no retry will change it.
+        // A webhook that Bitrix24 does not let register calls (b24restdocs, telephony-external-call-register.md: WRONG_AUTH_TYPE outside an application's context): no retry will change it.
         if (err instanceof Bitrix24Error && err.code === 'WRONG_AUTH_TYPE') return { skipped: `calls cannot be logged: ${err.message} (install the application)` } as const;
         throw err;
       });

@@ -68,7 +68,7 @@ export function mergeRecords(known: CallRecord | null, r: CallRecord): CallRecor
 }
 
 /**
- * Bitrix24's STATUS_CODE and DURATION for a finished call (reference bitrix24.md §4.2): answered → 200 with the
+ * Bitrix24's STATUS_CODE and DURATION for a finished call (b24restdocs: api-reference/telephony/telephony-external-call-finish.md): answered → 200 with the
  * talk time; an inbound call nobody answered → 304 (Bitrix24's missed call); an outbound one → 486 busy,
  * 404 bad number, 480 no answer or other failure.
  */

@@ -11,7 +11,7 @@ import { candidates } from '../lookup/caller-match';
 import { normalisePhone } from '../lookup/phone-number';
 
 /**
- * ONEXTERNALCALLSTART → the agent's gadget → Finesse MAKE_CALL (reference bitrix24.md §4.4). Bitrix24 has already
+ * ONEXTERNALCALLSTART → the agent's gadget → Finesse MAKE_CALL (b24restdocs: api-reference/telephony/events/on-external-call-start.md). Bitrix24 has already
  * registered the call, so we only finish it: on success when the dialog ends (CallJournal), on failure at once, with
  * the reason told to the user in Bitrix24 — a click never ends in silence. A repeated delivery of a CALL_ID does
  * nothing.
@@ -62,8 +62,24 @@ const MESSAGES: Record<Lang, Record<Failure, string>> = {
 };
 /** Finesse states as the agent's desktop names them, for the message to the user. */
 const STATE_NAMES: Record<Lang, Record<string, string>> = {
-  ru: { '': 'не вошёл в Finesse', READY: '«Готов»: для исходящего звонка переведите его в «Не готов»', TALKING: 'разговаривает', HOLD: 'держит звонок на удержании', RESERVED: 'ему поступает звонок', WORK: 'завершает предыдущий звонок', LOGOUT: 'вышел из Finesse' },
-  en: { '': 'not signed in to Finesse', READY: 'Ready: set Not Ready to dial', TALKING: 'talking', HOLD: 'holding a call', RESERVED: 'a call is being delivered', WORK: 'wrapping up a call', LOGOUT: 'signed out of Finesse' },
+  ru: {
+    '': 'не вошёл в Finesse',
+    READY: '«Готов»: для исходящего звонка переведите его в «Не готов»',
+    TALKING: 'разговаривает',
+    HOLD: 'держит звонок на удержании',
+    RESERVED: 'ему поступает звонок',
+    WORK: 'завершает предыдущий звонок',
+    LOGOUT: 'вышел из Finesse',
+  },
+  en: {
+    '': 'not signed in to Finesse',
+    READY: 'Ready: set Not Ready to dial',
+    TALKING: 'talking',
+    HOLD: 'holding a call',
+    RESERVED: 'a call is being delivered',
+    WORK: 'wrapping up a call',
+    LOGOUT: 'signed out of Finesse',
+  },
 };
 
 const PREFIX: Record<Lang, string> = { ru: 'Звонок на {phone} не состоялся: ', en: 'The call to {phone} was not placed: ' };
@@ -252,11 +268,7 @@ export class ClickToDial {
     const pending: PendingClick = { callId: e.callId, userId: e.userId, toAddress: dial.toAddress, at: Date.now() };
     // Noted before dialling: the dialog's first event may reach us before the gadget's answer does.
     await this.d.store.setKv(pendingClickKey(extension, e.callId), pending);
-    const outcome = await this.d.channels.dial(
-      extension,
-      { callId: e.callId, toAddress: dial.toAddress, whenReady: this.d.whenReady, reasonCodeId: this.d.reasonCodeId },
-      this.d.resultTimeoutMs,
-    );
+    const outcome = await this.d.channels.dial(extension, { callId: e.callId, toAddress: dial.toAddress, whenReady: this.d.whenReady, reasonCodeId: this.d.reasonCodeId }, this.d.resultTimeoutMs);
     if (outcome.ok) {
       this.d.log.info({ callId: e.callId, extension }, 'click-to-dial: MAKE_CALL accepted by Finesse');
       await this.d.store.setKv(dialledKey(e.callId), { click: e, at: Date.now() });
@@ -269,7 +281,10 @@ export class ClickToDial {
 
   private async fail(e: ExternalCallStart, code: Failure, ext: string, detail: string): Promise<Failure> {
     const lang = this.d.lang;
-    const message = (PREFIX[lang] + MESSAGES[lang][code]).replace('{phone}', e.phone || e.phoneInternational).replace('{ext}', ext).replace('{detail}', detail);
+    const message = (PREFIX[lang] + MESSAGES[lang][code])
+      .replace('{phone}', e.phone || e.phoneInternational)
+      .replace('{ext}', ext)
+      .replace('{detail}', detail);
     this.d.log.warn({ callId: e.callId, userId: e.userId, code, detail }, 'click-to-dial failed');
     await this.d.outbox.enqueue(`click-fail:${e.callId}`, FAIL_CLICK, { callId: e.callId, userId: e.userId, statusCode: STATUS[code], message } satisfies FailJob);
     return code;

@@ -2,7 +2,7 @@ import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
 
 /**
  * What the agent's phone must dial for a number clicked in Bitrix24. Finesse passes `toAddress` to CUCM as is
- * (reference finesse.md §2.6), so the dial plan is ours: a short internal number stays as it is; a domestic number is
+ * (Cisco Finesse developer guide: Dialog — Create a New Dialog (Make a Call)), so the dial plan is ours: a short internal number stays as it is; a domestic number is
  * dialled with the trunk prefix, a foreign one with the international prefix; the outside-line prefix goes first.
  * Pure: the rules are data.
  */

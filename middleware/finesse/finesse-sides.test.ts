@@ -36,7 +36,10 @@ describe('Finesse sides', () => {
     expect(sides.status()).toMatchObject({
       using: finesse.urlB,
       lastSwitch: { to: finesse.urlB, reason: 'Finesse answered HTTP 503' },
-      sides: [{ url: finesse.url, state: 'OUT_OF_SERVICE' }, { url: finesse.urlB, state: 'IN_SERVICE' }],
+      sides: [
+        { url: finesse.url, state: 'OUT_OF_SERVICE' },
+        { url: finesse.urlB, state: 'IN_SERVICE' },
+      ],
     });
   });
 
@@ -52,7 +55,11 @@ describe('Finesse sides', () => {
     });
     await new Promise<void>((r) => sideA.listen(0, '127.0.0.1', () => r()));
     const a = `http://127.0.0.1:${(sideA.address() as AddressInfo).port}`;
-    const waitHeld = (n: number) => new Promise<void>((resolve) => { const check = () => (held.length >= n ? resolve() : arrived.push(check)); check(); });
+    const waitHeld = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (held.length >= n ? resolve() : arrived.push(check));
+        check();
+      });
     try {
       finesse.setSide('A', false);
       finesse.setSide('B', true);

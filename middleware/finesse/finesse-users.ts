@@ -2,7 +2,7 @@ import { parseStringPromise } from 'xml2js';
 
 /**
  * Finesse REST as the middleware needs it: "is this really agent X, signed in?" We pass the gadget's own
- * authorization to `GET /finesse/api/User/{id}` once and keep nothing of it (reference finesse.md §2.2, §2.7).
+ * authorization to `GET /finesse/api/User/{id}` once and keep nothing of it (Cisco Finesse Web Services Developer Guide: authentication; User — Get User).
  * Finesse refuses a user reading another user (401), so an agent cannot open a session as someone else.
  */
 export interface SignedInAgent {

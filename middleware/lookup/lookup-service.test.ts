@@ -32,7 +32,6 @@ function startMiddleware(env: Record<string, string>, port: number): NodeProcess
   return new NodeProcess('middleware/main.ts', { ...env, PORT: String(port) });
 }
 
-
 /**
  * Resolves once the middleware at `url` answers /healthz; fails at once if its process exits first (a port taken,
  * a bad setting). The bound is a hang guard only: a process starting on a loaded machine takes long, never forever.
@@ -40,10 +39,14 @@ function startMiddleware(env: Record<string, string>, port: number): NodeProcess
 async function ready(url: string, proc: NodeProcess): Promise<void> {
   let exited = false;
   void proc.exited.then(() => (exited = true));
-  await until(async () => {
-    if (exited) throw new Error(`the middleware process exited before serving ${url}`);
-    return (await fetch(`${url}/healthz`).catch(() => null))?.ok === true;
-  }, 'middleware to start', 90_000);
+  await until(
+    async () => {
+      if (exited) throw new Error(`the middleware process exited before serving ${url}`);
+      return (await fetch(`${url}/healthz`).catch(() => null))?.ok === true;
+    },
+    'middleware to start',
+    90_000,
+  );
 }
 
 /** Outbox depth as the middleware reports it on /metrics. */
@@ -120,7 +123,7 @@ describe('exactly one lead whatever the timing', () => {
     }
   });
 
-  it('an unknown caller who abandons while Bitrix24 is down gets one lead from the lookup\'s job and the missed call\'s job together', async () => {
+  it("an unknown caller who abandons while Bitrix24 is down gets one lead from the lookup's job and the missed call's job together", async () => {
     const stack = await startStack({ mode: 'app', env: { LOOKUP_DEADLINE_MS: '300', B24_REQUEST_TIMEOUT_MS: '500' } });
     try {
       stack.emulator.switches.outage = 'error';
@@ -171,9 +174,7 @@ describe('the portal limits', () => {
 
   it('a burst of 120 distinct unknown callers causes no 503 and every lookup answers in time', async () => {
     stack = await startStack({ mode: 'app', env: { LOOKUP_CACHE_TTL_S: '0' } });
-    const answers = await Promise.all(
-      Array.from({ length: 120 }, (_, i) => uccxLookup(stack.url, { ani: `+7 999 3${String(i).padStart(6, '0')}`, token })),
-    );
+    const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => uccxLookup(stack.url, { ani: `+7 999 3${String(i).padStart(6, '0')}`, token })));
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(stack.emulator.counters.rejected503).toBe(0);
     await until(async () => (await stack.connector.outbox.stats()).depth === 0, 'all leads', 30000);
@@ -358,7 +359,7 @@ describe('crash safety', () => {
     }
   });
 
-  it('another process holding the store\'s write lock never stalls lookups; the leads follow once it lets go', async () => {
+  it("another process holding the store's write lock never stalls lookups; the leads follow once it lets go", async () => {
     const { emulator, dataDir, env, port, url } = await processSetup('fb24-lock-', { LOOKUP_DEADLINE_MS: '1500' });
     const locker = new Database(join(dataDir, 'connector.db'));
     try {

@@ -192,7 +192,10 @@ export class PhoneIndex {
     if (same(now, fresh)) return;
     this.db.transaction(() => {
       // Records the index had under this number that Bitrix24 no longer has under it: unlinked from it.
-      const stale = this.db.prepare(`SELECT DISTINCT type, id FROM phone_index WHERE gen = ? AND key IN (${keys.map(() => '?').join(',')})`).all(gen, ...keys) as Array<{ type: CrmEntityType; id: number }>;
+      const stale = this.db.prepare(`SELECT DISTINCT type, id FROM phone_index WHERE gen = ? AND key IN (${keys.map(() => '?').join(',')})`).all(gen, ...keys) as Array<{
+        type: CrmEntityType;
+        id: number;
+      }>;
       const still = new Set(fresh.map((r) => `${r.type}:${r.id}`));
       const unlink = this.db.prepare(`DELETE FROM phone_index WHERE gen = ? AND type = ? AND id = ? AND key IN (${keys.map(() => '?').join(',')})`);
       for (const s of stale) if (!still.has(`${s.type}:${s.id}`)) unlink.run(gen, s.type, s.id, ...keys);

@@ -2,8 +2,8 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 import metadata from 'libphonenumber-js/metadata.max.json';
 
 /**
- * Caller numbers normalised the way Bitrix24's duplicate index does (main module NormalizePhone, see
- * reference bitrix24.md §3.3), after our own site rules (outside-line prefix, national numbers).
+ * Caller numbers normalised the way Bitrix24's duplicate index does (main module NormalizePhone, as
+ * conformance/bitrix24/INDEX.md describes it), after our own site rules (outside-line prefix, national numbers).
  * Pure: the rules are data, so an integrator's dial plan is a table, and so is its test.
  */
 export interface PhoneRules {
@@ -93,9 +93,7 @@ export function normalisePhone(input: string | undefined | null, rules: PhoneRul
   if (!international) digits = stripOutsidePrefix(digits, rules);
   const country = siteCountry(rules.countryCode);
   const parsed = digits.length >= MIN_DIGITS && country ? parsePhoneNumberFromString(international ? `+${digits}` : digits, country) : undefined;
-  const canonical = parsed?.isValid()
-    ? parsed.number.slice(1)
-    : duplicateIndexForm(international ? `+${digits}` : applyNationalRule(digits, rules));
+  const canonical = parsed?.isValid() ? parsed.number.slice(1) : duplicateIndexForm(international ? `+${digits}` : applyNationalRule(digits, rules));
 
   if (canonical.length < MIN_DIGITS) return { ok: false, reason: `ani has fewer than ${MIN_DIGITS} digits` };
   if (canonical.length > MAX_DIGITS) return { ok: false, reason: `ani has more than ${MAX_DIGITS} digits` };

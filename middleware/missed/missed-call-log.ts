@@ -70,7 +70,14 @@ export function missedCallHandler(deps: {
           // The caller's lead is made by the one job every path shares (key lead:<number>): a lookup of the same
           // caller, a missed call, a retry after a crash — one lead, whoever comes first.
           const outbox = deps.outbox();
-          const job: EnsureLeadPayload = { digits: phone.phone.digits, e164: phone.phone.e164, variants: phone.phone.variants, callId: `uccx-${call.sessionId}`, title: deps.leadTitle(phone.phone.e164), searched: true };
+          const job: EnsureLeadPayload = {
+            digits: phone.phone.digits,
+            e164: phone.phone.e164,
+            variants: phone.phone.variants,
+            callId: `uccx-${call.sessionId}`,
+            title: deps.leadTitle(phone.phone.e164),
+            searched: true,
+          };
           const item = await outbox.deliver((await outbox.enqueue(leadKey(phone.phone.digits), ENSURE_LEAD, job)).id);
           if (item.state !== 'done') throw new Error(`the caller's lead is not made yet (${item.lastError ?? 'pending'})`);
           const lead = item.result as EnsureLeadResult;

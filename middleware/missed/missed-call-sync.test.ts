@@ -27,7 +27,13 @@ describe('missed calls from UCCX into Bitrix24', () => {
     abandoned(203, '2024-03-01 06:20:00.000', '79990001111'); // unknown: a lead for the unprocessed user
     abandoned(204, '2024-03-01 06:30:00.000', '84951112233', 'CONTACT:43'); // owner fired → unprocessed user
     abandoned(205, '2024-03-01 06:40:00.000', ''); // anonymous: nothing to log
-    insertCall(writer.db, { session: 206, start: '2024-03-01 06:50:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 5, met: true }], agents: [{ resource: 12, ring: 3, talk: 60, hold: 0, work: 0 }] });
+    insertCall(writer.db, {
+      session: 206,
+      start: '2024-03-01 06:50:00.000',
+      disposition: 2,
+      queues: [{ csq: 9, disposition: 2, queueTime: 5, met: true }],
+      agents: [{ resource: 12, ring: 3, talk: 60, hold: 0, work: 0 }],
+    });
     stack = await startStack({ mode: 'app', dataDir: join(dir, 'data'), env: { CCDR_SQLITE_PATH: path, MISSED_CALLS_POLL_S: '0' } });
   });
   afterAll(async () => {
@@ -135,7 +141,7 @@ describe('missed calls from UCCX into Bitrix24', () => {
       insertCall(writer.db, { session: 212, start: '2024-03-03 06:00:00.000', caller: '89123456789', crmRef: 'CONTACT:42', disposition: 1, seconds: 40 });
       const keys = await c.missedCalls!.enqueuePeriod(periodToUtc('2024-03-03', '2024-03-03', 'Europe/Moscow'));
       await c.outbox.runDue();
-      expect((await c.outbox.get(keys[0]!))).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/still holds open/) });
+      expect(await c.outbox.get(keys[0]!)).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/still holds open/) });
       const agentCall = () => stack.emulator.calls.find((x) => x.CALL_ID === open.CALL_ID)!;
       expect(agentCall().finished).toBeNull(); // not ended as a missed call
       await c.client.call('telephony.externalCall.finish', { CALL_ID: open.CALL_ID, USER_ID: 5, DURATION: 95, STATUS_CODE: '200' });

@@ -51,7 +51,13 @@ export class MissedCallSync {
   private async poll(): Promise<number> {
     const until = moment.utc(this.now() - this.opts.lagMs).format(UTC_TEXT);
     const mark = await this.watermark();
-    let w: Watermark = { endUtc: moment.utc(mark.endUtc, UTC_TEXT).subtract(this.opts.lookbackMs ?? 0, 'ms').format(UTC_TEXT), sessionId: '' };
+    let w: Watermark = {
+      endUtc: moment
+        .utc(mark.endUtc, UTC_TEXT)
+        .subtract(this.opts.lookbackMs ?? 0, 'ms')
+        .format(UTC_TEXT),
+      sessionId: '',
+    };
     let queued = 0;
     for (;;) {
       const calls = await abandonedAfter(this.source, w, until, PAGE);

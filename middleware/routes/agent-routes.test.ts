@@ -43,7 +43,9 @@ describe('/api/agent and /bitrix/events', () => {
     stack.emulator.defaultOutgoingLine = 'reg150907';
     const res = await stack.emulator.installInto(`${stack.url}/bitrix/install`);
     expect(res.status).toBe(502);
-    expect(await res.text()).toContain('default outgoing line not set (voximplant.line.outgoing.set: ACCESS_DENIED Access denied); choose it by hand: Telephony → Settings → Default number for outgoing calls');
+    expect(await res.text()).toContain(
+      'default outgoing line not set (voximplant.line.outgoing.set: ACCESS_DENIED Access denied); choose it by hand: Telephony → Settings → Default number for outgoing calls',
+    );
   });
 
   it('forgets the portal on a real uninstall (the portal no longer takes our token), and then refuses its events', async () => {
@@ -62,7 +64,7 @@ describe('/api/agent and /bitrix/events', () => {
     expect((await uccxLookup(stack.url, { ani: '89123456789', token: LAB_UCCX_TOKEN })).fields.status).toBe('found');
   });
 
-  it('refuses a forged click: another user\'s token, or a made-up one, never makes an agent dial', async () => {
+  it("refuses a forged click: another user's token, or a made-up one, never makes an agent dial", async () => {
     const a = await agent('1001');
     const data = { CALL_ID: 'externalCall.forged.2', USER_ID: '5', PHONE_NUMBER: '89001234567', PHONE_NUMBER_INTERNATIONAL: '+79001234567' };
     // Maria (user 6) posts a click "by Ivan" (user 5) with her own token, with the frame's application token and member id.
@@ -79,7 +81,7 @@ describe('/api/agent and /bitrix/events', () => {
     const wrong = new AgentClient(stack.url, '1001', 'nope');
     const res = await wrong.open();
     expect(res.status).toBe(401);
-    expect(await res.text()).toBe('agent session: Finesse refused the agent\'s authorization (HTTP 401, Authorization Failure: Unauthorized)\n');
+    expect(await res.text()).toBe("agent session: Finesse refused the agent's authorization (HTTP 401, Authorization Failure: Unauthorized)\n");
     // Agent 1002's own password, claiming to be 1001: Finesse says the users differ.
     const res2 = await fetch(`${stack.url}/api/agent/session`, {
       method: 'POST',
@@ -101,7 +103,11 @@ describe('/api/agent and /bitrix/events', () => {
   it('counts refusals per Finesse account presented, so anonymous guesses never lock an agent out of Finesse', async () => {
     // Six sign-ins "as agent 1001" with a stranger's Basic credentials: Finesse sees the stranger fail, 1001 never.
     for (let i = 0; i < 6; i++) {
-      await fetch(`${stack.url}/api/agent/session`, { method: 'POST', headers: { authorization: AgentClient.basic('mallory', 'x'), 'content-type': 'application/json' }, body: JSON.stringify({ agentId: '1001' }) });
+      await fetch(`${stack.url}/api/agent/session`, {
+        method: 'POST',
+        headers: { authorization: AgentClient.basic('mallory', 'x'), 'content-type': 'application/json' },
+        body: JSON.stringify({ agentId: '1001' }),
+      });
     }
     const real = new AgentClient(stack.url, '1001', 'lab');
     clients.push(real);
@@ -113,7 +119,11 @@ describe('/api/agent and /bitrix/events', () => {
     const before = stack.finesse!.userReads;
     const t0 = Date.now();
     const attempt = (i: number) =>
-      fetch(`${stack.url}/api/agent/session`, { method: 'POST', headers: { authorization: AgentClient.basic(`mallory${i}`, 'x'), 'content-type': 'application/json' }, body: JSON.stringify({ agentId: `m${i}` }) }).then((r) => r.status);
+      fetch(`${stack.url}/api/agent/session`, {
+        method: 'POST',
+        headers: { authorization: AgentClient.basic(`mallory${i}`, 'x'), 'content-type': 'application/json' },
+        body: JSON.stringify({ agentId: `m${i}` }),
+      }).then((r) => r.status);
     const statuses: number[] = [];
     for (let i = 0; i < 1000; i += 50) statuses.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => attempt(i + j)))));
     const seconds = (Date.now() - t0) / 1000;
@@ -127,7 +137,11 @@ describe('/api/agent and /bitrix/events', () => {
   });
 
   it("refuses a Finesse administrator's credentials for an agent's session (Finesse lets him read any User)", async () => {
-    const res = await fetch(`${stack.url}/api/agent/session`, { method: 'POST', headers: { authorization: AgentClient.basic(LAB_ADMIN.id, LAB_ADMIN.password), 'content-type': 'application/json' }, body: JSON.stringify({ agentId: '1001' }) });
+    const res = await fetch(`${stack.url}/api/agent/session`, {
+      method: 'POST',
+      headers: { authorization: AgentClient.basic(LAB_ADMIN.id, LAB_ADMIN.password), 'content-type': 'application/json' },
+      body: JSON.stringify({ agentId: '1001' }),
+    });
     expect(res.status).toBe(403);
     expect(await res.text()).toBe("agent session: these are not the agent's own credentials (another user's, e.g. an administrator's)\n");
   });
@@ -147,7 +161,7 @@ describe('/api/agent and /bitrix/events', () => {
     expect(await (await get('type=LEAD&id=99999')).json()).toEqual({ type: 'LEAD', id: 99999, name: '' });
   });
 
-  it('a click reaches the clicking user\'s agent only, once, with the dial string; the outcome comes back', async () => {
+  it("a click reaches the clicking user's agent only, once, with the dial string; the outcome comes back", async () => {
     const a = await agent('1001');
     const b = await agent('1002');
     stack.emulator.deliverTwice = true; // Bitrix24 may deliver an event twice
@@ -191,7 +205,11 @@ describe('/api/agent and /bitrix/events', () => {
     await waitFor(() => first.finished, 20000, 'the first click finished');
     expect(first.finished).toMatchObject({ STATUS_CODE: '200', DURATION: 20 });
     await stack.connector.settled();
-    expect(calls().map((c) => c.CALL_ID).sort()).toEqual([first.CALL_ID, second.CALL_ID].sort()); // nothing registered besides
+    expect(
+      calls()
+        .map((c) => c.CALL_ID)
+        .sort(),
+    ).toEqual([first.CALL_ID, second.CALL_ID].sort()); // nothing registered besides
   });
 
   it('two tabs: the finish uses the earliest answer whichever tab reports it, even after the finish was queued', async () => {
@@ -218,7 +236,15 @@ describe('/api/agent and /bitrix/events', () => {
     clients.push(b);
     expect((await b.open()).status).toBe(200);
     const t0 = Date.now();
-    const report = (dialogId: string, answeredAt: number, endedAt: number) => ({ dialogId, direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + answeredAt, endedAt: t0 + endedAt, failure: null });
+    const report = (dialogId: string, answeredAt: number, endedAt: number) => ({
+      dialogId,
+      direction: 'inbound',
+      number: '89123456789',
+      startedAt: t0,
+      answeredAt: t0 + answeredAt,
+      endedAt: t0 + endedAt,
+      failure: null,
+    });
     // One after the other, then both at once: each tab saw the answer and the end at its own moment.
     expect((await a.post('/api/agent/calls', report('5301', answers[0]!, 30_000))).status).toBe(202);
     expect((await b.post('/api/agent/calls', report('5301', answers[1]!, 30_900))).status).toBe(202);
@@ -253,7 +279,15 @@ describe('/api/agent and /bitrix/events', () => {
     const a = await agent('1001');
     stack.emulator.switches.reuseOpenCallId = true;
     const t0 = Date.now();
-    const report = (dialogId: string, answeredAt: number, endedAt: number | null) => ({ dialogId, direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + answeredAt, endedAt: endedAt === null ? null : t0 + endedAt, failure: null });
+    const report = (dialogId: string, answeredAt: number, endedAt: number | null) => ({
+      dialogId,
+      direction: 'inbound',
+      number: '89123456789',
+      startedAt: t0,
+      answeredAt: t0 + answeredAt,
+      endedAt: endedAt === null ? null : t0 + endedAt,
+      failure: null,
+    });
     await a.post('/api/agent/calls', report('8101', 1000, null)); // the first call, still going
     await waitFor(() => calls().length === 1 || null, 20000, 'the first call registered');
     await a.post('/api/agent/calls', report('8102', 2000, null)); // the second, on the same number, meanwhile
@@ -267,7 +301,7 @@ describe('/api/agent and /bitrix/events', () => {
     expect(calls().map((c) => c.finished!.DURATION)).toEqual([30, 10]);
   });
 
-  it('a CRM callback request registers a callback call for the record\'s responsible and dials it from his agent', async () => {
+  it("a CRM callback request registers a callback call for the record's responsible and dials it from his agent", async () => {
     const a = await agent('1001');
     await stack.emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '+79123456789', TEXT: '', VOICE: '', CRM_ENTITY_TYPE: 'CONTACT', CRM_ENTITY_ID: '42', LINE_NUMBER: 'finesse' });
     const cmd = await a.command(0);
@@ -360,7 +394,10 @@ describe('/api/agent and /bitrix/events', () => {
     stack.emulator.switches.busy = true;
     const data = { CALL_ID: 'externalCall.held.forged', USER_ID: '5', PHONE_NUMBER: '89123456789', PHONE_NUMBER_INTERNATIONAL: '+79123456789' };
     const asMaria = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', data, {}, 6));
-    const madeUp = await stack.emulator.deliver(`${stack.url}/bitrix/events`, stack.emulator.eventForm('ONEXTERNALCALLSTART', { ...data, CALL_ID: 'externalCall.held.madeup' }, { access_token: 'a'.repeat(72) }, 5));
+    const madeUp = await stack.emulator.deliver(
+      `${stack.url}/bitrix/events`,
+      stack.emulator.eventForm('ONEXTERNALCALLSTART', { ...data, CALL_ID: 'externalCall.held.madeup' }, { access_token: 'a'.repeat(72) }, 5),
+    );
     expect([asMaria.status, madeUp.status]).toEqual([200, 200]); // the portal could not tell yet
     await waitFor(() => stack.connector.clicks.heldCount === 2 || null, 20000, 'both held');
     stack.emulator.switches.busy = false;
@@ -540,10 +577,14 @@ describe('call logging with a webhook that Bitrix24 does not let register calls'
       expect((await a.open()).status).toBe(200);
       const t0 = Date.now();
       await a.post('/api/agent/calls', { dialogId: '1', direction: 'inbound', number: '89123456789', startedAt: t0, answeredAt: t0 + 1, endedAt: t0 + 5000, failure: null });
-      const reg = await waitFor(async () => {
-        const item = await stack.connector.outbox.get('call-register:1001:1');
-        return item?.state === 'done' ? item : null;
-      }, 5000, 'register');
+      const reg = await waitFor(
+        async () => {
+          const item = await stack.connector.outbox.get('call-register:1001:1');
+          return item?.state === 'done' ? item : null;
+        },
+        5000,
+        'register',
+      );
       expect(reg.attempts).toBe(1);
       expect(reg.result).toEqual({ skipped: expect.stringMatching(/^calls cannot be logged: telephony\.externalCall\.register: WRONG_AUTH_TYPE .*install the application/) });
       await waitFor(async () => (await stack.connector.outbox.get('call-finish:1001:1'))?.state === 'done', 20000, 'finish skipped');

@@ -132,8 +132,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     else if (typeof b.code === 'string' && OUTCOME_CODES.has(b.code)) {
       const state = typeof b.state === 'string' && /^[A-Z_]{0,30}$/.test(b.state) ? b.state : undefined;
       outcome = { ok: false, code: b.code as 'agent_busy', reason: String(b.reason ?? '').slice(0, 300), ...(state !== undefined ? { state } : {}) };
-    }
-    else throw new HttpError(400, 'dial result: "ok" must be true, or "code" agent_busy / finesse_refused');
+    } else throw new HttpError(400, 'dial result: "ok" must be true, or "code" agent_busy / finesse_refused');
     if (!o.channels.settle(agent.agentId, b.commandId, outcome)) throw new HttpError(404, 'dial result: no such command waiting for this agent');
     ctx.status = 204;
   });
@@ -143,7 +142,8 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     agentOf(ctx);
     const type = String(ctx.query.type ?? '').toUpperCase();
     const id = Number(ctx.query.id);
-    if ((type !== 'CONTACT' && type !== 'LEAD' && type !== 'COMPANY') || !Number.isInteger(id) || id <= 0) throw new HttpError(400, 'record: "type" must be CONTACT, LEAD or COMPANY and "id" a positive whole number');
+    if ((type !== 'CONTACT' && type !== 'LEAD' && type !== 'COMPANY') || !Number.isInteger(id) || id <= 0)
+      throw new HttpError(400, 'record: "type" must be CONTACT, LEAD or COMPANY and "id" a positive whole number');
     let name = '';
     try {
       name = await o.recordName(type, id);
@@ -159,7 +159,10 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     const report = parseCallRecord(body(ctx));
     if (o.internal?.has(report.number)) {
       o.internal.refused();
-      throw new HttpError(400, `call report: ${report.number.slice(0, 40)} is one of the contact center's own numbers (an agent's extension or a Bitrix24 user's internal number): not a customer's call, not logged`);
+      throw new HttpError(
+        400,
+        `call report: ${report.number.slice(0, 40)} is one of the contact center's own numbers (an agent's extension or a Bitrix24 user's internal number): not a customer's call, not logged`,
+      );
     }
     await o.journal.report(agent.agentId, agent.extension, report);
     ctx.status = 202;

@@ -7,7 +7,7 @@ import type { Logger } from '../log';
 import { sameSecret } from '../secrets';
 
 /**
- * POST /bitrix/events — Bitrix24's event deliveries (reference bitrix24.md §1.4, §4.4): form-encoded `data[...]`,
+ * POST /bitrix/events — Bitrix24's event deliveries (b24restdocs: api-reference/events/index.md, api-reference/telephony/events/on-external-call-start.md): form-encoded `data[...]`,
  * `auth[...]`. The application_token and member_id sit in every user's application frame, so they only sort out
  * noise: a delivery is acted on when the portal confirms it — the click's `auth[access_token]` is, by the portal's
  * own word (user.current), the token of the user in `data[USER_ID]`; an uninstall is real when the portal no longer
@@ -76,7 +76,11 @@ export function eventRoutes(o: EventRouteOptions): Router {
       if (!accessToken) {
         // Older portals deliver events without the acting user's token: nothing can prove such a click, so it is never
         // dialled. Said once (not per click) with what to do.
-        if (!noTokenSaid) o.log.error({ event }, 'Bitrix24 delivers this event without auth[access_token]: clicks cannot be confirmed and are refused. Update the portal (on-premise: the rest module) and reinstall the application');
+        if (!noTokenSaid)
+          o.log.error(
+            { event },
+            'Bitrix24 delivers this event without auth[access_token]: clicks cannot be confirmed and are refused. Update the portal (on-premise: the rest module) and reinstall the application',
+          );
         noTokenSaid = true;
         refuse('no auth[access_token] in the delivery (an older portal)');
       }

@@ -26,7 +26,19 @@ describe('/api/stats', () => {
       period: { from: '2024-03-01', to: '2024-03-01', utcStart: '2024-02-29 21:00:00.000', utcEnd: '2024-03-01 21:00:00.000' },
       serviceLevel: expect.stringContaining('abandoned calls not counted'),
     });
-    expect(body.rows[0]).toEqual({ csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 });
+    expect(body.rows[0]).toEqual({
+      csq: 'Sales',
+      presented: 5,
+      handled: 2,
+      abandoned: 2,
+      dequeued: 1,
+      handledByOther: 0,
+      unknownDisposition: 0,
+      invalidTimes: 0,
+      avgQueueSeconds: 28.6,
+      maxQueueSeconds: 60,
+      serviceLevelPercent: 25,
+    });
   });
 
   it('filters by queue and agent, buckets volume by hour, links abandoned calls to the portal', async () => {

@@ -1,5 +1,5 @@
 /**
- * The db_cra stand-in (reference uccx.md §11): the call-record tables with every column that reference documents
+ * The db_cra stand-in (Cisco UCCX Database Schema Guide 12.5(1)): the call-record tables with every column that guide documents
  * (contactcalldetail, contactqueuedetail, contactroutingdetail, agentconnectiondetail, contactservicequeue,
  * resource, agentstatedetail), UCCX's names in lower case, so a CCDR export loads as it is.
  * DATETIME columns hold UTC text `YYYY-MM-DD HH:MM:SS.fff`, booleans 't'/'f', as an Informix export gives them —

@@ -9,7 +9,7 @@ import { Reports } from './reports';
 import { StatsRollup } from './rollup';
 
 /**
- * Cisco's definitions (reference uccx.md §5.8, §6) over the call shapes a contact center has, each expected value
+ * Cisco's definitions (Cisco Unified CCX Historical Reports User Guide; UCCX Reporting User Guide 12.5(1), FAQs) over the call shapes a contact center has, each expected value
  * worked out by hand in the comments — not read back from our code. 1 March 2024, UTC.
  *  C1  10:00 Sales handled (q 10, in SL); Ivanov ring 2 talk 100 hold 10 work 20, conferences Petrova (ring 3 talk 50)
  *  C2  10:10 preview outbound (type 6): Petrova ring 5 talk 120 work 30 — outbound, in no inbound report
@@ -36,22 +36,51 @@ describe("Cisco's report definitions over every call shape", () => {
   beforeAll(async () => {
     const db = source.db;
     seedConfig(db);
-    const csq = db.prepare(`INSERT INTO contactservicequeue (recordid, contactservicequeueid, profileid, csqname, servicelevel, servicelevelpercentage, active, dateinactive) VALUES (?, 3, 1, ?, 20, 80, ?, ?)`);
+    const csq = db.prepare(
+      `INSERT INTO contactservicequeue (recordid, contactservicequeueid, profileid, csqname, servicelevel, servicelevelpercentage, active, dateinactive) VALUES (?, 3, 1, ?, 20, 80, ?, ?)`,
+    );
     csq.run(20, 'Billing', 'f', '2024-03-01 12:00:00.000');
     csq.run(21, 'Payments', 't', null);
     insertCall(db, {
-      session: 1, start: at('10:00'), disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 10, met: true }],
-      agents: [{ resource: 12, ring: 2, talk: 100, hold: 10, work: 20 }, { resource: 13, ring: 3, talk: 50, hold: 0, work: 0 }],
+      session: 1,
+      start: at('10:00'),
+      disposition: 2,
+      queues: [{ csq: 9, disposition: 2, queueTime: 10, met: true }],
+      agents: [
+        { resource: 12, ring: 2, talk: 100, hold: 10, work: 20 },
+        { resource: 13, ring: 3, talk: 50, hold: 0, work: 0 },
+      ],
     });
     insertCall(db, { session: 2, start: at('10:10'), contactType: 6, disposition: 2, agents: [{ resource: 13, ring: 5, talk: 120, hold: 0, work: 30 }] });
     insertCall(db, { session: 3, start: at('10:20'), applicationId: -1, disposition: 2, agents: [{ resource: 12, ring: 1, talk: 40, hold: 0, work: 0 }] });
     insertCall(db, { session: 4, start: at('10:30'), disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 5, met: true }], agents: [{ resource: 12, ring: 1, talk: 60, hold: 0, work: 5 }] });
     insertCall(db, { session: 4, seq: 1, contactType: 5, applicationId: -1, start: '2024-03-01 10:31:11.000', disposition: 2, agents: [{ resource: 13, ring: 1, talk: 90, hold: 0, work: 0 }] });
     insertCall(db, { session: 5, start: at('10:40'), disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 8, met: true }], agents: [{ resource: 14, ring: 1, talk: 30, hold: 0, work: 0 }] });
-    insertCall(db, { session: 5, seq: 1, contactType: 5, start: '2024-03-01 10:40:44.000', disposition: 2, queues: [{ csq: 8, disposition: 2, queueTime: 6, met: true }], agents: [{ resource: 13, ring: 2, talk: 80, hold: 0, work: 10 }] });
-    insertCall(db, { session: 6, start: at('10:50'), disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 12, met: false }], agents: [{ resource: 13, ring: 1, talk: 20, hold: 0, work: 0 }] });
+    insertCall(db, {
+      session: 5,
+      seq: 1,
+      contactType: 5,
+      start: '2024-03-01 10:40:44.000',
+      disposition: 2,
+      queues: [{ csq: 8, disposition: 2, queueTime: 6, met: true }],
+      agents: [{ resource: 13, ring: 2, talk: 80, hold: 0, work: 10 }],
+    });
+    insertCall(db, {
+      session: 6,
+      start: at('10:50'),
+      disposition: 2,
+      queues: [{ csq: 9, disposition: 2, queueTime: 12, met: false }],
+      agents: [{ resource: 13, ring: 1, talk: 20, hold: 0, work: 0 }],
+    });
     insertCall(db, { session: 6, seq: 1, contactType: 5, start: '2024-03-01 10:50:38.000', disposition: 1, queues: [{ csq: 8, disposition: 1, queueTime: 25, met: false }] });
-    insertCall(db, { session: 7, start: at('11:00'), caller: '700', disposition: 1, queues: [{ csq: 9, disposition: 1, queueTime: 40, met: false }], agents: [{ resource: 12, ring: 12, talk: 0, hold: 0, work: 0 }] });
+    insertCall(db, {
+      session: 7,
+      start: at('11:00'),
+      caller: '700',
+      disposition: 1,
+      queues: [{ csq: 9, disposition: 1, queueTime: 40, met: false }],
+      agents: [{ resource: 12, ring: 12, talk: 0, hold: 0, work: 0 }],
+    });
     insertCall(db, { session: 8, start: at('12:10'), disposition: 2, queues: [{ csq: 21, disposition: 2, queueTime: 5, met: true }], agents: [{ resource: 13, ring: 1, talk: 10, hold: 0, work: 0 }] });
     insertCall(db, { session: 9, start: at('11:50'), caller: '900', disposition: 1, queues: [{ csq: 20, disposition: 1, queueTime: 3, met: true }] });
     insertCall(db, { session: 10, start: at('13:00'), disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 0, met: true }], agents: [{ resource: 12, ring: 1, talk: 30, hold: 0, work: 0 }] });
@@ -59,7 +88,12 @@ describe("Cisco's report definitions over every call shape", () => {
     db.prepare('UPDATE agentconnectiondetail SET holdtime = -1, worktime = NULL WHERE sessionid = 10').run();
     insertCall(db, { session: 11, start: at('13:10'), caller: '1100', disposition: 1, seconds: 3 });
     rollup = new StatsRollup(join(dir, 'rollup.sqlite'), new LiveFacts(source), {
-      sourceId: 'definitions', settleMs: 7_200_000, verifyDays: 7, keepDays: 3, daysPerRefresh: 3, now: () => Date.parse('2024-03-03T00:00:00Z'),
+      sourceId: 'definitions',
+      settleMs: 7_200_000,
+      verifyDays: 7,
+      keepDays: 3,
+      daysPerRefresh: 3,
+      now: () => Date.parse('2024-03-03T00:00:00Z'),
     });
     await rollup.refresh();
   });
@@ -76,12 +110,60 @@ describe("Cisco's report definitions over every call shape", () => {
     it('CSQ Activity: every queue record of each CSQ name; a renamed CSQ under each name it had', async () => {
       expect(await reports().csqActivity(day)).toEqual([
         // C9: abandoned within SL → SL base 1 − 1 = 0: no service level
-        { csq: 'Billing', presented: 1, handled: 0, abandoned: 1, dequeued: 0, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 3, maxQueueSeconds: 3, serviceLevelPercent: null },
-        { csq: 'Payments', presented: 1, handled: 1, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 5, maxQueueSeconds: 5, serviceLevelPercent: 100 },
+        {
+          csq: 'Billing',
+          presented: 1,
+          handled: 0,
+          abandoned: 1,
+          dequeued: 0,
+          handledByOther: 0,
+          unknownDisposition: 0,
+          invalidTimes: 0,
+          avgQueueSeconds: 3,
+          maxQueueSeconds: 3,
+          serviceLevelPercent: null,
+        },
+        {
+          csq: 'Payments',
+          presented: 1,
+          handled: 1,
+          abandoned: 0,
+          dequeued: 0,
+          handledByOther: 0,
+          unknownDisposition: 0,
+          invalidTimes: 0,
+          avgQueueSeconds: 5,
+          maxQueueSeconds: 5,
+          serviceLevelPercent: 100,
+        },
         // C1 C4 C5 C6 C10 handled, C7 abandoned; queue 10+5+8+12+40+0 = 75 / 6; in SL handled C1 C4 C5 C10 = 4 / (6 − 0)
-        { csq: 'Sales', presented: 6, handled: 5, abandoned: 1, dequeued: 0, handledByOther: 0, unknownDisposition: 0, invalidTimes: 1, avgQueueSeconds: 12.5, maxQueueSeconds: 40, serviceLevelPercent: 66.7 },
+        {
+          csq: 'Sales',
+          presented: 6,
+          handled: 5,
+          abandoned: 1,
+          dequeued: 0,
+          handledByOther: 0,
+          unknownDisposition: 0,
+          invalidTimes: 1,
+          avgQueueSeconds: 12.5,
+          maxQueueSeconds: 40,
+          serviceLevelPercent: 66.7,
+        },
         // C5 leg 1 handled (in SL), C6 leg 1 abandoned (not in SL): 1 / (2 − 0)
-        { csq: 'Support', presented: 2, handled: 1, abandoned: 1, dequeued: 0, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 15.5, maxQueueSeconds: 25, serviceLevelPercent: 50 },
+        {
+          csq: 'Support',
+          presented: 2,
+          handled: 1,
+          abandoned: 1,
+          dequeued: 0,
+          handledByOther: 0,
+          unknownDisposition: 0,
+          invalidTimes: 0,
+          avgQueueSeconds: 15.5,
+          maxQueueSeconds: 25,
+          serviceLevelPercent: 50,
+        },
       ]);
     });
 

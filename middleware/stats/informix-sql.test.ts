@@ -9,7 +9,7 @@ import { LiveFacts } from './report-facts';
 
 /**
  * Every statement as the middleware sends it to UCCX's Informix, checked for constructs Informix 12.10 does not take
- * (reference uccx.md; IBM's SQL syntax guide): no SQLite-only functions, no CAST of a parameter marker (the odbc
+ * (HCL Informix Guide to SQL: Syntax): no SQLite-only functions, no CAST of a parameter marker (the odbc
  * package describes every marker), GROUP BY of columns or positions only, FIRST n for a bounded page.
  */
 describe('the SQL sent to Informix', () => {
@@ -68,11 +68,15 @@ describe('the db_cra stand-in', () => {
   it('takes a row with every documented column of each table, as a CCDR export has them', async () => {
     const s = new SqliteCcdrSource(join(mkdtempSync(join(tmpdir(), 'schema-')), 'db.sqlite'), { writable: true });
     const columns = (table: string) => (s.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
-    // The column lists of reference uccx.md §11 (db_cra), beside what the reports read.
-    expect(columns('contactcalldetail')).toEqual(expect.arrayContaining(['campaignid', 'origprotocolcallref', 'destprotocolcallref', 'callresult', 'dialinglistid', 'lastleg', 'redirect', 'transfer']));
+    // The column lists of the UCCX Database Schema Guide 12.5(1) (db_cra), beside what the reports read.
+    expect(columns('contactcalldetail')).toEqual(
+      expect.arrayContaining(['campaignid', 'origprotocolcallref', 'destprotocolcallref', 'callresult', 'dialinglistid', 'lastleg', 'redirect', 'transfer']),
+    );
     expect(columns('contactroutingdetail')).toEqual(['sessionid', 'sessionseqnum', 'nodeid', 'profileid', 'qindex', 'origpriority', 'finalpriority', 'queuetime', 'startdatetime', 'contactid']);
     expect(columns('contactservicequeue')).toEqual(expect.arrayContaining(['resourcegroupid', 'selectioncriteria', 'skillgroupid', 'autowork', 'queuealgorithm', 'wrapuptime', 'queuetypename']));
-    expect(columns('resource')).toEqual(expect.arrayContaining(['resourcegroupid', 'autoavail', 'orderinrg', 'resourceskillmapid', 'assignedteamid', 'resourcealias', 'capabilities', 'resourceemailid']));
+    expect(columns('resource')).toEqual(
+      expect.arrayContaining(['resourcegroupid', 'autoavail', 'orderinrg', 'resourceskillmapid', 'assignedteamid', 'resourcealias', 'capabilities', 'resourceemailid']),
+    );
     expect(columns('agentstatedetail')).toEqual(['agentid', 'eventdatetime', 'gmtoffset', 'eventtype', 'reasoncode', 'profileid', 'loginsessionid', 'contactid']);
     s.db.prepare(`INSERT INTO contactroutingdetail VALUES (1, 0, 1, 1, 1, 1, 1, 12, '2024-03-01 06:00:00.000', NULL)`).run();
     await s.close();

@@ -2,7 +2,7 @@ import { CcdrError, INFORMIX_DIALECT, SQLITE_DIALECT, type CcdrSource, type Dial
 
 /**
  * UCCX's Informix through unixODBC and IBM's Informix ODBC driver (the `informix` npm driver does not build on
- * Node 20; reference uccx.md §8). The `odbc` package hands DATETIME over as strings, untouched: UTC as stored.
+ * Node 20; github.com/IBM/node-odbc). The `odbc` package hands DATETIME over as strings, untouched: UTC as stored.
  * The same adapter runs in tests against Debian's SQLite ODBC driver, so the production code path is exercised
  * for real; the SQL dialect follows the driver.
  */

@@ -1,7 +1,7 @@
 import moment from 'moment-timezone';
 
 /**
- * Portal-local days and hours ↔ UTC, DST-correct (reference uccx.md §4). db_cra stores every DATETIME in UTC as
+ * Portal-local days and hours ↔ UTC, DST-correct (Cisco UCCX Database Schema Guide 12.5(1)). db_cra stores every DATETIME in UTC as
  * `YYYY-MM-DD HH:MM:SS.fff`; a report period is a range of local dates, turned into a half-open UTC range here, and
  * each call is put in its local hour/day here — never by the database's TODAY/CURRENT or a fixed offset.
  */
@@ -27,7 +27,10 @@ export function isTimeZone(zone: string): boolean {
 /** `from`..`to` are local dates, inclusive. */
 export function periodToUtc(from: string, to: string, timeZone: string, maxDays = 366): Period {
   if (!isTimeZone(timeZone)) throw new PeriodError(`unknown time zone "${timeZone}"`);
-  for (const [name, v] of [['from', from], ['to', to]] as const) {
+  for (const [name, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (!DATE.test(v) || !moment.tz(v, 'YYYY-MM-DD', true, timeZone).isValid()) throw new PeriodError(`${name}: expected a date YYYY-MM-DD`);
   }
   const start = moment.tz(from, 'YYYY-MM-DD', true, timeZone).startOf('day');

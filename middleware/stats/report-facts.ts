@@ -3,7 +3,7 @@ import type { CcdrSource, Dialect } from './ccdr-source';
 
 /**
  * The reports' facts per UTC quarter hour (every time zone's day and hour starts on one), as Cisco's stock UCCX
- * reports define them (reference uccx.md §6), read from db_cra. Each statement is written once and rendered for
+ * reports define them (Cisco Unified CCX Historical Reports User Guide), read from db_cra. Each statement is written once and rendered for
  * Informix or SQLite. The reports (reports.ts) add quarters up; the rollup (rollup.ts) keeps settled days of these
  * same facts, so a month's report does not read three million rows again.
  */
@@ -247,10 +247,10 @@ export class LiveFacts implements ReportFacts {
 
   /** Call legs per UTC day of the range: which days changed, when the rollup's check found that some did. */
   async legsPerDay(r: UtcRange): Promise<Map<string, number>> {
-    const rows = await this.source.query(
-      `SELECT ${this.d.dayOf('c.startdatetime')} AS day, COUNT(*) AS n FROM contactcalldetail c WHERE ${range(this.d, 'c.startdatetime')} GROUP BY 1`,
-      [r.start, r.end],
-    );
+    const rows = await this.source.query(`SELECT ${this.d.dayOf('c.startdatetime')} AS day, COUNT(*) AS n FROM contactcalldetail c WHERE ${range(this.d, 'c.startdatetime')} GROUP BY 1`, [
+      r.start,
+      r.end,
+    ]);
     return new Map(rows.map((x) => [text(x.day), num(x.n)]));
   }
 
@@ -260,10 +260,7 @@ export class LiveFacts implements ReportFacts {
    */
   async fingerprint(r: UtcRange): Promise<string> {
     const [legs] = await this.source.query(`SELECT COUNT(*) AS n FROM contactcalldetail c WHERE ${range(this.d, 'c.startdatetime')}`, [r.start, r.end]);
-    const [acd] = await this.source.query(
-      `SELECT COUNT(*) AS n FROM agentconnectiondetail a JOIN contactcalldetail c ON ${ACD_JOIN} WHERE ${range(this.d, 'c.startdatetime')}`,
-      [r.start, r.end],
-    );
+    const [acd] = await this.source.query(`SELECT COUNT(*) AS n FROM agentconnectiondetail a JOIN contactcalldetail c ON ${ACD_JOIN} WHERE ${range(this.d, 'c.startdatetime')}`, [r.start, r.end]);
     return `${num(legs?.n)}/${num(acd?.n)}`;
   }
 }

@@ -149,7 +149,10 @@ export function renderReportPage(lang: PageLang, d: PageData, links: { self: str
 <h1>${t.title}</h1>
 ${noticeBox(d.notices)}
 <form method="get" action="${esc(links.self.split('?')[0])}">
-${[...new URL(links.self, 'http://x').searchParams].filter(([k]) => ['s', 'lang'].includes(k)).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('')}
+${[...new URL(links.self, 'http://x').searchParams]
+  .filter(([k]) => ['s', 'lang'].includes(k))
+  .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
+  .join('')}
 <label>${t.period} ${t.from} <input type="date" name="from" value="${esc(p.from)}"></label>
 <label>${t.to} <input type="date" name="to" value="${esc(p.to)}"></label>
 <label>${t.queue} <select name="queue">${option('', t.all, d.filters.queue)}${d.queues.map((q) => option(q, q, d.filters.queue)).join('')}</select></label>
@@ -164,13 +167,36 @@ ${[...new URL(links.self, 'http://x').searchParams].filter(([k]) => ['s', 'lang'
 <div class="charts"><div class="chart"><canvas id="volumeChart" aria-label="${d.volumeBy === 'hour' ? t.byHour : t.byDay}"></canvas></div>
 <div class="chart"><canvas id="csqChart" aria-label="${t.byCsq}"></canvas></div></div>
 <h2>${t.csqTitle} ${csvLink('csq')}</h2>
-${d.csq.length ? table([t.queue, t.presented, t.handled, t.abandoned, t.dequeued, t.avgQueue, t.maxQueue, t.sl], d.csq.map((r) => [r.csq, r.presented, r.handled, r.abandoned, r.dequeued, r.avgQueueSeconds, r.maxQueueSeconds, r.serviceLevelPercent ?? '—'])) : `<p>${t.none}</p>`}
+${
+  d.csq.length
+    ? table(
+        [t.queue, t.presented, t.handled, t.abandoned, t.dequeued, t.avgQueue, t.maxQueue, t.sl],
+        d.csq.map((r) => [r.csq, r.presented, r.handled, r.abandoned, r.dequeued, r.avgQueueSeconds, r.maxQueueSeconds, r.serviceLevelPercent ?? '—']),
+      )
+    : `<p>${t.none}</p>`
+}
 ${unknown ? `<p class="muted" data-warning="unknownDisposition">${t.unknownDisposition(unknown)}</p>` : ''}
 ${invalidTimes ? `<p class="muted" data-warning="invalidTimes">${t.invalidTimes(invalidTimes)}</p>` : ''}
 <h2>${t.agentsTitle} ${csvLink('agents')}</h2>
-${d.agents.length ? table([t.agentCol, t.ext, t.presented, t.handled, t.rna, t.talk, t.hold, t.work, t.aht], d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, r.talkSeconds, r.holdSeconds, r.workSeconds, r.avgHandleSeconds ?? '—'])) : `<p>${t.none}</p>`}
+${
+  d.agents.length
+    ? table(
+        [t.agentCol, t.ext, t.presented, t.handled, t.rna, t.talk, t.hold, t.work, t.aht],
+        d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, r.talkSeconds, r.holdSeconds, r.workSeconds, r.avgHandleSeconds ?? '—']),
+      )
+    : `<p>${t.none}</p>`
+}
 <h2>${t.abandonedTitle} ${csvLink('abandoned')}</h2>
-${d.abandoned.length ? table([t.time, t.caller, t.queue, t.wait, t.record], d.abandoned.slice(0, ABANDONED_SHOWN).map((r) => [r.time, r.caller, r.csq || '—', r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—'])) : `<p>${t.none}</p>`}
+${
+  d.abandoned.length
+    ? table(
+        [t.time, t.caller, t.queue, t.wait, t.record],
+        d.abandoned
+          .slice(0, ABANDONED_SHOWN)
+          .map((r) => [r.time, r.caller, r.csq || '—', r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—']),
+      )
+    : `<p>${t.none}</p>`
+}
 ${d.abandoned.length > ABANDONED_SHOWN ? `<p class="muted" data-note="shownOf">${t.shownOf(ABANDONED_SHOWN, d.abandoned.length)}</p>` : ''}
 <p class="muted">${t.definitions}</p>
 <script>
@@ -195,7 +221,12 @@ export function renderProblemPage(lang: PageLang, status: 403 | 503, reason: str
   const title = status === 403 ? { ru: 'Нет доступа к статистике', en: 'No access to the statistics' }[lang] : { ru: 'Статистика недоступна', en: 'Statistics unavailable' }[lang];
   const hint =
     status === 403
-      ? { ru: 'Попросите администратора добавить вас в STATS_ALLOWED_USERS или ваш отдел в STATS_ALLOWED_DEPARTMENTS.', en: 'Ask the administrator to add you to STATS_ALLOWED_USERS or your department to STATS_ALLOWED_DEPARTMENTS.' }[lang]
-      : { ru: 'База звонков UCCX сейчас не отвечает. Поиск звонящих и всплывающие карточки работают.', en: 'The UCCX call database does not answer now. Caller lookup and screen-pop keep working.' }[lang];
+      ? {
+          ru: 'Попросите администратора добавить вас в STATS_ALLOWED_USERS или ваш отдел в STATS_ALLOWED_DEPARTMENTS.',
+          en: 'Ask the administrator to add you to STATS_ALLOWED_USERS or your department to STATS_ALLOWED_DEPARTMENTS.',
+        }[lang]
+      : { ru: 'База звонков UCCX сейчас не отвечает. Поиск звонящих и всплывающие карточки работают.', en: 'The UCCX call database does not answer now. Caller lookup and screen-pop keep working.' }[
+          lang
+        ];
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title><style>${PAGE_STYLE}</style></head><body>${noticeBox(notices)}<div class="error"><h1>${title}</h1><p>${esc(reason)}</p><p class="muted">${hint}</p></div></body></html>`;
 }

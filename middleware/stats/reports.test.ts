@@ -16,8 +16,32 @@ describe('reports over a hand-computed day', () => {
   it('CSQ activity', async () => {
     expect(await reports.csqActivity(day)).toEqual([
       // presented 5 = 2 handled + 2 abandoned + 1 dequeued; queue 143/5; SL = 1 in / (5 − 1 abandoned in) = 25 %
-      { csq: 'Sales', presented: 5, handled: 2, abandoned: 2, dequeued: 1, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 28.6, maxQueueSeconds: 60, serviceLevelPercent: 25 },
-      { csq: 'Support', presented: 2, handled: 2, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 0, invalidTimes: 0, avgQueueSeconds: 6.5, maxQueueSeconds: 10, serviceLevelPercent: 100 },
+      {
+        csq: 'Sales',
+        presented: 5,
+        handled: 2,
+        abandoned: 2,
+        dequeued: 1,
+        handledByOther: 0,
+        unknownDisposition: 0,
+        invalidTimes: 0,
+        avgQueueSeconds: 28.6,
+        maxQueueSeconds: 60,
+        serviceLevelPercent: 25,
+      },
+      {
+        csq: 'Support',
+        presented: 2,
+        handled: 2,
+        abandoned: 0,
+        dequeued: 0,
+        handledByOther: 0,
+        unknownDisposition: 0,
+        invalidTimes: 0,
+        avgQueueSeconds: 6.5,
+        maxQueueSeconds: 10,
+        serviceLevelPercent: 100,
+      },
     ]);
     expect(await reports.csqActivity(day, { csq: 'Support' })).toHaveLength(1);
   });
@@ -108,15 +132,40 @@ describe('abandoned-call detail: one row per abandoned call', () => {
   beforeAll(() => {
     seedConfig(source.db);
     // Queued to Sales, then also to Support, gave up: one row, the CSQ queued first, both waits added.
-    insertCall(source.db, { session: 501, start: t(1), caller: '111', disposition: 1, queues: [{ csq: 9, disposition: 1, queueTime: 20, met: false }, { csq: 8, disposition: 1, queueTime: 15, met: false }] });
+    insertCall(source.db, {
+      session: 501,
+      start: t(1),
+      caller: '111',
+      disposition: 1,
+      queues: [
+        { csq: 9, disposition: 1, queueTime: 20, met: false },
+        { csq: 8, disposition: 1, queueTime: 15, met: false },
+      ],
+    });
     // Hung up in the IVR before any queue: listed, no CSQ.
     insertCall(source.db, { session: 502, start: t(2), caller: '222', disposition: 1 });
     // An agent talked, transferred to Support, the caller gave up there: not an abandoned call.
-    insertCall(source.db, { session: 503, start: t(3), caller: '333', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 5, met: true }], agents: [{ resource: 13, ring: 2, talk: 60, hold: 0, work: 0 }] });
+    insertCall(source.db, {
+      session: 503,
+      start: t(3),
+      caller: '333',
+      disposition: 2,
+      queues: [{ csq: 9, disposition: 2, queueTime: 5, met: true }],
+      agents: [{ resource: 13, ring: 2, talk: 60, hold: 0, work: 0 }],
+    });
     insertCall(source.db, { session: 503, seq: 1, contactType: 4, start: '2024-03-01 07:04:10.000', caller: '13', disposition: 1, queues: [{ csq: 8, disposition: 1, queueTime: 40, met: false }] });
     // A main IVR redirected to the queue application, the caller gave up there: listed once, with that leg's CRM mark.
     insertCall(source.db, { session: 504, start: t(5), caller: '444', disposition: 2, seconds: 10 });
-    insertCall(source.db, { session: 504, seq: 1, contactType: 5, start: '2024-03-01 07:05:10.000', caller: '444', crmRef: 'CONTACT:42', disposition: 1, queues: [{ csq: 8, disposition: 1, queueTime: 30, met: false }] });
+    insertCall(source.db, {
+      session: 504,
+      seq: 1,
+      contactType: 5,
+      start: '2024-03-01 07:05:10.000',
+      caller: '444',
+      crmRef: 'CONTACT:42',
+      disposition: 1,
+      queues: [{ csq: 8, disposition: 1, queueTime: 30, met: false }],
+    });
   });
   afterAll(() => source.close());
   const day = periodToUtc('2024-03-01', '2024-03-01', 'UTC');
@@ -141,7 +190,13 @@ describe('CSQ activity with an undocumented disposition', () => {
   const reports = new Reports(source, null);
   beforeAll(() => {
     seedConfig(source.db);
-    insertCall(source.db, { session: 601, start: '2024-03-01 08:00:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 4, met: true }], agents: [{ resource: 12, ring: 2, talk: 30, hold: 0, work: 0 }] });
+    insertCall(source.db, {
+      session: 601,
+      start: '2024-03-01 08:00:00.000',
+      disposition: 2,
+      queues: [{ csq: 9, disposition: 2, queueTime: 4, met: true }],
+      agents: [{ resource: 12, ring: 2, talk: 30, hold: 0, work: 0 }],
+    });
     insertCall(source.db, { session: 602, start: '2024-03-01 08:01:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 6, met: true }] });
     insertCall(source.db, { session: 603, start: '2024-03-01 08:02:00.000', disposition: 2, queues: [{ csq: 9, disposition: 2, queueTime: 8, met: true }] });
     source.db.prepare('UPDATE contactqueuedetail SET disposition = ? WHERE sessionid = ?').run(9, 602);
@@ -151,7 +206,19 @@ describe('CSQ activity with an undocumented disposition', () => {
 
   it('keeps them in presented and counts them apart', async () => {
     expect(await reports.csqActivity(periodToUtc('2024-03-01', '2024-03-01', 'UTC'))).toEqual([
-      { csq: 'Sales', presented: 3, handled: 1, abandoned: 0, dequeued: 0, handledByOther: 0, unknownDisposition: 2, invalidTimes: 0, avgQueueSeconds: 6, maxQueueSeconds: 8, serviceLevelPercent: 33.3 },
+      {
+        csq: 'Sales',
+        presented: 3,
+        handled: 1,
+        abandoned: 0,
+        dequeued: 0,
+        handledByOther: 0,
+        unknownDisposition: 2,
+        invalidTimes: 0,
+        avgQueueSeconds: 6,
+        maxQueueSeconds: 8,
+        serviceLevelPercent: 33.3,
+      },
     ]);
   });
 });

@@ -3,7 +3,7 @@ import { LiveFacts, type AgentFact, type CsqFact, type ReportFacts, type UtcRang
 import { localDay, localHour, localTime, type Period } from './period';
 
 /**
- * The contact-center reports, as Cisco's stock UCCX reports define them (reference uccx.md §6), over db_cra.
+ * The contact-center reports, as Cisco's stock UCCX reports define them (Cisco Unified CCX Historical Reports User Guide; UCCX Reporting User Guide 12.5(1), FAQs), over db_cra.
  * SQL counts and sums; the portal's time zone is applied here. A call belongs to the period by the start of its leg.
  */
 export interface Filters {

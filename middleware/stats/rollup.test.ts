@@ -49,7 +49,10 @@ describe('statistics rollup', () => {
     const rollup = open();
     expect(await rollup.refresh()).toBe(10); // 4 March back to 24 February
     expect(rollup.status()).toMatchObject({ days: 10, newest: '2024-03-04', lastError: null });
-    for (const [from, to] of [['2024-03-01', '2024-03-01'], ['2024-02-29', '2024-03-02']]) {
+    for (const [from, to] of [
+      ['2024-03-01', '2024-03-01'],
+      ['2024-02-29', '2024-03-02'],
+    ]) {
       expect(await all(new Reports(rollup, 'https://crm.example'), from!, to!)).toEqual(await all(new Reports(source, 'https://crm.example'), from!, to!));
     }
     // In a zone behind UTC the local day takes parts of two UTC days.

@@ -106,7 +106,10 @@ export class StatsRollup implements ReportFacts {
 
   /** The newest UTC day whose calls have all been written: it ended `settleMs` ago. */
   private newestSettledDay(): moment.Moment {
-    return moment.utc(this.now() - this.opts.settleMs).startOf('day').subtract(1, 'day');
+    return moment
+      .utc(this.now() - this.opts.settleMs)
+      .startOf('day')
+      .subtract(1, 'day');
   }
 
   /** Rolls up missing days (newest first, a bounded number) and re-reads recent days whose counts changed. */
@@ -155,13 +158,7 @@ export class StatsRollup implements ReportFacts {
   /** Reads one UTC day from db_cra and replaces it in one transaction: readers see the old day or the new one. */
   async rollDay(day: string, fingerprint: string): Promise<void> {
     const r = dayRange(day);
-    const [csq, agents, volume, abandoned, queues] = await Promise.all([
-      this.live.csq(r),
-      this.live.agents(r),
-      this.live.volume(r),
-      this.live.abandoned(r),
-      this.live.abandonedQueues(r),
-    ]);
+    const [csq, agents, volume, abandoned, queues] = await Promise.all([this.live.csq(r), this.live.agents(r), this.live.volume(r), this.live.abandoned(r), this.live.abandonedQueues(r)]);
     const waited = new Map<string, string[]>();
     for (const q of queues) {
       const k = `${q.sessionid}/${q.nodeid}`;
@@ -249,7 +246,7 @@ export class StatsRollup implements ReportFacts {
   private pieces(r: UtcRange, servable: Set<string>): Array<{ rolled: boolean; range: UtcRange }> {
     const out: Array<{ rolled: boolean; range: UtcRange }> = [];
     const end = moment.utc(r.end, UTC_TEXT);
-    for (let t = moment.utc(r.start, UTC_TEXT); t.isBefore(end); ) {
+    for (let t = moment.utc(r.start, UTC_TEXT); t.isBefore(end);) {
       const next = moment.min(t.clone().startOf('day').add(1, 'day'), end);
       const rolled = servable.has(t.format(DAY));
       const piece = { start: t.format(UTC_TEXT), end: next.format(UTC_TEXT) };
@@ -293,7 +290,11 @@ export class StatsRollup implements ReportFacts {
   }
 
   volume(r: UtcRange): Promise<VolumeFact[]> {
-    return this.each(r, (q) => this.read<VolumeFact>('SELECT * FROM volume_q WHERE quarter >= ? AND quarter < ?', this.quarterArgs(q)), (q) => this.live.volume(q));
+    return this.each(
+      r,
+      (q) => this.read<VolumeFact>('SELECT * FROM volume_q WHERE quarter >= ? AND quarter < ?', this.quarterArgs(q)),
+      (q) => this.live.volume(q),
+    );
   }
 
   abandoned(r: UtcRange, csq?: string): Promise<AbandonedFact[]> {

@@ -7,7 +7,9 @@ describe('SQLite CCDR queries in worker threads', () => {
   let source: SqliteCcdrSource;
   beforeAll(() => {
     source = new SqliteCcdrSource(join(mkdtempSync(join(tmpdir(), 'readers-')), 'db_cra.sqlite'), { writable: true });
-    source.db.prepare(`INSERT INTO contactservicequeue (recordid, contactservicequeueid, profileid, csqname, servicelevel, servicelevelpercentage, active) VALUES (1, 1, 1, 'CSQ_Sales', 20, 80, 't')`).run();
+    source.db
+      .prepare(`INSERT INTO contactservicequeue (recordid, contactservicequeueid, profileid, csqname, servicelevel, servicelevelpercentage, active) VALUES (1, 1, 1, 'CSQ_Sales', 20, 80, 't')`)
+      .run();
   });
   afterAll(() => source.close());
 

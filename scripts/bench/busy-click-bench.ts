@@ -69,9 +69,17 @@ export async function busyClickBench(): Promise<void> {
     const checks = await (await fetch(`${stack.url}/metrics`)).text();
     const answer = (a: string) => Number(new RegExp(`^bitrix24_token_checks_total\\{answer="${a}"\\} (\\d+)`, 'm').exec(checks)?.[1] ?? 0);
     console.log(`\n14. Clicks against a full portal: ${clicks} clicks in ${minutes} min while a neighbouring application sends 10 req/s into the 2 req/s, burst 50 portal`);
-    console.log(`   dialled ${dialled.length}, failed visibly ${failed.length} (${Object.entries(reasons).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}), silent ${silent}   (goal 0 silent: ${verdict(silent === 0)})`);
+    console.log(
+      `   dialled ${dialled.length}, failed visibly ${failed.length} (${
+        Object.entries(reasons)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none'
+      }), silent ${silent}   (goal 0 silent: ${verdict(silent === 0)})`,
+    );
     console.log(`   click → dial command  p50 ${f(pct(waits, 50) / 1000)} s  p95 ${f(pct(waits, 95) / 1000)} s  (within the ${stack.connector.config.dial.proofWindowMs / 1000}-s window)`);
-    console.log(`   proofs (user.current) that reached the portal: ${proofs} (${f(proofs / clicks)} a click); answers: the user ${answer('user')}, refused ${answer('refused')}, not now ${answer('unknown')} (a 503, or no slot in the bucket yet: asked again)`);
+    console.log(
+      `   proofs (user.current) that reached the portal: ${proofs} (${f(proofs / clicks)} a click); answers: the user ${answer('user')}, refused ${answer('refused')}, not now ${answer('unknown')} (a 503, or no slot in the bucket yet: asked again)`,
+    );
   } finally {
     stop = true;
     agent.close();

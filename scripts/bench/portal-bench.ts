@@ -55,7 +55,11 @@ export async function storm503Bench(): Promise<void> {
     const inTime = times.filter((t) => t <= deadline + 50).length;
     console.log('\n8. A neighbouring application keeps the portal full (10 req/s from the same address into a 2 req/s, burst 50 portal): 60 lookups at 2/s');
     console.log(`   answered within the ${deadline} ms deadline: ${inTime}/60   (goal 60/60: ${verdict(inTime === 60)});  p95 ${f(pct(times, 95))} ms`);
-    console.log(`   answers: ${Object.entries(statuses).map(([k, v]) => `${k} ${v}`).join(', ')};  503s the portal gave (both applications): ${stack.emulator.counters.rejected503 - seen503}`);
+    console.log(
+      `   answers: ${Object.entries(statuses)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')};  503s the portal gave (both applications): ${stack.emulator.counters.rejected503 - seen503}`,
+    );
   } finally {
     stop = true;
     await stack.stop();
@@ -78,7 +82,14 @@ export async function slowWritesBench(): Promise<void> {
     stack.emulator.switches.methodLatencyMs.clear();
     const routed = known.filter((k) => k.status === 'found' && k.ms <= deadline).length;
     console.log('\n10. Slow writes: crm.lead.add takes 3 s on the portal; 100 lookups at 5/s, half of them new callers (a lead each)');
-    console.log(`   known callers found and routed within the ${deadline} ms deadline: ${routed}/${known.length}   (goal all: ${verdict(routed === known.length)});  p95 ${f(pct(known.map((k) => k.ms), 95))} ms`);
+    console.log(
+      `   known callers found and routed within the ${deadline} ms deadline: ${routed}/${known.length}   (goal all: ${verdict(routed === known.length)});  p95 ${f(
+        pct(
+          known.map((k) => k.ms),
+          95,
+        ),
+      )} ms`,
+    );
   } finally {
     await stack.stop();
   }
@@ -104,27 +115,46 @@ export async function busyHourBench(): Promise<void> {
       const started = Date.now();
       const answered = i % 5 !== 4;
       const dialogId = `busy-${i}`;
-      await agent.post('/api/agent/calls', { dialogId, direction: 'inbound', number: ani.replace(/\s/g, ''), startedAt: started, answeredAt: answered ? started + 200 : null, endedAt: null, failure: null, crmRef: null });
+      await agent.post('/api/agent/calls', {
+        dialogId,
+        direction: 'inbound',
+        number: ani.replace(/\s/g, ''),
+        startedAt: started,
+        answeredAt: answered ? started + 200 : null,
+        endedAt: null,
+        failure: null,
+        crmRef: null,
+      });
       await sleep(1200);
       const ended = Date.now();
       hungUpAt.set(dialogId, ended);
-      await agent.post('/api/agent/calls', { dialogId, direction: 'inbound', number: ani.replace(/\s/g, ''), startedAt: started, answeredAt: answered ? started + 200 : null, endedAt: ended, failure: null, crmRef: null });
+      await agent.post('/api/agent/calls', {
+        dialogId,
+        direction: 'inbound',
+        number: ani.replace(/\s/g, ''),
+        startedAt: started,
+        answeredAt: answered ? started + 200 : null,
+        endedAt: ended,
+        failure: null,
+        crmRef: null,
+      });
     });
     // Wait until Bitrix24 has every call finished (or a minute more).
     const end = Date.now() + 60_000;
     const finished = () => stack.emulator.calls.filter((c) => c.finished).length;
     while (finished() < calls && Date.now() < end) await sleep(200);
     // EXTERNAL_CALL_ID is finesse-<agent>-<dialog>-<start>: its dialog says when that call was hung up.
-    const lag = stack.emulator.calls
-      .flatMap((c) => {
-        const hung = hungUpAt.get(/(busy-\d+)/.exec(c.EXTERNAL_CALL_ID)?.[1] ?? '');
-        return c.finished && hung !== undefined ? [c.finished.at - hung] : [];
-      });
+    const lag = stack.emulator.calls.flatMap((c) => {
+      const hung = hungUpAt.get(/(busy-\d+)/.exec(c.EXTERNAL_CALL_ID)?.[1] ?? '');
+      return c.finished && hung !== undefined ? [c.finished.at - hung] : [];
+    });
     const requests = stack.emulator.counters.httpRequests - before.requests;
     const inTime = lookupMs.filter((t) => t <= deadline + 50).length;
     const p95lag = pct(lag, 95) / 1000;
     console.log(`\n9. Busy hour: ${calls} calls in ${minutes} min (8,000 an hour) against a 2 req/s, burst 50 portal; each looked up, registered and finished`);
-    console.log(`   HTTP requests per call: ${f(requests / calls)}   (a naive connector: 4–8);  503s: ${stack.emulator.counters.rejected503 - before.rejected}   (goal 0: ${verdict(stack.emulator.counters.rejected503 === before.rejected)})`);
+    console.log(
+      `   HTTP requests per call: ${f(requests / calls)}   (a naive connector: 4–8);  503s: ${stack.emulator.counters.rejected503 - before.rejected}   (goal 0: ${verdict(stack.emulator.counters.rejected503 === before.rejected)})`,
+    );
     console.log(`   lookups within the ${deadline} ms deadline: ${inTime}/${calls}   (goal all: ${verdict(inTime === calls)})`);
     console.log(`   calls finished in Bitrix24: ${finished()}/${calls};  hang-up → finished p95 ${lag.length ? f(p95lag) : 'n/a'} s   (goal ≤ 30 s: ${verdict(lag.length > 0 && p95lag <= 30)})`);
   } finally {

@@ -57,8 +57,14 @@ export async function portalGoneBench(): Promise<void> {
     const inTime = times.filter((t) => t <= deadline + 50).length;
     console.log(`\n15. Portal deleted (PORTAL_DELETED) for ${f(goneMinutes)} min under the busy hour's lookups (${calls} calls, a third new callers), then back`);
     console.log(`   REST requests a minute while gone: ${f(requests / goneMinutes)}   (goal ≤ 3, the probe: ${verdict(requests / goneMinutes <= 3.5)})`);
-    console.log(`   lookups within the ${deadline} ms deadline: ${inTime}/${calls}   (goal all: ${verdict(inTime === calls)});  p99 ${f(pct(times, 99))} ms;  answers: ${Object.entries(reasons).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    console.log(`   jobs kept while gone: ${kept};  portal back → outbox drained in ${f(drainedS)} s (a probe every 20 s, then the jobs);  new callers with their one lead: ${leads}/${fresh.size}   (goal all: ${verdict(leads === fresh.size)})`);
+    console.log(
+      `   lookups within the ${deadline} ms deadline: ${inTime}/${calls}   (goal all: ${verdict(inTime === calls)});  p99 ${f(pct(times, 99))} ms;  answers: ${Object.entries(reasons)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    console.log(
+      `   jobs kept while gone: ${kept};  portal back → outbox drained in ${f(drainedS)} s (a probe every 20 s, then the jobs);  new callers with their one lead: ${leads}/${fresh.size}   (goal all: ${verdict(leads === fresh.size)})`,
+    );
   } finally {
     await stack.stop();
   }

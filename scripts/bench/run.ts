@@ -18,7 +18,6 @@ import { f, pct, verdict } from './stats';
 const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 async function lookup(stack: Stack, ani: string): Promise<{ serverMs: number; totalMs: number; status: string }> {
   const t0 = performance.now();
   const res = await undiciFetch(`${stack.url}/uccx/lookup?ani=${encodeURIComponent(ani)}&token=${LAB_UCCX_TOKEN}`, { dispatcher: agent });
@@ -108,7 +107,11 @@ async function burst(): Promise<void> {
     console.log('\n3. Burst: 200 distinct unknown callers in 10 s, portal limit 2 req/s, burst 50');
     console.log(`   REST calls ${commands}, HTTP requests ${requests}: ${f(ratio)}× fewer than one request per call   (goal ≥ 10×: ${verdict(ratio >= 10)})`);
     console.log(`   answered within the ${deadline} ms deadline: ${inTime}/200   (goal 200/200: ${verdict(inTime === 200)});  max ${f(Math.max(...total))} ms, p99 ${f(pct(total, 99))} ms`);
-    console.log(`   answers: ${Object.entries(statuses).map(([k, v]) => `${k} ${v}`).join(', ')};  503s from the portal: ${stack.emulator.counters.rejected503};  leads created: ${stack.emulator.leadCount() - 2}/200`);
+    console.log(
+      `   answers: ${Object.entries(statuses)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')};  503s from the portal: ${stack.emulator.counters.rejected503};  leads created: ${stack.emulator.leadCount() - 2}/200`,
+    );
   } finally {
     await stack.stop();
   }
@@ -134,7 +137,9 @@ export async function indexBench(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const budget = 50 + 2 * seconds; // the bucket's burst, then 2 per second
     console.log('\n12. Local phone index (portal limit 2 req/s, burst 50)');
-    console.log(`   first read of ${(st.records).toLocaleString('en')} records (${st.numbers.toLocaleString('en')} numbers, ${st.users} users): ${f(seconds)} s, ${sync.requests} HTTP requests = ${f((sync.requests / budget) * 100)} % of the REST budget of that time; 503s: ${stack.emulator.counters.rejected503}`);
+    console.log(
+      `   first read of ${st.records.toLocaleString('en')} records (${st.numbers.toLocaleString('en')} numbers, ${st.users} users): ${f(seconds)} s, ${sync.requests} HTTP requests = ${f((sync.requests / budget) * 100)} % of the REST budget of that time; 503s: ${stack.emulator.counters.rejected503}`,
+    );
     const known = Array.from({ length: 400 }, (_, i) => `89${String(10_000_000 + ((i * 241) % n)).slice(-9)}`);
     await lookup(stack, known[0]!);
     stack.emulator.switches.latencyMs = 50;

@@ -24,7 +24,11 @@ async function measure(label: string, calls: number): Promise<void> {
       .reduce((a, b) => a + b, 0);
     await s.close();
     const run = (mode: 'build' | 'rollup' | 'sql' | 'rows') =>
-      JSON.parse(execFileSync(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, 'stats-child.ts'), path, mode, join(dir, 'rollup.sqlite')], { encoding: 'utf8' })) as { ms: number; peakRssMb: number; check: number };
+      JSON.parse(execFileSync(join(__dirname, '../../node_modules/.bin/tsx'), [join(__dirname, 'stats-child.ts'), path, mode, join(dir, 'rollup.sqlite')], { encoding: 'utf8' })) as {
+        ms: number;
+        peakRssMb: number;
+        check: number;
+      };
     const build = run('build');
     const served = run('rollup');
     const sql = run('sql');

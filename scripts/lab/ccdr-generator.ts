@@ -49,7 +49,12 @@ export function generateCalls(db: Database.Database, o: GenerateOptions): number
     for (let h = 0; h < 24; h++) {
       const n = Math.round(((o.callsPerDay * (weekend ? 0.3 : 1) * CURVE[h]!) / total) * (0.8 + rnd() * 0.4));
       for (let i = 0; i < n; i++) {
-        const local = day.clone().hour(h).minute(Math.floor(rnd() * 60)).second(Math.floor(rnd() * 60)).millisecond(Math.floor(rnd() * 1000));
+        const local = day
+          .clone()
+          .hour(h)
+          .minute(Math.floor(rnd() * 60))
+          .second(Math.floor(rnd() * 60))
+          .millisecond(Math.floor(rnd() * 1000));
         const start = local.clone().utc().format(UTC_TEXT);
         const csq = pick(CSQS);
         const sl = csq === 9 ? 20 : 30;

@@ -21,7 +21,6 @@ export function haproxyConfig(listen: string, nodes: string[]): string {
   return out;
 }
 
-
 /**
  * A throwaway HAProxy (Debian's) in front of the lab's or a test's middleware nodes, running the configuration the
  * README gives an integrator. Missing HAProxy is an error, not a skip: `npm test` installs it.
@@ -53,7 +52,12 @@ export class HaproxyServer {
   /** Resolves once the balancer passes requests to a node (its health checks run every second). */
   async serving(ms = 15_000): Promise<void> {
     const end = Date.now() + ms;
-    while (!(await fetch(`${this.url}/readyz/node`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`${this.url}/readyz/node`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (Date.now() > end) throw new Error(`HAProxy found no ready node within ${ms} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }

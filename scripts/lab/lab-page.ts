@@ -17,7 +17,8 @@ export const LAB_TEXT = {
     place: 'Place a simulated call',
     from: 'Caller number',
     call: 'Call',
-    examples: 'Try: 89123456789 (contact, agent 1021) · 88125551122 (St Petersburg; stored without country code) · 89152223344 (two contacts share it) · 84951112233 (owner fired) · 79037778899 (contact + lead) · any new number (lead)',
+    examples:
+      'Try: 89123456789 (contact, agent 1021) · 88125551122 (St Petersburg; stored without country code) · 89152223344 (two contacts share it) · 84951112233 (owner fired) · 79037778899 (contact + lead) · any new number (lead)',
     switches: 'Switches',
     latency: 'Bitrix24 latency, ms',
     outage: 'Bitrix24 outage',
@@ -49,7 +50,8 @@ export const LAB_TEXT = {
     queue: 'CSQ',
     voicemail: 'voicemail',
     lang: 'Русский',
-    scenarios: 'Finesse as it really behaves, at agent 1001 (extension 1021) with the number above — open his desktop first (and Maria\'s, 1002 — a colleague and supervisor — for transfers and supervisor flows):',
+    scenarios:
+      "Finesse as it really behaves, at agent 1001 (extension 1021) with the number above — open his desktop first (and Maria's, 1002 — a colleague and supervisor — for transfers and supervisor flows):",
     sc_preroute: 'Call after an IVR (PREROUTE_ACD_IN)',
     sc_withheld: 'Withheld caller',
     sc_rona: 'Nobody answers (RONA)',
@@ -90,7 +92,8 @@ export const LAB_TEXT = {
     place: 'Сымитировать входящий звонок',
     from: 'Номер звонящего',
     call: 'Позвонить',
-    examples: 'Примеры: 89123456789 (контакт, агент 1021) · 88125551122 (Санкт-Петербург; записан без кода страны) · 89152223344 (у двух контактов) · 84951112233 (ответственный уволен) · 79037778899 (контакт + лид) · любой новый номер (лид)',
+    examples:
+      'Примеры: 89123456789 (контакт, агент 1021) · 88125551122 (Санкт-Петербург; записан без кода страны) · 89152223344 (у двух контактов) · 84951112233 (ответственный уволен) · 79037778899 (контакт + лид) · любой новый номер (лид)',
     switches: 'Переключатели',
     latency: 'Задержка Битрикс24, мс',
     outage: 'Сбой Битрикс24',
@@ -122,7 +125,8 @@ export const LAB_TEXT = {
     queue: 'очередь',
     voicemail: 'голосовая почта',
     lang: 'English',
-    scenarios: 'Finesse как он есть, у агента 1001 (добавочный 1021), с номером выше — сначала откройте его рабочий стол (и Марии, 1002 — коллеги и супервизора, — для переводов и действий супервизора):',
+    scenarios:
+      'Finesse как он есть, у агента 1001 (добавочный 1021), с номером выше — сначала откройте его рабочий стол (и Марии, 1002 — коллеги и супервизора, — для переводов и действий супервизора):',
     sc_preroute: 'Звонок после IVR (PREROUTE_ACD_IN)',
     sc_withheld: 'Скрытый номер',
     sc_rona: 'Никто не ответил (RONA)',
@@ -174,11 +178,8 @@ const sideText = (t: (typeof LAB_TEXT)[LabLang], s: { A: boolean; B: boolean }) 
 export function renderLabPage(lang: LabLang, urls: { middleware: string; portal: string; stats?: string }, state: LabState, desktops: Link[] = [], standalone: Link[] = []): string {
   const t = LAB_TEXT[lang];
   const other = lang === 'en' ? 'ru' : 'en';
-  const boxes = state.agents
-    .map((a) => `<label><input type="checkbox" name="ready" value="${a.extension}"${a.ready ? ' checked' : ''}> ${a.extension}</label>`)
-    .join(' ');
-  const option = (value: string | number, label: string, current: string | number) =>
-    `<option value="${value}"${String(value) === String(current) ? ' selected' : ''}>${label}</option>`;
+  const boxes = state.agents.map((a) => `<label><input type="checkbox" name="ready" value="${a.extension}"${a.ready ? ' checked' : ''}> ${a.extension}</label>`).join(' ');
+  const option = (value: string | number, label: string, current: string | number) => `<option value="${value}"${String(value) === String(current) ? ' selected' : ''}>${label}</option>`;
   const latencies = [...new Set([0, 50, 500, 2000, state.latencyMs])].map((ms) => option(ms, String(ms), state.latencyMs)).join('');
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
 <style>select{max-width:100%}

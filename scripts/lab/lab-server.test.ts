@@ -23,8 +23,7 @@ describe('lab page server', () => {
     lab.server.close();
     await stack.stop();
   });
-  const post = (path: string, body: unknown) =>
-    fetch(`${lab.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown) => fetch(`${lab.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('places a simulated call and reports where it went', async () => {
     const trace = await (await post('/api/call', { ani: '89123456789' })).json();
@@ -76,7 +75,7 @@ describe('lab page server', () => {
 });
 
 describe('lab page server with the Finesse side', () => {
-  it('its Ready switches are the agents\' Finesse states, and an agent not Ready in Finesse gets no routed call', async () => {
+  it("its Ready switches are the agents' Finesse states, and an agent not Ready in Finesse gets no routed call", async () => {
     const stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) } });
     const lab = await startLabServer(stack, 0);
     try {
@@ -96,10 +95,11 @@ describe('lab page server with the Finesse side', () => {
     }
   });
 
-  it('plays Finesse\'s real flows on request: a prerouted call, a withheld caller, a transfer to 1022', async () => {
+  it("plays Finesse's real flows on request: a prerouted call, a withheld caller, a transfer to 1022", async () => {
     const stack = await startStack({ mode: 'app', finesse: { gadgetDir: mkdtempSync(join(tmpdir(), 'gd-')) } });
     const lab = await startLabServer(stack, 0);
-    const scenario = (name: string) => fetch(`${lab.url}/api/finesse-scenario`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: name, number: '8 912 345-67-89' }) });
+    const scenario = (name: string) =>
+      fetch(`${lab.url}/api/finesse-scenario`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: name, number: '8 912 345-67-89' }) });
     try {
       const f = stack.finesse!;
       const { dialogId } = (await (await scenario('preroute')).json()) as { dialogId: string };
@@ -145,13 +145,18 @@ describe('lab page server with a middleware pair', () => {
     await stack.stop();
   });
   const nodes = async (action?: 'start' | 'kill') =>
-    (await (await (action ? fetch(`${lab.url}/api/nodes/second`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action }) }) : fetch(`${lab.url}/api/nodes`))).json()) as {
+    (await (
+      await (action ? fetch(`${lab.url}/api/nodes/second`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action }) }) : fetch(`${lab.url}/api/nodes`))
+    ).json()) as {
       nodes: Array<{ name: string; running: boolean; ready: boolean }>;
     };
 
   it('starts and kills node 2 from the page; lookups through the balancer answer throughout', async () => {
     const lookup = async () => (await (await fetch(`${stack.url}/uccx/lookup?ani=89123456789&token=lab-uccx-token`)).text()).includes('<status>found</status>');
-    expect((await nodes()).nodes.map((n) => [n.name, n.running])).toEqual([['node 1', true], ['node 2', false]]);
+    expect((await nodes()).nodes.map((n) => [n.name, n.running])).toEqual([
+      ['node 1', true],
+      ['node 2', false],
+    ]);
     expect((await nodes('start')).nodes[1]).toMatchObject({ running: true, ready: true });
     await stack.pair!.balancer.serving();
     for (let i = 0; i < 4; i++) expect(await lookup()).toBe(true); // round robin: both nodes answer

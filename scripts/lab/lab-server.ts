@@ -27,7 +27,7 @@ export const STANDALONE_AGENTS = [
 const BLOCKABLE = 'crm.duplicate.findbycomm';
 const RESOURCE_BY_EXTENSION: Record<string, number> = { '1021': 14, '1022': 13 };
 
-/** What UCCX would write to db_cra for a call the simulator ran (reference uccx.md §5). */
+/** What UCCX would write to db_cra for a call the simulator ran (Cisco UCCX Database Schema Guide 12.5(1)). */
 export function recordCall(db: Database.Database, trace: CallTrace, agentExtension: string | null, session: number): void {
   const start = moment.utc().subtract(1, 'second').format(UTC_TEXT);
   const crmRef = trace.variables.PeripheralVariable2;
@@ -103,9 +103,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
         pairMissing: stack.pairMissing,
       },
       stack.finesse ? stack.finesse.agents.map((a) => ({ label: `${a.name} (${a.extension})`, url: stack.finesse!.desktopUrl(a.id, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) })) : [],
-      stack.finesse?.xmpp
-        ? STANDALONE_AGENTS.map(([agent, tr]) => ({ label: `${agent} · ${tr}`, url: stack.finesse!.standaloneUrl(agent, tr, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) }))
-        : [],
+      stack.finesse?.xmpp ? STANDALONE_AGENTS.map(([agent, tr]) => ({ label: `${agent} · ${tr}`, url: stack.finesse!.standaloneUrl(agent, tr, { lang: ctx.query.lang === 'en' ? 'en' : 'ru' }) })) : [],
     );
   });
   router.get('/guide', (ctx) => {
@@ -187,7 +185,11 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
   const nodeState = async () => {
     const p = stack.pair;
     if (!p) return { pair: false, why: stack.pairMissing };
-    const ready = (url: string) => fetch(`${url}/readyz/node`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+    const ready = (url: string) =>
+      fetch(`${url}/readyz/node`, { signal: AbortSignal.timeout(3000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
     return {
       pair: true,
       balancer: p.balancer.url,

@@ -75,7 +75,10 @@ async function startNotificationService(finesse: FinesseEmulator, need: 'require
     process.stderr.write(`${(err as Error).message}\nThe lab desktop still relays notifications over its hub; the standalone page needs Prosody.\n`);
     return null;
   }
-  const server = new ProsodyServer(FINESSE_XMPP_DOMAIN, finesse.agents.map((a) => ({ username: a.id, password: a.password })));
+  const server = new ProsodyServer(
+    FINESSE_XMPP_DOMAIN,
+    finesse.agents.map((a) => ({ username: a.id, password: a.password })),
+  );
   await server.start();
   const publisher = new PubsubPublisher(server);
   await publisher.start(finesse.agents.map((a) => a.id));

@@ -54,9 +54,7 @@ async function main(): Promise<void> {
         : [`  middleware (the product):          ${stack.url}   (/readyz, /metrics, /uccx/lookup)${stack.pairMissing ? `; one node: ${stack.pairMissing}` : ''}`]),
       `  Bitrix24 portal emulator:          ${stack.emulator.url}/`,
       `  Finesse desktop, agent 1001:       ${stack.finesse!.desktopUrl('1001')}   (side B: ${stack.finesse!.urlB}; the lab page fails them over)`,
-      ...(stack.finesse!.xmpp
-        ? STANDALONE_AGENTS.map(([agent, tr]) => `  standalone gadget, agent ${agent} over ${tr}: ${stack.finesse!.standaloneUrl(agent, tr)}`)
-        : []),
+      ...(stack.finesse!.xmpp ? STANDALONE_AGENTS.map(([agent, tr]) => `  standalone gadget, agent ${agent} over ${tr}: ${stack.finesse!.standaloneUrl(agent, tr)}`) : []),
       `  statistics in Bitrix24 (manager):  ${stack.emulator.url}/lab/app?user=2`,
       `  click-to-dial (open the desktop first, then click the number): ${stack.emulator.url}/crm/contact/details/42/?user=5`,
       `  calls logged for Ivan Petrov:      ${stack.emulator.url}/lab/calls?user=5`,

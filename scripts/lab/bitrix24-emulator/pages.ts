@@ -35,7 +35,8 @@ export function renderCallLog(b24: Bitrix24Emulator, user: number): string {
     .slice()
     .reverse()
     .map((c) => {
-      const entity = c.CRM_ENTITY_TYPE && c.CRM_ENTITY_ID ? `<a href="/crm/${c.CRM_ENTITY_TYPE.toLowerCase()}/details/${c.CRM_ENTITY_ID}/?user=${user}">${c.CRM_ENTITY_TYPE} ${c.CRM_ENTITY_ID}</a>` : '';
+      const entity =
+        c.CRM_ENTITY_TYPE && c.CRM_ENTITY_ID ? `<a href="/crm/${c.CRM_ENTITY_TYPE.toLowerCase()}/details/${c.CRM_ENTITY_ID}/?user=${user}">${c.CRM_ENTITY_TYPE} ${c.CRM_ENTITY_ID}</a>` : '';
       const f = c.finished;
       return `<tr data-call="${esc(c.CALL_ID)}" data-status="${f ? esc(f.STATUS_CODE) : 'open'}"><td>${new Date(c.registeredAt).toISOString().slice(11, 19)}</td><td>${TYPE[c.TYPE] ?? c.TYPE}</td><td>${esc(c.PHONE_NUMBER)}</td><td>${entity}</td><td>${f ? esc(f.STATUS_CODE) : 'in progress / идёт'}</td><td>${f ? f.DURATION : ''}</td><td>${f ? esc(f.FAILED_REASON) : ''}</td></tr>`;
     })

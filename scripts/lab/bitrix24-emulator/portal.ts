@@ -1,6 +1,6 @@
 /**
  * The state of an emulated Bitrix24 portal and the CRM rules the connector depends on, written from
- * shared/reference/bitrix24.md (§3). Lab code: independent of the product's own implementation on purpose.
+ * Bitrix24's documentation (b24restdocs: the duplicate search, searchCrmEntities) and conformance/bitrix24. Lab code: independent of the product's own implementation on purpose.
  */
 export interface PortalUser {
   ID: number;
@@ -61,7 +61,10 @@ export class Portal {
     this.users.set(u.ID, u);
   }
 
-  addEntity(type: EntityType, fields: { ID?: number; TITLE?: string; NAME?: string; ASSIGNED_BY_ID: number; phones: string[]; ORIGIN_ID?: string; SOURCE_ID?: string; ORIGINATOR_ID?: string }): PortalEntity {
+  addEntity(
+    type: EntityType,
+    fields: { ID?: number; TITLE?: string; NAME?: string; ASSIGNED_BY_ID: number; phones: string[]; ORIGIN_ID?: string; SOURCE_ID?: string; ORIGINATOR_ID?: string },
+  ): PortalEntity {
     const ID = fields.ID ?? this.nextId[type]++;
     if (fields.ID !== undefined && fields.ID >= this.nextId[type]) this.nextId[type] = fields.ID + 1;
     const e: PortalEntity = {

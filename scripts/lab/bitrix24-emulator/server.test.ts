@@ -1,7 +1,7 @@
 import { indexForm } from './portal';
 import { Bitrix24Emulator } from './server';
 
-/** The emulator against shared/reference/bitrix24.md: what the product relies on must be what Bitrix24 does. */
+/** The emulator against Bitrix24's REST documentation (b24restdocs) and conformance/bitrix24: what the product relies on must be what Bitrix24 does. */
 describe('Bitrix24 emulator contract', () => {
   let e: Bitrix24Emulator;
   beforeEach(async () => {
@@ -79,8 +79,7 @@ describe('Bitrix24 emulator contract', () => {
 
   it('oauth: refresh rotates the refresh token; reusing the old one is invalid_grant', async () => {
     const { refreshToken } = e.issueTokens();
-    const q = (rt: string) =>
-      fetch(`${e.url}/oauth/token/?${new URLSearchParams({ grant_type: 'refresh_token', client_id: e.app.clientId, client_secret: e.app.clientSecret, refresh_token: rt })}`);
+    const q = (rt: string) => fetch(`${e.url}/oauth/token/?${new URLSearchParams({ grant_type: 'refresh_token', client_id: e.app.clientId, client_secret: e.app.clientSecret, refresh_token: rt })}`);
     const first = await q(refreshToken);
     const body = (await first.json()) as Record<string, string>;
     expect(first.status).toBe(200);

@@ -7,7 +7,7 @@ import { renderCallLog, renderEntityPage, renderHome } from './pages';
 
 /**
  * A Bitrix24 portal emulator for the lab and the tests, speaking HTTP exactly like the REST API in
- * shared/reference/bitrix24.md §6: webhook and OAuth endpoints, the envelope with `time`, errors with their HTTP
+ * Bitrix24's REST documentation (github.com/bitrix24/b24restdocs) and conformance/bitrix24: webhook and OAuth endpoints, the envelope with `time`, errors with their HTTP
  * statuses (including empty codes), the per-IP leaky bucket with the exact 503 body, operating limits, expiring
  * and rotating tokens, `batch` semantics, and switches for latency and outages.
  */
@@ -35,10 +35,10 @@ export interface Counters {
   expiredTokens: number;
 }
 
-/** Bitrix24's CALL_ID format (reference bitrix24.md §6): externalCall.<32 hex>.<unix ts>. */
+/** Bitrix24's CALL_ID format (as register answers in b24restdocs): externalCall.<32 hex>.<unix ts>. */
 const newCallId = () => `externalCall.${randomBytes(16).toString('hex')}.${Math.floor(Date.now() / 1000)}`;
 
-/** Methods Bitrix24 refuses to webhooks (app.info, event.*: reference bitrix24.md §1.1). */
+/** Methods Bitrix24 refuses to webhooks (app.info, event.*: b24restdocs local-integrations/local-webhooks.md). */
 function appOnly(auth: Auth): void {
   if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
 }
@@ -91,7 +91,7 @@ export class Bitrix24Emulator {
     movedTo: 'https://renamed.bitrix24.example/',
     operatingLimited: new Set<string>(),
     failNext: new Map<string, RestError>(),
-    /** The 2026 docs: register/finish/externalLine "only in the context of an application" (reference §1.1). */
+    /** The 2026 docs: register/finish/externalLine "only in the context of an application" (b24restdocs, telephony-external-call-register.md). */
     webhookTelephonyDenied: false,
   };
   counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, received: {}, refreshes: 0, refusedRefreshes: 0, expiredTokens: 0 };
@@ -125,7 +125,7 @@ export class Bitrix24Emulator {
   readonly notifications: Array<{ userId: number; message: string; at: number }> = [];
   /** Every event delivery made, with the handler's HTTP status (0: unreachable). */
   readonly deliveries: Array<{ event: string; handler: string; status: number; at: number }> = [];
-  /** Tolerance switches for deliveries (reference bitrix24.md §6): send each one twice. */
+  /** Tolerance switches for deliveries (b24restdocs api-reference/events: a delivery may repeat): send each one twice. */
   deliverTwice = false;
   private server: http.Server | null = null;
   private hung = new Set<http.ServerResponse>();
@@ -205,7 +205,7 @@ export class Bitrix24Emulator {
     });
   }
 
-  /** The `auth[...]` Bitrix24 sends with its install callback (reference bitrix24.md §1.3). */
+  /** The `auth[...]` Bitrix24 sends with its install callback (b24restdocs settings/app-installation/local-apps/installation-callback.md). */
   private authFields(accessToken: string, scope: string): Record<string, string> {
     return {
       access_token: accessToken,
@@ -249,7 +249,7 @@ export class Bitrix24Emulator {
     return fetch(handler, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form, signal: AbortSignal.timeout(5000) });
   }
 
-  /** The form Bitrix24 POSTs into an application frame for `userId` (reference bitrix24.md §5.3). */
+  /** The form Bitrix24 POSTs into an application frame for `userId` (b24restdocs local-integrations/serverside-local-app-with-ui.md). */
   frameForm(userId: number): Record<string, string> {
     const { accessToken, refreshToken } = this.issueTokens(userId);
     return {
@@ -277,7 +277,7 @@ export class Bitrix24Emulator {
   }
 
   /**
-   * A user clicks a phone number in a CRM card (reference bitrix24.md §4.4): Bitrix24 registers the outgoing call
+   * A user clicks a phone number in a CRM card (b24restdocs api-reference/telephony/events/on-external-call-start.md): Bitrix24 registers the outgoing call
    * itself and sends ONEXTERNALCALLSTART to the application owning the default outgoing line.
    */
   async clickToCall(userId: number, phone: string, entity?: { type: EntityType; id: number }): Promise<EmulatedCall> {
@@ -296,22 +296,26 @@ export class Bitrix24Emulator {
     };
     this.calls.push(call);
     const digits = phone.replace(/\D/g, '');
-    await this.emit('ONEXTERNALCALLSTART', {
-      PHONE_NUMBER: phone,
-      PHONE_NUMBER_INTERNATIONAL: digits.length === 11 && /^[78]/.test(digits) ? `+7${digits.slice(1)}` : `+${digits}`,
-      EXTENSION: '',
-      USER_ID: String(userId),
-      CALL_LIST_ID: '0',
-      LINE_NUMBER: '',
-      IS_MOBILE: '0',
-      CALL_ID: call.CALL_ID,
-      CRM_ENTITY_TYPE: entity?.type ?? '',
-      CRM_ENTITY_ID: String(entity?.id ?? 0),
-    }, userId); // delivered with the clicking user's token, as Bitrix24 does
+    await this.emit(
+      'ONEXTERNALCALLSTART',
+      {
+        PHONE_NUMBER: phone,
+        PHONE_NUMBER_INTERNATIONAL: digits.length === 11 && /^[78]/.test(digits) ? `+7${digits.slice(1)}` : `+${digits}`,
+        EXTENSION: '',
+        USER_ID: String(userId),
+        CALL_LIST_ID: '0',
+        LINE_NUMBER: '',
+        IS_MOBILE: '0',
+        CALL_ID: call.CALL_ID,
+        CRM_ENTITY_TYPE: entity?.type ?? '',
+        CRM_ENTITY_ID: String(entity?.id ?? 0),
+      },
+      userId,
+    ); // delivered with the clicking user's token, as Bitrix24 does
     return call;
   }
 
-  /** The form of an event delivery as Bitrix24 POSTs it (reference bitrix24.md §1.4). */
+  /** The form of an event delivery as Bitrix24 POSTs it (b24restdocs api-reference/events/index.md). */
   eventForm(event: string, data: Record<string, unknown>, auth: Partial<Record<string, string>> = {}, asUser = 1): string {
     return qs.stringify({
       event,
@@ -592,7 +596,19 @@ export class Bitrix24Emulator {
         return new Date().toISOString();
       case 'app.info':
         appOnly(auth);
-        return { ID: 7, CODE: this.app.clientId, VERSION: 1, STATUS: 'L', INSTALLED: true, PAYMENT_EXPIRED: 'N', DAYS: null, LANGUAGE_ID: 'ru', LICENSE: 'ru_project', LICENSE_TYPE: 'project', LICENSE_FAMILY: 'project' };
+        return {
+          ID: 7,
+          CODE: this.app.clientId,
+          VERSION: 1,
+          STATUS: 'L',
+          INSTALLED: true,
+          PAYMENT_EXPIRED: 'N',
+          DAYS: null,
+          LANGUAGE_ID: 'ru',
+          LICENSE: 'ru_project',
+          LICENSE_TYPE: 'project',
+          LICENSE_FAMILY: 'project',
+        };
       case 'user.current':
         return this.userRow(auth.userId);
       case 'user.admin':
@@ -614,7 +630,10 @@ export class Bitrix24Emulator {
         const out: unknown[] = [];
         // As Bitrix24's own code does: the duplicate criterion with a limit of one per type — the oldest (lowest id).
         for (const type of ['CONTACT', 'LEAD', 'COMPANY'] as EntityType[]) {
-          for (const id of portal.findByPhone(type, [phone]).sort((a, b) => a - b).slice(0, 1)) {
+          for (const id of portal
+            .findByPhone(type, [phone])
+            .sort((a, b) => a - b)
+            .slice(0, 1)) {
             const e = portal.get(type, id)!;
             const u = portal.users.get(e.ASSIGNED_BY_ID);
             out.push({
@@ -622,9 +641,7 @@ export class Bitrix24Emulator {
               CRM_ENTITY_ID: id,
               ASSIGNED_BY_ID: e.ASSIGNED_BY_ID,
               NAME: e.NAME || e.TITLE,
-              ASSIGNED_BY: u
-                ? { ID: u.ID, TIMEMAN_STATUS: 'OPENED', USER_PHONE_INNER: u.UF_PHONE_INNER, WORK_PHONE: '', PERSONAL_PHONE: '', PERSONAL_MOBILE: '' }
-                : null,
+              ASSIGNED_BY: u ? { ID: u.ID, TIMEMAN_STATUS: 'OPENED', USER_PHONE_INNER: u.UF_PHONE_INNER, WORK_PHONE: '', PERSONAL_PHONE: '', PERSONAL_MOBILE: '' } : null,
             });
           }
         }
@@ -746,11 +763,19 @@ export class Bitrix24Emulator {
         const phone = String(p.PHONE_NUMBER ?? '');
         if (!phone) throw new RestError(400, 'ERROR_CORE', 'Unsupported phone number format');
         const ext = String(p.EXTERNAL_CALL_ID ?? '');
-        // The 30-minute reuse rule (reference §4.1): same number, type, user, line and EXTERNAL_CALL_ID → same CALL_ID.
+        // The 30-minute reuse rule (b24restdocs, telephony-external-call-register.md): same number, type, user, line and EXTERNAL_CALL_ID → same CALL_ID.
         const line = String(p.LINE_NUMBER ?? '');
         const again =
-          this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.TYPE === type && c.USER_ID === userId && c.EXTERNAL_CALL_ID === ext && c.LINE_NUMBER === line && Date.now() - c.registeredAt < 30 * 60_000) ??
-          (this.switches.reuseOpenCallId ? this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.USER_ID === userId && !c.finished) : undefined);
+          this.calls.find(
+            (c) =>
+              c.origin === 'rest' &&
+              c.PHONE_NUMBER === phone &&
+              c.TYPE === type &&
+              c.USER_ID === userId &&
+              c.EXTERNAL_CALL_ID === ext &&
+              c.LINE_NUMBER === line &&
+              Date.now() - c.registeredAt < 30 * 60_000,
+          ) ?? (this.switches.reuseOpenCallId ? this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.USER_ID === userId && !c.finished) : undefined);
         const entityType = String(p.CRM_ENTITY_TYPE ?? '');
         const entityId = Number(p.CRM_ENTITY_ID ?? 0);
         const call = again ?? {
@@ -769,7 +794,14 @@ export class Bitrix24Emulator {
         if (!again) this.calls.push(call);
         if (!again && Number(p.CRM_CREATE) === 1 && !entityType) {
           if (this.switches.leadCreation === 'disabled') {
-            return { CALL_ID: call.CALL_ID, CRM_CREATED_LEAD: null, CRM_CREATED_ENTITIES: [], CRM_ENTITY_TYPE: '', CRM_ENTITY_ID: null, LEAD_CREATION_ERROR: 'Lead creation is disabled for local users' };
+            return {
+              CALL_ID: call.CALL_ID,
+              CRM_CREATED_LEAD: null,
+              CRM_CREATED_ENTITIES: [],
+              CRM_ENTITY_TYPE: '',
+              CRM_ENTITY_ID: null,
+              LEAD_CREATION_ERROR: 'Lead creation is disabled for local users',
+            };
           }
           const lead = portal.addEntity('LEAD', { TITLE: `${phone} - call`, ASSIGNED_BY_ID: userId, phones: [phone], SOURCE_ID: 'CALL', ORIGIN_ID: '', ORIGINATOR_ID: '' });
           Object.assign(call, { CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: lead.ID });
@@ -786,7 +818,17 @@ export class Bitrix24Emulator {
         const finisher = Number(p.USER_ID ?? call.USER_ID);
         if (!this.portal.users.get(finisher)?.ACTIVE) throw new RestError(400, 'ERROR_CORE', 'User is not found or is not active');
         call.finished = { STATUS_CODE: String(p.STATUS_CODE ?? (duration > 0 ? '200' : '304')), DURATION: duration, FAILED_REASON: String(p.FAILED_REASON ?? ''), at: Date.now() };
-        return { CALL_ID: call.CALL_ID, EXTERNAL_CALL_ID: call.EXTERNAL_CALL_ID, PORTAL_USER_ID: String(call.USER_ID), PHONE_NUMBER: call.PHONE_NUMBER, INCOMING: String(call.TYPE), CALL_DURATION: String(duration), CALL_FAILED_CODE: call.finished.STATUS_CODE, CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: String(call.CRM_ENTITY_ID) };
+        return {
+          CALL_ID: call.CALL_ID,
+          EXTERNAL_CALL_ID: call.EXTERNAL_CALL_ID,
+          PORTAL_USER_ID: String(call.USER_ID),
+          PHONE_NUMBER: call.PHONE_NUMBER,
+          INCOMING: String(call.TYPE),
+          CALL_DURATION: String(duration),
+          CALL_FAILED_CODE: call.finished.STATUS_CODE,
+          CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE,
+          CRM_ENTITY_ID: String(call.CRM_ENTITY_ID),
+        };
       }
       case 'crm.contact.list':
       case 'crm.company.list':

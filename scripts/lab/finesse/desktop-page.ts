@@ -8,8 +8,30 @@ import { FINESSE_RELAY_JS } from './finesse-relay';
  * parse is logged and never relayed; plus `finesse.info.connection`. Lab code.
  */
 const TEXT = {
-  ru: { title: 'Finesse (эмулятор лаборатории)', agent: 'Агент', ext: 'добавочный', answer: 'Ответить', hangUp: 'Положить трубку', call: 'Звонок', READY: 'Готов', NOT_READY: 'Не готов', TALKING: 'Разговор', LOGOUT: 'Вышел' },
-  en: { title: 'Finesse (lab emulator)', agent: 'Agent', ext: 'extension', answer: 'Answer', hangUp: 'Hang up', call: 'Call', READY: 'Ready', NOT_READY: 'Not Ready', TALKING: 'Talking', LOGOUT: 'Signed out' },
+  ru: {
+    title: 'Finesse (эмулятор лаборатории)',
+    agent: 'Агент',
+    ext: 'добавочный',
+    answer: 'Ответить',
+    hangUp: 'Положить трубку',
+    call: 'Звонок',
+    READY: 'Готов',
+    NOT_READY: 'Не готов',
+    TALKING: 'Разговор',
+    LOGOUT: 'Вышел',
+  },
+  en: {
+    title: 'Finesse (lab emulator)',
+    agent: 'Agent',
+    ext: 'extension',
+    answer: 'Answer',
+    hangUp: 'Hang up',
+    call: 'Call',
+    READY: 'Ready',
+    NOT_READY: 'Not Ready',
+    TALKING: 'Talking',
+    LOGOUT: 'Signed out',
+  },
 };
 
 /** The side that served this desktop and, with two sides, the same desktop on the other. */

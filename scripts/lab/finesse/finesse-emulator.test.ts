@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { waitFor } from '../../../testing/wait';
 import { FinesseEmulator } from './finesse-emulator';
 
-/** The Finesse emulator's REST subset against the contract in shared/reference/finesse.md §2, §4.2, §5. */
+/** The Finesse emulator's REST subset against the Finesse developer guide's REST API (Dialog, User, errors) and conformance/finesse. */
 describe('Finesse emulator REST', () => {
   let f: FinesseEmulator;
   beforeEach(async () => {
@@ -55,7 +55,10 @@ describe('Finesse emulator REST', () => {
     expect((await req('POST', 'User/1001/Dialogs', basic('1001'), makeCall('1021', '84950000486'))).status).toBe(202);
     // Each call's Updates (found by its dialog id: the first one, INITIATING, does not name the number yet).
     const steps = (to: string) => {
-      const id = f.published.map((p) => p.content).find((c) => c.includes(`<toAddress>${to}</toAddress>`))?.match(/<id>(\d+)<\/id>/)?.[1];
+      const id = f.published
+        .map((p) => p.content)
+        .find((c) => c.includes(`<toAddress>${to}</toAddress>`))
+        ?.match(/<id>(\d+)<\/id>/)?.[1];
       return f.published
         .filter((p) => id && p.content.includes(`<id>${id}</id>`))
         .map((p) => `${/<event>(\w+)<\/event>/.exec(p.content)![1]} ${/<\/participants><state>(\w+)<\/state>/.exec(p.content)![1]} ${/<callType>(\w+)<\/callType>/.exec(p.content)![1]}`);

@@ -15,7 +15,7 @@ import { SideProxy } from './side-proxy';
 export type SideName = 'A' | 'B';
 
 /**
- * The Finesse side of the lab (reference finesse.md §4, §5): agents, dialogs with the documented incoming-call
+ * The Finesse side of the lab (Cisco Finesse developer guide: the call lifecycle, the REST API): agents, dialogs with the documented incoming-call
  * lifecycle published as <Update>s to each agent's node, GET User/{id}/Dialogs, and a desktop page that hosts the
  * real gadget in a cross-origin iframe and relays notifications over a hub the way the Finesse desktop does.
  */
@@ -47,7 +47,7 @@ export interface RingOptions {
   ringMs?: number;
 }
 
-/** How the far end of an outbound call behaves (reference finesse.md §4.2). */
+/** How the far end of an outbound call behaves (Finesse developer guide: an outbound call's lifecycle). */
 export interface OutboundScript {
   answerAfterMs: number;
   talkMs: number;
@@ -237,7 +237,18 @@ export class FinesseEmulator {
     this.states.set(agentId, state);
     this.onState?.(agentId, state);
     const agent = this.agents.find((a) => a.id === agentId);
-    if (agent) this.publish(agentId, updateXml('PUT', `/finesse/api/User/${agentId}`, this.userXml(agent).replace(/^<User>/, '<user>').replace(/<\/User>$/, '</user>')), `/finesse/api/User/${agentId}`);
+    if (agent)
+      this.publish(
+        agentId,
+        updateXml(
+          'PUT',
+          `/finesse/api/User/${agentId}`,
+          this.userXml(agent)
+            .replace(/^<User>/, '<user>')
+            .replace(/<\/User>$/, '</user>'),
+        ),
+        `/finesse/api/User/${agentId}`,
+      );
     for (const l of this.listeners.get(agentId) ?? []) l({ state });
   }
 
@@ -361,7 +372,15 @@ export class FinesseEmulator {
     if (o.ctiError?.has(toAddress)) {
       // CTI refuses the call: the asynchronous error on the Dialogs node (Cisco's documented sample), then the dialog goes.
       this.timers.later(20, () => {
-        this.publish(agent.id, updateXml('PUT', `/finesse/api/Dialog/${id}`, '<apiErrors><apiError><errorData>34</errorData><errorMessage>CF_RESOURCE_OUT_OF_SERVICE</errorMessage><errorType>Call Operation Failure</errorType></apiError></apiErrors>', requestId));
+        this.publish(
+          agent.id,
+          updateXml(
+            'PUT',
+            `/finesse/api/Dialog/${id}`,
+            '<apiErrors><apiError><errorData>34</errorData><errorMessage>CF_RESOURCE_OUT_OF_SERVICE</errorMessage><errorType>Call Operation Failure</errorType></apiError></apiErrors>',
+            requestId,
+          ),
+        );
         this.hangUp(agent, step('DROPPED', 'AGENT_INSIDE', 'DROPPED', null));
       });
       return id;
@@ -433,7 +452,15 @@ export class FinesseEmulator {
       this.put(a, consult('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
       this.put(b, consult('ACTIVE', 'ACTIVE', 'ACTIVE'), 'PUT');
       this.timers.later(stepMs, () => {
-        const survivor = (callType: string, parts: DialogSpec['participants']): DialogSpec => ({ ...original, id, callType, secondaryId: original.id, associatedDialogUri: '', dnis: b.extension, participants: parts });
+        const survivor = (callType: string, parts: DialogSpec['participants']): DialogSpec => ({
+          ...original,
+          id,
+          callType,
+          secondaryId: original.id,
+          associatedDialogUri: '',
+          dnis: b.extension,
+          participants: parts,
+        });
         const customerLeg = customer ? [{ ...customer, state: 'ACTIVE', actions: undefined }] : [];
         this.hangUp(a, held);
         if (complete === 'transfer') {
@@ -449,9 +476,11 @@ export class FinesseEmulator {
     return id;
   }
 
-  /** The agent behind Basic credentials, or null (reference finesse.md §2.2). */
+  /** The agent behind Basic credentials, or null (Finesse developer guide: authentication). */
   private signedIn(authorization: string): LabAgent | null {
-    const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(authorization) ?? [])[1] ?? '', 'base64').toString().split(':');
+    const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(authorization) ?? [])[1] ?? '', 'base64')
+      .toString()
+      .split(':');
     return this.agents.find((a) => a.id === user && a.password === pass) ?? null;
   }
 
@@ -492,8 +521,10 @@ export class FinesseEmulator {
     });
     router.get('/finesse/api/User/:id', (ctx) => {
       this.userReads += 1;
-      // Finesse lets an administrator read any User (reference finesse.md §2.2): the lab's "admin" does.
-      const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(ctx.get('authorization')) ?? [])[1] ?? '', 'base64').toString().split(':');
+      // Finesse lets an administrator read any User (Finesse developer guide, User — Get User): the lab's "admin" does.
+      const [user, pass] = Buffer.from((/^Basic (.+)$/.exec(ctx.get('authorization')) ?? [])[1] ?? '', 'base64')
+        .toString()
+        .split(':');
       const read = user === LAB_ADMIN.id && pass === LAB_ADMIN.password ? this.agents.find((a) => a.id === ctx.params.id) : undefined;
       const agent = read ?? actingAgent(ctx, ctx.params.id!);
       if (!agent) return;
@@ -520,7 +551,7 @@ export class FinesseEmulator {
       if (/<mediaProperties[\s/>]/i.test(xml)) return fail(ctx, 400, 'Invalid Input', 'mediaProperties are not supported on UCCX');
       if (from !== agent.extension) return fail(ctx, 400, 'Invalid Input', 'fromAddress is not the extension the user is signed in to');
       if (to === from) return fail(ctx, 400, 'Invalid Destination', 'toAddress equals fromAddress');
-      // UCCX dials only from NOT_READY (reference finesse.md §2.6; the exact error is undocumented).
+      // UCCX dials only from NOT_READY (Finesse developer guide, Make a Call; the exact error is undocumented).
       if ((this.states.get(agent.id) ?? 'NOT_READY') !== 'NOT_READY') return fail(ctx, 400, 'Invalid State', `Agent must be NOT_READY to make a call (is ${this.states.get(agent.id)})`);
       this.makeCalls.push({ agent: agent.id, toAddress: to, at: Date.now(), side: this.sideOf(ctx.req) });
       ctx.set('requestId', ctx.get('requestId'));
@@ -556,12 +587,23 @@ export class FinesseEmulator {
       gadget.search = new URLSearchParams({
         middleware: this.config.middlewareUrl,
         crm: this.config.crmUrl,
-        ...Object.fromEntries(Object.entries(ctx.query).filter(([k]) => !['agent', 'lang'].includes(k)).map(([k, v]) => [k, String(v)])),
+        ...Object.fromEntries(
+          Object.entries(ctx.query)
+            .filter(([k]) => !['agent', 'lang'].includes(k))
+            .map(([k, v]) => [k, String(v)]),
+        ),
       }).toString();
       const other: SideName = side === 'A' ? 'B' : 'A';
       const alternate = this.sideB ? { side: other, url: `${this.sideUrl(other)}${ctx.url}` } : null;
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderDesktop(agent, lang, this.states.get(agent.id) ?? 'NOT_READY', this.liveDialogs(agent.id).map((d) => d.id), `${origin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`, { side, alternate });
+      ctx.body = renderDesktop(
+        agent,
+        lang,
+        this.states.get(agent.id) ?? 'NOT_READY',
+        this.liveDialogs(agent.id).map((d) => d.id),
+        `${origin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`,
+        { side, alternate },
+      );
     });
     router.get('/lab/events', (ctx) => {
       const agentId = String(ctx.query.agent ?? '');
@@ -616,7 +658,9 @@ export class FinesseEmulator {
       const agent = actingAgent(ctx, ctx.params.id!);
       if (!agent) return;
       ctx.type = 'application/xml';
-      ctx.body = `<Dialogs>${this.liveDialogs(agent.id).map((d) => dialogXml(d)).join('')}</Dialogs>`;
+      ctx.body = `<Dialogs>${this.liveDialogs(agent.id)
+        .map((d) => dialogXml(d))
+        .join('')}</Dialogs>`;
     });
     const app = new Koa();
     app.use(async (ctx, next) => {

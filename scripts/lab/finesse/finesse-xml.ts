@@ -30,7 +30,7 @@ export interface DialogSpec {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const el = (name: string, value: string | undefined) => `<${name}>${esc(value ?? '')}</${name}>`;
 
-/** The actions Finesse offers a participant in a state (reference finesse.md §2.5; real captures for ACTIVE). */
+/** The actions Finesse offers a participant in a state (Finesse developer guide: dialog states and actions; real captures for ACTIVE in conformance/finesse). */
 export function actionsFor(state: string, agent: boolean): string[] {
   switch (state) {
     case 'ALERTING':
@@ -69,16 +69,14 @@ export function updateXml(event: string, source: string, data: string, requestId
   return `<Update><data>${data}</data><event>${event}</event><requestId>${requestId}</requestId><source>${source}</source></Update>`;
 }
 
-/** Finesse's error body (reference finesse.md §2.3). */
+/** Finesse's error body (Finesse developer guide: API errors). */
 export function apiErrors(type: string, message: string, data = ''): string {
   return `<ApiErrors><ApiError><ErrorType>${esc(type)}</ErrorType><ErrorData>${esc(data)}</ErrorData><ErrorMessage>${esc(message)}</ErrorMessage></ApiError></ApiErrors>`;
 }
 
 /** POST (added) / DELETE (removed) on the agent's Dialogs collection, PUT on the dialog itself. */
 export function dialogUpdate(agent: string, event: 'POST' | 'PUT' | 'DELETE', d: DialogSpec): string {
-  return event === 'PUT'
-    ? updateXml('PUT', `/finesse/api/Dialog/${d.id}`, dialogXml(d))
-    : updateXml(event, `/finesse/api/User/${agent}/Dialogs`, `<dialogs>${dialogXml(d)}</dialogs>`);
+  return event === 'PUT' ? updateXml('PUT', `/finesse/api/Dialog/${d.id}`, dialogXml(d)) : updateXml(event, `/finesse/api/User/${agent}/Dialogs`, `<dialogs>${dialogXml(d)}</dialogs>`);
 }
 
 /** The pubsub event message as Prosody/Openfire sends it, the Update escaped inside <notification>. */

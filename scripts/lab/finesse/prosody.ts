@@ -6,7 +6,7 @@ import { freePort, signalGroup, stopGroup, waitForPort } from '../../../testing/
 
 /**
  * A throwaway Prosody (Debian's) standing in for Finesse's notification service: a virtual host, a pubsub
- * component, BOSH and WebSocket on loopback, the lab agents and a publisher account (shared/reference/toolchain.md).
+ * component, BOSH and WebSocket on loopback, the lab agents and a publisher account.
  * Missing Prosody is an error, not a skip: `npm test` installs it.
  */
 export function prosodyBinary(): string {
@@ -14,7 +14,6 @@ export function prosodyBinary(): string {
   if (!existsSync(p)) throw new Error('Prosody is not installed: run `apt-get install -y prosody` (npm test does it) or set PROSODY_PATH');
   return p;
 }
-
 
 export const PUBLISHER = { username: 'finesse-notifier', password: 'lab-publisher' };
 

@@ -6,7 +6,10 @@ import { PubsubPublisher } from './pubsub-publisher';
 type Xmpp = typeof import('@xmpp/client', { with: { 'resolution-mode': 'import' } });
 
 describe('Finesse notifications on Prosody (real XMPP)', () => {
-  const prosody = new ProsodyServer('finesse.lab', LAB_AGENTS.map((a) => ({ username: a.id, password: a.password })));
+  const prosody = new ProsodyServer(
+    'finesse.lab',
+    LAB_AGENTS.map((a) => ({ username: a.id, password: a.password })),
+  );
   const publisher = new PubsubPublisher(prosody);
   beforeAll(async () => {
     await prosody.start();

@@ -79,9 +79,7 @@ export class PubsubPublisher {
     const xml = this.xml;
     if (!xml || !this.xmpp) return;
     const item = xml('pubsub', { xmlns: NS_PUBSUB }, xml('publish', { node: this.node(agentId) }, xml('item', {}, xml('notification', { xmlns: NS_PUBSUB }, update))));
-    this.ready
-      .then(() => (this.xmpp!.status === 'online' ? this.iq(item) : Promise.reject(new Error('publisher offline'))))
-      .catch(() => (this.failures += 1));
+    this.ready.then(() => (this.xmpp!.status === 'online' ? this.iq(item) : Promise.reject(new Error('publisher offline')))).catch(() => (this.failures += 1));
   }
 
   async stop(): Promise<void> {
