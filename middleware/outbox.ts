@@ -1,4 +1,5 @@
 import type { Logger } from './log';
+import { Poller } from './poller';
 import { hostname } from 'node:os';
 import type { Store } from './store';
 import { processAlive } from './process-alive';
@@ -95,8 +96,8 @@ const FREE = `state = 'pending' AND (lease_until IS NULL OR lease_until < ?)`;
 
 export class Outbox {
   private readonly inflight = new Map<number, Promise<OutboxItem>>();
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
+  /** Tries what is due every `pollMs`. */
+  private readonly poller: Poller;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly pollMs: number;
@@ -114,6 +115,7 @@ export class Outbox {
     this.pollMs = opts.pollMs ?? 250;
     this.leaseMs = opts.leaseMs ?? 10_000;
     this.now = opts.now ?? Date.now;
+    this.poller = new Poller({ what: 'an outbox round', everyMs: this.pollMs, work: () => this.runDue(), log });
   }
 
   private get db() {
@@ -298,23 +300,11 @@ export class Outbox {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    const tick = () => {
-      if (!this.running) return;
-      this.runDue()
-        .catch((err) => this.log.error({ err: (err as Error).message }, 'outbox tick failed'))
-        .finally(() => {
-          if (this.running) this.timer = setTimeout(tick, this.pollMs).unref();
-        });
-    };
-    tick();
+    this.poller.start();
   }
 
   stop(): void {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.poller.stop();
   }
 
   /** On shutdown: one more try of what is due, bounded by the grace time. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import { Poller } from '../poller';
 import type { CrmEntityType } from './caller-match';
 
 /**
@@ -39,8 +40,7 @@ export function recordChangeOf(e: OfflineEvent): RecordChange | null {
 const PAGE = 50;
 
 export class OfflineEventReader {
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
+  private poller: Poller | null = null;
   /** Events read in all, and those that named no record (then a full read is asked for). */
   readonly counts = { read: 0, unnamed: 0 };
   lastError: string | null = null;
@@ -83,24 +83,23 @@ export class OfflineEventReader {
   }
 
   start(everyMs: number): void {
-    if (this.running) return;
-    this.running = true;
-    const tick = () => {
-      this.readOnce()
-        .catch((err: Error) => {
-          this.lastError = err.message;
-          this.d.log.warn({ err: err.message }, 'reading Bitrix24 offline events failed; tried again shortly');
-        })
-        .finally(() => {
-          if (this.running) this.timer = setTimeout(tick, everyMs).unref();
-        });
-    };
-    this.timer = setTimeout(tick, 0).unref();
+    this.poller ??= new Poller({
+      what: 'reading Bitrix24 offline events',
+      everyMs,
+      work: () =>
+        this.readOnce().then(
+          () => undefined,
+          (err: Error) => {
+            this.lastError = err.message;
+            this.d.log.warn({ err }, 'reading Bitrix24 offline events failed; tried again shortly');
+          },
+        ),
+      log: this.d.log,
+    });
+    this.poller.start();
   }
 
   stop(): void {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.poller?.stop();
   }
 }

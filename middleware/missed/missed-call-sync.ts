@@ -1,5 +1,6 @@
 import moment from 'moment-timezone';
 import type { Logger } from '../log';
+import { Poller } from '../poller';
 import type { Outbox } from '../outbox';
 import type { CcdrSource } from '../stats/ccdr-source';
 import { UTC_TEXT, type Period } from '../stats/period';
@@ -16,15 +17,16 @@ const WATERMARK = 'missed.watermark';
 const PAGE = 500;
 
 export class MissedCallSync {
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
+  private readonly poller: Poller;
 
   constructor(
     private readonly source: CcdrSource,
     private readonly outbox: Outbox,
     private readonly store: Store,
     private readonly opts: { pollMs: number; lagMs: number; lookbackMs?: number; log: Logger; now?: () => number },
-  ) {}
+  ) {
+    this.poller = new Poller({ what: 'the missed-call poll', everyMs: opts.pollMs, work: () => this.pollOnce().then(() => undefined), log: opts.log });
+  }
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
@@ -77,21 +79,11 @@ export class MissedCallSync {
   }
 
   start(): void {
-    if (this.opts.pollMs <= 0 || this.running) return;
-    this.running = true;
-    const tick = () => {
-      this.pollOnce()
-        .catch((err: Error) => this.opts.log.warn({ err: err.message }, 'missed-call poll failed; will retry'))
-        .finally(() => {
-          if (this.running) this.timer = setTimeout(tick, this.opts.pollMs).unref();
-        });
-    };
-    tick();
+    if (this.opts.pollMs > 0) this.poller.start();
   }
 
   stop(): void {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.poller.stop();
   }
 
   /** Queues every abandoned call that ended in the period (rerunnable: the outbox keys dedupe); returns the keys. */

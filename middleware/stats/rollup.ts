@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import moment from 'moment-timezone';
+import type { Logger } from '../log';
+import { Poller } from '../poller';
 import { UTC_TEXT } from './period';
 import type { AbandonedFact, AgentFact, CsqFact, LiveFacts, ReportFacts, UtcRange, VolumeFact } from './report-facts';
 import { SqliteReaders } from './sqlite-readers';
@@ -68,7 +70,7 @@ export class StatsRollup implements ReportFacts {
   private lastRefresh: string | null = null;
   private lastError: string | null = null;
   private refreshing: Promise<number> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private poller: Poller | null = null;
   /** Rolled days found changed by a report's check: read again on the next refresh, served live meanwhile. */
   private readonly stale = new Set<string>();
   /** One check per range for the reports of one page (they ask at once). */
@@ -316,30 +318,29 @@ export class StatsRollup implements ReportFacts {
   }
 
   /** Refreshes every `everyMs`; at once again while a first start still has days to read. */
-  start(everyMs: number, log: { warn: (o: object, msg: string) => void; info: (o: object, msg: string) => void }): void {
-    if (this.timer || everyMs <= 0) return;
-    const tick = () => {
-      this.refresh()
-        .then(
+  start(everyMs: number, log: Pick<Logger, 'warn' | 'info'>): void {
+    if (this.poller || everyMs <= 0) return;
+    this.poller = new Poller({
+      what: 'the statistics rollup refresh',
+      everyMs,
+      work: () =>
+        this.refresh().then(
           (n) => {
             if (n) log.info({ read: n, ...this.status() }, 'statistics rollup: days read from the call records');
             return n >= this.opts.daysPerRefresh ? 1000 : everyMs;
           },
           (err: Error) => {
-            log.warn({ err: err.message }, 'statistics rollup refresh failed; reports read the call records directly meanwhile');
+            log.warn({ err }, 'statistics rollup refresh failed; reports read the call records directly meanwhile');
             return everyMs;
           },
-        )
-        .then((wait) => {
-          if (this.timer) this.timer = setTimeout(tick, wait).unref();
-        });
-    };
-    this.timer = setTimeout(tick, 0).unref();
+        ),
+      log,
+    });
+    this.poller.start();
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.poller?.stop();
     await this.refreshing?.catch(() => undefined);
     await this.readers.close();
     if (this.db.open) this.db.close();
