@@ -9,7 +9,6 @@ export class Poller {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private busy = false;
-  private again = false;
 
   constructor(
     private readonly o: {
@@ -34,14 +33,9 @@ export class Poller {
     else this.schedule(firstInMs);
   }
 
-  /** A run as soon as possible: now, or right after the one under way. */
+  /** A run now, unless one is under way (its result is as fresh). */
   soon(): void {
-    if (!this.running) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.schedule(0);
+    if (this.running && !this.busy) this.schedule(0);
   }
 
   stop(): void {
@@ -68,9 +62,7 @@ export class Poller {
       .then((wait) => {
         this.busy = false;
         if (!this.running) return;
-        const next = this.again ? 0 : typeof wait === 'number' ? wait : this.o.everyMs;
-        this.again = false;
-        this.schedule(next);
+        this.schedule(typeof wait === 'number' ? wait : this.o.everyMs);
       });
   }
 }

@@ -82,6 +82,11 @@ export class Store {
     return this.db.dialect;
   }
 
+  /** Whether other nodes share this store (PostgreSQL): they hear what we publish, and may hold work of ours. */
+  get shared(): boolean {
+    return this.db.dialect === 'postgres';
+  }
+
   async getKv<T>(key: string): Promise<T | null> {
     const [row] = await this.db.all<{ value: string }>('SELECT value FROM kv WHERE key = ?', [key]);
     return row ? (JSON.parse(row.value) as T) : null;

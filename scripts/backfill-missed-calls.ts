@@ -1,4 +1,4 @@
-import { connectorOrExplain, runCli } from './cli';
+import { coreOrExplain, runCli } from './cli';
 import { periodToUtc, PeriodError } from '../middleware/stats/period';
 
 /**
@@ -18,16 +18,16 @@ function bar(done: number, total: number, failing: number): string {
 }
 
 async function main(): Promise<number> {
-  const connector = await connectorOrExplain();
-  if (!connector) return 2;
+  const core = await coreOrExplain();
+  if (!core) return 2;
   try {
-    if (!connector.missedCalls) {
+    if (!core.missedCalls) {
       process.stderr.write('no call records configured: set CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION\n');
       return 2;
     }
     let period;
     try {
-      period = periodToUtc(arg('from'), arg('to'), connector.config.stats.timeZone);
+      period = periodToUtc(arg('from'), arg('to'), core.config.stats.timeZone);
     } catch (err) {
       if (err instanceof PeriodError) {
         process.stderr.write(`${err.message} (usage: npm run backfill -- --from YYYY-MM-DD --to YYYY-MM-DD)\n`);
@@ -35,11 +35,11 @@ async function main(): Promise<number> {
       }
       throw err;
     }
-    const keys = await connector.missedCalls.enqueuePeriod(period);
+    const keys = await core.missedCalls.enqueuePeriod(period);
     const deadline = Date.now() + Number(process.env.BACKFILL_TIMEOUT_S ?? 600) * 1000;
     for (;;) {
-      await connector.outbox.runDue();
-      const items = await Promise.all(keys.map(async (k) => (await connector.outbox.get(k))!));
+      await core.outbox.runDue();
+      const items = await Promise.all(keys.map(async (k) => (await core.outbox.get(k))!));
       const done = items.filter((i) => i.state === 'done').length;
       const failing = items.filter((i) => i.state === 'pending' && i.lastError).length;
       process.stderr.write(`\r${bar(done, keys.length, failing)}`);
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     process.stderr.write(`\n${keys.length} missed calls of ${period.from}..${period.to} (${period.timeZone}) are in Bitrix24.\n`);
     return 0;
   } finally {
-    await connector.stop(1000);
+    await core.close(1000);
   }
 }
 

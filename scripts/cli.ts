@@ -1,26 +1,26 @@
-import { Connector } from '../middleware/connector';
+import { Core } from '../middleware/core';
 import { ConfigError, loadSource, parseConfig } from '../middleware/config';
 
 /**
- * The middleware's connector from its configuration, its store opened, or null once what is wrong is said (the
- * caller exits 2).
+ * The middleware's core (store, clients, outbox — no HTTP) from its configuration, its store opened, or null once
+ * what is wrong is said (the caller exits 2).
  */
-export async function connectorOrExplain(adjust: (src: Record<string, string | undefined>) => Record<string, string | undefined> = (s) => s): Promise<Connector | null> {
-  let connector: Connector;
+export async function coreOrExplain(adjust: (src: Record<string, string | undefined>) => Record<string, string | undefined> = (s) => s): Promise<Core | null> {
+  let core: Core;
   try {
-    connector = new Connector(parseConfig(adjust(loadSource())));
+    core = new Core(parseConfig(adjust(loadSource())));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return null;
   }
   try {
-    await connector.prepare();
+    await core.prepare();
   } catch (err) {
-    await connector.stop(0);
+    await core.close(0);
     throw err;
   }
-  return connector;
+  return core;
 }
 
 /** Runs a command's main and exits with its code; an unexpected error is one line and exit code 1. */

@@ -1,4 +1,5 @@
-import { connectorOrExplain, runCli } from './cli';
+import { coreOrExplain, runCli } from './cli';
+import { IndexKeeper } from '../middleware/lookup/index-keeper';
 import type { SyncProgress } from '../middleware/lookup/index-sync';
 
 /**
@@ -16,10 +17,11 @@ function bar(p: SyncProgress): string {
 
 async function main(): Promise<number> {
   // The index is read here even where the middleware keeps none yet (PHONE_INDEX_SYNC_S=0): it is ready for it.
-  const connector = await connectorOrExplain((src) => ({ ...src, PHONE_INDEX_SYNC_S: src.PHONE_INDEX_SYNC_S && src.PHONE_INDEX_SYNC_S !== '0' ? src.PHONE_INDEX_SYNC_S : '86400' }));
-  if (!connector) return 2;
+  const core = await coreOrExplain((src) => ({ ...src, PHONE_INDEX_SYNC_S: src.PHONE_INDEX_SYNC_S && src.PHONE_INDEX_SYNC_S !== '0' ? src.PHONE_INDEX_SYNC_S : '86400' }));
+  if (!core) return 2;
+  const keeper = new IndexKeeper(core, core.clientOptions);
   try {
-    const sync = connector.indexSync!;
+    const sync = keeper.sync;
     const t0 = Date.now();
     const st = await sync.run((p) => process.stderr.write(`\r${bar(p)}`));
     const seconds = (Date.now() - t0) / 1000;
@@ -29,7 +31,8 @@ async function main(): Promise<number> {
     process.stderr.write(`\nthe read stopped: ${(err as Error).message}; run it again (or let the middleware) and it resumes where it stopped\n`);
     return 1;
   } finally {
-    await connector.stop(1000);
+    keeper.close();
+    await core.close(1000);
   }
 }
 

@@ -4,7 +4,10 @@ import moment from 'moment-timezone';
 import type { Logger } from '../log';
 import { Poller } from '../poller';
 import { UTC_TEXT } from './period';
-import type { AbandonedFact, AgentFact, CsqFact, LiveFacts, ReportFacts, UtcRange, VolumeFact } from './report-facts';
+import { LiveFacts, type AbandonedFact, type AgentFact, type CsqFact, type ReportFacts, type UtcRange, type VolumeFact } from './report-facts';
+import type { CcdrSource } from './ccdr-source';
+import type { Config } from '../config';
+import { join } from 'node:path';
 import { SqliteReaders } from './sqlite-readers';
 
 /**
@@ -62,6 +65,22 @@ const dayRange = (day: string): UtcRange => {
 };
 
 export const sourceDigest = (what: string) => createHash('sha256').update(what).digest('hex').slice(0, 16);
+
+/** A UTC day is rolled up two hours after it ended: UCCX writes a call's records when the call completes. */
+const ROLLUP_SETTLE_MS = 2 * 3_600_000;
+
+/** The node's rollup of these call records (DATA_DIR/stats-rollup.sqlite), or null when there are none or it is off. */
+export function openRollup(config: Pick<Config, 'dataDir' | 'stats'>, ccdr: CcdrSource | null): StatsRollup | null {
+  const src = config.stats.source;
+  if (!ccdr || !src || config.stats.rollupRefreshMs <= 0) return null;
+  return new StatsRollup(join(config.dataDir, 'stats-rollup.sqlite'), new LiveFacts(ccdr), {
+    sourceId: sourceDigest(src.kind === 'sqlite' ? `sqlite:${src.path}` : `odbc:${src.connections[0]}`),
+    settleMs: ROLLUP_SETTLE_MS,
+    verifyDays: 7,
+    keepDays: 400,
+    daysPerRefresh: 31,
+  });
+}
 
 export class StatsRollup implements ReportFacts {
   private readonly db: Database.Database;
