@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isTimeZone } from './stats/period';
+import { NamedError } from '../protocol/named-error';
 
 /**
  * The configuration keys are a public contract (README lists each with its default).
  * One table drives parsing, validation, secret redaction and the README check.
+ * Longer than our usual file on purpose: the table is the contract, and one file keeps it and its reading together.
  */
 type Kind =
   | { type: 'int'; min: number; max: number }
@@ -208,14 +210,13 @@ export interface Config {
   secrets: string[];
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends NamedError {
   constructor(
     readonly key: string,
     expected: string,
     got?: string,
   ) {
     super(`configuration ${key}: expected ${expected}${got === undefined ? '' : `, got "${got}"`}`);
-    this.name = 'ConfigError';
   }
 }
 

@@ -1,8 +1,9 @@
 import type { Context, Next } from 'koa';
 import { isUnavailable } from './store';
+import { NamedError } from '../protocol/named-error';
 
 /** An answer with its status and a one-line reason: a client mistake (4xx), or a dependency we name (503). */
-export class HttpError extends Error {
+export class HttpError extends NamedError {
   constructor(
     readonly status: number,
     message: string,
@@ -26,7 +27,7 @@ export function errorAnswers(log: { error: (o: object, m: string) => void }) {
       ctx.type = 'text/plain; charset=utf-8';
       ctx.set('Cache-Control', 'no-store');
       if (!(e instanceof HttpError) && status >= 500) {
-        log.error({ err: e.message, path: ctx.path }, 'request failed');
+        log.error({ err: e, path: ctx.path }, 'request failed');
         ctx.body = 'internal error\n';
       } else {
         ctx.body = `${String(e.message || 'bad request').split('\n')[0]}\n`;

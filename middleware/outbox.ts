@@ -14,6 +14,7 @@ import { processAlive } from './process-alive';
  * a lease only where no live lease is, so two nodes never try the same item at once (a batch is picked with
  * FOR UPDATE SKIP LOCKED). The lease is renewed while the try runs; a node killed mid-try leaves a lease that
  * runs out, and another node tries again, counted as a retry (the handlers look before they write again).
+ * Longer than our usual file on purpose: claiming, trying, retrying and parking are one state machine over one table.
  */
 export interface OutboxItem {
   id: number;
@@ -218,7 +219,7 @@ export class Outbox {
       () => {
         this.db
           .run('UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?', [this.now() + this.leaseMs, row.id, this.store.nodeId])
-          .catch((err: Error) => this.log.warn({ outbox: item.key, err: err.message }, 'outbox lease renewal failed'));
+          .catch((err: Error) => this.log.warn({ outbox: item.key, err }, 'outbox lease renewal failed'));
       },
       Math.max(100, Math.floor(this.leaseMs / 3)),
     );
@@ -250,10 +251,7 @@ export class Outbox {
         row.id,
         this.store.nodeId,
       ]);
-      this.log.error(
-        { outbox: item.key, kind: item.kind, attempts: item.attempts, err: err?.message },
-        'outbox item parked: Bitrix24 refused it for good (no retry changes that); it is kept with its reason',
-      );
+      this.log.error({ outbox: item.key, kind: item.kind, attempts: item.attempts, err }, 'outbox item parked: Bitrix24 refused it for good (no retry changes that); it is kept with its reason');
     } else {
       const err = outcome.err as Error;
       const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(item.attempts - 1, 20));
@@ -264,7 +262,7 @@ export class Outbox {
         row.id,
         this.store.nodeId,
       ]);
-      this.log.warn({ outbox: item.key, kind: item.kind, attempts: item.attempts, retryInMs: delay, err: err?.message }, 'outbox delivery failed, will retry');
+      this.log.warn({ outbox: item.key, kind: item.kind, attempts: item.attempts, retryInMs: delay, err }, 'outbox delivery failed, will retry');
     }
     // The lease ran out during the try (this node stalled longer than the lease): another node may be trying it.
     if (kept === 0) this.log.warn({ outbox: item.key, kind: item.kind }, 'outbox lease was lost during the try; the item is left to the node holding it');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { NamedError } from '../protocol/named-error';
 
 /**
  * The store every node shares: key-value state (OAuth tokens, dedupe marks, watermarks) and the outbox. One
@@ -30,7 +31,7 @@ export interface SqlDb {
  * later. The adapters throw it for exactly those cases; callers fail open (a lookup routes to the queue, a request
  * answers 503 so its sender retries) and never take it for an answer.
  */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends NamedError {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
   }

@@ -1,4 +1,5 @@
 import type { DialCommand, DialResult } from '../../protocol/agent-api';
+import { NamedError } from '../../protocol/named-error';
 
 export type { DialCommand, DialResult };
 
@@ -14,7 +15,7 @@ export interface FinesseRest {
 }
 
 /** Finesse answered, with an error (as opposed to not answering at all). */
-class Refused extends Error {}
+class Refused extends NamedError {}
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** States from which a call can be made at all (after a switch from READY). */

@@ -1,3 +1,4 @@
+import { NamedError } from '../../protocol/named-error';
 /**
  * One parser for Finesse `<Update>` notifications (Cisco Finesse developer guide, "Notifications"; conformance/finesse), in our own shapes: the escaped
  * text or an already-decoded element, element names in any case, 0..n participants and call variables, collection
@@ -38,7 +39,7 @@ export type FinesseUpdate =
   | { kind: 'apiErrors'; event: UpdateEvent; source: string; requestId: string; errors: string[] }
   | { kind: 'other'; event: UpdateEvent; source: string; requestId: string };
 
-export class ParseError extends Error {}
+export class ParseError extends NamedError {}
 
 export type XmlParser = (xml: string) => Document;
 

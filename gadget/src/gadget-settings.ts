@@ -1,6 +1,7 @@
 import type { GadgetSettings } from './gadget-app';
 import type { FinesseGadgetConfig, GadgetPrefs } from './finesse-container';
 import { DEFAULT_INTERNAL_MAX_DIGITS } from './dialog-facts';
+import { NamedError } from '../../protocol/named-error';
 
 /**
  * Gadget parameters come from the query string of the gadget URL in the desktop layout (README "Gadget
@@ -21,7 +22,7 @@ export function gadgetParams(location: { search: string }): URLSearchParams {
   return merged;
 }
 
-export class SettingsError extends Error {}
+export class SettingsError extends NamedError {}
 
 function httpUrl(params: URLSearchParams, name: string, required: boolean): string {
   const v = (params.get(name) ?? '').trim().replace(/\/+$/, '');

@@ -105,7 +105,7 @@ export class AdminNotices {
   succeeded(method: string): void {
     if (method !== this.refusedMethod) return;
     this.refusedMethod = null;
-    void this.clear('access_denied').catch((err: Error) => this.opts.log.warn({ err: err.message }, 'could not clear the access notice'));
+    void this.clear('access_denied').catch((err: Error) => this.opts.log.warn({ err }, 'could not clear the access notice'));
   }
 
   async list(): Promise<AdminNotice[]> {

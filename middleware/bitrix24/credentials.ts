@@ -67,7 +67,7 @@ export class AppCredentials implements Credentials {
     private readonly timeoutMs: number,
   ) {
     store.subscribe(CHANGED, () => {
-      this.load().catch((err: Error) => this.log.warn({ err: err.message }, 'could not read the installation another node changed'));
+      this.load().catch((err: Error) => this.log.warn({ err }, 'could not read the installation another node changed'));
     });
   }
 
@@ -103,7 +103,7 @@ export class AppCredentials implements Credentials {
 
   private async tellOthers(): Promise<void> {
     // The others also read the store again after an `expired_token`: a lost message costs one more request.
-    await this.store.publish(CHANGED, null).catch((err: Error) => this.log.warn({ err: err.message }, 'could not tell the other nodes about the new installation'));
+    await this.store.publish(CHANGED, null).catch((err: Error) => this.log.warn({ err }, 'could not tell the other nodes about the new installation'));
   }
 
   endpoint(): Endpoint {

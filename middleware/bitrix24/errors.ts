@@ -1,8 +1,9 @@
+import { NamedError } from '../../protocol/named-error';
 /**
  * Typed Bitrix24 errors. The REST API answers {"error": CODE, "error_description": text}; CODE may be an empty
  * string (legacy CRM methods, telephony finish), so the class follows the code first and the HTTP status second.
  */
-export class Bitrix24Error extends Error {
+export class Bitrix24Error extends NamedError {
   constructor(
     readonly code: string,
     readonly description: string,
@@ -10,7 +11,6 @@ export class Bitrix24Error extends Error {
     readonly method: string,
   ) {
     super(`${method}: ${code || '(no code)'}${description ? ` ${description}` : ''}${httpStatus ? ` [HTTP ${httpStatus}]` : ''}`);
-    this.name = new.target.name;
   }
   /** Worth retrying later (rate limits, outages); a write must still be made idempotent before retrying. */
   get transient(): boolean {

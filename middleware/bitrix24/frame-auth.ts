@@ -1,4 +1,5 @@
 import { sameSecret } from '../secrets';
+import { NamedError } from '../../protocol/named-error';
 
 /**
  * Who opened our application page inside Bitrix24 (b24restdocs: local-integrations/serverside-local-app-with-ui.md): the frame POSTs AUTH_ID, member_id,
@@ -11,7 +12,7 @@ export interface FrameUser {
   name: string;
 }
 
-export class FrameAuthError extends Error {
+export class FrameAuthError extends NamedError {
   constructor(
     readonly reason: 'not_installed' | 'other_portal' | 'bad_token' | 'inactive' | 'unreachable',
     message: string,

@@ -192,7 +192,7 @@ export class Bitrix24Client {
       this.opts.observer?.request?.(kind, outcomeOf(err), (performance.now() - started) / 1000);
       const e = err instanceof Error ? err : new Error(String(err));
       for (const p of group) this.settle(p, e);
-      if (!(err instanceof Bitrix24Error)) this.opts.log.error({ err: e.message }, 'Bitrix24 client failure');
+      if (!(err instanceof Bitrix24Error)) this.opts.log.error({ err: e }, 'Bitrix24 client failure');
     }
   }
 

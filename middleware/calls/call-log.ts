@@ -8,6 +8,7 @@ import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
 import type { Handler, Outbox } from '../outbox';
 import type { Store } from '../store';
 import { callOutcome, mergeRecords, type CallRecord } from './call-record';
+import { NamedError } from '../../protocol/named-error';
 
 /**
  * The outbox jobs that put an agent's calls into Bitrix24 (b24restdocs: api-reference/telephony/telephony-external-call-register.md and -finish.md): register when the
@@ -123,7 +124,7 @@ export async function holdCallId(store: Store, callId: string, me: string): Prom
 export const releaseCallId = (store: Store, callId: string) => store.deleteKv(callIdOwnerKey(callId));
 
 /** A retry, not a failure: the CALL_ID comes free when the other call is finished. */
-export class ReusedCallIdError extends Error {}
+export class ReusedCallIdError extends NamedError {}
 
 export function finishCallHandler(deps: { client: Bitrix24Client; outbox: () => Outbox; store: Store }): Handler {
   return async ({ payload, previousAttempts }) => {

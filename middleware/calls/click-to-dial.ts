@@ -14,7 +14,7 @@ import { normalisePhone } from '../lookup/phone-number';
  * ONEXTERNALCALLSTART → the agent's gadget → Finesse MAKE_CALL (b24restdocs: api-reference/telephony/events/on-external-call-start.md). Bitrix24 has already
  * registered the call, so we only finish it: on success when the dialog ends (CallJournal), on failure at once, with
  * the reason told to the user in Bitrix24 — a click never ends in silence. A repeated delivery of a CALL_ID does
- * nothing.
+ * nothing. Longer than our usual file on purpose: the click's whole path and its user-facing words (ru, en) in one place.
  */
 export interface ExternalCallStart {
   callId: string;
@@ -259,7 +259,7 @@ export class ClickToDial {
       try {
         extension = await this.d.userExtension(e.userId);
       } catch (err) {
-        this.d.log.warn({ callId: e.callId, err: (err as Error).message }, 'click-to-dial: user lookup failed');
+        this.d.log.warn({ callId: e.callId, err }, 'click-to-dial: user lookup failed');
       }
     }
     if (!extension) return await this.fail(e, 'no_extension', '', '');

@@ -1,4 +1,5 @@
 import { parseStringPromise } from 'xml2js';
+import { NamedError } from '../../protocol/named-error';
 
 /**
  * Finesse REST as the middleware needs it: "is this really agent X, signed in?" We pass the gadget's own
@@ -11,7 +12,7 @@ export interface SignedInAgent {
   state: string;
 }
 
-export class FinesseRefused extends Error {
+export class FinesseRefused extends NamedError {
   constructor(
     readonly status: number,
     message: string,
@@ -20,7 +21,7 @@ export class FinesseRefused extends Error {
   }
 }
 
-export class FinesseUnreachable extends Error {}
+export class FinesseUnreachable extends NamedError {}
 
 /** The text of the first element named `name` anywhere in xml2js output, case-insensitively (Finesse mixes cases). */
 function find(node: unknown, name: string): string | undefined {

@@ -105,7 +105,7 @@ export class LookupService {
   /** Bitrix24 did not tell us who the caller is in time: route to the queue, and make sure a lead follows if needed. */
   private async degraded(phone: PhoneNumber, callId: string | null, err: unknown): Promise<LookupAnswer> {
     const reason = reasonOf(err);
-    this.opts.log.warn({ phone: phone.e164, reason, err: (err as Error).message }, 'lookup degraded: routing to the queue');
+    this.opts.log.warn({ phone: phone.e164, reason, err }, 'lookup degraded: routing to the queue');
     // The job is in the store before the answer goes (a node killed right after answering loses nothing), unless the
     // store takes longer than the answer can wait: then it follows, from memory.
     let timer: NodeJS.Timeout | undefined;
@@ -126,7 +126,7 @@ export class LookupService {
   private queueLeadSoon(phone: PhoneNumber, callId: string | null): Promise<unknown> {
     return this.queueLead(phone, callId, false).catch((e: unknown) => {
       if (!isUnavailable(e)) {
-        this.opts.log.error({ phone: phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+        this.opts.log.error({ phone: phone.e164, err: e }, 'could not queue the lead job');
         return;
       }
       this.hold(phone, callId);
@@ -148,7 +148,7 @@ export class LookupService {
         } catch (e) {
           if (isUnavailable(e)) return; // still unavailable: next round
           this.waiting.delete(digits);
-          this.opts.log.error({ phone: w.phone.e164, err: (e as Error).message }, 'could not queue the lead job');
+          this.opts.log.error({ phone: w.phone.e164, err: e }, 'could not queue the lead job');
         }
       }
       if (this.waiting.size === 0 && this.retryTimer) {
@@ -231,7 +231,7 @@ export class LookupService {
         if (u) index.confirmUser(u);
       }
       this.answers.delete(phone.digits);
-    })().catch((err: Error) => this.opts.log.debug({ phone: phone.e164, err: err.message }, 'index confirmation failed; the index answer stands'));
+    })().catch((err: Error) => this.opts.log.debug({ phone: phone.e164, err }, 'index confirmation failed; the index answer stands'));
   }
 
   /** A Bitrix24 user (active, extension), cached for USER_CACHE_TTL_S: lookups and clicks stay off the rate limit. */

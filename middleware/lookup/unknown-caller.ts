@@ -3,6 +3,7 @@ import { Bitrix24Error, DeadlineError, ServerError, TransportError } from '../bi
 import type { Attempt, Handler } from '../outbox';
 import type { Store } from '../store';
 import { candidates, type CrmEntityType } from './caller-match';
+import { NamedError } from '../../protocol/named-error';
 
 /**
  * The outbox job that makes sure an unknown caller has a lead: exactly one, owned by the "unprocessed" user.
@@ -48,7 +49,7 @@ export interface EnsureLeadDeps {
 
 const unknownKey = (digits: string) => `lead.unknown.${digits}`;
 
-export class OutcomeUnknown extends Error {}
+export class OutcomeUnknown extends NamedError {}
 
 export function ensureLeadHandler(d: EnsureLeadDeps): Handler {
   const now = d.now ?? Date.now;

@@ -148,7 +148,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     try {
       name = await o.recordName(type, id);
     } catch (err) {
-      o.log.warn({ type, id, err: (err as Error).message.slice(0, 200) }, 'record name not read from Bitrix24');
+      o.log.warn({ type, id, err }, 'record name not read from Bitrix24');
     }
     ctx.body = { type, id, name };
   });

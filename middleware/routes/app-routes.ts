@@ -82,7 +82,7 @@ export function appRoutes(o: AppRouteOptions): Router {
       );
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
-      o.log.warn({ err: err.message }, 'statistics page: CCDR database unavailable');
+      o.log.warn({ err }, 'statistics page: CCDR database unavailable');
       await problem(ctx, 503, `CCDR database: ${err.message}`, true);
     }
   };

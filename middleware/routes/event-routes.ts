@@ -92,7 +92,7 @@ export function eventRoutes(o: EventRouteOptions): Router {
         unproven = () => o.proveBy(accessToken, expiresAt, received + o.proofWindowMs);
       }
     } else if (event === 'ONAPPUNINSTALL' && (await o.stillInstalled())) refuse('the portal still takes our token: not uninstalled');
-    const later = (what: string, p: Promise<unknown>) => o.track(p.catch((err: Error) => o.log.error({ event, err: err.message }, `${what} failed`)));
+    const later = (what: string, p: Promise<unknown>) => o.track(p.catch((err: Error) => o.log.error({ event, err }, `${what} failed`)));
     switch (event) {
       case 'ONEXTERNALCALLSTART': {
         const click = parseCallStart(data);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { CCDR_SCHEMA } from './ccdr-schema';
 import { SqliteReaders } from './sqlite-readers';
+import { NamedError } from '../../protocol/named-error';
 
 /**
  * Where the call records come from: UCCX's Informix through ODBC in production, or the embedded SQLite stand-in.
@@ -46,7 +47,7 @@ export const INFORMIX_DIALECT: Dialect = {
   firstRows: (select, n) => select.replace(/^\s*SELECT\s/i, `SELECT FIRST ${Math.trunc(n)} `),
 };
 
-export class CcdrError extends Error {
+export class CcdrError extends NamedError {
   /** The database could not be reached (no connection, or a lost one): another node may answer. */
   constructor(
     message: string,

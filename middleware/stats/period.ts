@@ -1,4 +1,5 @@
 import moment from 'moment-timezone';
+import { NamedError } from '../../protocol/named-error';
 
 /**
  * Portal-local days and hours ↔ UTC, DST-correct (Cisco UCCX Database Schema Guide 12.5(1)). db_cra stores every DATETIME in UTC as
@@ -8,7 +9,7 @@ import moment from 'moment-timezone';
 export const UTC_TEXT = 'YYYY-MM-DD HH:mm:ss.SSS';
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-export class PeriodError extends Error {}
+export class PeriodError extends NamedError {}
 
 export interface Period {
   timeZone: string;

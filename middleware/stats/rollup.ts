@@ -17,6 +17,7 @@ import { SqliteReaders } from './sqlite-readers';
  * `verifyDays` are checked on every refresh by their row counts and read again when UCCX (or the standby node) wrote
  * rows late. Whatever is not rolled up — today, a day that failed — is read live, so a report is never partial.
  * The facts are the live statements' own rows (report-facts.ts): one definition for both paths.
+ * Longer than our usual file on purpose: the rollup's schema, its refresh and its reads answer one question together.
  */
 const DAY = 'YYYY-MM-DD';
 const CHECK_REUSE_MS = 10_000;

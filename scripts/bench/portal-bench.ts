@@ -115,29 +115,22 @@ export async function busyHourBench(): Promise<void> {
       const started = Date.now();
       const answered = i % 5 !== 4;
       const dialogId = `busy-${i}`;
-      await agent.post('/api/agent/calls', {
-        dialogId,
-        direction: 'inbound',
-        number: ani.replace(/\s/g, ''),
-        startedAt: started,
-        answeredAt: answered ? started + 200 : null,
-        endedAt: null,
-        failure: null,
-        crmRef: null,
-      });
+      const report = (endedAt: number | null) =>
+        agent.post('/api/agent/calls', {
+          dialogId,
+          direction: 'inbound',
+          number: ani.replace(/\s/g, ''),
+          startedAt: started,
+          answeredAt: answered ? started + 200 : null,
+          endedAt,
+          failure: null,
+          crmRef: null,
+        });
+      await report(null);
       await sleep(1200);
       const ended = Date.now();
       hungUpAt.set(dialogId, ended);
-      await agent.post('/api/agent/calls', {
-        dialogId,
-        direction: 'inbound',
-        number: ani.replace(/\s/g, ''),
-        startedAt: started,
-        answeredAt: answered ? started + 200 : null,
-        endedAt: ended,
-        failure: null,
-        crmRef: null,
-      });
+      await report(ended);
     });
     // Wait until Bitrix24 has every call finished (or a minute more).
     const end = Date.now() + 60_000;
