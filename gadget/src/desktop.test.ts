@@ -6,6 +6,7 @@ import { waitFor } from '../../testing/wait';
 import { launchChromium } from '../../scripts/lab/browser';
 import { dialogUpdate, ringing } from '../../scripts/lab/finesse/finesse-xml';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { gadgetInstances } from '../../scripts/lab/finesse/shipped-layout';
 import { buildGadget } from '../build';
 
 /** Polls until `read()` gives `expected` (the page updates asynchronously), then asserts it. */
@@ -58,6 +59,20 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
     expect((await popup).url()).toBe(card('contact', 42));
     // The agent sees who it is, not "CONTACT:42".
     await page.frameLocator('#gadget').locator('.fb24-call a.fb24-open', { hasText: 'Sergey Klientov (CONTACT:42)' }).waitFor();
+  });
+
+  it('the shipped layout (layouts/finesse-layout.xml), loaded as Finesse loads it: one gadget, one pop, one call in the CRM', async () => {
+    const page = await openDesktop();
+    expect(gadgetInstances('Agent')).toHaveLength(1);
+    expect(await page.locator('iframe.gadget').count()).toBe(1);
+    const pops: string[] = [];
+    context.on('page', (p) => pops.push(p.url()));
+    const before = stack.emulator.calls.length;
+    stack.finesse!.ring('1021', '89123456789', { vars: { callVariable2: 'CONTACT:42' }, answerAfterMs: 200, talkMs: 1500 });
+    // The call's finish reaches Bitrix24 well after any pop of the ring: by then a second instance would have popped.
+    await waitFor(() => stack.emulator.calls.slice(before).find((c) => c.finished), 60_000, 'the call logged and finished');
+    expect(pops).toEqual([card('contact', 42)]);
+    expect(stack.emulator.calls.slice(before)).toHaveLength(1);
   });
 
   it('without the record in the call variables, asks the middleware by the caller number', async () => {

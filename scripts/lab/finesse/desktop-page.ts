@@ -40,20 +40,22 @@ export interface DesktopSide {
   alternate: { side: string; url: string } | null;
 }
 
-export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', state: string, liveDialogs: string[], gadgetSrc: string, where: DesktopSide = { side: 'A', alternate: null }): string {
+/** `gadgetSrcs`: one iframe per instance of our gadget in the layout (the first is `#gadget`, then `#gadget-2`…). */
+export function renderDesktop(agent: LabAgent, lang: 'ru' | 'en', state: string, liveDialogs: string[], gadgetSrcs: string[], where: DesktopSide = { side: 'A', alternate: null }): string {
   const t = TEXT[lang];
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title>
 <style>body{margin:0;font:14px Arial,sans-serif;background:#e9edf0}header{background:#0d274d;color:#fff;padding:10px 16px;display:flex;justify-content:space-between}
-main{display:flex;gap:16px;padding:16px}.panel{background:#fff;border-radius:4px;box-shadow:0 1px 2px #0003}#gadget{border:0;width:360px;height:200px;display:block}
+main{display:flex;gap:16px;padding:16px}.panel{background:#fff;border-radius:4px;box-shadow:0 1px 2px #0003}.gadget{border:0;width:360px;height:200px;display:block}
 #calls{padding:8px;margin-top:16px;width:344px}#calls:empty{display:none}#calls button{margin-left:6px}
 #log{font:12px monospace;white-space:pre-wrap;max-height:400px;overflow:auto;padding:8px;width:520px}</style></head><body>
 <header><b>${t.title}</b><span>${t.agent} ${esc(agent.name)} (${esc(agent.id)}), ${t.ext} ${esc(agent.extension)} · <span id="agent-state" data-state="${esc(state)}">${t[state as 'READY'] ?? esc(state)}</span></span></header>
-<main><div><div class="panel"><iframe id="gadget" title="Bitrix24" src="${esc(gadgetSrc)}"></iframe></div><div class="panel" id="calls"></div></div><div class="panel" id="log"></div></main>
+<main><div>${gadgetSrcs.map((src, i) => `<div class="panel"><iframe class="gadget" id="${i === 0 ? 'gadget' : `gadget-${i + 1}`}" title="Bitrix24" src="${esc(src)}"></iframe></div>`).join('')}<div class="panel" id="calls"></div></div><div class="panel" id="log"></div></main>
 <script>
-const iframe = document.getElementById('gadget');
-const gadgetOrigin = new URL(iframe.src).origin;
-const subscribed = [];
+// Every gadget instance hears the topics it subscribed to, as the desktop's hub relays them to each.
+const frames = [...document.querySelectorAll('iframe.gadget')];
+const gadgetOrigin = frames.length ? new URL(frames[0].src).origin : location.origin;
+const subscribed = new Map(frames.map((f) => [f, []]));
 const log = (s) => { const l = document.getElementById('log'); l.textContent = new Date().toLocaleTimeString() + ' ' + s + '\\n' + l.textContent.slice(0, 20000); };
 const matches = (pattern, topic) => {
   const p = pattern.split('.'), t = topic.split('.');
@@ -61,13 +63,14 @@ const matches = (pattern, topic) => {
   return p.length === t.length;
 };
 function relay(topic, data) {
-  if (!subscribed.some((p) => matches(p, topic))) return;
-  iframe.contentWindow.postMessage({ type: 'hub', topic, data }, gadgetOrigin);
+  for (const [frame, topics] of subscribed) if (topics.some((p) => matches(p, topic))) frame.contentWindow.postMessage({ type: 'hub', topic, data }, gadgetOrigin);
 }
 window.addEventListener('message', (ev) => {
   if (ev.origin !== gadgetOrigin || !ev.data) return;
-  if (ev.data.type === 'subscribe') subscribed.push(ev.data.topic);
-  if (ev.data.type === 'adjustHeight') iframe.style.height = Math.max(120, ev.data.height) + 'px';
+  const frame = frames.find((f) => f.contentWindow === ev.source);
+  if (!frame) return;
+  if (ev.data.type === 'subscribe') subscribed.get(frame).push(ev.data.topic);
+  if (ev.data.type === 'adjustHeight') frame.style.height = Math.max(120, ev.data.height) + 'px';
 });
 // Call control, as the desktop's own call panel: answer and hang up with the agent's credentials (lab).
 const T = ${JSON.stringify(t)}, EXT = ${JSON.stringify(agent.extension)}, AUTH = ${JSON.stringify(`Basic ${Buffer.from(`${agent.id}:${agent.password}`).toString('base64')}`)};

@@ -7,6 +7,7 @@ import { extname, join, normalize } from 'node:path';
 import { TimerSet } from '../../../protocol/timer-set';
 import { apiErrors, dialogUpdate, dialogXml, ringing, updateXml, type DialogSpec } from './finesse-xml';
 import { renderDesktop, SHINDIG_STANDIN } from './desktop-page';
+import { gadgetInstances } from './shipped-layout';
 import type { ProsodyServer } from './prosody';
 import type { PubsubPublisher } from './pubsub-publisher';
 import { SideProxy } from './side-proxy';
@@ -583,16 +584,18 @@ export class FinesseEmulator {
       // Each side serves its own desktop and gadgets (Shindig on that node).
       const side = this.sideOf(ctx.req);
       const origin = this.gadgetOriginOf(side);
-      const gadget = new URL(`${origin}/3rdpartygadget/files/fb24/FinesseBitrix24.xml`);
-      gadget.search = new URLSearchParams({
-        middleware: this.config.middlewareUrl,
-        crm: this.config.crmUrl,
-        ...Object.fromEntries(
-          Object.entries(ctx.query)
-            .filter(([k]) => !['agent', 'lang'].includes(k))
-            .map(([k, v]) => [k, String(v)]),
-        ),
-      }).toString();
+      // Our gadget as many times as the shipped layout places it, each with its own parameters; the lab's addresses
+      // (and the desktop URL's own parameters, for tests) over them.
+      const overrides = Object.fromEntries(
+        Object.entries(ctx.query)
+          .filter(([k]) => !['agent', 'lang'].includes(k))
+          .map(([k, v]) => [k, String(v)]),
+      );
+      const frames = gadgetInstances('Agent').map((shipped) => {
+        const gadget = new URL(`${origin}/3rdpartygadget/files/fb24/FinesseBitrix24.xml`);
+        gadget.search = new URLSearchParams({ ...Object.fromEntries(shipped), middleware: this.config.middlewareUrl, crm: this.config.crmUrl, ...overrides }).toString();
+        return `${origin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`;
+      });
       const other: SideName = side === 'A' ? 'B' : 'A';
       const alternate = this.sideB ? { side: other, url: `${this.sideUrl(other)}${ctx.url}` } : null;
       ctx.type = 'text/html; charset=utf-8';
@@ -601,7 +604,7 @@ export class FinesseEmulator {
         lang,
         this.states.get(agent.id) ?? 'NOT_READY',
         this.liveDialogs(agent.id).map((d) => d.id),
-        `${origin}/gadgets/ifr?${new URLSearchParams({ url: gadget.toString(), agent: agent.id, lang })}`,
+        frames,
         { side, alternate },
       );
     });
