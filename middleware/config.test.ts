@@ -80,6 +80,36 @@ describe('configuration', () => {
     expect((error as ConfigError).message).toContain(expected);
   });
 
+  it("names every problem at once — each key's form, a misspelled key with the one meant — and then the keys that contradict each other", () => {
+    const problems = (src: Record<string, string>) => {
+      try {
+        parseConfig(src);
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      throw new Error('accepted');
+    };
+    expect(problems({ ...base, PORT: 'eighty', LOOKUP_DEADLINE_MS: '-1', B24_UNPROCESED_USER_ID: '9', FINESSE_URLS: 'https://f.example' })).toEqual([
+      expect.stringMatching(/^configuration PORT: expected a whole number/),
+      expect.stringMatching(/^configuration LOOKUP_DEADLINE_MS: expected a whole number/),
+      'configuration B24_UNPROCESED_USER_ID: expected a known key (README "Configuration") — did you mean B24_UNPROCESSED_USER_ID?',
+      'configuration FINESSE_URLS: expected a known key (README "Configuration") — did you mean FINESSE_URL?',
+    ]);
+    // Every key in its form: what contradicts, all of it.
+    expect(problems({ B24_CLIENT_ID: 'local.1', PORTAL_TIMEZONE: 'Mars/Olympus', TLS_CERT: '/nowhere.pem', HOST: '0.0.0.0' })).toEqual([
+      expect.stringMatching(/^configuration B24_CLIENT_SECRET:/),
+      expect.stringMatching(/^configuration B24_PORTAL_URL:/),
+      expect.stringMatching(/^configuration B24_UNPROCESSED_USER_ID:/),
+      expect.stringMatching(/^configuration TLS_KEY: expected set together/),
+      expect.stringMatching(/^configuration TLS_CERT: expected a readable PEM file/),
+      expect.stringMatching(/^configuration PORTAL_TIMEZONE:/),
+      expect.stringMatching(/^configuration UCCX_LOOKUP_TOKEN:/),
+    ]);
+    expect(() => parseConfig({ ...base, PORT: 'x', LOG_LEVEL: 'loud' })).toThrow(/^2 configuration problems:\n  configuration PORT: .*\n  configuration LOG_LEVEL: /);
+    // Variables of other programs are not ours to judge.
+    expect(() => parseConfig({ ...base, PATH: '/bin', FB24_TEST_RUN: 'x', npm_config_cache: '/tmp' })).not.toThrow();
+  });
+
   it('never echoes a secret value in its error', () => {
     expect(() => parseConfig({ ...base, UCCX_LOOKUP_TOKEN: 'a b' })).toThrow('got "***"');
   });

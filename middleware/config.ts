@@ -211,13 +211,55 @@ export interface Config {
 }
 
 export class ConfigError extends NamedError {
+  /** Every problem found, one line each (one, unless `ConfigError.many` gathered several). */
+  readonly problems: string[];
   constructor(
     readonly key: string,
     expected: string,
     got?: string,
   ) {
     super(`configuration ${key}: expected ${expected}${got === undefined ? '' : `, got "${got}"`}`);
+    this.problems = [this.message];
   }
+
+  /** Several problems said at once: an integrator fixes the whole file in one go, not one key per start. */
+  static many(errors: ConfigError[]): ConfigError {
+    if (errors.length === 1) return errors[0]!;
+    const all = new ConfigError(errors[0]!.key, '');
+    const problems = errors.flatMap((e) => e.problems);
+    all.message = `${problems.length} configuration problems:\n  ${problems.join('\n  ')}`;
+    (all as { problems: string[] }).problems = problems;
+    return all;
+  }
+}
+
+/** The prefixes of our keys (B24_, UCCX_, FINESSE_…): a variable with one of them that is no key is a misspelling. */
+const OUR_PREFIXES = new Set(
+  Object.keys(CONFIG_KEYS)
+    .filter((k) => k.includes('_'))
+    .map((k) => k.split('_')[0]!),
+);
+
+/** Edit distance, for "did you mean": written here because it is ten lines and used once. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** Variables that look like ours but are not a key (a misspelled one is silently ignored otherwise). */
+function unknownKeys(src: Source): ConfigError[] {
+  return Object.keys(src)
+    .filter((k) => k.includes('_') && OUR_PREFIXES.has(k.split('_')[0]!) && !(k in CONFIG_KEYS) && src[k] !== undefined)
+    .sort()
+    .map((k) => {
+      const near = Object.keys(CONFIG_KEYS).sort((a, b) => distance(k, a) - distance(k, b))[0]!;
+      return new ConfigError(k, `a known key (README "Configuration")${distance(k, near) <= 3 ? ` — did you mean ${near}?` : ''}`);
+    });
 }
 
 type Source = Record<string, string | undefined>;
@@ -305,45 +347,73 @@ function parseValue(src: Source, key: ConfigKey): string | number | boolean | st
   }
 }
 
-/** Parses and validates the whole configuration; throws ConfigError naming the first bad key. */
+/**
+ * Parses and validates the whole configuration. Throws one ConfigError that names every problem: each key's own
+ * (its form), the unknown keys, then — once every key has its form — the ones that contradict each other.
+ */
 export function parseConfig(src: Source): Config {
+  const own: ConfigError[] = [];
+  for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
+    try {
+      parseValue(src, key);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      own.push(err);
+    }
+  }
+  own.push(...unknownKeys(src));
+  if (own.length) throw ConfigError.many(own);
+  const problems: ConfigError[] = [];
+  const config = combine(src, (e) => problems.push(e));
+  if (problems.length) throw ConfigError.many(problems);
+  return config;
+}
+
+/** The keys together: what contradicts is handed to `bad` (and a stand-in value used, so every contradiction is seen). */
+function combine(src: Source, bad: (e: ConfigError) => void): Config {
   const get = <T>(key: ConfigKey) => parseValue(src, key) as T;
   const str = (key: ConfigKey) => get<string | undefined>(key);
 
   const webhookUrl = str('B24_WEBHOOK_URL');
   const clientId = str('B24_CLIENT_ID');
   const clientSecret = str('B24_CLIENT_SECRET');
-  let bitrix24: Config['bitrix24'];
-  if (webhookUrl && (clientId || clientSecret)) {
-    throw new ConfigError('B24_WEBHOOK_URL', 'either a webhook URL or B24_CLIENT_ID/B24_CLIENT_SECRET, not both');
-  } else if (webhookUrl) {
-    if (!/\/rest\/\d+\/[^/]+\/?$/.test(new URL(webhookUrl).pathname)) {
-      throw new ConfigError('B24_WEBHOOK_URL', 'https://<portal>/rest/<user id>/<secret>/', '***');
+  // A stand-in when the connection is not usable: the problem is said, the other keys are still looked at.
+  const unusable: Config['bitrix24'] = { mode: 'webhook', webhookUrl: '' };
+  const bitrix24 = ((): Config['bitrix24'] => {
+    if (webhookUrl && (clientId || clientSecret)) {
+      bad(new ConfigError('B24_WEBHOOK_URL', 'either a webhook URL or B24_CLIENT_ID/B24_CLIENT_SECRET, not both'));
+      return unusable;
     }
-    bitrix24 = { mode: 'webhook', webhookUrl: webhookUrl.endsWith('/') ? webhookUrl : `${webhookUrl}/` };
-  } else if (clientId || clientSecret) {
-    if (!clientId) throw new ConfigError('B24_CLIENT_ID', 'the application client_id (B24_CLIENT_SECRET is set)');
-    if (!clientSecret) throw new ConfigError('B24_CLIENT_SECRET', 'the application client_secret (B24_CLIENT_ID is set)');
-    const portalUrl = str('B24_PORTAL_URL');
-    if (!portalUrl) throw new ConfigError('B24_PORTAL_URL', "the portal's address, e.g. https://company.bitrix24.ru: application mode installs only there (README Security)");
-    bitrix24 = { mode: 'app', clientId, clientSecret, portalUrl: new URL(portalUrl).origin, oauthUrl: get<string>('B24_OAUTH_URL') };
-  } else {
-    throw new ConfigError('B24_WEBHOOK_URL', 'a Bitrix24 connection: B24_WEBHOOK_URL, or B24_CLIENT_ID and B24_CLIENT_SECRET');
-  }
+    if (webhookUrl) {
+      if (!/\/rest\/\d+\/[^/]+\/?$/.test(new URL(webhookUrl).pathname)) {
+        bad(new ConfigError('B24_WEBHOOK_URL', 'https://<portal>/rest/<user id>/<secret>/', '***'));
+        return unusable;
+      }
+      return { mode: 'webhook', webhookUrl: webhookUrl.endsWith('/') ? webhookUrl : `${webhookUrl}/` };
+    }
+    if (clientId || clientSecret) {
+      const portalUrl = str('B24_PORTAL_URL');
+      if (!clientId) bad(new ConfigError('B24_CLIENT_ID', 'the application client_id (B24_CLIENT_SECRET is set)'));
+      if (!clientSecret) bad(new ConfigError('B24_CLIENT_SECRET', 'the application client_secret (B24_CLIENT_ID is set)'));
+      if (!portalUrl) bad(new ConfigError('B24_PORTAL_URL', "the portal's address, e.g. https://company.bitrix24.ru: application mode installs only there (README Security)"));
+      if (!clientId || !clientSecret || !portalUrl) return unusable;
+      return { mode: 'app', clientId, clientSecret, portalUrl: new URL(portalUrl).origin, oauthUrl: get<string>('B24_OAUTH_URL') };
+    }
+    bad(new ConfigError('B24_WEBHOOK_URL', 'a Bitrix24 connection: B24_WEBHOOK_URL, or B24_CLIENT_ID and B24_CLIENT_SECRET'));
+    return unusable;
+  })();
 
   const phoneIndexEvents = get<'handler' | 'offline'>('PHONE_INDEX_EVENTS');
   // event.offline.get works only with an application's authorization (b24restdocs, event-offline-get.md).
-  if (phoneIndexEvents === 'offline' && bitrix24.mode !== 'app')
-    throw new ConfigError('PHONE_INDEX_EVENTS', '`handler` in webhook mode: offline events need the application (B24_CLIENT_ID)', 'offline');
+  if (phoneIndexEvents === 'offline' && bitrix24.mode !== 'app' && bitrix24 !== unusable)
+    bad(new ConfigError('PHONE_INDEX_EVENTS', '`handler` in webhook mode: offline events need the application (B24_CLIENT_ID)', 'offline'));
 
   const unprocessedUserId = get<number | undefined>('B24_UNPROCESSED_USER_ID');
-  if (unprocessedUserId === undefined) {
-    throw new ConfigError('B24_UNPROCESSED_USER_ID', 'the id of the Bitrix24 user who owns leads of unknown callers');
-  }
+  if (unprocessedUserId === undefined) bad(new ConfigError('B24_UNPROCESSED_USER_ID', 'the id of the Bitrix24 user who owns leads of unknown callers'));
 
   const cert = str('TLS_CERT');
   const key = str('TLS_KEY');
-  if (Boolean(cert) !== Boolean(key)) throw new ConfigError(cert ? 'TLS_KEY' : 'TLS_CERT', 'set together with its pair (TLS_CERT and TLS_KEY)');
+  if (Boolean(cert) !== Boolean(key)) bad(new ConfigError(cert ? 'TLS_KEY' : 'TLS_CERT', 'set together with its pair (TLS_CERT and TLS_KEY)'));
   const tls = cert && key ? { cert, key } : null;
   for (const [k, path] of [
     ['TLS_CERT', cert],
@@ -353,7 +423,7 @@ export function parseConfig(src: Source): Config {
       try {
         readFileSync(path);
       } catch {
-        throw new ConfigError(k, 'a readable PEM file', path);
+        bad(new ConfigError(k, 'a readable PEM file', path));
       }
     }
   }
@@ -364,15 +434,15 @@ export function parseConfig(src: Source): Config {
   const proxyHops = /^(true|yes)$/.test(trustProxy) ? 1 : /^(false|no)$/.test(trustProxy) ? 0 : Number(trustProxy);
   const sqlitePath = str('CCDR_SQLITE_PATH');
   const odbc = str('CCDR_ODBC_CONNECTION');
-  if (sqlitePath && odbc) throw new ConfigError('CCDR_SQLITE_PATH', 'either CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION, not both');
+  if (sqlitePath && odbc) bad(new ConfigError('CCDR_SQLITE_PATH', 'either CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION, not both'));
   const odbc2 = str('CCDR_ODBC_CONNECTION_2');
-  if (odbc2 && !odbc) throw new ConfigError('CCDR_ODBC_CONNECTION_2', 'the second node needs CCDR_ODBC_CONNECTION (the first) as well');
+  if (odbc2 && !odbc) bad(new ConfigError('CCDR_ODBC_CONNECTION_2', 'the second node needs CCDR_ODBC_CONNECTION (the first) as well'));
   const timeZone = get<string>('PORTAL_TIMEZONE');
-  if (!isTimeZone(timeZone)) throw new ConfigError('PORTAL_TIMEZONE', 'an IANA time zone such as Europe/Moscow', timeZone);
+  if (!isTimeZone(timeZone)) bad(new ConfigError('PORTAL_TIMEZONE', 'an IANA time zone such as Europe/Moscow', timeZone));
   const statsToken = str('STATS_API_TOKEN') ?? null;
   const ids = (key: ConfigKey) =>
     (get<string[] | undefined>(key) ?? []).map((v) => {
-      if (!/^\d+$/.test(v)) throw new ConfigError(key, 'comma-separated numeric ids', v);
+      if (!/^\d+$/.test(v)) bad(new ConfigError(key, 'comma-separated numeric ids', v));
       return Number(v);
     });
   const odbcPassword = (c: string | undefined) => (c ? /(?:^|;)\s*(?:PWD|PASSWORD)\s*=\s*([^;]+)/i.exec(c)?.[1] : undefined);
@@ -381,7 +451,8 @@ export function parseConfig(src: Source): Config {
     try {
       return databaseUrl ? decodeURIComponent(new URL(databaseUrl).password) : undefined;
     } catch {
-      throw new ConfigError('DATABASE_URL', 'postgres://user:password@host:5432/database', '***');
+      bad(new ConfigError('DATABASE_URL', 'postgres://user:password@host:5432/database', '***'));
+      return undefined;
     }
   })();
   const secrets = [databaseUrl, dbPassword, uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword(odbc), odbc2, odbcPassword(odbc2)].filter(
@@ -398,7 +469,7 @@ export function parseConfig(src: Source): Config {
     logLevel: get('LOG_LEVEL'),
     uiLanguage: get('UI_LANGUAGE'),
     bitrix24,
-    unprocessedUserId,
+    unprocessedUserId: unprocessedUserId ?? 0,
     rate: { perSecond: get('B24_RATE_PER_SEC'), burst: get('B24_RATE_BURST') },
     requestTimeoutMs: get('B24_REQUEST_TIMEOUT_MS'),
     writeSettleMs: get('B24_WRITE_SETTLE_MS'),
@@ -411,7 +482,8 @@ export function parseConfig(src: Source): Config {
       try {
         return new URL(o).origin;
       } catch {
-        throw new ConfigError('FINESSE_ORIGINS', 'comma-separated origins such as https://finesse1.example.com:8445', o);
+        bad(new ConfigError('FINESSE_ORIGINS', 'comma-separated origins such as https://finesse1.example.com:8445', o));
+        return o;
       }
     }),
     phone: {
@@ -430,8 +502,8 @@ export function parseConfig(src: Source): Config {
     agentExtensions: Object.fromEntries(
       (get<string[]>('AGENT_EXTENSIONS') ?? []).map((pair) => {
         const m = /^(\d+):(\d{1,15})$/.exec(pair);
-        if (!m) throw new ConfigError('AGENT_EXTENSIONS', 'comma-separated <Bitrix24 user id>:<extension> pairs', pair);
-        return [Number(m[1]), m[2]!];
+        if (!m) bad(new ConfigError('AGENT_EXTENSIONS', 'comma-separated <Bitrix24 user id>:<extension> pairs', pair));
+        return m ? [Number(m[1]), m[2]!] : [0, ''];
       }),
     ),
     dial: {
@@ -458,7 +530,7 @@ export function parseConfig(src: Source): Config {
   };
   // Checked after every key's own form, so a typo is named first.
   if (!uccxToken && !isLoopback(host)) {
-    throw new ConfigError('UCCX_LOOKUP_TOKEN', `a token for the UCCX script: without it the middleware listens only on loopback (HOST=127.0.0.1), and HOST is ${host}`);
+    bad(new ConfigError('UCCX_LOOKUP_TOKEN', `a token for the UCCX script: without it the middleware listens only on loopback (HOST=127.0.0.1), and HOST is ${host}`));
   }
   return config;
 }

@@ -1,13 +1,10 @@
-import moment from 'moment-timezone';
 import { ConfigError, loadSource, parseConfig } from '../middleware/config';
-import { abandonedAfter } from '../middleware/missed/abandoned-calls';
 import type { CcdrSource } from '../middleware/stats/ccdr-source';
+export { checkStatements };
 import { openCcdrSource } from '../middleware/stats/open-source';
 import { OdbcCcdrSource } from '../middleware/stats/odbc-source';
 import { nodeName } from '../middleware/stats/failover-source';
-import { periodToUtc } from '../middleware/stats/period';
-import { Reports } from '../middleware/stats/reports';
-import { LiveFacts } from '../middleware/stats/report-facts';
+import { checkStatements } from '../middleware/stats/statement-check';
 
 /**
  * `npm run ccdr-check` — for the integrator's first minutes at a customer: with the production configuration it
@@ -16,43 +13,6 @@ import { LiveFacts } from '../middleware/stats/report-facts';
  * count, or the database's own error — so it is plain at once what works. Read-only; touches nothing else.
  * Exit code: 0 all ok, 1 a statement failed, 2 no (usable) configuration.
  */
-export interface CheckLine {
-  statement: string;
-  ok: boolean;
-  rows: number;
-  detail: string;
-}
-
-export async function checkStatements(source: CcdrSource, timeZone: string, now = Date.now()): Promise<CheckLine[]> {
-  const day = moment.tz(now, timeZone).subtract(1, 'day').format('YYYY-MM-DD');
-  const period = periodToUtc(day, day, timeZone);
-  const reports = new Reports(source, null);
-  const live = new LiveFacts(source);
-  const range = { start: period.utcStart, end: period.utcEnd };
-  const statements: Array<[string, () => Promise<unknown[]>]> = [
-    ['connection (ping)', async () => (await source.ping(), [])],
-    ['report: CSQ activity', () => reports.csqActivity(period)],
-    ['report: agent summary', () => reports.agentSummary(period)],
-    ['report: abandoned calls', () => reports.abandoned(period)],
-    ['report: volume by hour', () => reports.volume(period, 'hour')],
-    ['report: volume by day', () => reports.volume(period, 'day')],
-    ['missed calls (one page)', () => abandonedAfter(source, { endUtc: period.utcStart, sessionId: '' }, period.utcEnd, 50)],
-    ['rollup: CSQs of abandoned calls', () => live.abandonedQueues(range)],
-    ['rollup: row counts of a day', async () => [await live.fingerprint(range)]],
-    ['rollup: legs per day', async () => [...(await live.legsPerDay(range)).entries()]],
-  ];
-  const lines: CheckLine[] = [];
-  for (const [statement, run] of statements) {
-    try {
-      const rows = await run();
-      lines.push({ statement, ok: true, rows: rows.length, detail: '' });
-    } catch (err) {
-      lines.push({ statement, ok: false, rows: 0, detail: (err as Error).message.split('\n')[0]!.slice(0, 300) });
-    }
-  }
-  return lines;
-}
-
 async function main(): Promise<number> {
   let config;
   try {

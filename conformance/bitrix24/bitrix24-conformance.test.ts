@@ -186,6 +186,14 @@ describe('Bitrix24 conformance: the lab emulator against the docs', () => {
     expect(on).toMatchObject({ CRM_ENTITY_TYPE: 'LEAD', CRM_CREATED_LEAD: expect.any(Number) });
   });
 
+  it('event.get and scope answer in the documented shapes', async () => {
+    e.bindings.set('ONEXTERNALCALLSTART', new Set(['https://cti.example/bitrix/events']));
+    const bound = shape((await call('event.get', {})).result) as Record<string, unknown>;
+    expect(bound).toEqual(shape(doc('event-get-response.json').result));
+    e.bindings.delete('ONEXTERNALCALLSTART');
+    expect(shape((await call('scope', {})).result)).toEqual(shape(doc('scope-response.json').result));
+  });
+
   it('app.info and user.admin answer with the documented fields', async () => {
     const info = (await call('app.info', {})).result as Record<string, unknown>;
     expect(Object.keys(info).sort()).toEqual(Object.keys(doc('app-info-response.json').result as object).sort());

@@ -113,6 +113,8 @@ export class Bitrix24Emulator {
   readonly lines = new Map<string, { NUMBER: string; NAME: string; CRM_AUTO_CREATE: string }>();
   /** The portal's default line for outgoing calls (voximplant.line.outgoing.*): a SIP line until someone changes it. */
   defaultOutgoingLine = 'reg150907';
+  /** The scopes the application was given (the `scope` method); an administrator may have left one out. */
+  scopes = new Set(['crm', 'telephony', 'user', 'im', 'placement']);
   /** Whether the application's token may manage numbers (voximplant.line.outgoing.set needs that right). */
   mayManageNumbers = true;
   /** voximplant.line.get: the portal's own lines and the applications' external lines (REST_APP:<app>:<number>). */
@@ -592,6 +594,9 @@ export class Bitrix24Emulator {
     }
     const portal = this.portal;
     switch (method) {
+      case 'scope':
+        // The application's permissions (conformance/bitrix24/docs/scope-response.json: an array of names).
+        return [...this.scopes];
       case 'server.time':
         return new Date().toISOString();
       case 'app.info':
@@ -710,8 +715,9 @@ export class Bitrix24Emulator {
       case 'event.get':
         appOnly(auth);
         return [
-          ...[...this.bindings].flatMap(([event, set]) => [...set].map((handler) => ({ event, handler, auth_type: 0, offline: 0 }))),
-          ...[...this.offlineBindings].map((event) => ({ event, handler: '', auth_type: 0, offline: 1 })),
+          // As event.get's documented answer (conformance/bitrix24/docs/event-get-response.json): auth_type a string.
+          ...[...this.bindings].flatMap(([event, set]) => [...set].map((handler) => ({ event, handler, auth_type: '0', offline: 0 }))),
+          ...[...this.offlineBindings].map((event) => ({ event, handler: '', auth_type: '0', offline: 1 })),
         ];
       case 'event.offline.get': {
         appOnly(auth);

@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { seedConfig } from '../../testing/ccdr-stand-in';
+import { SqliteCcdrSource } from '../stats/ccdr-source';
+import { runDoctor, type DoctorLine } from './doctor';
+
+/** `npm run doctor` against the lab's systems: all ok, then each system switched into a failure is named with what to do. */
+describe('doctor', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    const gadgetDir = mkdtempSync(join(tmpdir(), 'doc-gadget-'));
+    writeFileSync(join(gadgetDir, 'FinesseBitrix24.xml'), '<Module/>');
+    const ccdr = join(mkdtempSync(join(tmpdir(), 'doc-ccdr-')), 'db_cra.sqlite');
+    const s = new SqliteCcdrSource(ccdr, { writable: true });
+    seedConfig(s.db);
+    await s.close();
+    stack = await startStack({ mode: 'app', finesse: { gadgetDir }, env: { CCDR_SQLITE_PATH: ccdr } });
+    stack.connector.config.publicUrl = stack.url; // as the lab's install bound the events (http: a warning)
+  });
+  afterAll(() => stack.stop());
+
+  const by = (lines: DoctorLine[]) => Object.fromEntries(lines.map((l) => [`${l.area}: ${l.check}`, `${l.status}${l.status === 'ok' || l.status === 'off' ? '' : ` ${l.detail} → ${l.fix}`}`]));
+
+  it('the lab: every check ok (the lab serves plain http: that one warns)', async () => {
+    const lines = await runDoctor(stack.connector, 'en');
+    expect(by(lines)).toEqual({
+      'store: the store opens': 'ok',
+      'bitrix24: the application is installed': 'ok',
+      'bitrix24: the portal answers': 'ok',
+      "bitrix24: this server's clock against the portal's": 'ok',
+      'bitrix24: the application may call what it needs': 'ok',
+      'bitrix24: clicks on numbers come here (ONEXTERNALCALLSTART)': 'ok',
+      'bitrix24: our telephony line, and the default for outgoing calls': 'ok',
+      'bitrix24: the user for unknown callers (B24_UNPROCESSED_USER_ID)': 'ok',
+      "bitrix24: agents' extensions in Bitrix24": 'ok',
+      [`finesse: side A (${stack.finesse!.url})`]: 'ok',
+      [`finesse: the gadget's files (side A (${stack.finesse!.url}))`]: 'ok',
+      'uccx: the UCCX call records': 'ok',
+      "public url: the public address's certificate": expect.stringMatching(/^warn http:\/\/127\.0\.0\.1:\d+ → serve the middleware over https/),
+    });
+  });
+
+  it("names what is wrong and what to do: a scope left out, our line not the default, the unknown callers' user fired, Finesse side A down", async () => {
+    const e = stack.emulator;
+    e.scopes.delete('im');
+    e.defaultOutgoingLine = 'reg150907';
+    e.portal.users.get(9)!.ACTIVE = false;
+    stack.finesse!.inService.A = false; // SystemInfo says OUT_OF_SERVICE
+    try {
+      const got = by(await runDoctor(stack.connector, 'ru'));
+      expect(got['bitrix24: приложению разрешено нужное']).toBe('fail нет: im → добавьте недостающие права локальному приложению (Разработчикам → приложение → Права), сохраните и переустановите');
+      expect(got['bitrix24: наша линия телефонии и номер по умолчанию для исходящих']).toMatch(/^warn по умолчанию выбрана другая линия: reg150907 → в Битрикс24: Телефония → Настройки/);
+      expect(got['bitrix24: пользователь для новых звонящих (B24_UNPROCESSED_USER_ID)']).toMatch(/^fail #9: не активен → /);
+      expect(got[`finesse: сторона A (${stack.finesse!.url})`]).toMatch(/^fail OUT_OF_SERVICE → проверьте FINESSE_URL/);
+    } finally {
+      e.scopes.add('im');
+      e.portal.users.get(9)!.ACTIVE = true;
+      stack.finesse!.inService.A = true;
+    }
+  });
+
+  it('a deleted portal is said as such, and nothing more is asked of it', async () => {
+    stack.emulator.switches.portal = 'deleted';
+    try {
+      const got = by(await runDoctor(stack.connector, 'en'));
+      expect(got['bitrix24: the portal answers']).toMatch(/^fail .*PORTAL_DELETED.* → check B24_PORTAL_URL/);
+      expect(Object.keys(got).filter((k) => k.startsWith('bitrix24:'))).toEqual(['bitrix24: the application is installed', 'bitrix24: the portal answers']);
+    } finally {
+      stack.emulator.switches.portal = 'ok';
+    }
+  });
+});
