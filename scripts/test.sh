@@ -12,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The ODBC path of the statistics runs for real through unixODBC and Debian's SQLite ODBC driver.
 [ -f /usr/include/sql.h ] || need+=(unixodbc-dev)
 odbcinst -q -d 2>/dev/null | grep -qx '\[SQLite3\]' || need+=(libsqliteodbc odbcinst)
+# The release: dpkg-deb builds the package, systemd-analyze checks its unit (not in Debian's minimal images).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The shared store of a middleware pair runs on a throwaway PostgreSQL (Debian's server package).
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || [ -n "${PG_BIN_DIR:-}" ] || need+=(postgresql)
 # …and the two nodes stand behind HAProxy, run with the README's configuration (deploy/haproxy.cfg).

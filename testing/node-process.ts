@@ -13,11 +13,14 @@ export class NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  /** `logFile`: where its stdout and stderr go (appended); else nowhere. */
-  constructor(script: string, env: Record<string, string>, logFile?: string) {
+  /**
+   * `logFile`: where its stdout and stderr go (appended); else nowhere. `built`: `script` is an absolute path to
+   * plain JavaScript (a release), run by node alone from `cwd`, as its service unit does.
+   */
+  constructor(script: string, env: Record<string, string>, logFile?: string, built?: { cwd: string }) {
     const out = logFile ? openSync(logFile, 'a') : 'ignore';
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], {
-      cwd: ROOT,
+    this.child = spawn(process.execPath, built ? [script] : ['--import', 'tsx', join(ROOT, script)], {
+      cwd: built?.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '', ...runMarker(), ...env },
       stdio: ['ignore', out, out],
       detached: true,
