@@ -14,7 +14,7 @@ import { agentRoutes } from './routes/agent-routes';
 import { appRoutes } from './routes/app-routes';
 import { eventRoutes } from './routes/event-routes';
 import { healthRoutes, type Check } from './routes/health-routes';
-import { installRoutes } from './routes/install-routes';
+import { installNotReadyRoutes, installRoutes } from './routes/install-routes';
 import { lookupRoutes } from './routes/lookup-routes';
 import { statsRoutes } from './routes/stats-routes';
 import { bearerToken, sameSecret } from './secrets';
@@ -173,7 +173,7 @@ export function buildApp(n: ServedParts): Koa {
           ),
       }),
     );
-  }
+  } else routers.push(installNotReadyRoutes());
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

@@ -31,7 +31,10 @@ describe('POST /bitrix/install', () => {
   it('stores the installation of the configured portal and answers in the portal language', async () => {
     const res = await fetch(`${connector.url}/bitrix/install?LANG=ru`, form(emulator.installForm()));
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain('Приложение установлено');
+    const page = await res.text();
+    expect(page).toContain('Приложение установлено');
+    // An application with an interface is installed only when its page says so in the frame.
+    expect(page).toContain('BX24.installFinish()');
     expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ memberId: emulator.memberId, applicationToken: emulator.applicationToken });
   });
 
@@ -133,6 +136,26 @@ describe('CORS for the gadget', () => {
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
       const uccx = await fetch(`${stack.url}/uccx/lookup?ani=89123456789&token=${LAB_UCCX_TOKEN}`, { headers: { origin: 'https://finesse1.example.com:8445' } });
       expect(uccx.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe("an install called before the keys are configured (the application's first save)", () => {
+  it('says exactly what to do, in the portal language, and stores nothing', async () => {
+    const stack = await startStack({ mode: 'webhook' });
+    try {
+      const res = await fetch(`${stack.url}/bitrix/install?LANG=en`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'AUTH_ID=x&REFRESH_ID=y&member_id=z' });
+      expect(res.status).toBe(503);
+      const page = await res.text();
+      expect(page).toContain('Copy client_id and client_secret');
+      expect(page).toContain('B24_CLIENT_ID');
+      expect(page).toContain('press Reinstall');
+      expect(page).not.toContain('installFinish');
+      const ru = await (await fetch(`${stack.url}/bitrix/install?LANG=ru`, { method: 'POST' })).text();
+      expect(ru).toContain('нажмите «Переустановить»');
+      expect(await stack.connector.store.getKv('bitrix24.installation')).toBeNull();
     } finally {
       await stack.stop();
     }

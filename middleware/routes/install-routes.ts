@@ -89,7 +89,40 @@ export function installRoutes(
     const trouble = problems.length ? `<p>${t.problems}</p><ul>${problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : '';
     ctx.status = problems.length ? 502 : 200;
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${t.title}</title><h1>${t.title}</h1><p>${t.body}</p>${trouble}<p>${esc(t.next.replace('{line}', setup.line))}</p></html>`;
+    // An application with an interface (the statistics page lives in Bitrix24) is installed only once its install
+    // page calls BX24.installFinish() in the frame (b24restdocs settings/app-installation/installation-finish.md):
+    // until then Bitrix24 delivers no event. What could not be set up is listed above and fixed by hand; it does not
+    // keep the lookup, the statistics or the call log from working, so the install is finished either way.
+    const finish = `<script src="https://api.bitrix24.com/api/v1/"></script><script>if (window.BX24) BX24.init(function () { BX24.installFinish(); });</script>`;
+    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${t.title}</title><h1>${t.title}</h1><p>${t.body}</p>${trouble}<p>${esc(t.next.replace('{line}', setup.line))}</p>${finish}</html>`;
+  });
+  return router;
+}
+
+const NOT_READY = {
+  ru: {
+    title: 'Коннектор ещё не настроен для установки',
+    body: 'Bitrix24 вызвал установку раньше, чем ключи приложения внесены в настройки коннектора. Так бывает всегда при первом сохранении приложения.',
+    steps:
+      'Скопируйте client_id и client_secret из формы приложения в B24_CLIENT_ID и B24_CLIENT_SECRET, адрес портала — в B24_PORTAL_URL, перезапустите службу, затем в Битрикс24 нажмите «Переустановить».',
+  },
+  en: {
+    title: 'The connector is not set up for the install yet',
+    body: "Bitrix24 called the install before the application's keys were in the connector's configuration. That always happens on the application's first save.",
+    steps:
+      "Copy client_id and client_secret from the application's form into B24_CLIENT_ID and B24_CLIENT_SECRET, the portal's address into B24_PORTAL_URL, restart the service, then press Reinstall in Bitrix24.",
+  },
+};
+
+/** POST /bitrix/install while the middleware is not in application mode: says exactly what is missing (503). */
+export function installNotReadyRoutes(): Router {
+  const router = new Router();
+  router.post('/bitrix/install', (ctx: Context) => {
+    const lang = /^ru/i.test(text(ctx.query.LANG) || 'ru') ? 'ru' : 'en';
+    const t = NOT_READY[lang];
+    ctx.status = 503;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${t.title}</title><h1>${t.title}</h1><p>${t.body}</p><p>${t.steps}</p></html>`;
   });
   return router;
 }
