@@ -66,9 +66,14 @@ export class Core {
   /** How every Bitrix24 client of this node is made (one bucket, one portal state, one observer). */
   readonly clientOptions: ClientOptions;
 
+  /**
+   * `reportsRefusals: false` for read-only commands (doctor): a refusal they meet is printed to the operator, not
+   * recorded as a notice nor told to the administrator.
+   */
   constructor(
     readonly config: Config,
     logDestination?: DestinationStream,
+    private readonly opts: { reportsRefusals?: boolean } = {},
   ) {
     this.scrubber.add(...config.secrets);
     this.log = createLogger(config.logLevel, this.scrubber, logDestination);
@@ -117,7 +122,7 @@ export class Core {
         if (outcome === 'ok') notices.succeeded(method);
       },
       failed: (method, err) => {
-        if (failureClass(err) !== 'access' || !(err instanceof Bitrix24Error)) return;
+        if (this.opts.reportsRefusals === false || failureClass(err) !== 'access' || !(err instanceof Bitrix24Error)) return;
         void notices.raise('access_denied', method, `${err.code} ${err.description}`.trim()).catch((e: unknown) => this.log.warn({ err: e }, 'could not record an access refusal'));
       },
     };

@@ -22,7 +22,7 @@ async function main(): Promise<number> {
   let core: Core;
   try {
     const config = parseConfig(loadSource());
-    core = new Core(config);
+    core = new Core(config, undefined, { reportsRefusals: false });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stdout.write(`FAIL  configuration:\n  ${err.problems.join('\n  ')}\n`);
