@@ -10,7 +10,6 @@ import { InternalNumbers } from './calls/internal-numbers';
 import type { Config } from './config';
 import { Core, LEAD_TITLE } from './core';
 import { FinesseSides } from './finesse/finesse-sides';
-import { storeCheck } from './health-checks';
 import { buildApp } from './http-app';
 import { INDEX_REFRESH, IndexKeeper } from './lookup/index-keeper';
 import { LookupService } from './lookup/lookup-service';
@@ -51,7 +50,7 @@ export class Connector extends Core {
     const { metrics, store } = this;
     this.channels = new AgentChannels((n) => metrics.agentSessions.set(n), store.shared ? store : null);
     this.internalNumbers = new InternalNumbers(Object.values(config.agentExtensions), () => this.directory.internalNumbers(AbortSignal.timeout(60_000)));
-    this.keeper = config.phoneIndexSyncMs > 0 ? new IndexKeeper(this, this.clientOptions) : null;
+    this.keeper = config.phoneIndexSyncMs > 0 ? new IndexKeeper(this) : null;
     if (this.keeper) this.handlers[INDEX_REFRESH] = this.keeper.refreshHandler;
     metrics.phoneIndexState = () => this.keeper?.summary() ?? null;
     this.lookups = new LookupService(this.directory, this.outbox, {
@@ -89,7 +88,7 @@ export class Connector extends Core {
     this.finesse = config.finesseUrls.length ? new FinesseSides(config.finesseUrls, FINESSE_TIMEOUT_MS) : null;
     this.statsRollup = openRollup(config, this.ccdr);
     const serving = () => this.server !== null && this.stopping === null;
-    this.upkeep = new Upkeep(this, { clicks: this.clicks, internalNumbers: this.internalNumbers, storeCheck: () => storeCheck(this), listening: serving });
+    this.upkeep = new Upkeep(this, { clicks: this.clicks, internalNumbers: this.internalNumbers, listening: serving });
     this.app = buildApp({
       core: this,
       lookups: this.lookups,

@@ -4,7 +4,7 @@ import { CALL_MARK_PREFIXES } from './calls/call-log';
 import type { ClickToDial } from './calls/click-to-dial';
 import type { InternalNumbers } from './calls/internal-numbers';
 import type { Core } from './core';
-import type { Check } from './routes/health-routes';
+import { storeCheck } from './health-checks';
 import { Poller } from './poller';
 
 /** A store that could not be opened at start (PostgreSQL out of reach) is tried again this often; the node serves meanwhile. */
@@ -34,7 +34,7 @@ export class Upkeep {
 
   constructor(
     private readonly core: Core,
-    private readonly d: { clicks: ClickToDial; internalNumbers: InternalNumbers; storeCheck: () => Promise<Check>; listening: () => boolean },
+    private readonly d: { clicks: ClickToDial; internalNumbers: InternalNumbers; listening: () => boolean },
   ) {
     const { log, config, store } = core;
     const every = (what: string, everyMs: number, firstInMs: number, work: () => Promise<number | void>): [Poller, number] => [new Poller({ what, everyMs, work, log }), firstInMs];
@@ -128,7 +128,7 @@ export class Upkeep {
    */
   private async watchStore(): Promise<void> {
     const { core } = this;
-    const check = await this.d.storeCheck();
+    const check = await storeCheck(core);
     core.metrics.storeUp.set(check.ok ? 1 : 0);
     if (this.storeUp !== null && this.storeUp !== check.ok) {
       if (check.ok) core.log.info({ store: core.store.db.describe() }, 'the store answers again');

@@ -6,7 +6,7 @@ import { runMarker } from '../testing/node-process';
 import { OdbcCcdrSource } from '../middleware/stats/odbc-source';
 import { seedConfig } from '../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../middleware/stats/ccdr-source';
-import { checkStatements } from './ccdr-check';
+import { checkStatements } from '../middleware/stats/statement-check';
 
 describe('npm run ccdr-check', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'check-')), 'db_cra.sqlite');

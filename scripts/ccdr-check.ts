@@ -1,6 +1,5 @@
 import { ConfigError, loadSource, parseConfig } from '../middleware/config';
 import type { CcdrSource } from '../middleware/stats/ccdr-source';
-export { checkStatements };
 import { openCcdrSource } from '../middleware/stats/open-source';
 import { OdbcCcdrSource } from '../middleware/stats/odbc-source';
 import { nodeName } from '../middleware/stats/failover-source';

@@ -19,7 +19,7 @@ async function main(): Promise<number> {
   // The index is read here even where the middleware keeps none yet (PHONE_INDEX_SYNC_S=0): it is ready for it.
   const core = await coreOrExplain((src) => ({ ...src, PHONE_INDEX_SYNC_S: src.PHONE_INDEX_SYNC_S && src.PHONE_INDEX_SYNC_S !== '0' ? src.PHONE_INDEX_SYNC_S : '86400' }));
   if (!core) return 2;
-  const keeper = new IndexKeeper(core, core.clientOptions);
+  const keeper = new IndexKeeper(core);
   try {
     const sync = keeper.sync;
     const t0 = Date.now();

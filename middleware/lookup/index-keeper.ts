@@ -31,13 +31,10 @@ export class IndexKeeper {
   readonly offlineEvents: OfflineEventReader | null;
   private readonly fullReads: Poller;
 
-  constructor(
-    private readonly core: Core,
-    clientOptions: ConstructorParameters<typeof Bitrix24Client>[2],
-  ) {
+  constructor(private readonly core: Core) {
     const { config, store, log } = core;
     this.index = new PhoneIndex(join(config.dataDir, 'phone-index.sqlite'), config.phone);
-    this.sync = new IndexSync(new Bitrix24Client(core.credentials, core.bucket, clientOptions), this.index, { bucket: core.bucket, burst: config.rate.burst });
+    this.sync = new IndexSync(new Bitrix24Client(core.credentials, core.bucket, core.clientOptions), this.index, { bucket: core.bucket, burst: config.rate.burst });
     // Another node took a CRM event (Bitrix24 sends each to one address) and read the record: this node's index takes it.
     store.subscribe('crm.changed', (data) => {
       const d = data as { type: CrmType; id: number; record: IndexedRecord | null };
