@@ -1,15 +1,20 @@
+import Router from '@koa/router';
+import Koa from 'koa';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import qs from 'qs';
-import { Portal, RestError, seedDemoPortal, type EntityType, type PortalEntity } from './portal';
+import { restMethods, newCallId, type Auth, type EmulatedCall, type OfflineEvent, type Params, type PortalState } from './methods';
+import { runBatch } from './batch';
+import { Portal, RestError, seedDemoPortal, type EntityType } from './portal';
 import { renderCallLog, renderEntityPage, renderHome } from './pages';
 
 /**
  * A Bitrix24 portal emulator for the lab and the tests, speaking HTTP exactly like the REST API in
  * Bitrix24's REST documentation (github.com/bitrix24/b24restdocs) and conformance/bitrix24: webhook and OAuth endpoints, the envelope with `time`, errors with their HTTP
  * statuses (including empty codes), the per-IP leaky bucket with the exact 503 body, operating limits, expiring
- * and rotating tokens, `batch` semantics, and switches for latency and outages.
+ * and rotating tokens, `batch` semantics, and switches for latency and outages. The HTTP side is here (Koa, as the
+ * Finesse emulator); each REST method lives in `methods/`, registered in one table.
  */
 export interface EmulatorOptions {
   rate?: { perSecond: number; burst: number };
@@ -19,8 +24,7 @@ export interface EmulatorOptions {
   portal?: Portal;
 }
 
-type Params = Record<string, unknown>;
-type Auth = { kind: 'webhook'; userId: number } | { kind: 'app'; userId: number };
+export type { EmulatedCall };
 
 export interface Counters {
   httpRequests: number;
@@ -35,30 +39,31 @@ export interface Counters {
   expiredTokens: number;
 }
 
-/** Bitrix24's CALL_ID format (as register answers in b24restdocs): externalCall.<32 hex>.<unix ts>. */
-const newCallId = () => `externalCall.${randomBytes(16).toString('hex')}.${Math.floor(Date.now() / 1000)}`;
+type Ctx = Koa.ParameterizedContext<{ params: Params }>;
 
-/** Methods Bitrix24 refuses to webhooks (app.info, event.*: b24restdocs local-integrations/local-webhooks.md). */
-function appOnly(auth: Auth): void {
-  if (auth.kind !== 'app') throw new RestError(401, 'ACCESS_DENIED', 'Access denied! Application context required');
+const HTML = 'text/html; charset=utf-8';
+
+function send(ctx: Ctx, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
+  ctx.status = status;
+  ctx.type = type;
+  ctx.body = typeof body === 'string' ? body : JSON.stringify(body);
 }
 
-export interface EmulatedCall {
-  CALL_ID: string;
-  EXTERNAL_CALL_ID: string;
-  USER_ID: number;
-  PHONE_NUMBER: string;
-  TYPE: number;
-  LINE_NUMBER: string;
-  CRM_ENTITY_TYPE: string;
-  CRM_ENTITY_ID: number;
-  registeredAt: number;
-  /** 'rest': telephony.externalCall.register; 'click': Bitrix24 itself, for a click on a number. */
-  origin: 'rest' | 'click';
-  finished: null | { STATUS_CODE: string; DURATION: number; FAILED_REASON: string; at: number };
+/** The request's parameters as Bitrix24 reads them: the query and a form or JSON body, nested (`qs`). */
+async function readParams(ctx: Ctx): Promise<Params | null> {
+  const chunks: Buffer[] = [];
+  for await (const c of ctx.req) chunks.push(c as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  let body: Params;
+  try {
+    body = ctx.get('content-type').includes('json') && raw ? (JSON.parse(raw) as Params) : (qs.parse(raw, { depth: 10, arrayLimit: 1000 }) as Params);
+  } catch {
+    return null;
+  }
+  return { ...(qs.parse(ctx.querystring, { depth: 10 }) as Params), ...body };
 }
 
-export class Bitrix24Emulator {
+export class Bitrix24Emulator implements PortalState {
   readonly portal: Portal;
   readonly webhook: { userId: number; secret: string };
   readonly app: { clientId: string; clientSecret: string };
@@ -107,7 +112,7 @@ export class Bitrix24Emulator {
   /** Events bound with event_type=offline: queued on the portal, read with event.offline.get (conformance/bitrix24/docs/offline-events.md). */
   readonly offlineBindings = new Set<string>();
   /** The offline queue: one record per object and event, the latest change only (as the documentation says). */
-  readonly offlineQueue = new Map<string, { ID: string; TIMESTAMP_X: string; EVENT_NAME: string; EVENT_DATA: unknown; EVENT_ADDITIONAL: unknown; MESSAGE_ID: string }>();
+  readonly offlineQueue = new Map<string, OfflineEvent>();
   private offlineIds = 0;
   /** External lines of the application (telephony.externalLine.*). */
   readonly lines = new Map<string, { NUMBER: string; NAME: string; CRM_AUTO_CREATE: string }>();
@@ -117,12 +122,6 @@ export class Bitrix24Emulator {
   scopes = new Set(['crm', 'telephony', 'user', 'im', 'placement']);
   /** Whether the application's token may manage numbers (voximplant.line.outgoing.set needs that right). */
   mayManageNumbers = true;
-  /** voximplant.line.get: the portal's own lines and the applications' external lines (REST_APP:<app>:<number>). */
-  private voximplantLines(): Record<string, string> {
-    const own: Record<string, string> = { reg150907: 'SIP line', sip7: 'Office PBX 1' };
-    for (const l of this.lines.values()) own[`REST_APP:7:${l.NUMBER}`] = l.NAME;
-    return own;
-  }
   /** im.notify.system.add messages, in order. */
   readonly notifications: Array<{ userId: number; message: string; at: number }> = [];
   /** Every event delivery made, with the handler's HTTP status (0: unreachable). */
@@ -155,11 +154,7 @@ export class Bitrix24Emulator {
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent) this.send(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: err.message });
-      });
-    });
+    this.server = http.createServer(this.httpApp().callback());
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, resolve);
@@ -372,65 +367,72 @@ export class Bitrix24Emulator {
 
   // ---------------------------------------------------------------- HTTP
 
-  private send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
-    res.writeHead(status, { 'content-type': type });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  private httpApp(): Koa<{ params: Params }> {
+    const app = new Koa<{ params: Params }>();
+    const router = new Router<{ params: Params }>();
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (err) {
+        if (!ctx.headerSent) send(ctx, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: err instanceof Error ? err.message : String(err) });
+      }
+    });
+    app.use(async (ctx, next) => {
+      const params = await readParams(ctx);
+      if (!params) return send(ctx, 400, { error: 'INVALID_REQUEST', error_description: 'Invalid JSON' });
+      ctx.state.params = params;
+      await next();
+    });
+    router.all('/oauth/token', (ctx) => this.oauth(ctx, ctx.state.params));
+    router.get('/_lab/state', (ctx) => this.labState(ctx));
+    router.post('/_lab/switches', (ctx) => this.labSwitches(ctx, ctx.state.params));
+    router.all('/rest/:user/:secret/:method', (ctx) => this.rest(ctx, ctx.params.method!, ctx.params.user, ctx.params.secret));
+    router.all('/rest/:method', (ctx) => this.rest(ctx, ctx.params.method!));
+    router.get('/', (ctx) => send(ctx, 200, renderHome(this.portal), HTML));
+    router.get('/lab/app', (ctx) => {
+      const extra = Object.fromEntries(Object.entries(ctx.query).filter(([k]) => k === 'from' || k === 'to')) as Record<string, string>;
+      send(ctx, 200, this.appFrame(Number(ctx.query.user ?? 1), String(ctx.query.lang ?? 'ru'), extra), HTML);
+    });
+    router.get('/crm/:type/details/:id', (ctx) => {
+      const type = ctx.params.type!.toUpperCase();
+      const e = ['LEAD', 'CONTACT', 'COMPANY'].includes(type) ? this.portal.get(type as EntityType, Number(ctx.params.id)) : undefined;
+      if (!e) return send(ctx, 404, 'Not found', 'text/plain');
+      send(ctx, 200, renderEntityPage(e, this.portal, this.pageUser(ctx)), HTML);
+    });
+    router.post('/lab/click', async (ctx) => {
+      const p = ctx.state.params;
+      const type = String(p.type ?? '').toUpperCase() as EntityType;
+      const entity = this.portal.get(type, Number(p.id));
+      if (!entity) return send(ctx, 404, 'Not found', 'text/plain');
+      const user = this.pageUser(ctx);
+      await this.clickToCall(user, String(p.phone ?? ''), { type, id: entity.ID });
+      ctx.status = 303;
+      ctx.set('location', `/lab/calls?user=${user}`);
+    });
+    router.get('/lab/calls', (ctx) => send(ctx, 200, renderCallLog(this, this.pageUser(ctx)), HTML));
+    app.use(router.routes());
+    app.use((ctx) => send(ctx, 404, 'Not found', 'text/plain'));
+    return app;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const type = String(req.headers['content-type'] ?? '');
-    let body: Params = {};
-    try {
-      body = type.includes('json') && raw ? (JSON.parse(raw) as Params) : (qs.parse(raw, { depth: 10, arrayLimit: 1000 }) as Params);
-    } catch {
-      return this.send(res, 400, { error: 'INVALID_REQUEST', error_description: 'Invalid JSON' });
-    }
-    const params: Params = { ...(qs.parse(url.search.slice(1), { depth: 10 }) as Params), ...body };
-
-    if (url.pathname === '/oauth/token/' || url.pathname === '/oauth/token') return this.oauth(res, params);
-    if (url.pathname.startsWith('/_lab/')) return this.control(req, res, url.pathname, params);
-    const rest = /^\/rest\/(?:(\d+)\/([^/]+)\/)?([a-zA-Z0-9_.]+?)(?:\.json)?$/.exec(url.pathname);
-    if (rest) return this.rest(req, res, rest[3]!, params, rest[1], rest[2]);
-    if (url.pathname === '/' || url.pathname === '') return this.send(res, 200, renderHome(this.portal), 'text/html; charset=utf-8');
-    if (url.pathname === '/lab/app') {
-      const extra = Object.fromEntries([...url.searchParams].filter(([k]) => k === 'from' || k === 'to'));
-      return this.send(res, 200, this.appFrame(Number(url.searchParams.get('user') ?? 1), url.searchParams.get('lang') ?? 'ru', extra), 'text/html; charset=utf-8');
-    }
-    const page = /^\/crm\/(lead|contact|company)\/details\/(\d+)\/?$/.exec(url.pathname);
-    const user = Number(url.searchParams.get('user') ?? params.user ?? 5) || 5;
-    if (page) {
-      const e = this.portal.get(page[1]!.toUpperCase() as EntityType, Number(page[2]));
-      return e ? this.send(res, 200, renderEntityPage(e, this.portal, user), 'text/html; charset=utf-8') : this.send(res, 404, 'Not found', 'text/plain');
-    }
-    if (url.pathname === '/lab/click' && req.method === 'POST') {
-      const type = String(params.type ?? '').toUpperCase() as EntityType;
-      const entity = this.portal.get(type, Number(params.id));
-      if (!entity) return this.send(res, 404, 'Not found', 'text/plain');
-      await this.clickToCall(user, String(params.phone ?? ''), { type, id: entity.ID });
-      res.writeHead(303, { location: `/lab/calls?user=${user}` });
-      return void res.end();
-    }
-    if (url.pathname === '/lab/calls') return this.send(res, 200, renderCallLog(this, user), 'text/html; charset=utf-8');
-    this.send(res, 404, 'Not found', 'text/plain');
+  /** The user a portal page is shown to (the lab's pages say it in `user`; Ivan, 5, by default). */
+  private pageUser(ctx: Ctx): number {
+    return Number(ctx.query.user ?? ctx.state.params.user ?? 5) || 5;
   }
 
-  private oauth(res: http.ServerResponse, p: Params): void {
+  private oauth(ctx: Ctx, p: Params): void {
     this.counters.refreshes += 1;
     const userId = this.refreshTokens.get(String(p.refresh_token));
     if (p.client_id !== this.app.clientId || p.client_secret !== this.app.clientSecret) {
-      return this.send(res, 401, { error: 'invalid_client', error_description: 'Invalid client' });
+      return send(ctx, 401, { error: 'invalid_client', error_description: 'Invalid client' });
     }
     if (p.grant_type !== 'refresh_token' || userId === undefined) {
       this.counters.refusedRefreshes += 1;
-      return this.send(res, 400, { error: 'invalid_grant', error_description: 'Invalid grant' });
+      return send(ctx, 400, { error: 'invalid_grant', error_description: 'Invalid grant' });
     }
     this.refreshTokens.delete(String(p.refresh_token)); // rotated: a reused refresh token is refused
     const { accessToken, refreshToken } = this.issueTokens(userId);
-    this.send(res, 200, {
+    send(ctx, 200, {
       access_token: accessToken,
       expires: Math.floor(Date.now() / 1000) + this.tokenTtlS,
       expires_in: this.tokenTtlS,
@@ -445,24 +447,22 @@ export class Bitrix24Emulator {
     });
   }
 
-  private control(req: http.IncomingMessage, res: http.ServerResponse, path: string, p: Params): void {
-    if (path === '/_lab/state') {
-      return this.send(res, 200, {
-        switches: { latencyMs: this.switches.latencyMs, outage: this.switches.outage, busy: this.switches.busy, operatingLimited: [...this.switches.operatingLimited] },
-        counters: this.counters,
-        leads: this.portal.list('LEAD'),
-      });
+  private labState(ctx: Ctx): void {
+    send(ctx, 200, {
+      switches: { latencyMs: this.switches.latencyMs, outage: this.switches.outage, busy: this.switches.busy, operatingLimited: [...this.switches.operatingLimited] },
+      counters: this.counters,
+      leads: this.portal.list('LEAD'),
+    });
+  }
+
+  private labSwitches(ctx: Ctx, p: Params): void {
+    if (p.latencyMs !== undefined) this.switches.latencyMs = Math.max(0, Number(p.latencyMs) || 0);
+    if (p.busy !== undefined) this.switches.busy = p.busy === true || p.busy === 'true';
+    if (p.outage === 'none' || p.outage === 'hang' || p.outage === 'error') {
+      this.switches.outage = p.outage;
+      if (p.outage === 'none') this.release();
     }
-    if (path === '/_lab/switches' && req.method === 'POST') {
-      if (p.latencyMs !== undefined) this.switches.latencyMs = Math.max(0, Number(p.latencyMs) || 0);
-      if (p.busy !== undefined) this.switches.busy = p.busy === true || p.busy === 'true';
-      if (p.outage === 'none' || p.outage === 'hang' || p.outage === 'error') {
-        this.switches.outage = p.outage;
-        if (p.outage === 'none') this.release();
-      }
-      return this.send(res, 200, { ok: true });
-    }
-    this.send(res, 404, { error: 'not found' });
+    send(ctx, 200, { ok: true });
   }
 
   /** The rate limiter's clock: tests stop it to look at one instant of a burst, whatever the machine's load. */
@@ -513,12 +513,16 @@ export class Bitrix24Emulator {
     };
   }
 
-  private async rest(req: http.IncomingMessage, res: http.ServerResponse, method: string, p: Params, userId?: string, secret?: string): Promise<void> {
+  private async rest(ctx: Ctx, path: string, userId?: string, secret?: string): Promise<void> {
+    const method = path.replace(/\.json$/, '');
+    if (!/^[a-zA-Z0-9_.]+$/.test(method)) return send(ctx, 404, 'Not found', 'text/plain');
+    const p = ctx.state.params;
     const started = Date.now();
     this.counters.httpRequests += 1;
-    const ip = req.socket.remoteAddress ?? '';
+    const ip = ctx.req.socket.remoteAddress ?? '';
     if (this.switches.outage === 'hang') {
-      this.hung.add(res);
+      ctx.respond = false; // held until the outage ends (release) or the client gives up
+      this.hung.add(ctx.res);
       return;
     }
     // A batch answers when its slowest command ran: a slow method slows every command sent with it.
@@ -527,58 +531,33 @@ export class Bitrix24Emulator {
     const slowest = Math.max(0, ...methods.map((m) => this.switches.methodLatencyMs.get(m) ?? 0));
     const latency = this.switches.latencyMs + slowest;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
-    if (this.switches.outage === 'error') return this.send(res, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
-    if (this.switches.portal === 'deleted') return this.send(res, 403, { error: 'PORTAL_DELETED', error_description: 'Portal was deleted' });
+    if (this.switches.outage === 'error') return send(ctx, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
+    if (this.switches.portal === 'deleted') return send(ctx, 403, { error: 'PORTAL_DELETED', error_description: 'Portal was deleted' });
     if (this.switches.portal === 'moved') {
-      res.writeHead(301, { location: `${this.switches.movedTo.replace(/\/+$/, '')}${req.url ?? ''}` });
-      res.end();
+      ctx.status = 301;
+      ctx.set('location', `${this.switches.movedTo.replace(/\/+$/, '')}${ctx.url}`);
       return;
     }
     if (this.switches.busy || !this.bucketAllows(ip)) {
       this.counters.rejected503 += 1;
-      return this.send(res, 503, { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' });
+      return send(ctx, 503, { error: 'QUERY_LIMIT_EXCEEDED', error_description: 'Too many requests' });
     }
     try {
       const auth = this.authenticate(p, userId, secret);
-      if (method === 'batch') return this.send(res, 200, this.envelope(this.batch(p, auth), started));
-      this.send(res, 200, this.envelope(this.call(method, p, auth), started));
+      if (method === 'batch')
+        return send(
+          ctx,
+          200,
+          this.envelope(
+            runBatch(p, (m, q) => this.call(m, q, auth)),
+            started,
+          ),
+        );
+      send(ctx, 200, this.envelope(this.call(method, p, auth), started));
     } catch (err) {
-      if (err instanceof RestError) return this.send(res, err.status, { error: err.code, error_description: err.description });
+      if (err instanceof RestError) return send(ctx, err.status, { error: err.code, error_description: err.description });
       throw err;
     }
-  }
-
-  private batch(p: Params, auth: Auth): Params {
-    const cmd = (p.cmd ?? {}) as Record<string, string>;
-    const entries = Object.entries(cmd);
-    if (entries.length > 50) throw new RestError(400, 'ERROR_BATCH_LENGTH_EXCEEDED', 'Max batch length exceeded');
-    const result: Record<string, unknown> = {};
-    const errors: Record<string, unknown> = {};
-    const times: Record<string, unknown> = {};
-    for (const [key, line] of entries) {
-      const [m, query = ''] = String(line).split('?', 2) as [string, string?];
-      if (m === 'batch') {
-        errors[key] = { error: 'ERROR_BATCH_METHOD_NOT_ALLOWED', error_description: 'Method is not allowed for batch usage' };
-        continue;
-      }
-      try {
-        // $result[name][i][FIELD]: a value from an earlier command's result (b24restdocs: batch.md).
-        const resolved = query.replace(/\$result((?:\[[^\]]*\])+)/g, (_all, path: string) => {
-          let v: unknown = result;
-          for (const k of [...path.matchAll(/\[([^\]]*)\]/g)].map((x) => x[1]!)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-          return v === undefined || v === null ? '' : encodeURIComponent(String(v));
-        });
-        result[key] = this.call(m, qs.parse(resolved, { depth: 10, arrayLimit: 1000 }) as Params, auth);
-        times[key] = { start: Date.now() / 1000, duration: 0 };
-      } catch (err) {
-        if (!(err instanceof RestError)) throw err;
-        errors[key] = { error: err.code, error_description: err.description };
-        if (Number(p.halt) === 1) break;
-      }
-    }
-    // PHP serialises an empty map as [], not {}.
-    const section = (o: Record<string, unknown>) => (Object.keys(o).length ? o : []);
-    return { result: section(result), result_error: section(errors), result_total: [], result_next: [], result_time: section(times) };
   }
 
   private call(method: string, p: Params, auth: Auth): unknown {
@@ -592,291 +571,8 @@ export class Bitrix24Emulator {
     if (this.switches.webhookTelephonyDenied && auth.kind === 'webhook' && /^telephony\.(externalCall\.(register|finish)|externalLine\.)/.test(method)) {
       throw new RestError(403, 'WRONG_AUTH_TYPE', 'Current authorization type is denied for this method');
     }
-    const portal = this.portal;
-    switch (method) {
-      case 'scope':
-        // The application's permissions (conformance/bitrix24/docs/scope-response.json: an array of names).
-        return [...this.scopes];
-      case 'server.time':
-        return new Date().toISOString();
-      case 'app.info':
-        appOnly(auth);
-        return {
-          ID: 7,
-          CODE: this.app.clientId,
-          VERSION: 1,
-          STATUS: 'L',
-          INSTALLED: true,
-          PAYMENT_EXPIRED: 'N',
-          DAYS: null,
-          LANGUAGE_ID: 'ru',
-          LICENSE: 'ru_project',
-          LICENSE_TYPE: 'project',
-          LICENSE_FAMILY: 'project',
-        };
-      case 'user.current':
-        return this.userRow(auth.userId);
-      case 'user.admin':
-        return this.admins.has(auth.userId);
-      case 'user.get': {
-        const filter = (p.FILTER ?? p.filter ?? {}) as Params;
-        const ids = filter.ID === undefined ? null : ([] as unknown[]).concat(filter.ID).map(Number);
-        return [...portal.users.values()]
-          .filter((u) => ids === null || ids.includes(u.ID))
-          .filter((u) => filter.ACTIVE === undefined || String(u.ACTIVE) === String(filter.ACTIVE))
-          .filter((u) => filter.UF_PHONE_INNER === undefined || u.UF_PHONE_INNER === String(filter.UF_PHONE_INNER))
-          .sort((a, b) => a.ID - b.ID)
-          .slice(Math.max(0, Number(p.start ?? 0)), Math.max(0, Number(p.start ?? 0)) + 50)
-          .map((u) => this.userRow(u.ID));
-      }
-      case 'telephony.externalCall.searchCrmEntities': {
-        const phone = String(p.PHONE_NUMBER ?? '').trim();
-        if (!phone) throw new RestError(400, 'ERROR_CORE', 'PHONE_NUMBER is empty');
-        const out: unknown[] = [];
-        // As Bitrix24's own code does: the duplicate criterion with a limit of one per type — the oldest (lowest id).
-        for (const type of ['CONTACT', 'LEAD', 'COMPANY'] as EntityType[]) {
-          for (const id of portal
-            .findByPhone(type, [phone])
-            .sort((a, b) => a - b)
-            .slice(0, 1)) {
-            const e = portal.get(type, id)!;
-            const u = portal.users.get(e.ASSIGNED_BY_ID);
-            out.push({
-              CRM_ENTITY_TYPE: type,
-              CRM_ENTITY_ID: id,
-              ASSIGNED_BY_ID: e.ASSIGNED_BY_ID,
-              NAME: e.NAME || e.TITLE,
-              ASSIGNED_BY: u ? { ID: u.ID, TIMEMAN_STATUS: 'OPENED', USER_PHONE_INNER: u.UF_PHONE_INNER, WORK_PHONE: '', PERSONAL_PHONE: '', PERSONAL_MOBILE: '' } : null,
-            });
-          }
-        }
-        return out;
-      }
-      case 'crm.duplicate.findbycomm': {
-        if (!p.type) throw new RestError(400, '', 'Communication type is not defined.');
-        if (p.type !== 'PHONE' && p.type !== 'EMAIL') throw new RestError(400, '', `Communication type '${String(p.type)}' is not supported in current context.`);
-        const values = ([] as unknown[]).concat(p.values ?? []).map(String);
-        if (values.length === 0) throw new RestError(400, '', 'Communication values is not defined.');
-        const types = p.entity_type ? [String(p.entity_type) as EntityType] : (['CONTACT', 'COMPANY', 'LEAD'] as EntityType[]);
-        const found: Record<string, number[]> = {};
-        for (const t of types) {
-          const ids = portal.findByPhone(t, values.slice(0, 20));
-          if (ids.length) found[t] = ids;
-          if (ids.length >= 20) break; // a type with ≥ 20 matches hides the others
-        }
-        return Object.keys(found).length ? found : [];
-      }
-      case 'crm.contact.get':
-      case 'crm.lead.get':
-      case 'crm.company.get': {
-        const e = portal.get(method.split('.')[1]!.toUpperCase() as EntityType, Number(p.id ?? p.ID));
-        if (!e) throw new RestError(400, '', 'Not found');
-        return this.entityRow(e);
-      }
-      case 'crm.lead.add': {
-        const f = (p.fields ?? {}) as Params;
-        const phones = ([] as unknown[]).concat(f.PHONE ?? []).map((x) => String((x as Params).VALUE ?? ''));
-        const owner = Number(f.ASSIGNED_BY_ID ?? auth.userId);
-        if (!portal.users.has(owner)) throw new RestError(400, '', 'Responsible user not found.');
-        const e = portal.addEntity('LEAD', {
-          TITLE: String(f.TITLE ?? ''),
-          ASSIGNED_BY_ID: owner,
-          phones,
-          SOURCE_ID: String(f.SOURCE_ID ?? ''),
-          ORIGIN_ID: String(f.ORIGIN_ID ?? ''),
-          ORIGINATOR_ID: String(f.ORIGINATOR_ID ?? ''),
-        });
-        // Bitrix24 tells the handlers bound to it (after the answer, as the portal does).
-        setImmediate(() => void this.crmChanged('LEAD', e.ID, 'ADD'));
-        return e.ID;
-      }
-      case 'event.bind':
-      case 'event.unbind': {
-        appOnly(auth);
-        const event = String(p.event ?? '').toUpperCase();
-        const handler = String(p.handler ?? '');
-        const crm = ['CONTACT', 'COMPANY', 'LEAD'].flatMap((t) => ['ADD', 'UPDATE', 'DELETE'].map((k) => `ONCRM${t}${k}`));
-        if (!['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', ...crm].includes(event)) throw new RestError(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
-        if (p.event_type === 'offline') {
-          // No handler: the portal queues the event (administrators only, reference: event.bind's 403).
-          if (method === 'event.unbind') return { count: this.offlineBindings.delete(event) ? 1 : 0 };
-          if (this.offlineBindings.has(event)) throw new RestError(400, 'ERROR_CORE', 'Handler already binded');
-          this.offlineBindings.add(event);
-          return true;
-        }
-        const set = this.bindings.get(event) ?? new Set<string>();
-        this.bindings.set(event, set);
-        if (method === 'event.unbind') return { count: set.delete(handler) ? 1 : 0 };
-        if (!/^https?:\/\//.test(handler)) throw new RestError(400, 'ERROR_HANDLER_URL_MISMATCH', 'Wrong handler URL');
-        if (set.has(handler)) throw new RestError(400, 'ERROR_CORE', 'Handler already binded');
-        set.add(handler);
-        return true;
-      }
-      case 'event.get':
-        appOnly(auth);
-        return [
-          // As event.get's documented answer (conformance/bitrix24/docs/event-get-response.json): auth_type a string.
-          ...[...this.bindings].flatMap(([event, set]) => [...set].map((handler) => ({ event, handler, auth_type: '0', offline: 0 }))),
-          ...[...this.offlineBindings].map((event) => ({ event, handler: '', auth_type: '0', offline: 1 })),
-        ];
-      case 'event.offline.get': {
-        appOnly(auth);
-        const limit = Math.max(1, Math.min(1000, Number(p.limit ?? 50)));
-        const batch = [...this.offlineQueue.entries()].slice(0, limit);
-        if (String(p.clear ?? '1') !== '0') for (const [k] of batch) this.offlineQueue.delete(k);
-        return { process_id: null, events: batch.map(([, e]) => e) };
-      }
-      case 'telephony.externalLine.add': {
-        const number = String(p.NUMBER ?? '');
-        if (!number) throw new RestError(400, 'ERROR_CORE', 'NUMBER is empty');
-        if (this.lines.has(number)) throw new RestError(400, 'ERROR_CORE', 'Line already exists');
-        this.lines.set(number, { NUMBER: number, NAME: String(p.NAME ?? number), CRM_AUTO_CREATE: String(p.CRM_AUTO_CREATE ?? 'Y') });
-        return { ID: this.lines.size };
-      }
-      case 'voximplant.line.get':
-        return this.voximplantLines();
-      case 'voximplant.line.outgoing.get':
-        return this.defaultOutgoingLine;
-      case 'voximplant.line.outgoing.set': {
-        if (!this.mayManageNumbers) throw new RestError(403, 'ACCESS_DENIED', 'Access denied');
-        // As documented: an unknown LINE_ID still answers 1 and changes nothing.
-        const id = String(p.LINE_ID ?? '');
-        if (id in this.voximplantLines()) this.defaultOutgoingLine = id;
-        return 1;
-      }
-      case 'telephony.externalLine.get':
-        return [...this.lines.values()];
-      case 'telephony.externalLine.delete':
-        return this.lines.delete(String(p.NUMBER ?? ''));
-      case 'telephony.externalCall.show':
-      case 'telephony.externalCall.hide':
-        return this.calls.some((c) => c.CALL_ID === p.CALL_ID);
-      case 'im.notify.system.add': {
-        const userId = Number(p.USER_ID ?? 0);
-        if (!this.portal.users.has(userId)) throw new RestError(400, 'USER_ID_EMPTY', 'Recipient user not found');
-        if (!String(p.MESSAGE ?? '').trim()) throw new RestError(400, 'MESSAGE_EMPTY', 'Message can not be empty');
-        this.notifications.push({ userId, message: String(p.MESSAGE), at: Date.now() });
-        return this.notifications.length;
-      }
-      case 'telephony.externalCall.register': {
-        const inner = String(p.USER_PHONE_INNER ?? '');
-        const userId = Number(p.USER_ID ?? 0) || ([...this.portal.users.values()].find((u) => inner && u.ACTIVE && u.UF_PHONE_INNER === inner)?.ID ?? 0);
-        const user = this.portal.users.get(userId);
-        if (!userId && !inner) throw new RestError(400, 'ERROR_CORE', 'USER_ID or USER_PHONE_INNER should be set');
-        if (!user || !user.ACTIVE) throw new RestError(400, 'ERROR_CORE', 'User is not found or is not active');
-        const type = Number(p.TYPE);
-        if (![1, 2, 3, 4, 5].includes(type)) throw new RestError(400, 'ERROR_CORE', 'Unknown TYPE');
-        const phone = String(p.PHONE_NUMBER ?? '');
-        if (!phone) throw new RestError(400, 'ERROR_CORE', 'Unsupported phone number format');
-        const ext = String(p.EXTERNAL_CALL_ID ?? '');
-        // The 30-minute reuse rule (b24restdocs, telephony-external-call-register.md): same number, type, user, line and EXTERNAL_CALL_ID → same CALL_ID.
-        const line = String(p.LINE_NUMBER ?? '');
-        const again =
-          this.calls.find(
-            (c) =>
-              c.origin === 'rest' &&
-              c.PHONE_NUMBER === phone &&
-              c.TYPE === type &&
-              c.USER_ID === userId &&
-              c.EXTERNAL_CALL_ID === ext &&
-              c.LINE_NUMBER === line &&
-              Date.now() - c.registeredAt < 30 * 60_000,
-          ) ?? (this.switches.reuseOpenCallId ? this.calls.find((c) => c.origin === 'rest' && c.PHONE_NUMBER === phone && c.USER_ID === userId && !c.finished) : undefined);
-        const entityType = String(p.CRM_ENTITY_TYPE ?? '');
-        const entityId = Number(p.CRM_ENTITY_ID ?? 0);
-        const call = again ?? {
-          CALL_ID: newCallId(),
-          EXTERNAL_CALL_ID: ext,
-          USER_ID: userId,
-          PHONE_NUMBER: phone,
-          TYPE: type,
-          LINE_NUMBER: line,
-          CRM_ENTITY_TYPE: entityType,
-          CRM_ENTITY_ID: entityId,
-          registeredAt: Date.now(),
-          origin: 'rest' as const,
-          finished: null,
-        };
-        if (!again) this.calls.push(call);
-        if (!again && Number(p.CRM_CREATE) === 1 && !entityType) {
-          if (this.switches.leadCreation === 'disabled') {
-            return {
-              CALL_ID: call.CALL_ID,
-              CRM_CREATED_LEAD: null,
-              CRM_CREATED_ENTITIES: [],
-              CRM_ENTITY_TYPE: '',
-              CRM_ENTITY_ID: null,
-              LEAD_CREATION_ERROR: 'Lead creation is disabled for local users',
-            };
-          }
-          const lead = portal.addEntity('LEAD', { TITLE: `${phone} - call`, ASSIGNED_BY_ID: userId, phones: [phone], SOURCE_ID: 'CALL', ORIGIN_ID: '', ORIGINATOR_ID: '' });
-          Object.assign(call, { CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: lead.ID });
-          setImmediate(() => void this.crmChanged('LEAD', lead.ID, 'ADD'));
-          return { CALL_ID: call.CALL_ID, CRM_CREATED_LEAD: lead.ID, CRM_CREATED_ENTITIES: [{ ENTITY_TYPE: 'LEAD', ENTITY_ID: lead.ID }], CRM_ENTITY_TYPE: 'LEAD', CRM_ENTITY_ID: lead.ID };
-        }
-        return { CALL_ID: call.CALL_ID, CRM_CREATED_LEAD: null, CRM_CREATED_ENTITIES: [], CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE, CRM_ENTITY_ID: call.CRM_ENTITY_ID };
-      }
-      case 'telephony.externalCall.finish': {
-        if (typeof p.CALL_ID !== 'string') throw new RestError(400, 'INVALID_ARGUMENT', 'CALL_ID must be a string');
-        const call = this.calls.find((c) => c.CALL_ID === p.CALL_ID && !c.finished);
-        if (!call) throw new RestError(400, '', 'Call is not found (call should be registered prior to finishing');
-        const duration = Number(p.DURATION ?? 0);
-        const finisher = Number(p.USER_ID ?? call.USER_ID);
-        if (!this.portal.users.get(finisher)?.ACTIVE) throw new RestError(400, 'ERROR_CORE', 'User is not found or is not active');
-        call.finished = { STATUS_CODE: String(p.STATUS_CODE ?? (duration > 0 ? '200' : '304')), DURATION: duration, FAILED_REASON: String(p.FAILED_REASON ?? ''), at: Date.now() };
-        return {
-          CALL_ID: call.CALL_ID,
-          EXTERNAL_CALL_ID: call.EXTERNAL_CALL_ID,
-          PORTAL_USER_ID: String(call.USER_ID),
-          PHONE_NUMBER: call.PHONE_NUMBER,
-          INCOMING: String(call.TYPE),
-          CALL_DURATION: String(duration),
-          CALL_FAILED_CODE: call.finished.STATUS_CODE,
-          CRM_ENTITY_TYPE: call.CRM_ENTITY_TYPE,
-          CRM_ENTITY_ID: String(call.CRM_ENTITY_ID),
-        };
-      }
-      case 'crm.contact.list':
-      case 'crm.company.list':
-      case 'crm.lead.list': {
-        // As b24restdocs describe list methods: filter with ">ID"-style prefixes, order by ID, at most 50 rows; with
-        // start=-1 no total is counted (settings/performance/huge-data.md, the way to read everything).
-        const filter = (p.filter ?? p.FILTER ?? {}) as Params;
-        const order = (p.order ?? p.ORDER ?? {}) as Params;
-        const id = (op: string) => (filter[`${op}ID`] === undefined ? null : Number(filter[`${op}ID`]));
-        const [gt, ge, lt, le, eq] = [id('>'), id('>='), id('<'), id('<='), id('')];
-        const rows = portal
-          .list(method.split('.')[1]!.toUpperCase() as EntityType)
-          .filter((e) => filter.ORIGIN_ID === undefined || e.ORIGIN_ID === String(filter.ORIGIN_ID))
-          .filter((e) => filter.ORIGINATOR_ID === undefined || e.ORIGINATOR_ID === String(filter.ORIGINATOR_ID))
-          .filter((e) => (gt === null || e.ID > gt) && (ge === null || e.ID >= ge) && (lt === null || e.ID < lt) && (le === null || e.ID <= le) && (eq === null || e.ID === eq));
-        if (String(order.ID ?? order.id ?? 'ASC').toUpperCase() === 'DESC') rows.reverse();
-        const start = Number(p.start ?? 0);
-        return rows.slice(start > 0 ? start : 0, (start > 0 ? start : 0) + 50).map((e) => this.entityRow(e));
-      }
-      default:
-        throw new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
-    }
-  }
-
-  private userRow(id: number): Params | null {
-    const u = this.portal.users.get(id);
-    return u ? { ID: String(u.ID), ACTIVE: u.ACTIVE, NAME: u.NAME, LAST_NAME: u.LAST_NAME, UF_PHONE_INNER: u.UF_PHONE_INNER, UF_DEPARTMENT: u.UF_DEPARTMENT, IS_ONLINE: 'N' } : null;
-  }
-
-  private entityRow(e: PortalEntity): Params {
-    return {
-      ID: String(e.ID),
-      TITLE: e.TITLE,
-      NAME: e.NAME,
-      ASSIGNED_BY_ID: String(e.ASSIGNED_BY_ID),
-      SOURCE_ID: e.SOURCE_ID,
-      ORIGIN_ID: e.ORIGIN_ID,
-      ORIGINATOR_ID: e.ORIGINATOR_ID,
-      STATUS_ID: e.STATUS_ID,
-      DATE_CREATE: e.DATE_CREATE,
-      HAS_PHONE: e.PHONE.length ? 'Y' : 'N',
-      PHONE: e.PHONE.map((x) => ({ ...x, ID: String(x.ID), TYPE_ID: 'PHONE' })),
-    };
+    const handler = restMethods.get(method);
+    if (!handler) throw new RestError(404, 'ERROR_METHOD_NOT_FOUND', 'Method not found!');
+    return handler({ state: this, method, p, auth });
   }
 }
