@@ -163,6 +163,12 @@ export function buildApp(n: ServedParts): Koa {
         log,
         track: n.track,
         crmChanged: keeper ? (type, id, deleted) => keeper.crmChanged(type, id, deleted) : null,
+        learnApplicationToken: async (applicationToken, accessToken) => {
+          const inst = creds.installation();
+          if (!inst || !accessToken || !(await check.adminOfApp(accessToken, b24.clientId))) return false;
+          await creds.save({ ...inst, applicationToken });
+          return true;
+        },
         tokenUser: (t, expiresAt) => check.tokenUser(t, expiresAt),
         proveBy: (t, expiresAt, deadline) => check.proveBy(t, expiresAt, deadline),
         proofWindowMs: config.dial.proofWindowMs,

@@ -6,7 +6,12 @@ import type { Bitrix24Client } from './rest-client';
  * is the first cause of "clicking a number does nothing".
  * Re-running it is harmless: "already bound" and "line already exists" count as done.
  */
-export const BOUND_EVENTS = ['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL'] as const;
+/**
+ * ONAPPINSTALL is bound too: an application with an interface is installed through its frame, and the frame Bitrix24
+ * posts in 2025–26 carries no APPLICATION_TOKEN; the documented source of it is the ONAPPINSTALL delivery that
+ * follows BX24.installFinish() (b24restdocs api-reference/events/safe-event-handlers.md, common/events/on-app-install.md).
+ */
+export const BOUND_EVENTS = ['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', 'ONAPPINSTALL'] as const;
 /**
  * With the local phone index on: a CRM record added, changed or deleted is read into it at once — posted to our
  * handler, or (`offline`) queued at Bitrix24 for us to read (event.bind with event_type=offline, no handler).

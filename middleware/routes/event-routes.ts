@@ -31,6 +31,11 @@ export interface EventRouteOptions {
   stillInstalled: () => Promise<boolean>;
   /** Keeps the handling that goes on after the answer in view (shutdown and tests wait for it). */
   track: (work: Promise<unknown>) => void;
+  /**
+   * ONAPPINSTALL: the application token it carries is taken when the portal confirms the delivery's access token is
+   * an administrator's of this application (the install through the frame brings none). Returns whether it was.
+   */
+  learnApplicationToken: (applicationToken: string, accessToken: string) => Promise<boolean>;
   /** A CRM record added, changed or deleted (the local phone index reads it again; null: no index). */
   crmChanged?: ((type: 'CONTACT' | 'COMPANY' | 'LEAD', id: number, deleted: boolean) => Promise<void>) | null;
 }
@@ -64,6 +69,14 @@ export function eventRoutes(o: EventRouteOptions): Router {
       o.log.warn({ event, why, domain: text(auth.domain).slice(0, 80), ip: ctx.ip }, 'Bitrix24 event refused');
       throw new HttpError(401, 'event: not confirmed as coming from the installed application on the configured portal');
     };
+    if (event === 'ONAPPINSTALL' && inst && token && sameSecret(member, inst.memberId) && !sameSecret(token, inst.applicationToken)) {
+      // The documented first source of the application token (b24restdocs api-reference/events/safe-event-handlers.md):
+      // taken only with the portal's word that the delivery's token is an administrator's of this application.
+      if (!(await o.learnApplicationToken(token, text(auth.access_token)))) return refuse('ONAPPINSTALL whose access token the portal does not confirm as an administrator of this application');
+      o.log.info({ domain: inst.domain }, 'Bitrix24 application token taken from ONAPPINSTALL: events are accepted from now on');
+      ctx.body = { ok: true };
+      return;
+    }
     if (!inst || !token || !sameSecret(token, inst.applicationToken) || !sameSecret(member, inst.memberId)) return refuse('application_token or member_id does not match the install');
     const data = obj(form.data);
     /** Set while the portal could not tell whose the click's token is: the click is held and asked about again. */
@@ -113,6 +126,8 @@ export function eventRoutes(o: EventRouteOptions): Router {
         );
         break;
       }
+      case 'ONAPPINSTALL':
+        break; // the token we know already: nothing to learn
       case 'ONAPPUNINSTALL':
         await o.uninstall();
         o.log.warn({ domain: inst.domain }, 'Bitrix24 application uninstalled: tokens forgotten');

@@ -12,13 +12,13 @@ const PAGE = {
   ru: {
     title: 'Приложение установлено',
     body: 'Коннектор Finesse ↔ Bitrix24 подключён к порталу.',
-    next: 'Выберите линию «{line}» номером по умолчанию для исходящих звонков: Телефония → Настройки → Номер по умолчанию.',
+    done: 'Линия «{line}» добавлена и выбрана номером по умолчанию для исходящих звонков; события привязаны. Проверка всех подключений: finesse-bitrix24 doctor.',
     problems: 'Не удалось настроить (клик по номеру не заработает, пока это не исправлено):',
   },
   en: {
     title: 'Application installed',
     body: 'The Finesse ↔ Bitrix24 connector is connected to the portal.',
-    next: 'Choose the line "{line}" as the default number for outgoing calls: Telephony → Settings → Default number.',
+    done: 'The line "{line}" is added and chosen as the default number for outgoing calls; the events are bound. To check every connection: finesse-bitrix24 doctor.',
     problems: 'Could not set up (click-to-dial will not work until this is fixed):',
   },
 };
@@ -45,7 +45,8 @@ export function readInstallation(form: Form, query: Form): Omit<Installation, 'i
     applicationToken: text(auth.application_token) || text(form.APPLICATION_TOKEN),
     expiresAt: Date.now() + 1000 * (Number(text(auth.expires_in) || text(form.AUTH_EXPIRES)) || 3600),
   };
-  const missing = (['memberId', 'domain', 'accessToken', 'refreshToken', 'applicationToken'] as const).filter((k) => !inst[k]);
+  // No application token is fine: an install through the application's frame has none; ONAPPINSTALL brings it.
+  const missing = (['memberId', 'domain', 'accessToken', 'refreshToken'] as const).filter((k) => !inst[k]);
   if (missing.length) throw new HttpError(400, `install: missing ${missing.join(', ')} in the Bitrix24 callback`);
   try {
     new URL(inst.clientEndpoint);
@@ -80,8 +81,10 @@ export function installRoutes(
     if (!(await check.adminOfApp(inst.accessToken, app.clientId))) refuse('token not confirmed as an administrator of this application');
     const current = creds.installation();
     if (current && current.memberId !== inst.memberId) refuse('another member id than the installed one');
-    await creds.save({ ...inst, clientEndpoint: `${app.portalUrl}/rest/`, serverEndpoint: '', installedAt: Date.now() });
-    log.info({ domain: inst.domain, memberId: inst.memberId }, 'Bitrix24 application installed');
+    // A reinstall through the frame brings no application token: the one we have stays until ONAPPINSTALL names it.
+    const applicationToken = inst.applicationToken || current?.applicationToken || '';
+    await creds.save({ ...inst, applicationToken, clientEndpoint: `${app.portalUrl}/rest/`, serverEndpoint: '', installedAt: Date.now() });
+    log.info({ domain: inst.domain, memberId: inst.memberId, applicationToken: applicationToken ? 'known' : 'awaited from ONAPPINSTALL' }, 'Bitrix24 application installed');
     // Bindings are dropped on every update of the application: set them again on every install.
     const problems = await setup.afterInstall(setup.publicUrl());
     const lang = /^ru/i.test(text(ctx.query.LANG) || 'ru') ? 'ru' : 'en';
@@ -94,7 +97,7 @@ export function installRoutes(
     // until then Bitrix24 delivers no event. What could not be set up is listed above and fixed by hand; it does not
     // keep the lookup, the statistics or the call log from working, so the install is finished either way.
     const finish = `<script src="https://api.bitrix24.com/api/v1/"></script><script>if (window.BX24) BX24.init(function () { BX24.installFinish(); });</script>`;
-    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${t.title}</title><h1>${t.title}</h1><p>${t.body}</p>${trouble}<p>${esc(t.next.replace('{line}', setup.line))}</p>${finish}</html>`;
+    ctx.body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${t.title}</title><h1>${t.title}</h1><p>${t.body}</p>${trouble || `<p>${esc(t.done.replace('{line}', setup.line))}</p>`}${finish}</html>`;
   });
   return router;
 }

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import qs from 'qs';
 import { restMethods, newCallId, type Auth, type EmulatedCall, type OfflineEvent, type Params, type PortalState } from './methods';
+import { BX24_STANDIN, renderLocalAppForm, renderSavedApp } from './admin-pages';
 import { runBatch } from './batch';
 import { Portal, RestError, seedDemoPortal, type EntityType } from './portal';
 import { renderCallLog, renderEntityPage, renderHome } from './pages';
@@ -71,6 +72,16 @@ export class Bitrix24Emulator implements PortalState {
   readonly applicationToken = randomBytes(16).toString('hex');
   /** Our application's page (the handler Bitrix24 frames), set when the lab installs the app. */
   appHandler = '';
+  /** The installation path saved in the local application's form (the lab's admin pages). */
+  installPath = '';
+  /** The administrator who saves and installs the application. */
+  readonly admin = 1;
+  /**
+   * Whether the installation is finished: an application with an interface is installed only when its install page
+   * calls BX24.installFinish(), and until then the portal delivers no event (b24restdocs
+   * settings/app-installation/installation-finish.md). The lab's quick install (a script-only callback) is finished.
+   */
+  installFinished = true;
   switches = {
     latencyMs: 0,
     /** Extra time some methods take (e.g. crm.lead.add on a busy portal): the request carrying them waits. */
@@ -262,6 +273,21 @@ export class Bitrix24Emulator implements PortalState {
     };
   }
 
+  /**
+   * What the installation frame posts to the installation path: the frame's fields without APPLICATION_TOKEN, as
+   * portals post it in 2025–26 (the token arrives with ONAPPINSTALL after installFinish).
+   */
+  installFrameForm(userId: number): Record<string, string> {
+    const { APPLICATION_TOKEN: _withheld, ...form } = this.frameForm(userId);
+    return form;
+  }
+
+  /** BX24.installFinish() reached the portal: the installation is finished and ONAPPINSTALL is delivered. */
+  finishInstall(): Promise<number[]> {
+    this.installFinished = true;
+    return this.emit('ONAPPINSTALL', { VERSION: '1', ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: 'ru' }, this.admin);
+  }
+
   /** A portal page that opens our application in a frame, as Bitrix24 does. */
   private appFrame(userId: number, lang: string, extra: Record<string, string> = {}): string {
     const action = `${this.appHandler}?${new URLSearchParams({ DOMAIN: new URL(this.url).host, PROTOCOL: '0', LANG: lang, APP_SID: 'lab', ...extra })}`;
@@ -349,6 +375,7 @@ export class Bitrix24Emulator implements PortalState {
   /** Delivers an event to every bound handler, once (no retries, like Bitrix24), or twice with `deliverTwice`. */
   async emit(event: string, data: Record<string, unknown>, asUser = 1): Promise<number[]> {
     const statuses: number[] = [];
+    if (!this.installFinished) return statuses; // no event before the installation is finished
     for (const handler of this.bindings.get(event) ?? []) {
       for (let i = 0; i < (this.deliverTwice ? 2 : 1); i++) {
         const status = await this.deliver(handler, this.eventForm(event, data, {}, asUser))
@@ -409,6 +436,20 @@ export class Bitrix24Emulator implements PortalState {
       ctx.status = 303;
       ctx.set('location', `/lab/calls?user=${user}`);
     });
+    router.get('/devops/section/standard', (ctx) => send(ctx, 200, renderLocalAppForm(String(ctx.query.handler ?? ''), String(ctx.query.install ?? '')), HTML));
+    router.post('/devops/save', (ctx) => {
+      const p = ctx.state.params;
+      this.appHandler = String(p.handler ?? '');
+      this.installPath = String(p.install ?? '');
+      this.installFinished = false;
+      send(ctx, 200, renderSavedApp(this, String(p.lang ?? 'ru')), HTML);
+    });
+    router.post('/devops/reinstall', (ctx) => {
+      this.installFinished = false;
+      send(ctx, 200, renderSavedApp(this, String(ctx.state.params.lang ?? 'ru')), HTML);
+    });
+    router.post('/_lab/install-finish', async (ctx) => send(ctx, 200, { delivered: await this.finishInstall() }));
+    router.get('/lab/bx24.js', (ctx) => send(ctx, 200, BX24_STANDIN, 'application/javascript; charset=utf-8'));
     router.get('/lab/calls', (ctx) => send(ctx, 200, renderCallLog(this, this.pageUser(ctx)), HTML));
     app.use(router.routes());
     app.use((ctx) => send(ctx, 404, 'Not found', 'text/plain'));

@@ -3,7 +3,7 @@ import { appOnly } from './rows';
 import type { Method, MethodTable } from './types';
 
 const CRM_EVENTS = ['CONTACT', 'COMPANY', 'LEAD'].flatMap((t) => ['ADD', 'UPDATE', 'DELETE'].map((k) => `ONCRM${t}${k}`));
-const BINDABLE = ['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPUNINSTALL', ...CRM_EVENTS];
+const BINDABLE = ['ONEXTERNALCALLSTART', 'ONEXTERNALCALLBACKSTART', 'ONAPPINSTALL', 'ONAPPUNINSTALL', ...CRM_EVENTS];
 
 const bindOrUnbind: Method = ({ state, method, p, auth }) => {
   appOnly(auth);

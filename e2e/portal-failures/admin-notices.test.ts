@@ -6,7 +6,7 @@ import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-st
 import { AgentClient } from '../../testing/agent-client';
 import { waitFor } from '../../testing/wait';
 import { uccxLookup } from '../../testing/lookup-client';
-import { leadKey } from '../lookup/unknown-caller';
+import { leadKey } from '../../middleware/lookup/unknown-caller';
 
 /**
  * Refusals only a portal administrator can fix (conformance/bitrix24/docs/register-lead-creation-error.json; the

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/lab/browser';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { buildGadget } from '../build';
+import { buildGadget } from '../../gadget/build';
 
 /**
  * Finesse side A/B (a UCCX HA pair) under the standalone page, in real Chromium against two lab sides that share

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import qs from 'qs';
 import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
 import { LAB_UCCX_TOKEN, middlewareEnv, startStack } from '../../scripts/lab/lab-stack';
-import { parseConfig } from '../config';
-import { Connector } from '../connector';
+import { parseConfig } from '../../middleware/config';
+import { Connector } from '../../middleware/connector';
 import { uccxLookup } from '../../testing/lookup-client';
 
 const form = (body: string) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
@@ -87,7 +87,31 @@ describe('POST /bitrix/install', () => {
     expect(res.status).toBe(403);
     const missing = await fetch(`${connector.url}/bitrix/install`, form('auth[domain]=x'));
     expect(missing.status).toBe(400);
-    expect(await missing.text()).toBe('install: missing memberId, accessToken, refreshToken, applicationToken in the Bitrix24 callback\n');
+    expect(await missing.text()).toBe('install: missing memberId, accessToken, refreshToken in the Bitrix24 callback\n');
+  });
+
+  it("an install through the frame brings no application token: events wait for ONAPPINSTALL, taken only with an administrator's token", async () => {
+    const frame = emulator.installFrameForm(1);
+    expect(frame.APPLICATION_TOKEN).toBeUndefined();
+    const query = new URLSearchParams({ DOMAIN: new URL(emulator.url).host, PROTOCOL: '0', LANG: 'en' });
+    emulator.installFinished = false;
+    const res = await fetch(`${connector.url}/bitrix/install?${query}`, form(new URLSearchParams(frame).toString()));
+    expect(res.status).toBe(200);
+    expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ memberId: emulator.memberId, applicationToken: '' });
+    expect([...emulator.bindings.get('ONAPPINSTALL')!]).toEqual([`${connector.url}/bitrix/events`]);
+    // Before the token is known, an event is refused, whatever it says.
+    const click = { PHONE_NUMBER: '89123456789', USER_ID: '5', CALL_ID: 'externalCall.x.1' };
+    expect((await fetch(`${connector.url}/bitrix/events`, form(emulator.eventForm('ONEXTERNALCALLSTART', click, {}, 5)))).status).toBe(401);
+    // A forged ONAPPINSTALL (a regular user's token, the member id every frame shows) teaches nothing.
+    expect((await fetch(`${connector.url}/bitrix/events`, form(emulator.eventForm('ONAPPINSTALL', {}, { application_token: 'attacker-chosen' }, 6)))).status).toBe(401);
+    expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ applicationToken: '' });
+    // BX24.installFinish(): the portal delivers ONAPPINSTALL with the administrator's token; the token is taken.
+    expect(await emulator.finishInstall()).toEqual([200]);
+    expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ applicationToken: emulator.applicationToken });
+    expect(await emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '89123456789' })).toEqual([200]);
+    // A reinstall through the frame keeps the token it has.
+    expect((await fetch(`${connector.url}/bitrix/install?${query}`, form(new URLSearchParams(emulator.installFrameForm(1)).toString()))).status).toBe(200);
+    expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ applicationToken: emulator.applicationToken });
   });
 
   it('refuses a second portal once installed (member_id differs)', async () => {

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import moment from 'moment-timezone';
 import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { parseConfig } from '../config';
-import { Connector } from '../connector';
-import { holdCallId, releaseCallId } from '../calls/call-log';
+import { parseConfig } from '../../middleware/config';
+import { Connector } from '../../middleware/connector';
+import { holdCallId, releaseCallId } from '../../middleware/calls/call-log';
 import { insertCall, seedConfig } from '../../testing/ccdr-stand-in';
-import { SqliteCcdrSource } from '../stats/ccdr-source';
-import { periodToUtc, UTC_TEXT } from '../stats/period';
+import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
+import { periodToUtc, UTC_TEXT } from '../../middleware/stats/period';
 
 /** Abandoned UCCX calls become missed calls in Bitrix24 (register TYPE 2 + finish 304), each exactly once. */
 describe('missed calls from UCCX into Bitrix24', () => {

@@ -1,11 +1,11 @@
-import { startLabServer } from './lab-server';
+import { startLabServer } from '../../scripts/lab/lab-server';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import moment from 'moment-timezone';
 import { seedConfig } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
-import { LAB_STATS_TOKEN, startStack, type Stack } from './lab-stack';
+import { LAB_STATS_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { waitFor } from '../../testing/wait';
 
 describe('lab page server', () => {

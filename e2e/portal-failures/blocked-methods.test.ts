@@ -3,7 +3,7 @@ import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-st
 import { waitFor } from '../../testing/wait';
 import { logSink } from '../../testing/log-sink';
 import { uccxLookup } from '../../testing/lookup-client';
-import { leadKey } from '../lookup/unknown-caller';
+import { leadKey } from '../../middleware/lookup/unknown-caller';
 
 /**
  * Bitrix24's failures as Bitrix24 means them (conformance/bitrix24: failure classes): a deleted or a moved portal is a

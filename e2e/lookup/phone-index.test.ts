@@ -1,7 +1,7 @@
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { RestError } from '../../scripts/lab/bitrix24-emulator/portal';
 import { uccxLookup } from '../../testing/lookup-client';
-import { normalisePhone } from './phone-number';
+import { normalisePhone } from '../../middleware/lookup/phone-number';
 
 /**
  * The local phone index against the Bitrix24 emulator: a full read, known callers routed while Bitrix24 is down

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { renderXml } from '../lookup/lookup-answer';
+import { renderXml } from '../../middleware/lookup/lookup-answer';
 import { uccxLookup } from '../../testing/lookup-client';
 import { AgentClient } from '../../testing/agent-client';
 

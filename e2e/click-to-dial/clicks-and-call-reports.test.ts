@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { LAB_ADMIN } from '../../scripts/lab/finesse/finesse-emulator';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { uccxLookup } from '../../testing/lookup-client';
-import { parseConfig } from '../config';
-import { Connector } from '../connector';
-import { openSqliteStore } from '../store-sqlite';
+import { parseConfig } from '../../middleware/config';
+import { Connector } from '../../middleware/connector';
+import { openSqliteStore } from '../../middleware/store-sqlite';
 import { AgentClient } from '../../testing/agent-client';
 import { waitFor } from '../../testing/wait';
 import { logSink } from '../../testing/log-sink';
@@ -32,7 +32,7 @@ describe('/api/agent and /bitrix/events', () => {
   const calls = () => stack.emulator.calls;
 
   it('the install binds our events, adds our line and makes it the default for outgoing calls', () => {
-    expect([...stack.emulator.bindings.keys()].sort()).toEqual(['ONAPPUNINSTALL', 'ONEXTERNALCALLBACKSTART', 'ONEXTERNALCALLSTART']);
+    expect([...stack.emulator.bindings.keys()].sort()).toEqual(['ONAPPINSTALL', 'ONAPPUNINSTALL', 'ONEXTERNALCALLBACKSTART', 'ONEXTERNALCALLSTART']);
     expect([...stack.emulator.bindings.get('ONEXTERNALCALLSTART')!]).toEqual([`${stack.url}/bitrix/events`]);
     expect([...stack.emulator.lines.keys()]).toEqual(['finesse']);
     expect(stack.emulator.defaultOutgoingLine).toBe('REST_APP:7:finesse');

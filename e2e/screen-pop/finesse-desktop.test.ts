@@ -7,7 +7,7 @@ import { launchChromium } from '../../scripts/lab/browser';
 import { dialogUpdate, ringing } from '../../scripts/lab/finesse/finesse-xml';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { gadgetInstances } from '../../scripts/lab/finesse/shipped-layout';
-import { buildGadget } from '../build';
+import { buildGadget } from '../../gadget/build';
 
 /** Polls until `read()` gives `expected` (the page updates asynchronously), then asserts it. */
 async function eventually<T>(read: () => Promise<T>, expected: T, ms = 20000): Promise<void> {
@@ -30,7 +30,7 @@ describe('gadget in the Finesse desktop (hub relay, Chromium)', () => {
   beforeAll(async () => {
     gadgetDir = (await buildGadget(mkdtempSync(join(tmpdir(), 'gadget-')))).outDir;
     // What pops is tested here, not how fast Bitrix24 answers: on a saturated machine a lookup past the 1.5-s deadline
-    // would fail open (to the queue, a new-caller pop) — a product decision tested in lookup-service.test.ts.
+    // would fail open (to the queue, a new-caller pop) — a product decision tested in e2e/lookup/one-lead-per-caller.test.ts.
     stack = await startStack({ mode: 'app', finesse: { gadgetDir }, env: { LOOKUP_DEADLINE_MS: '20000' } });
   });
   afterAll(() => stack.stop());

@@ -2,13 +2,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_KEYS } from '../middleware/config';
-import { envTemplate } from '../middleware/config-template';
-import { startStack, type Stack } from './lab/lab-stack';
-import { NodeProcess, runMarker } from '../testing/node-process';
-import { freePort } from '../testing/process-group';
-import { waitFor } from '../testing/wait';
-import { NAME, buildPackage } from './package-deb';
+import { CONFIG_KEYS } from '../../middleware/config';
+import { envTemplate } from '../../middleware/config-template';
+import { startStack, type Stack } from '../../scripts/lab/lab-stack';
+import { NodeProcess, runMarker } from '../../testing/node-process';
+import { freePort } from '../../testing/process-group';
+import { waitFor } from '../../testing/wait';
+import { NAME, buildPackage } from '../../scripts/package-deb';
 
 /**
  * The release as an operator installs it: `npm run package` builds the Debian package; its unit passes systemd's own

@@ -6,8 +6,8 @@ import { waitFor } from '../../testing/wait';
 import { launchChromium } from '../../scripts/lab/browser';
 import { ContactCenterFlows, DIALER_PORT, ROUTE_POINT } from '../../scripts/lab/finesse/contact-center-flows';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { buildGadget } from '../build';
-import { CALL_TYPE_CLASSES, callTypeName } from './call-class';
+import { buildGadget } from '../../gadget/build';
+import { CALL_TYPE_CLASSES, callTypeName } from '../../gadget/src/call-class';
 
 /**
  * The whole contact center in the lab desktop (Chromium, hub relay), Ivan (1001, extension 1021, Bitrix24 user 5)

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../scripts/lab/browser';
 import { fillStandIn } from '../../scripts/lab/ccdr-generator';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { SqliteCcdrSource } from '../stats/ccdr-source';
+import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
 
 /** The statistics page inside Bitrix24: frame authentication, allow-list, charts in a real browser. */
 describe('/bitrix/app (statistics inside Bitrix24)', () => {

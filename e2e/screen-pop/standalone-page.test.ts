@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/lab/browser';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { buildGadget } from '../build';
+import { buildGadget } from '../../gadget/build';
 
 /** The standalone page with its own XMPP session to the (Prosody) notification service, in real Chromium. */
 // A hang guard, not a timing goal: Chromium tests on a loaded 2-core machine take long, never forever.

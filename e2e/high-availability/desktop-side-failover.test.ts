@@ -5,7 +5,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { waitFor } from '../../testing/wait';
 import { launchChromium } from '../../scripts/lab/browser';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
-import { buildGadget } from '../build';
+import { buildGadget } from '../../gadget/build';
 
 /**
  * A Finesse failover under the desktop, in real Chromium: side A goes out of service, the desktop moves to side B

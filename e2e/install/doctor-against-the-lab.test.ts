@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { seedConfig } from '../../testing/ccdr-stand-in';
-import { SqliteCcdrSource } from '../stats/ccdr-source';
-import { runDoctor, type DoctorLine } from './doctor';
+import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
+import { runDoctor, type DoctorLine } from '../../middleware/doctor/doctor';
 
 /** `npm run doctor` against the lab's systems: all ok, then each system switched into a failure is named with what to do. */
 describe('doctor', () => {

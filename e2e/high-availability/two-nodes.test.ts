@@ -1,16 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bitrix24Emulator } from '../scripts/lab/bitrix24-emulator/server';
-import { FinesseEmulator } from '../scripts/lab/finesse/finesse-emulator';
-import { HaproxyServer } from '../scripts/lab/haproxy';
-import { LAB_UCCX_TOKEN, middlewareEnv } from '../scripts/lab/lab-stack';
-import { MiddlewareNode } from '../scripts/lab/middleware-node';
-import { PostgresServer } from '../testing/postgres-server';
-import { AgentClient, type ReceivedCommand } from '../testing/agent-client';
-import { waitFor } from '../testing/wait';
-import { uccxLookup } from '../testing/lookup-client';
-import { freePort } from '../testing/process-group';
+import { Bitrix24Emulator } from '../../scripts/lab/bitrix24-emulator/server';
+import { FinesseEmulator } from '../../scripts/lab/finesse/finesse-emulator';
+import { HaproxyServer } from '../../scripts/lab/haproxy';
+import { LAB_UCCX_TOKEN, middlewareEnv } from '../../scripts/lab/lab-stack';
+import { MiddlewareNode } from '../../scripts/lab/middleware-node';
+import { PostgresServer } from '../../testing/postgres-server';
+import { AgentClient, type ReceivedCommand } from '../../testing/agent-client';
+import { waitFor } from '../../testing/wait';
+import { uccxLookup } from '../../testing/lookup-client';
+import { freePort } from '../../testing/process-group';
 
 /**
  * Two middleware processes on one PostgreSQL, behind the README's HAProxy configuration (deploy/haproxy.cfg), against

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/lab/browser';
 import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { waitFor } from '../../testing/wait';
-import { buildGadget } from '../build';
+import { buildGadget } from '../../gadget/build';
 import { parseConfig } from '../../middleware/config';
 import { Connector } from '../../middleware/connector';
 
