@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 import { GADGET_CSS } from './src/gadget-view';
 
 /**
- * `npm run build`: the folder to upload to Finesse's 3rdpartygadget (README "Installing the gadget"):
+ * `npm run build`: the folder to upload to Finesse's 3rdpartygadget (docs/install.md, the Finesse gadget):
  * FinesseBitrix24.xml, fb24.js, fb24.css, and standalone.html (the gadget outside the desktop). Asset URLs carry a content hash, so the desktop's
  * gadget cache never serves an old bundle after an upgrade.
  */

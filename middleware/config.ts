@@ -3,8 +3,8 @@ import { isTimeZone } from './stats/period';
 import { NamedError } from '../protocol/named-error';
 
 /**
- * The configuration keys are a public contract (README lists each with its default).
- * One table drives parsing, validation, secret redaction and the README check.
+ * The configuration keys are a public contract (docs/configuration.md, generated from this table).
+ * One table drives parsing, validation, secret redaction and the configuration reference (scripts/config-reference.ts).
  * Longer than our usual file on purpose: the table is the contract, and one file keeps it and its reading together.
  */
 type Kind =
@@ -26,46 +26,57 @@ interface KeySpec {
 export const CONFIG_KEYS = {
   PORT: { kind: { type: 'int', min: 0, max: 65535 }, default: '8080', doc: 'HTTP(S) port of the middleware' },
   HOST: { kind: { type: 'string' }, default: '0.0.0.0', doc: 'address to listen on' },
-  DATA_DIR: { kind: { type: 'string' }, default: './data', doc: 'folder of the embedded store (outbox, tokens)' },
+  DATA_DIR: {
+    kind: { type: 'string' },
+    default: './data',
+    doc: "folder of the embedded store (SQLite: outbox, tokens); back it up, one middleware per folder. With `DATABASE_URL` it keeps only the node's local caches (phone index, statistics rollup)",
+  },
   DATABASE_URL: {
     kind: { type: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, hint: 'postgres://user:password@host:5432/database' },
     secret: true,
-    doc: 'put the store on PostgreSQL instead of DATA_DIR: set the same URL on every middleware node of a pair (README High availability); the phone index and the statistics rollup stay local files in DATA_DIR',
+    doc: 'put the store on PostgreSQL instead of DATA_DIR: set the same URL on every middleware node of a pair (docs/high-availability.md); the phone index and the statistics rollup stay local files in DATA_DIR',
   },
-  TLS_CERT: { kind: { type: 'string' }, doc: 'PEM certificate path; with TLS_KEY serves HTTPS' },
+  TLS_CERT: { kind: { type: 'string' }, doc: 'PEM certificate path; with `TLS_KEY` the middleware serves HTTPS' },
   TLS_KEY: { kind: { type: 'string' }, doc: 'PEM private key path; with TLS_CERT serves HTTPS' },
   TRUST_PROXY: {
     kind: { type: 'string', pattern: /^(true|false|yes|no|[0-9])$/i, hint: 'false, true (one proxy) or the number of proxies in front' },
     default: 'false',
-    doc: "the client address is the one the proxy appended to X-Forwarded-For: `true` for one reverse proxy, a number for a chain of them; `false`: the connection's address",
+    doc: 'behind reverse proxies: `true` (one) or their number; the client address is then the one the nearest proxy appended to `X-Forwarded-For` (what a client writes there itself is ignored) — for `UCCX_ALLOWED_IPS` and the logs',
   },
   LOG_LEVEL: {
     kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     default: 'info',
-    doc: 'log verbosity',
+    doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`',
   },
-  UI_LANGUAGE: { kind: { type: 'enum', values: ['ru', 'en'] }, default: 'ru', doc: 'language of texts written to Bitrix24 (lead titles)' },
-  B24_WEBHOOK_URL: { kind: { type: 'url' }, secret: true, doc: 'incoming webhook URL (webhook mode)' },
+  UI_LANGUAGE: { kind: { type: 'enum', values: ['ru', 'en'] }, default: 'ru', doc: 'language of texts written into Bitrix24 (lead titles): `ru` or `en`' },
+  B24_WEBHOOK_URL: { kind: { type: 'url' }, secret: true, doc: 'incoming webhook `https://<portal>/rest/<user>/<secret>/` (webhook mode)' },
   B24_CLIENT_ID: { kind: { type: 'string' }, doc: 'local application client_id (application mode)' },
   B24_CLIENT_SECRET: { kind: { type: 'string' }, secret: true, doc: 'local application client_secret (application mode)' },
-  B24_PORTAL_URL: { kind: { type: 'url' }, doc: 'the one portal allowed to install the application (required in application mode); every install and event is checked against it' },
-  B24_OAUTH_URL: { kind: { type: 'url' }, default: 'https://oauth.bitrix.info/oauth/token/', doc: 'the Bitrix24 OAuth token endpoint (never taken from a request)' },
+  B24_PORTAL_URL: {
+    kind: { type: 'url' },
+    doc: 'the only portal allowed to install the application, e.g. `https://company.bitrix24.ru`; installs, events and REST calls go to it, never to an address a request names',
+  },
+  B24_OAUTH_URL: {
+    kind: { type: 'url' },
+    default: 'https://oauth.bitrix.info/oauth/token/',
+    doc: 'the Bitrix24 OAuth token endpoint (our `client_secret` goes there on a refresh; an on-premise Bitrix24 has its own)',
+  },
   FINESSE_LOCKOUT_THRESHOLD: {
     kind: { type: 'int', min: 0, max: 100 },
     default: '5',
-    doc: "failed sign-ins after which Finesse locks an account (0: Finesse's lockout is off); agent sessions stop forwarding an account's sign-ins two refusals before it",
+    doc: "failed sign-ins after which Finesse locks an account (as configured in Finesse; `0` = lockout off): agent sessions stop forwarding an account's sign-ins two refusals before it",
   },
   B24_UNPROCESSED_USER_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'Bitrix24 user who owns leads of unknown callers' },
-  B24_RATE_PER_SEC: { kind: { type: 'int', min: 1, max: 1000 }, default: '2', doc: 'leaky bucket drain rate of the portal plan' },
+  B24_RATE_PER_SEC: { kind: { type: 'int', min: 1, max: 1000 }, default: '2', doc: "the portal's REST rate (Enterprise plans: `5`; on-premise Bitrix24 without limits: raise it)" },
   B24_RATE_BURST: { kind: { type: 'int', min: 1, max: 100000 }, default: '50', doc: 'leaky bucket size of the portal plan' },
   B24_REQUEST_TIMEOUT_MS: { kind: { type: 'int', min: 100, max: 120000 }, default: '10000', doc: 'deadline of one HTTP request to Bitrix24' },
   B24_WRITE_SETTLE_MS: {
     kind: { type: 'int', min: 0, max: 3600000 },
     default: '60000',
-    doc: 'after a lead creation whose answer never came, how long to wait for Bitrix24 to finish it before looking for it (never sent twice meanwhile)',
+    doc: 'after a lead creation whose answer never came (timeout, cut connection, crash), how long to let Bitrix24 finish it before looking for it by its `ORIGIN_ID` and number; it is never sent again meanwhile',
   },
-  LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time' },
-  LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused' },
+  LOOKUP_DEADLINE_MS: { kind: { type: 'int', min: 100, max: 60000 }, default: '1500', doc: 'the lookup always answers within this time; set the UCCX step timeout above it' },
+  LOOKUP_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how long an answer for a number is reused (0 = no cache)' },
   PHONE_INDEX_SYNC_S: {
     kind: { type: 'int', min: 0, max: 604800 },
     default: '0',
@@ -80,24 +91,32 @@ export const CONFIG_KEYS = {
   UCCX_LOOKUP_TOKEN: {
     kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' },
     secret: true,
-    doc: 'token the UCCX script sends as `token` to /uccx/lookup (required unless HOST is a loopback address)',
+    doc: 'token the UCCX script sends as `token` to `/uccx/lookup` (≥ 8 characters); required unless `HOST` is a loopback address (then only this machine reaches the middleware)',
   },
-  FINESSE_ORIGINS: { kind: { type: 'list' }, default: '', doc: 'origins of the Finesse desktop allowed to call /api/* from the gadget (CORS)' },
+  FINESSE_ORIGINS: {
+    kind: { type: 'list' },
+    default: '',
+    doc: 'comma-separated origins of the Finesse desktop (e.g. `https://finesse1.example.com:8445`) whose gadget may call `/api/*` (CORS); others get no CORS headers',
+  },
   UCCX_ALLOWED_IPS: { kind: { type: 'list' }, doc: 'comma-separated client IPs allowed to call /uccx/lookup (empty: any)' },
   PHONE_COUNTRY_CODE: { kind: { type: 'string', pattern: /^[1-9]\d{0,2}$/, hint: '1 to 3 digits' }, default: '7', doc: 'country code added to national numbers' },
   PHONE_NATIONAL_LENGTH: { kind: { type: 'int', min: 4, max: 14 }, default: '10', doc: 'digits of a national number without trunk prefix' },
-  PHONE_TRUNK_PREFIX: { kind: { type: 'string', pattern: /^\d{0,2}$/, hint: '0 to 2 digits' }, default: '8', doc: 'national trunk prefix (8 in Russia, 0 in most of Europe)' },
-  PHONE_OUTSIDE_PREFIXES: { kind: { type: 'list' }, default: '', doc: 'outside-line prefixes UCCX may put before the number, e.g. `9`' },
+  PHONE_TRUNK_PREFIX: { kind: { type: 'string', pattern: /^\d{0,2}$/, hint: '0 to 2 digits' }, default: '8', doc: 'national trunk prefix (`8` in Russia, `0` in most of Europe, empty for none)' },
+  PHONE_OUTSIDE_PREFIXES: { kind: { type: 'list' }, default: '', doc: 'comma-separated outside-line prefixes CUCM may leave in front of the ANI, e.g. `9`' },
   CCDR_SQLITE_PATH: { kind: { type: 'string' }, doc: 'the UCCX call records as a SQLite file (db_cra stand-in; lab, demos, CCDR exports)' },
   CCDR_ODBC_CONNECTION: {
     kind: { type: 'string' },
     secret: true,
-    doc: 'ODBC connection string to UCCX db_cra (Informix), read-only user; in an HA pair the standby node (Cisco: report from the standby)',
+    doc: 'ODBC connection string to UCCX `db_cra` (Informix), read-only user such as `uccxhruser`; in an HA pair the standby node (Cisco: report from the standby)',
   },
-  CCDR_ODBC_CONNECTION_2: { kind: { type: 'string' }, secret: true, doc: "the other node's db_cra in a UCCX HA pair: used while the first cannot be reached (the first is tried again each minute)" },
-  CCDR_QUERY_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 300000 }, default: '15000', doc: 'longest a statistics query may run' },
+  CCDR_ODBC_CONNECTION_2: {
+    kind: { type: 'string' },
+    secret: true,
+    doc: "the other node's `db_cra` in a UCCX HA pair: statements move there while the first cannot be reached, and back once it answers (tried first again each minute)",
+  },
+  CCDR_QUERY_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 300000 }, default: '15000', doc: 'longest a statistics query (and an ODBC login) may take before 503' },
   PORTAL_TIMEZONE: { kind: { type: 'string' }, default: 'Europe/Moscow', doc: "the portal's IANA time zone: days and hours of the statistics" },
-  MISSED_CALLS_POLL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how often abandoned UCCX calls are read and logged in Bitrix24 as missed calls (0: off)' },
+  MISSED_CALLS_POLL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '60', doc: 'how often abandoned UCCX calls are logged in Bitrix24 as missed calls (`0`: off); needs call records' },
   MISSED_CALLS_SHORT_S: {
     kind: { type: 'int', min: 0, max: 3600 },
     default: '5',
@@ -111,21 +130,25 @@ export const CONFIG_KEYS = {
   STATS_ROLLUP_REFRESH_S: {
     kind: { type: 'int', min: 0, max: 86400 },
     default: '300',
-    doc: 'how often settled days of the call records are summed into the statistics rollup beside the store (0: off, every report reads the call records)',
+    doc: 'how often settled days of the call records are summed into the statistics rollup (`DATA_DIR/stats-rollup.sqlite`); `0`: off, every report reads the call records',
   },
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
-  STATS_API_TOKEN: { kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' }, secret: true, doc: 'bearer token of /api/stats/* (wallboards)' },
+  STATS_API_TOKEN: {
+    kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' },
+    secret: true,
+    doc: 'bearer token of `/api/stats/*` (≥ 8 characters); unset = statistics API off',
+  },
   PUBLIC_URL: { kind: { type: 'url' }, doc: "address at which Bitrix24 reaches the middleware (its event handler); default: the middleware's own listening address (never a request's Host)" },
   B24_LINE_NUMBER: {
     kind: { type: 'string', pattern: /^[\w.-]{1,50}$/, hint: '1 to 50 letters, digits, dots or dashes' },
     default: 'finesse',
     doc: 'number of the external line the application adds in Bitrix24 (choose it as the default for outgoing calls)',
   },
-  B24_SHOW_CALL_CARD: { kind: { type: 'bool' }, default: 'false', doc: "show Bitrix24's own call card to the agent during inbound calls" },
+  B24_SHOW_CALL_CARD: { kind: { type: 'bool' }, default: 'false', doc: "also pop Bitrix24's own call card in the agent's Bitrix24 tab during inbound calls" },
   FINESSE_URL: {
     kind: { type: 'urls', max: 2 },
-    doc: "Finesse REST base of each node, comma-separated (side A, side B), e.g. https://finesse1.example.com:8445: the middleware checks an agent's sign-in on the side that is IN_SERVICE when the gadget opens its session (click-to-dial, call logging)",
+    doc: "Finesse REST base of each node, comma-separated (side A, side B of a UCCX HA pair), e.g. `https://finesse1.example.com:8445,https://finesse2.example.com:8445`: checks an agent's sign-in when his gadget opens its session, on the side that is IN_SERVICE; unset = click-to-dial and call logging off",
   },
   AGENT_EXTENSIONS: { kind: { type: 'list' }, default: '', doc: "Bitrix24 user → Finesse extension overrides, e.g. `5:1021,6:1022` (else the user's internal number UF_PHONE_INNER)" },
   DIAL_OUTSIDE_PREFIX: { kind: { type: 'string', pattern: /^[0-9*#]{0,4}$/, hint: '0 to 4 digits' }, default: '', doc: 'outside-line prefix dialled before external numbers, e.g. `9`' },
@@ -140,11 +163,15 @@ export const CONFIG_KEYS = {
     doc: 'UCCX dials only from NOT_READY: `switch` the agent to NOT_READY first, or `refuse` the click with a message',
   },
   DIAL_NOT_READY_REASON_ID: { kind: { type: 'int', min: 1, max: 2147483647 }, doc: 'reason code id used when switching an agent to NOT_READY to dial (when reason codes are mandatory)' },
-  DIAL_RESULT_TIMEOUT_MS: { kind: { type: 'int', min: 1000, max: 60000 }, default: '8000', doc: "how long a click waits for the agent's gadget to report the MAKE_CALL outcome" },
+  DIAL_RESULT_TIMEOUT_MS: {
+    kind: { type: 'int', min: 1000, max: 60000 },
+    default: '8000',
+    doc: "how long a click waits for the agent's gadget to report the MAKE_CALL outcome before it fails visibly",
+  },
   CLICK_PROOF_WINDOW_S: {
     kind: { type: 'int', min: 5, max: 300 },
     default: '30',
-    doc: "how long a click is held while Bitrix24 is too busy to confirm it (user.current on the click's token); then it fails visibly",
+    doc: 'how long a click is held while Bitrix24 is too busy (or failing) to confirm it with `user.current`; then it is finished `503` with the reason and the user told (5–300)',
   },
   CALL_FINISH_SETTLE_MS: {
     kind: { type: 'int', min: 0, max: 60000 },
@@ -258,7 +285,7 @@ function unknownKeys(src: Source): ConfigError[] {
     .sort()
     .map((k) => {
       const near = Object.keys(CONFIG_KEYS).sort((a, b) => distance(k, a) - distance(k, b))[0]!;
-      return new ConfigError(k, `a known key (README "Configuration")${distance(k, near) <= 3 ? ` — did you mean ${near}?` : ''}`);
+      return new ConfigError(k, `a known key (docs/configuration.md "Configuration")${distance(k, near) <= 3 ? ` — did you mean ${near}?` : ''}`);
     });
 }
 
@@ -279,7 +306,7 @@ export function loadSource(env: Source = process.env): Source {
   }
   const merged: Source = {};
   for (const [k, v] of Object.entries(parsed)) {
-    if (!(k in CONFIG_KEYS)) throw new ConfigError(k, `a known key (see README), in ${file}`);
+    if (!(k in CONFIG_KEYS)) throw new ConfigError(k, `a known key (docs/configuration.md), in ${file}`);
     merged[k] = String(v);
   }
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
@@ -395,7 +422,7 @@ function combine(src: Source, bad: (e: ConfigError) => void): Config {
       const portalUrl = str('B24_PORTAL_URL');
       if (!clientId) bad(new ConfigError('B24_CLIENT_ID', 'the application client_id (B24_CLIENT_SECRET is set)'));
       if (!clientSecret) bad(new ConfigError('B24_CLIENT_SECRET', 'the application client_secret (B24_CLIENT_ID is set)'));
-      if (!portalUrl) bad(new ConfigError('B24_PORTAL_URL', "the portal's address, e.g. https://company.bitrix24.ru: application mode installs only there (README Security)"));
+      if (!portalUrl) bad(new ConfigError('B24_PORTAL_URL', "the portal's address, e.g. https://company.bitrix24.ru: application mode installs only there (docs/security.md)"));
       if (!clientId || !clientSecret || !portalUrl) return unusable;
       return { mode: 'app', clientId, clientSecret, portalUrl: new URL(portalUrl).origin, oauthUrl: get<string>('B24_OAUTH_URL') };
     }

@@ -38,7 +38,7 @@ export function bitrix24Check(core: Core): () => Promise<Check> {
   return async () => {
     const mode = core.credentials.mode;
     if (core.credentials instanceof AppCredentials && !core.credentials.installation()) {
-      return { ok: false, mode, reason: 'the Bitrix24 application is not installed: install it from the portal (README)' };
+      return { ok: false, mode, reason: 'the Bitrix24 application is not installed: install it from the portal (docs/install.md)' };
     }
     const portal = core.portalState.condition;
     if (portal.state !== 'ok') {

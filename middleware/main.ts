@@ -8,7 +8,7 @@ export async function runMiddleware(): Promise<Connector> {
     connector = new Connector(parseConfig(loadSource()));
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\nSee README "Configuration".\n`);
+      process.stderr.write(`${err.message}\nSee docs/configuration.md "Configuration".\n`);
       process.exit(2);
     }
     throw err;

@@ -11,7 +11,7 @@ import { Poller } from './poller';
 const STORE_RETRY_MS = 2_000;
 /** How often the store's reachability and the outbox gauges are read (every node reports the shared store's truth). */
 const STORE_WATCH_MS = 5_000;
-/** How long finished work and its dedupe marks are kept (README Operations). */
+/** How long finished work and its dedupe marks are kept (docs/operations.md). */
 const PRUNE_AFTER_MS = 7 * 86_400_000;
 /** The portal's users' internal numbers are read again this often (a new agent's extension is guarded sooner by his session). */
 const INTERNAL_NUMBERS_EVERY_MS = 3_600_000;

@@ -1,5 +1,5 @@
 /**
- * What the gadget and the middleware say to each other (README "Click-to-dial and call logging"): the routes of the
+ * What the gadget and the middleware say to each other (docs/click-to-dial.md "Click-to-dial and call logging"): the routes of the
  * agent session and of the gadget's lookup, and the messages on them — one definition both sides import. No browser
  * and no server code here: the middleware never imports the gadget's folder, the gadget never the middleware's.
  */
@@ -25,7 +25,7 @@ export const agentPath = (route: keyof typeof AGENT_ROUTES) => AGENT_API_PREFIX 
 /** The JSON twin of the UCCX lookup, for the gadget (signed-in agents only). */
 export const LOOKUP_JSON_PATH = '/api/lookup';
 
-/** What LOOKUP_JSON_PATH answers (README "The UCCX contract": the same fields as the XML, `entityId` a number). */
+/** What LOOKUP_JSON_PATH answers (docs/uccx.md "The UCCX contract": the same fields as the XML, `entityId` a number). */
 export interface LookupJson {
   route: 'agent' | 'queue';
   extension: string;

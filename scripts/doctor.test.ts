@@ -19,7 +19,7 @@ describe('npm run doctor', () => {
     expect(r.code).toBe(2);
     expect(r.out).toContain('FAIL  configuration:');
     expect(r.out).toContain('configuration PORT: expected a whole number from 0 to 65535, got "eighty"');
-    expect(r.out).toContain('configuration B24_UNPROCESED_USER_ID: expected a known key (README "Configuration") — did you mean B24_UNPROCESSED_USER_ID?');
+    expect(r.out).toContain('configuration B24_UNPROCESED_USER_ID: expected a known key (docs/configuration.md "Configuration") — did you mean B24_UNPROCESSED_USER_ID?');
     expect(r.out).not.toContain('s3cretsecret');
   });
 

@@ -116,7 +116,18 @@ export async function buildPackage(outDir = join(ROOT, 'dist')): Promise<string>
     const app = join(stage, 'opt', NAME);
     await buildGadget(join(app, 'dist/gadget'));
     cpSync(join(ROOT, 'dist/app'), join(app, 'dist/app'), { recursive: true });
-    for (const f of ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'CONTRIBUTING.md', 'docs', 'layouts/finesse-layout.xml', 'scripts/uccx-script-guide.md', 'deploy/haproxy.cfg']) {
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'README.md',
+      'LICENSE',
+      'CONTRIBUTING.md',
+      'CHANGELOG.md',
+      'docs',
+      'layouts/finesse-layout.xml',
+      'scripts/uccx-script-guide.md',
+      'deploy/haproxy.cfg',
+    ]) {
       mkdirSync(dirname(join(app, f)), { recursive: true });
       cpSync(join(ROOT, f), join(app, f), { recursive: true });
     }

@@ -128,7 +128,7 @@ describe('/api/agent and /bitrix/events', () => {
     for (let i = 0; i < 1000; i += 50) statuses.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => attempt(i + j)))));
     const seconds = (Date.now() - t0) / 1000;
     const forwarded = stack.finesse!.userReads - before;
-    // README Security: at most 30 at once and 2 a second after that for accounts not signed in here lately.
+    // docs/security.md: at most 30 at once and 2 a second after that for accounts not signed in here lately.
     expect(forwarded).toBeLessThanOrEqual(30 + 2 * seconds + 1);
     expect(statuses.filter((s) => s === 429).length).toBe(1000 - forwarded);
     const again = new AgentClient(stack.url, '1001', 'lab');

@@ -13,7 +13,7 @@ import { uccxLookup } from '../../testing/lookup-client';
 import { freePort } from '../../testing/process-group';
 
 /**
- * Two middleware processes on one PostgreSQL, behind the README's HAProxy configuration (deploy/haproxy.cfg), against
+ * Two middleware processes on one PostgreSQL, behind the documented HAProxy configuration (deploy/haproxy.cfg), against
  * the Bitrix24 and Finesse emulators: what one node takes, the pair does once — also when one node is killed -9 in
  * the middle of a burst.
  */

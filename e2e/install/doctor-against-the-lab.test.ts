@@ -5,6 +5,7 @@ import { startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { seedConfig } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
 import { runDoctor, type DoctorLine } from '../../middleware/doctor/doctor';
+import { AppCredentials } from '../../middleware/bitrix24/credentials';
 
 /** `npm run doctor` against the lab's systems: all ok, then each system switched into a failure is named with what to do. */
 describe('doctor', () => {
@@ -28,6 +29,7 @@ describe('doctor', () => {
     expect(by(lines)).toEqual({
       'store: the store opens': 'ok',
       'bitrix24: the application is installed': 'ok',
+      'bitrix24: Bitrix24 gave the application token (ONAPPINSTALL reached us)': 'ok',
       'bitrix24: the portal answers': 'ok',
       "bitrix24: this server's clock against the portal's": 'ok',
       'bitrix24: the application may call what it needs': 'ok',
@@ -61,12 +63,30 @@ describe('doctor', () => {
     }
   });
 
+  it("an install whose ONAPPINSTALL never reached us (PUBLIC_URL out of the portal's reach) is named, with what to do", async () => {
+    const creds = stack.connector.credentials as AppCredentials;
+    const inst = creds.installation()!;
+    await creds.save({ ...inst, applicationToken: '' });
+    try {
+      const got = by(await runDoctor(stack.connector, 'en'));
+      expect(got['bitrix24: Bitrix24 gave the application token (ONAPPINSTALL reached us)']).toMatch(
+        /^fail not yet: every event is refused until it comes → .*PUBLIC_URL is reachable from the portal/,
+      );
+    } finally {
+      await creds.save(inst);
+    }
+  });
+
   it('a deleted portal is said as such, and nothing more is asked of it', async () => {
     stack.emulator.switches.portal = 'deleted';
     try {
       const got = by(await runDoctor(stack.connector, 'en'));
       expect(got['bitrix24: the portal answers']).toMatch(/^fail .*PORTAL_DELETED.* → check B24_PORTAL_URL/);
-      expect(Object.keys(got).filter((k) => k.startsWith('bitrix24:'))).toEqual(['bitrix24: the application is installed', 'bitrix24: the portal answers']);
+      expect(Object.keys(got).filter((k) => k.startsWith('bitrix24:'))).toEqual([
+        'bitrix24: the application is installed',
+        'bitrix24: Bitrix24 gave the application token (ONAPPINSTALL reached us)',
+        'bitrix24: the portal answers',
+      ]);
     } finally {
       stack.emulator.switches.portal = 'ok';
     }

@@ -3,7 +3,7 @@ import type { DialCommand } from './dialer';
 import { agentPath } from '../../protocol/agent-api';
 
 /**
- * The gadget's session with the middleware (README "Click-to-dial"): opened once with the agent's Finesse
+ * The gadget's session with the middleware (docs/click-to-dial.md "Click-to-dial"): opened once with the agent's Finesse
  * authorization (the middleware checks it with Finesse and keeps nothing), then a signed token. Dial commands arrive
  * as server-sent events, read with fetch so the token travels in a header, not the URL; heartbeats every 15 s, a
  * silent stream is dropped after 45 s, and every loss reconnects with backoff. Call reports are queued and retried

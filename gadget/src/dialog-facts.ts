@@ -33,7 +33,7 @@ export function agentLeg(d: Dialog, agentExtension: string): Participant | undef
 /**
  * Could this be a customer's telephone number? Digits (a leading + allowed) after the usual separators, longer
  * than any internal number of the contact center: agent extensions, route points, CTI and dialer ports are short
- * directory numbers (README: INTERNAL_MAX_DIGITS of the gadget), a login id or a chat name is not digits at all.
+ * directory numbers (docs/gadget.md: INTERNAL_MAX_DIGITS of the gadget), a login id or a chat name is not digits at all.
  */
 export function looksLikeCustomerNumber(value: string, internalMaxDigits: number): boolean {
   const v = value.trim().replace(/[\s().-]/g, '');

@@ -4,7 +4,7 @@ import { DEFAULT_INTERNAL_MAX_DIGITS } from './dialog-facts';
 import { NamedError } from '../../protocol/named-error';
 
 /**
- * Gadget parameters come from the query string of the gadget URL in the desktop layout (README "Gadget
+ * Gadget parameters come from the query string of the gadget URL in the desktop layout (docs/gadget.md "Gadget
  * parameters"). Inside the desktop the iframe's own URL carries the gadget URL in `url=`; both are read, the gadget
  * URL winning.
  */

@@ -4,7 +4,7 @@ import type { LookupJson } from '../../protocol/agent-api';
 
 /**
  * Where a pop goes, decided from the dialog alone when the UCCX script left the CRM record in a call variable
- * (`TYPE:ID`, README "The UCCX contract"), else after asking the middleware by the caller's number. Pure.
+ * (`TYPE:ID`, docs/uccx.md "The UCCX contract"), else after asking the middleware by the caller's number. Pure.
  */
 export interface PopConfig {
   /** Bitrix24 portal base URL, e.g. https://company.bitrix24.ru */

@@ -10,7 +10,7 @@ import { probeSystemInfo, SideFailover, type FinesseSide } from './side-failover
 
 /**
  * Entry point of standalone.html: the gadget outside the Finesse desktop (a second monitor, a CRM tab), with its
- * own XMPP session. Configured by URL parameters (README "Standalone page").
+ * own XMPP session. Configured by URL parameters (docs/gadget.md "Standalone page").
  */
 export function startStandalone(container: HTMLElement | null = document.getElementById('fb24-app')): GadgetApp | null {
   if (!container) throw new Error('fb24: no #fb24-app element');

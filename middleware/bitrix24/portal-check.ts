@@ -6,7 +6,7 @@ import type { PortalState } from './portal-state';
  * Asks the configured portal itself (B24_PORTAL_URL, never an address from a request) about a token someone
  * presented: whose it is, whether that user is an administrator, which application it was issued to. Bitrix24 puts
  * the application token and member id into every user's application frame, so only the portal's own answer about
- * an access token proves that an install or an event comes from it (README Security).
+ * an access token proves that an install or an event comes from it (docs/security.md).
  *
  * "Not now" is not "no": a portal that is busy (503 QUERY_LIMIT_EXCEEDED), failing (5xx) or out of reach has said
  * nothing about the token, and its caller holds the click and asks again; only the portal's own refusal of the

@@ -57,6 +57,10 @@ export async function runDoctor(core: Core, lang: DoctorLang = core.config.uiLan
       'bitrix24',
       installed ? { check: t.installed, status: 'ok', detail: core.credentials.installation()!.domain, fix: '' } : { check: t.installed, status: 'fail', detail: t.notInstalled, fix: t.installFix },
     );
+    if (installed) {
+      const known = Boolean(core.credentials.installation()!.applicationToken);
+      add('bitrix24', known ? { check: t.appToken, status: 'ok', detail: '', fix: '' } : { check: t.appToken, status: 'fail', detail: t.noAppToken, fix: t.appTokenFix });
+    }
   }
   let reachable = false;
   if (installed) {

@@ -3,7 +3,7 @@ export type { CrmEntityType, CrmMatch, CrmUser };
 
 /**
  * Which CRM record owns a caller, and where the call goes. Pure: the adapter hands us matches and users in our
- * own shapes. The rule, in order (README "Which record wins"):
+ * own shapes. The rule, in order (docs/uccx.md "Which record wins"):
  *   1. contact, then lead, then company (Bitrix24's own searchCrmEntities order);
  *   2. a record whose responsible user can take the call (active, with an extension);
  *   3. the most recently created record (highest id).

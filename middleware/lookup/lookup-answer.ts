@@ -4,7 +4,7 @@ import type { CrmEntityType } from './caller-match';
 
 /**
  * The answer to "who owns this caller", in the flat shape the UCCX script reads with one XPath per field
- * (README "The UCCX contract"). Pure rendering.
+ * (docs/uccx.md "The UCCX contract"). Pure rendering.
  */
 export type LookupStatus = 'found' | 'created' | 'pending' | 'degraded' | 'internal';
 

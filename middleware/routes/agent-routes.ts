@@ -98,7 +98,7 @@ export function agentRoutes(o: AgentRouteOptions): Router {
     ctx.req.socket.setNoDelay(true);
     ctx.respond = false;
     const res = ctx.res;
-    // X-Accel-Buffering: nginx (the README's reverse proxy) must pass events through at once, not buffer them.
+    // X-Accel-Buffering: nginx (docs/install.md's reverse proxy) must pass events through at once, not buffer them.
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no', ...corsHeaders(ctx) });
     const write = (text: string) => {
       if (!res.writableEnded) res.write(text);

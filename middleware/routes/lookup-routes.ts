@@ -24,7 +24,7 @@ function param(ctx: Context, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** /api/lookup: the gadget's own agent session (README Security): no shared secret sits in desktop layouts. */
+/** /api/lookup: the gadget's own agent session (docs/security.md): no shared secret sits in desktop layouts. */
 function checkAgent(ctx: Context, opts: LookupRouteOptions): void {
   const given = bearerToken(ctx);
   if (!given || !opts.isAgentSession(given)) throw new HttpError(401, "lookup: an agent session's token is required (POST /api/agent/session)");

@@ -12,7 +12,7 @@ export function haproxyBinary(): string {
   return p;
 }
 
-/** The README's HAProxy configuration (deploy/haproxy.cfg) with these addresses in its `bind` and `server` lines. */
+/** The documented HAProxy configuration (deploy/haproxy.cfg) with these addresses in its `bind` and `server` lines. */
 export function haproxyConfig(listen: string, nodes: string[]): string {
   const text = readFileSync(TEMPLATE, 'utf8');
   const servers = nodes.map((n, i) => `    server node${i + 1} ${n} check`).join('\n');
@@ -23,7 +23,7 @@ export function haproxyConfig(listen: string, nodes: string[]): string {
 
 /**
  * A throwaway HAProxy (Debian's) in front of the lab's or a test's middleware nodes, running the configuration the
- * README gives an integrator. Missing HAProxy is an error, not a skip: `npm test` installs it.
+ * docs/high-availability.md gives an integrator. Missing HAProxy is an error, not a skip: `npm test` installs it.
  */
 export class HaproxyServer {
   readonly dir = mkdtempSync(join(tmpdir(), 'haproxy-'));
