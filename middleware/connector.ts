@@ -1,3 +1,5 @@
+import { buildInfo } from './build-info';
+import { SCHEMA_VERSION } from './store-migrations';
 import type Koa from 'koa';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -124,13 +126,19 @@ export class Connector extends Core {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
-    await this.upkeep.start();
+    try {
+      await this.upkeep.start();
+    } catch (err) {
+      await new Promise<void>((r) => this.server!.close(() => r()));
+      this.server = null;
+      throw err;
+    }
     this.outbox.start();
     this.missedCalls?.start();
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
     this.keeper?.start();
     const address = this.server.address() as AddressInfo;
-    this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode }, 'middleware listening');
+    this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode, ...buildInfo(), schema: SCHEMA_VERSION }, 'middleware listening');
     return address;
   }
 

@@ -1,5 +1,9 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Connector } from './connector';
 import { ConfigError, loadSource, parseConfig } from './config';
+import { PID_FILE } from './store-backup';
+import { StoreTooNewError } from './store-migrations';
 
 /** `npm run middleware`: the middleware alone, configured from the environment (production mode, no lab). */
 export async function runMiddleware(): Promise<Connector> {
@@ -13,14 +17,30 @@ export async function runMiddleware(): Promise<Connector> {
     }
     throw err;
   }
-  await connector.listen();
+  try {
+    await connector.listen();
+  } catch (err) {
+    if (err instanceof StoreTooNewError) {
+      // Like a configuration error: exit 2, which the service unit does not restart.
+      process.stderr.write(`${err.message}\n`);
+      await connector.stop(0).catch(() => undefined);
+      process.exit(2);
+    }
+    throw err;
+  }
+  // Who runs on DATA_DIR, for `restore` (which refuses while a middleware runs on it).
+  const pidFile = join(connector.config.dataDir, PID_FILE);
+  writeFileSync(pidFile, `${process.pid}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     connector.log.info({ signal }, 'shutting down');
     connector.stop().then(
-      () => process.exit(0),
+      () => {
+        rmSync(pidFile, { force: true });
+        process.exit(0);
+      },
       () => process.exit(1),
     );
   };

@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClientObserver } from './bitrix24/rest-client';
 import type { LookupAnswer } from './lookup/lookup-answer';
+import { buildInfo } from './build-info';
+import { SCHEMA_VERSION } from './store-migrations';
 
 /** Prometheus metrics of one connector instance (own registry, so tests can run several). */
 export class Metrics {
@@ -25,6 +27,8 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  /** What runs, for dashboards and alerts on a version (value always 1; the labels carry it). */
+  readonly buildInfo = new Gauge({ name: 'build_info', help: 'The running version and commit (always 1)', labelNames: ['version', 'commit', 'schema'] as const, registers: [this.registry] });
   readonly storeUp = new Gauge({ name: 'store_up', help: '1 when the store (SQLite, or the shared PostgreSQL) answers', registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: 'outbox_depth', help: 'Outbox items waiting for delivery', registers: [this.registry] });
   readonly outboxOldest = new Gauge({
@@ -121,6 +125,8 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    const build = buildInfo();
+    this.buildInfo.set({ version: build.version, commit: build.commit, schema: String(SCHEMA_VERSION) }, 1);
   }
 
   /** The administrator-fixable refusals open on this node (bitrix24/admin-notices.ts). */

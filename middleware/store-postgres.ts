@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { NamedQueue, StoreUnavailableError, type SqlDb } from './store';
+import { MIGRATIONS_TABLE, pendingMigrations, StoreTooNewError } from './store-migrations';
 
 /** The channel the nodes talk on (LISTEN/NOTIFY). */
 const CHANNEL = 'fb24_nodes';
@@ -8,31 +9,6 @@ const CONNECT_TIMEOUT_MS = 2000;
 const STATEMENT_TIMEOUT_MS = 5000;
 /** A lost LISTEN connection is opened again this soon. */
 const RELISTEN_MS = 1000;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS kv (
-  -- "C": bytewise order, so a key prefix is a range of the primary key, as in SQLite.
-  key TEXT COLLATE "C" PRIMARY KEY,
-  value TEXT NOT NULL,
-  updated_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-  id BIGSERIAL PRIMARY KEY,
-  key TEXT NOT NULL UNIQUE,
-  kind TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at BIGINT NOT NULL,
-  last_error TEXT,
-  result TEXT,
-  created_at BIGINT NOT NULL,
-  done_at BIGINT,
-  lease_until BIGINT,
-  lease_owner TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);
-`;
 
 /** SQLSTATE classes that mean "not now" rather than "wrong": connection, resources, operator, lock timeouts. */
 const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58']);
@@ -111,7 +87,27 @@ export class PostgresDb implements SqlDb {
   async migrate(): Promise<void> {
     // Two nodes starting at once: one creates, the other waits for it (CREATE … IF NOT EXISTS races otherwise).
     if (this.migrated) return;
-    await this.exclusive('schema', () => this.guard(() => this.pool.query(SCHEMA)));
+    await this.exclusive('schema', () =>
+      this.guard(async () => {
+        // One transaction: a node killed halfway leaves the store as it was, and the next start does it all.
+        const client = await this.pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(MIGRATIONS_TABLE);
+          const { rows } = await client.query<{ v: number }>('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
+          for (const m of pendingMigrations(Number(rows[0]!.v))) {
+            if (m.postgres.trim()) await client.query(m.postgres);
+            await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+          }
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
+        }
+      }),
+    );
     this.migrated = true;
     this.listen();
   }
@@ -224,6 +220,7 @@ export class PostgresDb implements SqlDb {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof StoreTooNewError) throw err; // not "unavailable": no retry makes this store older
       if (unavailable(err)) throw new StoreUnavailableError(`PostgreSQL is unavailable: ${(err as Error).message}`, err);
       throw err;
     }

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NamedQueue, Store, StoreUnavailableError, type SqlDb } from './store';
+import { MIGRATIONS_TABLE, pendingMigrations } from './store-migrations';
 
 /** The longest the event loop may wait for a lock another process holds on the store. */
 export const BUSY_TIMEOUT_MS = 25;
@@ -28,35 +29,29 @@ export class SqliteDb implements SqlDb {
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   }
 
+  /** Applies the migrations this store lacks (store-migrations.ts) in one write transaction: BEGIN IMMEDIATE takes the file's lock. */
   async migrate(): Promise<void> {
-    this.guard(() => {
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS kv (
-          key TEXT PRIMARY KEY,
-          value TEXT NOT NULL,
-          updated_at INTEGER NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS outbox (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          key TEXT NOT NULL UNIQUE,
-          kind TEXT NOT NULL,
-          payload TEXT NOT NULL,
-          state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-          attempts INTEGER NOT NULL DEFAULT 0,
-          next_at INTEGER NOT NULL,
-          last_error TEXT,
-          result TEXT,
-          created_at INTEGER NOT NULL,
-          done_at INTEGER
-        );
-        CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);
-      `);
-      // Leases came with PostgreSQL (outbox.ts); a store from an earlier version gets the columns.
-      const cols = new Set((this.db.prepare('PRAGMA table_info(outbox)').all() as Array<{ name: string }>).map((c) => c.name));
-      if (!cols.has('lease_until')) this.db.exec('ALTER TABLE outbox ADD COLUMN lease_until INTEGER; ALTER TABLE outbox ADD COLUMN lease_owner TEXT;');
-      // The phone index moved to its own file (phone-index.sqlite): its old tables here are dead weight.
-      this.db.exec('DROP TABLE IF EXISTS phone_index; DROP TABLE IF EXISTS phone_index_record; DROP TABLE IF EXISTS phone_index_user;');
-      this.db.prepare(`DELETE FROM kv WHERE key = 'phoneIndex.state'`).run();
+    this.guard(() =>
+      this.db
+        .transaction(() => {
+          this.db.exec(MIGRATIONS_TABLE);
+          const applied = Number((this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v);
+          const has = { column: (table: string, column: string) => (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column) };
+          for (const m of pendingMigrations(applied)) {
+            const sql = typeof m.sqlite === 'string' ? m.sqlite : m.sqlite(has);
+            if (sql.trim()) this.db.exec(sql);
+            this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+          }
+        })
+        .immediate(),
+    );
+  }
+
+  /** The schema version the store is at (0 before any migration was recorded). */
+  async schemaVersion(): Promise<number> {
+    return this.guard(() => {
+      const has = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+      return has ? Number((this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v) : 0;
     });
   }
 

@@ -1,3 +1,4 @@
+import { StoreTooNewError } from './store-migrations';
 import { NotInstalledError } from './bitrix24/errors';
 import { PROBE_EVERY_MS } from './bitrix24/portal-state';
 import { CALL_MARK_PREFIXES } from './calls/call-log';
@@ -68,6 +69,8 @@ export class Upkeep {
    */
   open(): Promise<void> {
     this.opened ??= this.openOnce().catch((err: unknown) => {
+      // A store a newer version wrote is not "out of reach": no retry helps, and serving on it could lose work.
+      if (err instanceof StoreTooNewError) throw err;
       this.core.log.error({ err, store: this.core.store.db.describe() }, 'the store cannot be opened; the node answers lookups to the queue until it can');
       this.openTimer = setTimeout(() => {
         this.opened = null;

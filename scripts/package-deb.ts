@@ -19,6 +19,15 @@ const ROOT = join(__dirname, '..');
 
 const sh = (cmd: string, args: string[], cwd = ROOT) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+/** The commit being packaged; a tree without git (a source archive) says so. */
+function gitHead(): string {
+  try {
+    return sh('git', ['rev-parse', '--short=12', 'HEAD']).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 const CONTROL = (version: string, arch: string, installedKb: number) => `Package: ${NAME}
 Version: ${version}
 Architecture: ${arch}
@@ -77,12 +86,12 @@ exit 0
 
 /** The commands, with the service's configuration (as root or as the service's group). */
 const COMMAND = `#!/bin/sh
-# ${NAME} <doctor|backfill|index-sync|ccdr-check> [arguments]: a command with the service's own configuration.
+# ${NAME} <doctor|backfill|index-sync|ccdr-check|backup|restore> [arguments]: a command with the service's own configuration.
 set -e
 case "$1" in
-  doctor|index-sync|ccdr-check) script="$1" ;;
+  doctor|index-sync|ccdr-check|backup|restore) script="$1" ;;
   backfill) script=backfill-missed-calls ;;
-  *) echo "usage: ${NAME} doctor|backfill|index-sync|ccdr-check [arguments]" >&2; exit 2 ;;
+  *) echo "usage: ${NAME} doctor|backfill|index-sync|ccdr-check|backup|restore [arguments]" >&2; exit 2 ;;
 esac
 shift
 set -a
@@ -91,6 +100,9 @@ set +a
 DATA_DIR=\${DATA_DIR:-/var/lib/${NAME}}
 export DATA_DIR
 cd /opt/${NAME}
+# As root, run as the service's user: what a command writes into DATA_DIR (a restore, the phone index) stays the
+# service's own.
+if [ "$(id -u)" = 0 ]; then exec runuser -u ${NAME} -- /usr/bin/node /opt/${NAME}/dist/app/scripts/$script.js "$@"; fi
 exec /usr/bin/node /opt/${NAME}/dist/app/scripts/$script.js "$@"
 `;
 
@@ -131,6 +143,8 @@ export async function buildPackage(outDir = join(ROOT, 'dist')): Promise<string>
       mkdirSync(dirname(join(app, f)), { recursive: true });
       cpSync(join(ROOT, f), join(app, f), { recursive: true });
     }
+    // What /metrics build_info and the logs say is running (no git at the customer's).
+    writeFileSync(join(app, 'build-info.json'), `${JSON.stringify({ version: pkg.version, commit: gitHead() })}\n`);
     for (const m of productionModules()) cpSync(m, join(app, relative(ROOT, m)), { recursive: true, dereference: true });
     mkdirSync(join(stage, 'etc', NAME), { recursive: true });
     // The package's own place for data (the service unit sets it too; written here so the commands agree).

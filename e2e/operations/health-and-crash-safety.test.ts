@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB_UCCX_TOKEN, startStack } from '../../scripts/lab/lab-stack';
 import { logSink } from '../../testing/log-sink';
@@ -19,8 +20,15 @@ describe('operations', () => {
       expect(await (await fetch(`${stack.url}/healthz`)).json()).toEqual({ ok: true });
       const ready = await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${token}` } });
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ ready: true, checks: { store: { ok: true }, bitrix24: { ok: true, mode: 'webhook' }, outbox: { ok: true, depth: 0 } } });
+      const version = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')).version as string;
+      expect(await ready.json()).toMatchObject({
+        ready: true,
+        version: { version, commit: expect.stringMatching(/^[0-9a-f]{12}$/) },
+        checks: { store: { ok: true }, bitrix24: { ok: true, mode: 'webhook' }, outbox: { ok: true, depth: 0 } },
+      });
       const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+      // What runs, for dashboards: the package's version, the checkout's commit, the store's schema.
+      expect(metrics).toMatch(new RegExp(`^build_info\\{version="${version.replace(/\./g, '\\.')}",commit="[0-9a-f]{12}",schema="\\d+"\\} 1$`, 'm'));
       expect(metrics).toMatch(/lookup_duration_seconds_bucket\{le="0.005",status="found",cached="false"\} \d/);
       expect(metrics).toMatch(/bitrix24_calls_total\{method="crm.duplicate.findbycomm",outcome="ok"\} [1-9]/);
       expect(metrics).toMatch(/outbox_depth 0/);

@@ -1,3 +1,4 @@
+import { buildInfo } from '../build-info';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Metrics } from '../metrics';
@@ -44,7 +45,7 @@ export function healthRoutes(checks: Checks, metrics: Metrics, isOperator: (ctx:
     const { ready, checks: results } = await last.result;
     ctx.status = ready ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = isOperator(ctx) ? { ready, checks: results } : { ready };
+    ctx.body = isOperator(ctx) ? { ready, version: buildInfo(), checks: results } : { ready };
   });
   router.get('/readyz/node', async (ctx) => {
     let check: Check;
