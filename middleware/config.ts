@@ -87,6 +87,16 @@ export const CONFIG_KEYS = {
     default: 'handler',
     doc: 'how CRM changes reach the phone index (application mode): `handler` — Bitrix24 posts them to PUBLIC_URL; `offline` — Bitrix24 queues them and the middleware reads the queue every 10 s (event.offline.get), for a middleware Bitrix24 cannot reach',
   },
+  TRACE_KEEP_DAYS: {
+    kind: { type: 'int', min: 0, max: 90 },
+    default: '7',
+    doc: 'how many days the steps of each call (lookup, pop, report, register, finish, missed call, click) are kept in the store for `trace` and the trace page; 0 keeps none (the log lines stay)',
+  },
+  LOG_NUMBERS: {
+    kind: { type: 'enum', values: ['masked', 'full'] },
+    default: 'masked',
+    doc: "callers' numbers in the log lines of each call: `masked` (+7912***89) or `full`; the store keeps them whole for `trace`",
+  },
   USER_CACHE_TTL_S: { kind: { type: 'int', min: 0, max: 86400 }, default: '300', doc: 'how long a Bitrix24 user (active, extension) is cached' },
   UCCX_LOOKUP_TOKEN: {
     kind: { type: 'string', pattern: /^\S{8,}$/, hint: 'at least 8 characters, no spaces' },
@@ -201,6 +211,7 @@ export interface Config {
   writeSettleMs: number;
   lookupDeadlineMs: number;
   lookupCacheTtlMs: number;
+  trace: { keepMs: number; numbers: 'masked' | 'full' };
   userCacheTtlMs: number;
   uccxToken: string | null;
   uccxAllowedIps: string[];
@@ -502,6 +513,7 @@ function combine(src: Source, bad: (e: ConfigError) => void): Config {
     writeSettleMs: get('B24_WRITE_SETTLE_MS'),
     lookupDeadlineMs: get('LOOKUP_DEADLINE_MS'),
     lookupCacheTtlMs: get<number>('LOOKUP_CACHE_TTL_S') * 1000,
+    trace: { keepMs: get<number>('TRACE_KEEP_DAYS') * 86_400_000, numbers: get<'masked' | 'full'>('LOG_NUMBERS') },
     userCacheTtlMs: get<number>('USER_CACHE_TTL_S') * 1000,
     uccxToken,
     uccxAllowedIps: get('UCCX_ALLOWED_IPS') ?? [],

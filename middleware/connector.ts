@@ -81,9 +81,16 @@ export class Connector extends Core {
       client: this.client,
       unprocessedUserId: config.unprocessedUserId,
       lineNumber: config.line.number,
-      onOutcome: (outcome, seconds) => {
+      onOutcome: (outcome, seconds, click) => {
         metrics.clicks.inc({ outcome });
         if (outcome !== 'repeated') metrics.clickSeconds.observe(seconds);
+        this.trace.record({
+          kind: 'click',
+          outcome,
+          b24CallId: click.callId,
+          number: click.phoneInternational || click.phone,
+          data: { userId: click.userId, seconds: Math.round(seconds * 1000) / 1000 },
+        });
       },
     });
     metrics.heldClicks = () => this.clicks.heldCount;

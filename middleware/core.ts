@@ -1,3 +1,4 @@
+import { CallTrace, outboxStep } from './trace/call-trace';
 import { mkdirSync } from 'node:fs';
 import type { DestinationStream } from 'pino';
 import { AdminNotices, NOTIFY_ADMIN, notifyAdminHandler } from './bitrix24/admin-notices';
@@ -53,6 +54,8 @@ export class Core {
   readonly writer: Bitrix24Client;
   readonly directory: CrmDirectory;
   readonly outbox: Outbox;
+  /** Each call's steps, logged and kept (`trace`, the trace page). */
+  readonly trace: CallTrace;
   /** The gadgets' reports → register and finish jobs. */
   readonly journal: CallJournal;
   /** The UCCX call records, when configured. */
@@ -99,8 +102,13 @@ export class Core {
     this.writer = new Bitrix24Client(this.credentials, this.bucket, this.clientOptions);
     this.directory = new CrmDirectory(this.client);
     this.handlers = this.writeHandlers(new CrmDirectory(this.writer));
+    this.trace = new CallTrace(this.store, this.log, { keepMs: config.trace.keepMs, numbers: config.trace.numbers, rules: config.phone });
     this.outbox = new Outbox(this.store, this.handlers, this.log, {
       onChange: () => void this.updateOutboxGauges(),
+      onSettled: (item, outcome) => {
+        const step = outboxStep(item, outcome);
+        if (step) this.trace.record(step);
+      },
       // A refusal no retry changes (a wrong request) parks the job with its reason instead of a backoff loop.
       permanent: (err) => isPermanent(failureClass(err)),
     });

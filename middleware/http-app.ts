@@ -1,3 +1,5 @@
+import type { Context } from 'koa';
+import { traceRoutes } from './routes/trace-routes';
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import Koa from 'koa';
@@ -83,22 +85,25 @@ export function buildApp(n: ServedParts): Koa {
   const { agentTokens } = core;
   /** Names of CRM records shown in the agents' gadgets: a few minutes, so a renamed record shows soon. */
   const recordNames = new TtlCache<string>(5 * 60_000, 10_000);
+  const isOperator = (ctx: Context) => {
+    const given = bearerToken(ctx);
+    return Boolean(given && [config.uccxToken, config.stats.token].some((t) => t !== null && sameSecret(given, t)));
+  };
   const routers = [
-    healthRoutes(
-      healthChecks(n),
-      core.metrics,
-      (ctx) => {
-        const given = bearerToken(ctx);
-        return Boolean(given && [config.uccxToken, config.stats.token].some((t) => t !== null && sameSecret(given, t)));
-      },
-      async (): Promise<Check> => {
-        // What a balancer asks: can this node answer lookups? It can without the shared store (from the index or
-        // Bitrix24, new callers' leads held until the store is back), so the store is reported here, not judged.
-        if (!n.serving()) return { ok: false, reason: 'the node is stopping' };
-        return { ok: true, store: await storeCheck(core) };
-      },
-    ),
-    lookupRoutes(n.lookups, { token: config.uccxToken, allowedIps: config.uccxAllowedIps, rules: config.phone, isAgentSession: (t) => agentTokens.verify(t) !== null }),
+    traceRoutes(core.trace, isOperator, config.uiLanguage),
+    healthRoutes(healthChecks(n), core.metrics, isOperator, async (): Promise<Check> => {
+      // What a balancer asks: can this node answer lookups? It can without the shared store (from the index or
+      // Bitrix24, new callers' leads held until the store is back), so the store is reported here, not judged.
+      if (!n.serving()) return { ok: false, reason: 'the node is stopping' };
+      return { ok: true, store: await storeCheck(core) };
+    }),
+    lookupRoutes(n.lookups, {
+      token: config.uccxToken,
+      allowedIps: config.uccxAllowedIps,
+      rules: config.phone,
+      isAgentSession: (t) => agentTokens.verify(t) !== null,
+      trace: (s) => core.trace.record(s),
+    }),
     statsRoutes({ token: config.stats.token, timeZone: config.stats.timeZone, queryTimeoutMs: config.stats.queryTimeoutMs, reports }),
     appRoutes({
       portal: () => {
@@ -112,9 +117,11 @@ export function buildApp(n: ServedParts): Koa {
       timeZone: config.stats.timeZone,
       queryTimeoutMs: config.stats.queryTimeoutMs,
       log,
+      trace: (query) => core.trace.find(query),
     }),
     agentRoutes({
       finesse: n.finesse,
+      trace: (step) => core.trace.record(step),
       popped: {
         list: async (agentId) => ((await core.store.getKv<Array<{ id: string; at: number }>>(`popped.${agentId}`)) ?? []).map((p) => p.id),
         // The last 50 per agent: a failover reloads the desktop within minutes, and a call pops once.

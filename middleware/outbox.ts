@@ -84,7 +84,11 @@ export interface OutboxOptions {
   onChange?: () => void;
   /** Whether a handler's error is final (no retry will change it): the item is parked with its reason. */
   permanent?: (err: unknown) => boolean;
+  /** Told of each try's end (the call traces): delivered with its result, parked with its reason, or to be retried. */
+  onSettled?: (item: OutboxItem, outcome: TryOutcome) => void;
 }
+
+export type TryOutcome = { kind: 'delivered'; result: unknown } | { kind: 'parked'; reason: string } | { kind: 'retry'; reason: string; retryInMs: number };
 
 /** The pid of a lease owner on this host ("host-pid-random"), to free the leases of a process that is gone. */
 function ownerPid(owner: string): number | null {
@@ -241,6 +245,7 @@ export class Outbox {
         this.store.nodeId,
       ]);
       this.log.info({ outbox: item.key, kind: item.kind, attempts: item.attempts }, 'outbox item delivered');
+      if (kept) this.opts.onSettled?.(item, { kind: 'delivered', result: outcome.result });
     } else if (this.opts.permanent?.(outcome.err)) {
       const err = outcome.err as Error;
       const reason = String(err?.message ?? err).slice(0, 500);
@@ -252,6 +257,7 @@ export class Outbox {
         this.store.nodeId,
       ]);
       this.log.error({ outbox: item.key, kind: item.kind, attempts: item.attempts, err }, 'outbox item parked: Bitrix24 refused it for good (no retry changes that); it is kept with its reason');
+      if (kept) this.opts.onSettled?.(item, { kind: 'parked', reason });
     } else {
       const err = outcome.err as Error;
       const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(item.attempts - 1, 20));
@@ -263,6 +269,7 @@ export class Outbox {
         this.store.nodeId,
       ]);
       this.log.warn({ outbox: item.key, kind: item.kind, attempts: item.attempts, retryInMs: delay, err }, 'outbox delivery failed, will retry');
+      if (kept) this.opts.onSettled?.(item, { kind: 'retry', reason: String(err?.message ?? err).slice(0, 300), retryInMs: delay });
     }
     // The lease ran out during the try (this node stalled longer than the lease): another node may be trying it.
     if (kept === 0) this.log.warn({ outbox: item.key, kind: item.kind }, 'outbox lease was lost during the try; the item is left to the node holding it');

@@ -69,6 +69,46 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: `DROP TABLE IF EXISTS phone_index; DROP TABLE IF EXISTS phone_index_record; DROP TABLE IF EXISTS phone_index_user; DELETE FROM kv WHERE key = 'phoneIndex.state';`,
     postgres: '',
   },
+  {
+    version: 4,
+    name: 'call traces (one timeline per call)',
+    sqlite: `
+      CREATE TABLE IF NOT EXISTS trace (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        number TEXT,
+        call_id TEXT,
+        dialog_id TEXT,
+        b24_call_id TEXT,
+        agent TEXT,
+        outcome TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS trace_at ON trace (at);
+      CREATE INDEX IF NOT EXISTS trace_number ON trace (number);
+      CREATE INDEX IF NOT EXISTS trace_call ON trace (call_id);
+      CREATE INDEX IF NOT EXISTS trace_dialog ON trace (dialog_id);
+      CREATE INDEX IF NOT EXISTS trace_b24 ON trace (b24_call_id);`,
+    postgres: `
+      CREATE TABLE IF NOT EXISTS trace (
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        number TEXT,
+        call_id TEXT,
+        dialog_id TEXT,
+        b24_call_id TEXT,
+        agent TEXT,
+        outcome TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS trace_at ON trace (at);
+      CREATE INDEX IF NOT EXISTS trace_number ON trace (number);
+      CREATE INDEX IF NOT EXISTS trace_call ON trace (call_id);
+      CREATE INDEX IF NOT EXISTS trace_dialog ON trace (dialog_id);
+      CREATE INDEX IF NOT EXISTS trace_b24 ON trace (b24_call_id);`,
+  },
 ];
 
 /** The schema this code writes. */

@@ -101,6 +101,7 @@ export class Upkeep {
    */
   private async prune(): Promise<void> {
     for (const p of [...CALL_MARK_PREFIXES, 'popped.']) await this.core.store.pruneKv(p, PRUNE_AFTER_MS);
+    await this.core.trace.prune();
     await this.core.outbox.pruneDone(PRUNE_AFTER_MS);
     const closed = await this.d.clicks.closeUnreported();
     if (closed) this.core.log.warn({ clicks: closed }, 'dialled clicks no gadget reported were closed in Bitrix24');

@@ -19,6 +19,8 @@ export const AGENT_ROUTES = {
   popped: '/popped',
   /** GET ?type=&id=: a CRM record's name for the gadget. */
   record: '/record',
+  /** POST a GadgetEvent: a pop and how it went, or the gadget's own error, for the call's trace. */
+  events: '/events',
 } as const;
 export const agentPath = (route: keyof typeof AGENT_ROUTES) => AGENT_API_PREFIX + AGENT_ROUTES[route];
 
@@ -82,3 +84,20 @@ export type DialResult =
   /** `state`: the agent's Finesse state that kept him from dialling (READY with "refuse", TALKING, …); "" when not signed in. */
   | { ok: false; code: 'agent_busy'; reason: string; state: string }
   | { ok: false; code: 'finesse_refused'; reason: string };
+
+/**
+ * What the gadget tells the middleware for the call's trace (docs/operations.md "Following a call"): the pop it made
+ * — the record or script it opened, or why none — and its own errors, which would otherwise stay in the agent's
+ * browser console. Bounded by the middleware (sizes, a rate per agent).
+ */
+export type GadgetEvent =
+  | {
+      kind: 'pop';
+      dialogId: string;
+      number: string;
+      /** opened: a window; blocked: the pop-up blocker stopped it (the button is shown); picker: several records; none: nothing to open. */
+      outcome: 'opened' | 'blocked' | 'picker' | 'none';
+      /** CONTACT:42, LEAD:7, "script", or the reason nothing opened. */
+      target: string;
+    }
+  | { kind: 'error'; message: string; dialogId?: string };

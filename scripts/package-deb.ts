@@ -86,12 +86,12 @@ exit 0
 
 /** The commands, with the service's configuration (as root or as the service's group). */
 const COMMAND = `#!/bin/sh
-# ${NAME} <doctor|backfill|index-sync|ccdr-check|backup|restore> [arguments]: a command with the service's own configuration.
+# ${NAME} <doctor|backfill|index-sync|ccdr-check|backup|restore|trace> [arguments]: a command with the service's own configuration.
 set -e
 case "$1" in
-  doctor|index-sync|ccdr-check|backup|restore) script="$1" ;;
+  doctor|index-sync|ccdr-check|backup|restore|trace) script="$1" ;;
   backfill) script=backfill-missed-calls ;;
-  *) echo "usage: ${NAME} doctor|backfill|index-sync|ccdr-check|backup|restore [arguments]" >&2; exit 2 ;;
+  *) echo "usage: ${NAME} doctor|backfill|index-sync|ccdr-check|backup|restore|trace [arguments]" >&2; exit 2 ;;
 esac
 shift
 set -a

@@ -8,7 +8,7 @@ import type { GadgetView } from './gadget-view';
 import type { Strings } from './i18n';
 import type { NotificationSource } from './notification-source';
 import { customerNumber, targetFromDialog, targetFromLookup, type LookupAnswer, type PopConfig, type Target } from './pop-target';
-import { agentPath, LOOKUP_JSON_PATH } from '../../protocol/agent-api';
+import { agentPath, LOOKUP_JSON_PATH, type GadgetEvent } from '../../protocol/agent-api';
 
 /** Everything the gadget is told: by its URL parameters and prefs in the desktop, by URL parameters standalone. */
 export interface GadgetSettings {
@@ -36,12 +36,30 @@ export interface GadgetDeps {
 export const POP_WINDOW = 'fb24_crm';
 /** How long a starting gadget waits for the middleware's list of dialogs already popped. */
 const POPPED_WAIT_MS = 10_000;
+/** At most this many of the gadget's errors are told to the middleware a minute (the console has them all). */
+const ERRORS_PER_MINUTE = 10;
 
 /** Wires a notification source to the tracker, resolves each pop's target and opens it (or offers a button). */
 export class GadgetApp {
   private readonly tracker: DialogTracker;
   private readonly journal: CallJournal;
   private readonly poppedKey: string;
+  /** The gadget's errors told to the middleware this minute (for the call traces; at most ERRORS_PER_MINUTE). */
+  private errorsTold: number[] = [];
+  /** Logs here (the browser console) and tells the middleware, so the error shows in the call's trace. */
+  private readonly log = (m: string, d?: unknown): void => {
+    this.deps.log(m, d);
+    const now = Date.now();
+    this.errorsTold = this.errorsTold.filter((t) => now - t < 60_000);
+    if (!this.session || this.errorsTold.length >= ERRORS_PER_MINUTE) return;
+    this.errorsTold.push(now);
+    this.tell({ kind: 'error', message: m.slice(0, 300) });
+  };
+
+  /** A pop or an error for the call's trace: best effort, never retried (the trace is for people, not for the CRM). */
+  private tell(event: GadgetEvent): void {
+    this.session?.post(agentPath('events'), event).catch(() => undefined);
+  }
   /** Click-to-dial and call logging, when the gadget knows the agent's Finesse authorization. */
   readonly session: AgentSession | null = null;
   private readonly dialer: Dialer | null = null;
@@ -68,7 +86,7 @@ export class GadgetApp {
           dial: (cmd) => void this.dial(cmd),
           online: (up, reason) => view.dialState(up ? 'online' : 'offline', up ? t.dialOnline : t.dialOffline, reason),
         },
-        deps.log,
+        this.log,
       );
     }
   }
@@ -87,9 +105,9 @@ export class GadgetApp {
     }
     try {
       const res = await this.session!.post(agentPath('dialResult'), { commandId: cmd.id, ...result });
-      if (!res.ok) this.deps.log(`dial result not taken: HTTP ${res.status}`);
+      if (!res.ok) this.log(`dial result not taken: HTTP ${res.status}`);
     } catch (err) {
-      this.deps.log(`dial result not delivered: ${(err as Error).message}`);
+      this.log(`dial result not delivered: ${(err as Error).message}`);
     }
   }
 
@@ -125,7 +143,7 @@ export class GadgetApp {
       const b = (await res.json()) as { dialogIds?: unknown };
       if (Array.isArray(b.dialogIds)) this.tracker.markPopped(b.dialogIds.filter((id): id is string => typeof id === 'string'));
     } catch (err) {
-      this.deps.log(`popped dialogs not read from the middleware: ${(err as Error).message}`);
+      this.log(`popped dialogs not read from the middleware: ${(err as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
@@ -165,7 +183,7 @@ export class GadgetApp {
       const name = callTypeName(callType);
       if (name === '' || name in CALL_TYPE_CLASSES || this.unknownCallTypes.has(name) || this.unknownCallTypes.size > 20) continue;
       this.unknownCallTypes.add(name);
-      this.deps.log(`unknown Finesse call type ${name.slice(0, 40)}: not popped nor logged as a customer call`);
+      this.log(`unknown Finesse call type ${name.slice(0, 40)}: not popped nor logged as a customer call`);
     }
   }
 
@@ -186,7 +204,7 @@ export class GadgetApp {
 
   /** Malformed input is logged (one line, its size bounded) and dropped; the gadget keeps working. */
   private skipped(reason: string): void {
-    this.deps.log(`notification skipped: ${reason.slice(0, 200)}`);
+    this.log(`notification skipped: ${reason.slice(0, 200)}`);
     this.view.notice(this.t.malformed);
   }
 
@@ -204,7 +222,7 @@ export class GadgetApp {
       for (const r of this.journal.resync(live, fresh)) this.session?.report(r);
       for (const p of this.tracker.resync(live, fresh)) void this.pop(p);
     } catch (err) {
-      this.deps.log(`resync failed: ${(err as Error).message}`);
+      this.log(`resync failed: ${(err as Error).message}`);
     } finally {
       this.freshDuringResync.delete(fresh);
     }
@@ -235,7 +253,7 @@ export class GadgetApp {
       // storage full or disabled: the in-memory tracker still guards this page
     }
     // And the middleware: a gadget loaded on another origin (the other Finesse side) asks it at start.
-    this.session?.post(agentPath('popped'), { dialogId }).catch((err: Error) => this.deps.log(`popped dialog not told to the middleware: ${err.message}`));
+    this.session?.post(agentPath('popped'), { dialogId }).catch((err: Error) => this.log(`popped dialog not told to the middleware: ${err.message}`));
   }
 
   /** Asks the middleware who owns the number, over the agent's own session (no shared secret in the layout). */
@@ -246,7 +264,7 @@ export class GadgetApp {
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return targetFromLookup((await res.json()) as LookupAnswer, dialog, this.s.pop);
     } catch (err) {
-      this.deps.log(`lookup failed: ${(err as Error).message}`);
+      this.log(`lookup failed: ${(err as Error).message}`);
       return { kind: 'none', reason: 'lookup_failed' };
     }
   }
@@ -258,7 +276,7 @@ export class GadgetApp {
       const name = res.ok ? ((await res.json()) as { name?: unknown }).name : '';
       if (typeof name === 'string' && name) this.view.upsert({ ...entry, label: `${name} (${entity.type}:${entity.id})` });
     } catch (err) {
-      this.deps.log(`record name not read: ${(err as Error).message}`);
+      this.log(`record name not read: ${(err as Error).message}`);
     }
   }
 
@@ -271,16 +289,27 @@ export class GadgetApp {
       this.view.upsert({ ...base, note: this.t.lookingUp });
       target = await this.lookup(target.phone, d);
     }
+    const told = { kind: 'pop' as const, dialogId: d.id, number: base.phone };
     if (target.kind === 'open') {
       const w = this.deps.openWindow(target.url, POP_WINDOW);
       this.recheckSoon();
+      this.tell({ ...told, outcome: w ? 'opened' : 'blocked', target: target.entity ? `${target.entity.type}:${target.entity.id}` : 'script' });
       const entry = { ...base, url: target.url, label: target.label, blocked: !w };
       this.view.upsert(entry);
       // The UCCX script named the record (TYPE:ID): ask for its name, so the agent sees who is calling.
       if (target.entity && target.label === `${target.entity.type}:${target.entity.id}`) void this.showName(entry, target.entity);
     } else if (target.kind === 'pick') {
+      this.tell({
+        ...told,
+        outcome: 'picker',
+        target: target.choices
+          .map((c) => c.label)
+          .join(', ')
+          .slice(0, 80),
+      });
       this.view.upsert({ ...base, choices: target.choices, label: this.t.pick });
     } else if (target.kind === 'none') {
+      this.tell({ ...told, outcome: 'none', target: target.reason });
       const reason = target.reason.replace(/ /g, '_') as keyof Strings;
       this.view.upsert({ ...base, note: (this.t[reason] as string | undefined) ?? target.reason });
     }

@@ -131,7 +131,7 @@ export class ClickToDial {
       client: Bitrix24Client;
       unprocessedUserId: number;
       lineNumber: string;
-      onOutcome?: (outcome: string, seconds: number) => void;
+      onOutcome?: (outcome: string, seconds: number, click: ExternalCallStart) => void;
     },
   ) {}
 
@@ -232,7 +232,7 @@ export class ClickToDial {
       const why = proof.kind === 'refused' ? proof.why : "the token is another user's";
       this.d.log.warn({ callId: e.callId, why }, 'Bitrix24 event refused: the portal did not confirm the click');
       await this.d.store.setKv(seenKey(e.callId), { at: Date.now(), click: e, settled: true } satisfies Seen);
-      this.d.onOutcome?.('refused', (performance.now() - t0) / 1000);
+      this.d.onOutcome?.('refused', (performance.now() - t0) / 1000, e);
       return 'refused';
     }
     this.d.log.info({ callId: e.callId, waitedMs: Math.round(performance.now() - t0) }, 'click-to-dial: confirmed by the portal after waiting');
@@ -248,7 +248,7 @@ export class ClickToDial {
 
   private async settle(e: ExternalCallStart, outcome: 'dialled' | 'repeated' | Failure, t0: number): Promise<'dialled' | 'failed' | 'repeated'> {
     if (outcome !== 'repeated') await this.d.store.setKv(seenKey(e.callId), { at: Date.now(), click: e, settled: true } satisfies Seen);
-    this.d.onOutcome?.(outcome, (performance.now() - t0) / 1000);
+    this.d.onOutcome?.(outcome, (performance.now() - t0) / 1000, e);
     return outcome === 'dialled' || outcome === 'repeated' ? outcome : 'failed';
   }
 

@@ -1,3 +1,4 @@
+import type { StepInput } from '../trace/call-trace';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AgentChannels, AgentIdentity, DialOutcome } from '../calls/agent-channels';
@@ -33,6 +34,8 @@ export interface AgentRouteOptions {
   lockoutThreshold?: number;
   /** Dialogs each agent's gadget popped, kept for a gadget loaded afresh on another origin (a Finesse failover). */
   popped: PoppedDialogs;
+  /** Steps of calls for their traces: reports, and the gadget's pops and errors. */
+  trace?: (step: StepInput) => void;
 }
 
 export interface PoppedDialogs {
@@ -41,6 +44,8 @@ export interface PoppedDialogs {
 }
 
 const OUTCOME_CODES = new Set(['agent_busy', 'finesse_refused']);
+/** How many pops and errors one agent's gadgets may tell a minute. */
+const EVENTS_PER_MINUTE = 60;
 /** Finesse locks an account after 5 failed sign-ins: we stop passing guesses on well before that. */
 const FAILURE_WINDOW_MS = 5 * 60_000;
 export function agentRoutes(o: AgentRouteOptions): Router {
@@ -165,8 +170,41 @@ export function agentRoutes(o: AgentRouteOptions): Router {
       );
     }
     await o.journal.report(agent.agentId, agent.extension, report);
+    o.trace?.({
+      kind: 'report',
+      outcome:
+        report.endedAt === null ? (report.answeredAt === null ? 'ringing' : 'answered') : report.answeredAt === null ? `ended unanswered${report.failure ? ` (${report.failure})` : ''}` : 'ended',
+      agent: agent.agentId,
+      dialogId: report.dialogId,
+      number: report.number,
+      data: { direction: report.direction, extension: agent.extension, record: report.crmRef ?? undefined, partial: report.partial || undefined },
+    });
     ctx.status = 202;
     ctx.body = { ok: true };
+  });
+
+  // The gadget's pops and errors, into the call's trace: small, and at most EVENTS_PER_MINUTE per agent (a gadget in
+  // a loop must not fill the log).
+  const recentEvents = new Map<string, number[]>();
+  router.post(AGENT_ROUTES.events, (ctx) => {
+    const agent = agentOf(ctx);
+    const b = body(ctx);
+    const now = Date.now();
+    const times = (recentEvents.get(agent.agentId) ?? []).filter((t) => now - t < 60_000);
+    if (times.length >= EVENTS_PER_MINUTE) throw new HttpError(429, `gadget events: at most ${EVENTS_PER_MINUTE} a minute per agent`);
+    recentEvents.set(agent.agentId, [...times, now]);
+    const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
+    const dialogId = /^[\w.:-]{1,64}$/.test(text(b.dialogId, 64)) ? text(b.dialogId, 64) : null;
+    if (b.kind === 'pop') {
+      const outcome = ['opened', 'blocked', 'picker', 'none'].includes(String(b.outcome)) ? String(b.outcome) : null;
+      if (!dialogId || !outcome) throw new HttpError(400, 'gadget event: a pop needs "dialogId" and "outcome" (opened, blocked, picker or none)');
+      o.trace?.({ kind: 'pop', outcome, agent: agent.agentId, dialogId, number: text(b.number, 40) || null, data: { target: text(b.target, 80) || undefined, extension: agent.extension } });
+    } else if (b.kind === 'error') {
+      const message = text(b.message, 300);
+      if (!message) throw new HttpError(400, 'gadget event: an error needs "message"');
+      o.trace?.({ kind: 'gadget', outcome: 'error', agent: agent.agentId, dialogId, data: { message, extension: agent.extension } });
+    } else throw new HttpError(400, 'gadget event: "kind" must be pop or error');
+    ctx.status = 204;
   });
 
   return router;

@@ -1,3 +1,5 @@
+import type { TraceStep } from '../trace/call-trace';
+import { renderTracePage } from '../trace/trace-page';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import moment from 'moment-timezone';
@@ -26,6 +28,8 @@ export interface AppRouteOptions {
   timeZone: string;
   queryTimeoutMs: number;
   log: Logger;
+  /** A call's steps from any of its ids or its number (trace/call-trace.ts). */
+  trace: (query: string) => Promise<TraceStep[]>;
 }
 
 let chartJs: Buffer | null = null;
@@ -61,7 +65,13 @@ export function appRoutes(o: AppRouteOptions): Router {
   };
 
   const render = async (ctx: Context, session: string) => {
-    if (!o.reports) return problem(ctx, 503, 'statistics are not configured: CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION', true);
+    if (!o.reports) {
+      // No call records to report on: the page still traces calls.
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = renderTracePage(langOf(ctx), '', null, o.timeZone, session, await o.notices(langOf(ctx)));
+      return;
+    }
     const reports = o.reports;
     const period = periodOf(ctx, o.timeZone);
     const filters = { queue: q(ctx, 'queue'), agent: q(ctx, 'agent') };
@@ -103,6 +113,16 @@ export function appRoutes(o: AppRouteOptions): Router {
     const user = o.sessions.verify(q(ctx, 's'));
     if (user === null) return problem(ctx, 403, 'the page session expired or is not valid: open the application again from Bitrix24');
     await render(ctx, q(ctx, 's'));
+  });
+
+  // A call's way (trace/trace-page.ts), for whoever may see the statistics: where a call went and where it stopped.
+  router.get('/bitrix/app/trace', async (ctx) => {
+    const session = q(ctx, 's');
+    if (o.sessions.verify(session) === null) return problem(ctx, 403, 'the page session expired or is not valid: open the application again from Bitrix24');
+    const query = q(ctx, 'q').trim().slice(0, 100);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = renderTracePage(langOf(ctx), query, query ? await o.trace(query) : null, o.timeZone, session);
   });
 
   router.get('/bitrix/app/csv/:report', async (ctx) => {

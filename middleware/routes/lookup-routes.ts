@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { HttpError } from '../http-errors';
-import { renderJson, renderXml } from '../lookup/lookup-answer';
+import { crmReference, renderJson, renderXml } from '../lookup/lookup-answer';
+import type { StepInput } from '../trace/call-trace';
 import type { LookupService } from '../lookup/lookup-service';
 import { normalisePhone, type PhoneRules } from '../lookup/phone-number';
 import { bearerToken, sameSecret } from '../secrets';
@@ -14,6 +15,8 @@ export interface LookupRouteOptions {
   rules: PhoneRules;
   /** Whether a bearer token is a live agent session's (/api/lookup answers signed-in agents only). */
   isAgentSession: (token: string) => boolean;
+  /** Each lookup as a step of its call's trace. */
+  trace?: (step: StepInput) => void;
 }
 
 function param(ctx: Context, name: string): string | undefined {
@@ -58,8 +61,23 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
     if (callId !== null && !CALL_ID.test(callId)) throw new HttpError(400, 'callId: expected 1-64 letters, digits or ._:-');
     ctx.set('Cache-Control', 'no-store');
     const answer = await service.lookup(parsed.phone, callId);
+    const ms = performance.now() - started;
     // Server time of the lookup, for monitoring from the client side (and the benchmarks).
-    ctx.set('Server-Timing', `lookup;dur=${(performance.now() - started).toFixed(3)}`);
+    ctx.set('Server-Timing', `lookup;dur=${ms.toFixed(3)}`);
+    opts.trace?.({
+      kind: 'lookup',
+      outcome: answer.status,
+      number: parsed.phone.e164,
+      callId,
+      data: {
+        from: phoneParam === 'ani' ? 'uccx' : 'gadget',
+        route: answer.route,
+        extension: answer.extension || undefined,
+        record: crmReference(answer) || undefined,
+        reason: answer.reason || undefined,
+        ms: Math.round(ms),
+      },
+    });
     return answer;
   };
 

@@ -12,6 +12,8 @@ const T = {
     agent: 'Агент (логин)',
     all: 'все',
     show: 'Показать',
+    traceCall: 'Проследить звонок (номер, id звонка UCCX, диалога Finesse или CALL_ID)',
+    trace: 'Проследить',
     presented: 'Поступило',
     handled: 'Обслужено',
     abandoned: 'Потеряно',
@@ -53,6 +55,8 @@ const T = {
     agent: 'Agent (login)',
     all: 'all',
     show: 'Show',
+    traceCall: 'Trace a call (number, UCCX call id, Finesse dialog id or CALL_ID)',
+    trace: 'Trace',
     presented: 'Presented',
     handled: 'Handled',
     abandoned: 'Abandoned',
@@ -199,6 +203,10 @@ ${
 }
 ${d.abandoned.length > ABANDONED_SHOWN ? `<p class="muted" data-note="shownOf">${t.shownOf(ABANDONED_SHOWN, d.abandoned.length)}</p>` : ''}
 <p class="muted">${t.definitions}</p>
+<form method="get" action="/bitrix/app/trace" class="trace">${[...new URL(links.self, 'http://x').searchParams]
+    .filter(([k]) => ['s', 'lang'].includes(k))
+    .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
+    .join('')}<label>${t.traceCall} <input name="q" size="24"></label> <button>${t.trace}</button></form>
 <script>
 (function () {
   var d = ${JSON.stringify(chartData).replace(/</g, '\\u003c')};
