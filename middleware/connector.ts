@@ -95,6 +95,8 @@ export class Connector extends Core {
     });
     metrics.heldClicks = () => this.clicks.heldCount;
     this.finesse = config.finesseUrls.length ? new FinesseSides(config.finesseUrls, FINESSE_TIMEOUT_MS) : null;
+    const sides = this.finesse;
+    if (sides) metrics.finesseSide = () => sides.usingIndex;
     this.statsRollup = openRollup(config, this.ccdr);
     const serving = () => this.server !== null && this.stopping === null;
     this.upkeep = new Upkeep(this, { clicks: this.clicks, internalNumbers: this.internalNumbers, listening: serving });

@@ -102,7 +102,12 @@ export class Core {
     this.writer = new Bitrix24Client(this.credentials, this.bucket, this.clientOptions);
     this.directory = new CrmDirectory(this.client);
     this.handlers = this.writeHandlers(new CrmDirectory(this.writer));
-    this.trace = new CallTrace(this.store, this.log, { keepMs: config.trace.keepMs, numbers: config.trace.numbers, rules: config.phone });
+    this.trace = new CallTrace(this.store, this.log, {
+      keepMs: config.trace.keepMs,
+      numbers: config.trace.numbers,
+      rules: config.phone,
+      onStep: (step, outcome) => this.metrics.callSteps.inc({ step, outcome }),
+    });
     this.outbox = new Outbox(this.store, this.handlers, this.log, {
       onChange: () => void this.updateOutboxGauges(),
       onSettled: (item, outcome) => {

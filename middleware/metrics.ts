@@ -123,6 +123,17 @@ export class Metrics {
     (s) => s.ageSeconds ?? -1,
   );
 
+  /** Each step of each call (trace/call-trace.ts), by its outcome's first word: what alerts on calls count. */
+  readonly callSteps = new Counter({
+    name: 'call_steps_total',
+    help: "Steps of calls by step (lookup, pop, report, register, finish, lead, missed, click, gadget) and outcome's first word (found, opened, blocked, ok, retry, refused…)",
+    labelNames: ['step', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  /** The Finesse side the middleware uses (index in FINESSE_URL: 0 side A, 1 side B; -1: no Finesse configured). */
+  finesseSide: () => number = () => -1;
+  readonly finesseSideGauge = this.readGauge('finesse_side_in_use', 'The Finesse side the middleware talks to: 0 side A, 1 side B (FINESSE_URL order); -1 none configured', () => this.finesseSide());
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const build = buildInfo();

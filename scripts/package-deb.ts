@@ -139,6 +139,8 @@ export async function buildPackage(outDir = join(ROOT, 'dist')): Promise<string>
       'layouts/finesse-layout.xml',
       'scripts/uccx-script-guide.md',
       'deploy/haproxy.cfg',
+      'deploy/monitoring/finesse-bitrix24.rules.yml',
+      'deploy/monitoring/grafana-dashboard.json',
     ]) {
       mkdirSync(dirname(join(app, f)), { recursive: true });
       cpSync(join(ROOT, f), join(app, f), { recursive: true });

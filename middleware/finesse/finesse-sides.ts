@@ -59,6 +59,11 @@ export class FinesseSides {
     return this.urls[this.current]!;
   }
 
+  /** Which side is in use: 0 for the first of FINESSE_URL, 1 for the second. */
+  get usingIndex(): number {
+    return this.current;
+  }
+
   status(): FinesseSidesStatus {
     return { using: this.using, sides: this.urls.map((url, i) => ({ url, ...this.seen[i]! })), lastSwitch: this.lastSwitch };
   }

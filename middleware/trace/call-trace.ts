@@ -44,7 +44,7 @@ export class CallTrace {
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly opts: { keepMs: number; numbers: 'masked' | 'full'; rules: PhoneRules },
+    private readonly opts: { keepMs: number; numbers: 'masked' | 'full'; rules: PhoneRules; onStep?: (step: TraceKind, outcome: string) => void },
   ) {}
 
   /** The number as the trace keeps it: E.164 where it parses, else its digits (an extension, a dialled string). */
@@ -66,6 +66,8 @@ export class CallTrace {
       ...input,
     };
     if (step.number) step.number = this.canonical(step.number);
+    // The outcome's first word only (no ids, no reasons): a bounded label for the metrics.
+    this.opts.onStep?.(step.kind, /^[a-z_]{1,20}/.exec(step.outcome.toLowerCase())?.[0] ?? 'other');
     const shown = step.number && this.opts.numbers === 'masked' ? maskNumber(step.number) : step.number;
     const ids = Object.fromEntries(Object.entries({ callId: step.callId, dialogId: step.dialogId, b24CallId: step.b24CallId, agent: step.agent }).filter(([, v]) => v));
     this.log.info({ trace: step.kind, outcome: step.outcome, ...(shown ? { number: shown } : {}), ...ids, ...step.data }, `call ${step.kind}: ${step.outcome}`);
