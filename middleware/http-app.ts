@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { traceRoutes } from './routes/trace-routes';
+import { operatorRoutes } from './routes/operator-routes';
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import Koa from 'koa';
@@ -55,6 +55,16 @@ export function buildApp(n: ServedParts): Koa {
   app.proxy = config.proxyHops > 0;
   app.maxIpsCount = config.proxyHops;
   app.silent = true;
+  // One line per request at debug (LOG_LEVEL=debug, or `PUT /api/log-level` / SIGUSR2 while it runs): the path
+  // without its query (a token may ride there), the status and the time.
+  app.use(async (ctx, next) => {
+    const t0 = performance.now();
+    try {
+      await next();
+    } finally {
+      if (log.isLevelEnabled('debug')) log.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - t0), ip: ctx.ip }, 'request');
+    }
+  });
   app.use(errorAnswers(log));
   // The gadget runs on the Finesse origin and calls /api/* directly: allow exactly the configured origins.
   const origins = new Set(config.finesseOrigins);
@@ -90,7 +100,7 @@ export function buildApp(n: ServedParts): Koa {
     return Boolean(given && [config.uccxToken, config.stats.token].some((t) => t !== null && sameSecret(given, t)));
   };
   const routers = [
-    traceRoutes(core.trace, isOperator, config.uiLanguage),
+    operatorRoutes({ trace: core.trace, log, configuredLevel: config.logLevel, isOperator, lang: config.uiLanguage }),
     healthRoutes(healthChecks(n), core.metrics, isOperator, async (): Promise<Check> => {
       // What a balancer asks: can this node answer lookups? It can without the shared store (from the index or
       // Bitrix24, new callers' leads held until the store is back), so the store is reported here, not judged.

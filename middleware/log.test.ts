@@ -30,4 +30,15 @@ describe('SecretScrubber', () => {
     expect(out).not.toContain('abcd1234');
     expect(out).not.toContain('client-secret-value');
   });
+
+  it('logs an error as its type, message, stack and cause', () => {
+    const { lines, stream } = logSink();
+    const log = createLogger('info', new SecretScrubber(), stream);
+    class PortalGoneError extends Error {}
+    PortalGoneError.prototype.name = 'PortalGoneError';
+    log.error({ err: new PortalGoneError('the portal was deleted', { cause: new TypeError('fetch failed') }) }, 'lookup failed');
+    const line = JSON.parse(lines.join('')) as { err: { type: string; message: string; stack: string; cause: { type: string; message: string } } };
+    expect(line.err).toMatchObject({ type: 'PortalGoneError', message: 'the portal was deleted', cause: { type: 'TypeError', message: 'fetch failed' } });
+    expect(line.err.stack).toMatch(/^PortalGoneError: the portal was deleted\n\s+at /);
+  });
 });

@@ -30,6 +30,8 @@ export function createLogger(level: string, scrubber: SecretScrubber, destinatio
     {
       level,
       base: undefined,
+      // An error as type, message, stack and its causes: what an operator needs to tell one failure from another.
+      serializers: { err: pino.stdSerializers.errWithCause },
       hooks: { streamWrite: (s: string) => scrubber.scrub(s) },
       redact: { paths: ['req.headers.authorization', '*.password', '*.access_token', '*.refresh_token'], censor: '***' },
     },

@@ -44,6 +44,12 @@ export async function runMiddleware(): Promise<Connector> {
       () => process.exit(1),
     );
   };
+  // SIGUSR2: debug now, and back to the configured level on the next one (SIGUSR1 is node's debugger).
+  process.on('SIGUSR2', () => {
+    const to = connector.log.level === 'debug' ? connector.config.logLevel : 'debug';
+    connector.log.level = to;
+    connector.log.warn({ to }, 'log level changed (SIGUSR2)');
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return connector;
