@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import moment from 'moment-timezone';
 import { buildGadget } from '../../gadget/build';
@@ -41,6 +41,9 @@ async function main(): Promise<void> {
     env: { PHONE_INDEX_SYNC_S: '600', CCDR_SQLITE_PATH: ccdrPath, STATS_API_TOKEN: LAB_STATS_TOKEN, STATS_ALLOWED_DEPARTMENTS: '2', STATS_ALLOWED_USERS: '1', PORTAL_TIMEZONE: zone },
   });
   const lab = await startLabServer(stack, port('LAB_PORT', 8090));
+  // The commands (trace, doctor, backup…) read the lab's middleware configuration from here, as CONFIG_FILE.
+  const labConfig = join(__dirname, '../../.lab-data/lab-config.json');
+  writeFileSync(labConfig, `${JSON.stringify({ ...stack.env, LOG_LEVEL: 'warn' }, null, 2)}\n`);
   process.stdout.write(
     [
       '',
@@ -60,6 +63,8 @@ async function main(): Promise<void> {
       `  calls logged for Ivan Petrov:      ${stack.emulator.url}/lab/calls?user=5`,
       `  try / попробуйте: curl '${stack.url}/uccx/lookup?ani=89123456789&token=${stack.env.UCCX_LOOKUP_TOKEN}'`,
       `                    curl -H 'Authorization: Bearer ${LAB_STATS_TOKEN}' '${stack.url}/api/stats/csq?from=${moment.tz(zone).subtract(7, 'days').format('YYYY-MM-DD')}&to=${moment.tz(zone).format('YYYY-MM-DD')}'`,
+      `  follow a call / путь звонка:       CONFIG_FILE=.lab-data/lab-config.json npm run trace -- 89123456789   (after a call from the lab page)`,
+      `  check every connection / проверка:  CONFIG_FILE=.lab-data/lab-config.json npm run doctor`,
       'Ctrl+C stops it / Ctrl+C — остановить.',
       '',
     ].join('\n'),
