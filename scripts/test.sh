@@ -16,8 +16,10 @@ odbcinst -q -d 2>/dev/null | grep -qx '\[SQLite3\]' || need+=(libsqliteodbc odbc
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The shared store of a middleware pair runs on a throwaway PostgreSQL (Debian's server package).
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || [ -n "${PG_BIN_DIR:-}" ] || need+=(postgresql)
-# …and the two nodes stand behind HAProxy, run with the README's configuration (deploy/haproxy.cfg).
+# …and the two nodes stand behind HAProxy, run with the documented configuration (deploy/haproxy.cfg).
 [ -x /usr/sbin/haproxy ] || [ -n "${HAPROXY_PATH:-}" ] || need+=(haproxy)
+# The statistics' CSV is opened in LibreOffice Calc (headless, Russian locale) as a manager would open it.
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

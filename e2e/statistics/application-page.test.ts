@@ -59,7 +59,9 @@ describe('/bitrix/app (statistics inside Bitrix24)', () => {
     const csv = /href="(\/bitrix\/app\/csv\/agents\?[^"]+)"/.exec(html)![1]!.replace(/&#38;/g, '&');
     const res = await fetch(`${stack.url}${csv}`);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect((await res.text()).split('\r\n')[0]).toBe('agent,extension,presented,handled,rna,talkSeconds,holdSeconds,workSeconds,avgHandleSeconds,invalidTimes');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // a BOM: spreadsheets read UTF-8 then
+    expect(bytes.toString('utf8').slice(1).split('\r\n')[0]).toBe('agent,login,extension,presented,handled,rna,talkSeconds,holdSeconds,workSeconds,avgHandleSeconds,invalidTimes');
     const self = /action="([^"]+)"/.exec(html)![1]!;
     const s = /name="s" value="([^"]+)"/.exec(html)![1]!;
     const filtered = await (await fetch(`${stack.url}${self}?s=${encodeURIComponent(s)}&lang=en&from=2024-03-10&to=2024-03-10&queue=Support`)).text();

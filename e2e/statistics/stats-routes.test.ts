@@ -55,8 +55,8 @@ describe('/api/stats', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="agents-2024-03-01-2024-03-01.csv"');
     expect((await res.text()).split('\r\n').slice(0, 2)).toEqual([
-      'agent,extension,presented,handled,rna,talkSeconds,holdSeconds,workSeconds,avgHandleSeconds,invalidTimes',
-      'Ivanov,1021,3,2,1,230,3,20,126.5,0',
+      'agent,login,extension,presented,handled,rna,talkSeconds,holdSeconds,workSeconds,avgHandleSeconds,invalidTimes',
+      'Ivanov,ivanov,1021,3,2,1,230,3,20,126.5,0',
     ]);
   });
 

@@ -12,7 +12,7 @@ import type { PageSessions } from '../stats/page-session';
 import { periodToUtc, type Period } from '../stats/period';
 import { renderProblemPage, renderReportPage, type PageLang } from '../stats/report-page';
 import { isReportName, type Reports } from '../stats/reports';
-import { toCsv, withQueryDeadline } from '../stats/table-output';
+import { csvForSpreadsheet, toCsv, withQueryDeadline } from '../stats/table-output';
 
 /**
  * /bitrix/app — the application's page inside Bitrix24: the contact-center statistics. Bitrix24 opens it with a
@@ -78,8 +78,15 @@ export function appRoutes(o: AppRouteOptions): Router {
     const f = { csq: filters.queue || undefined, agent: filters.agent || undefined };
     const volumeBy = volumeBucket(period);
     try {
-      const [csq, all, agents, abandoned, volume] = await withQueryDeadline(
-        Promise.all([reports.csqActivity(period, f), reports.csqActivity(period), reports.agentSummary(period, f), reports.abandoned(period, f), reports.volume(period, volumeBy)]),
+      const [csq, all, agents, everyone, abandoned, volume] = await withQueryDeadline(
+        Promise.all([
+          reports.csqActivity(period, f),
+          reports.csqActivity(period),
+          reports.agentSummary(period, f),
+          f.agent ? reports.agentSummary(period) : null,
+          reports.abandoned(period, f),
+          reports.volume(period, volumeBy),
+        ]),
         o.queryTimeoutMs,
       );
       const base = new URLSearchParams({ s: session, lang: langOf(ctx), from: period.from, to: period.to, queue: filters.queue, agent: filters.agent });
@@ -87,7 +94,19 @@ export function appRoutes(o: AppRouteOptions): Router {
       ctx.set('Cache-Control', 'no-store');
       ctx.body = renderReportPage(
         langOf(ctx),
-        { period, filters, csq, agents, abandoned, volume, volumeBy, queues: all.map((r) => r.csq), notices: await o.notices(langOf(ctx)) },
+        {
+          period,
+          filters,
+          csq,
+          agents,
+          abandoned,
+          volume,
+          volumeBy,
+          queues: all.map((r) => r.csq),
+          // The agent picker: everyone who took calls in the period, by name (the filter itself is the login).
+          agentChoices: (everyone ?? agents).map((r) => ({ login: r.login, name: r.agent })),
+          notices: await o.notices(langOf(ctx)),
+        },
         { self: `/bitrix/app?${base}`, csv: (report) => `/bitrix/app/csv/${report}?${base}` },
       );
     } catch (err) {
@@ -136,7 +155,7 @@ export function appRoutes(o: AppRouteOptions): Router {
       const rows = await withQueryDeadline(o.reports.table(report, period, f, volumeBucket(period)), o.queryTimeoutMs);
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);
-      ctx.body = toCsv(rows);
+      ctx.body = toCsv(rows, csvForSpreadsheet(langOf(ctx)));
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
       await problem(ctx, 503, `CCDR database: ${err.message}`);

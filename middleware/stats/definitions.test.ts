@@ -170,9 +170,9 @@ describe("Cisco's report definitions over every call shape", () => {
     it('Agent Summary (inbound ACD): conference counts for both agents; outbound, direct and direct-transfer legs do not', async () => {
       expect(await reports().agentSummary(day)).toEqual([
         // C1 C4 C5 C7 C10: handled 4, RNA 1 (C7); talk 100+60+30+30, hold 10 (−1 counts 0), work 20+5 (NULL counts 0)
-        { agent: 'Ivanov', extension: '1021', presented: 5, handled: 4, rna: 1, talkSeconds: 220, holdSeconds: 10, workSeconds: 25, avgHandleSeconds: 63.8, invalidTimes: 1 },
+        { agent: 'Ivanov', login: 'ivanov', extension: '1021', presented: 5, handled: 4, rna: 1, talkSeconds: 220, holdSeconds: 10, workSeconds: 25, avgHandleSeconds: 63.8, invalidTimes: 1 },
         // C1 (conference) C5 leg 1, C6, C8: talk 50+80+20+10, work 10
-        { agent: 'Petrova', extension: '1022', presented: 4, handled: 4, rna: 0, talkSeconds: 160, holdSeconds: 0, workSeconds: 10, avgHandleSeconds: 42.5, invalidTimes: 0 },
+        { agent: 'Petrova', login: 'petrova', extension: '1022', presented: 4, handled: 4, rna: 0, talkSeconds: 160, holdSeconds: 0, workSeconds: 10, avgHandleSeconds: 42.5, invalidTimes: 0 },
       ]);
     });
 

@@ -19,6 +19,7 @@ describe('statistics page: undocumented dispositions and durations', () => {
   });
   const agent = (invalidTimes: number): AgentRow => ({
     agent: 'Ivanov',
+    login: 'ivanov',
     extension: '1021',
     presented: 1,
     handled: 1,

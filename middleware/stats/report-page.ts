@@ -9,7 +9,7 @@ const T = {
     from: 'с',
     to: 'по',
     queue: 'Очередь',
-    agent: 'Агент (логин)',
+    agent: 'Агент',
     all: 'все',
     show: 'Показать',
     traceCall: 'Проследить звонок (номер, id звонка UCCX, диалога Finesse или CALL_ID)',
@@ -18,8 +18,8 @@ const T = {
     handled: 'Обслужено',
     abandoned: 'Потеряно',
     dequeued: 'Снято с очереди',
-    avgQueue: 'Ср. ожидание, с',
-    maxQueue: 'Макс. ожидание, с',
+    avgQueue: 'Ср. ожидание',
+    maxQueue: 'Макс. ожидание',
     sl: 'Уровень сервиса, %',
     byHour: 'Звонки по часам',
     byDay: 'Звонки по дням',
@@ -30,13 +30,13 @@ const T = {
     agentCol: 'Агент',
     ext: 'Доб.',
     rna: 'Без ответа',
-    talk: 'Разговор, с',
-    hold: 'Удержание, с',
-    work: 'Обработка, с',
-    aht: 'Ср. время обслуж., с',
+    talk: 'Разговор',
+    hold: 'Удержание',
+    work: 'Обработка',
+    aht: 'Ср. время обслуж.',
     time: 'Время',
     caller: 'Звонивший',
-    wait: 'Ожидание, с',
+    wait: 'Ожидание',
     record: 'Запись CRM',
     csv: 'CSV',
     zone: 'Часовой пояс',
@@ -52,7 +52,7 @@ const T = {
     from: 'from',
     to: 'to',
     queue: 'Queue',
-    agent: 'Agent (login)',
+    agent: 'Agent',
     all: 'all',
     show: 'Show',
     traceCall: 'Trace a call (number, UCCX call id, Finesse dialog id or CALL_ID)',
@@ -61,8 +61,8 @@ const T = {
     handled: 'Handled',
     abandoned: 'Abandoned',
     dequeued: 'Dequeued',
-    avgQueue: 'Avg queue, s',
-    maxQueue: 'Max queue, s',
+    avgQueue: 'Avg queue',
+    maxQueue: 'Max queue',
     sl: 'Service level, %',
     byHour: 'Calls by hour',
     byDay: 'Calls by day',
@@ -73,13 +73,13 @@ const T = {
     agentCol: 'Agent',
     ext: 'Ext.',
     rna: 'RNA',
-    talk: 'Talk, s',
-    hold: 'Hold, s',
-    work: 'Work, s',
-    aht: 'Avg handle, s',
+    talk: 'Talk',
+    hold: 'Hold',
+    work: 'Work',
+    aht: 'Avg handle',
     time: 'Time',
     caller: 'Caller',
-    wait: 'Queue, s',
+    wait: 'Queue',
     record: 'CRM record',
     csv: 'CSV',
     zone: 'Time zone',
@@ -102,6 +102,8 @@ export interface PageData {
   volume: VolumeRow[];
   volumeBy: 'hour' | 'day';
   queues: string[];
+  /** The agent picker's choices (the period's agents, every one, whatever the filter): login and name. */
+  agentChoices?: Array<{ login: string; name: string }>;
   /** What only a portal administrator can fix (bitrix24/admin-notices.ts), in the page's language. */
   notices?: string[];
 }
@@ -128,6 +130,15 @@ table{border-collapse:collapse;background:#fff;width:100%;border-radius:8px}th,t
 .error{background:#fff;border-left:4px solid #c5221f;padding:12px 16px;border-radius:4px}
 .notice{background:#fff8e1;border-left:4px solid #f5a623;padding:4px 16px;border-radius:4px;margin:0 0 12px}`;
 
+/** Seconds as a manager reads a duration: h:mm:ss (the CSV keeps seconds, numbers a spreadsheet sums). */
+export function hms(seconds: number | null): string {
+  if (seconds === null) return '—';
+  const t = Math.round(seconds);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  return `${h}:${String(m).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
+}
+
 /** Rows of the abandoned-call table on the page (a month can hold thousands; the CSV link has every one). */
 const ABANDONED_SHOWN = 500;
 
@@ -149,7 +160,7 @@ export function renderReportPage(lang: PageLang, d: PageData, links: { self: str
   const option = (v: string, label: string, current: string) => `<option value="${esc(v)}"${v === current ? ' selected' : ''}>${esc(label)}</option>`;
   const csvLink = (r: string) => `<a class="csv" href="${esc(links.csv(r))}">${t.csv}</a>`;
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title><style>${PAGE_STYLE}</style>
-<script src="/bitrix/assets/chart.js"></script></head><body>
+<script src="/bitrix/assets/chart.js"></script><script src="https://api.bitrix24.com/api/v1/"></script></head><body>
 <h1>${t.title}</h1>
 ${noticeBox(d.notices)}
 <form method="get" action="${esc(links.self.split('?')[0])}">
@@ -160,13 +171,16 @@ ${[...new URL(links.self, 'http://x').searchParams]
 <label>${t.period} ${t.from} <input type="date" name="from" value="${esc(p.from)}"></label>
 <label>${t.to} <input type="date" name="to" value="${esc(p.to)}"></label>
 <label>${t.queue} <select name="queue">${option('', t.all, d.filters.queue)}${d.queues.map((q) => option(q, q, d.filters.queue)).join('')}</select></label>
-<label>${t.agent} <input name="agent" value="${esc(d.filters.agent)}" size="10"></label>
+<label>${t.agent} <select name="agent">${option('', t.all, d.filters.agent)}${[...(d.agentChoices ?? d.agents.map((r) => ({ login: r.login, name: r.agent })))]
+    .filter((a, i, all) => a.login && all.findIndex((b) => b.login === a.login) === i)
+    .map((a) => option(a.login, `${a.name} (${a.login})`, d.filters.agent))
+    .join('')}</select></label>
 <button>${t.show}</button><span class="muted">${t.zone}: ${esc(p.timeZone)}</span></form>
 <div class="tiles">
 <div class="tile" data-kpi="presented">${t.presented}<b>${presented}</b></div>
 <div class="tile" data-kpi="handled">${t.handled}<b>${sum('handled')}</b><span class="muted">${pct(sum('handled'))}</span></div>
 <div class="tile" data-kpi="abandoned">${t.abandoned}<b>${sum('abandoned')}</b><span class="muted">${pct(sum('abandoned'))}</span></div>
-<div class="tile" data-kpi="avgQueue">${t.avgQueue}<b>${avgQueue}</b></div>
+<div class="tile" data-kpi="avgQueue">${t.avgQueue}<b>${hms(avgQueue)}</b></div>
 </div>
 <div class="charts"><div class="chart"><canvas id="volumeChart" aria-label="${d.volumeBy === 'hour' ? t.byHour : t.byDay}"></canvas></div>
 <div class="chart"><canvas id="csqChart" aria-label="${t.byCsq}"></canvas></div></div>
@@ -175,7 +189,7 @@ ${
   d.csq.length
     ? table(
         [t.queue, t.presented, t.handled, t.abandoned, t.dequeued, t.avgQueue, t.maxQueue, t.sl],
-        d.csq.map((r) => [r.csq, r.presented, r.handled, r.abandoned, r.dequeued, r.avgQueueSeconds, r.maxQueueSeconds, r.serviceLevelPercent ?? '—']),
+        d.csq.map((r) => [r.csq, r.presented, r.handled, r.abandoned, r.dequeued, hms(r.avgQueueSeconds), hms(r.maxQueueSeconds), r.serviceLevelPercent ?? '—']),
       )
     : `<p>${t.none}</p>`
 }
@@ -186,7 +200,7 @@ ${
   d.agents.length
     ? table(
         [t.agentCol, t.ext, t.presented, t.handled, t.rna, t.talk, t.hold, t.work, t.aht],
-        d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, r.talkSeconds, r.holdSeconds, r.workSeconds, r.avgHandleSeconds ?? '—']),
+        d.agents.map((r) => [r.agent, r.extension, r.presented, r.handled, r.rna, hms(r.talkSeconds), hms(r.holdSeconds), hms(r.workSeconds), hms(r.avgHandleSeconds)]),
       )
     : `<p>${t.none}</p>`
 }
@@ -197,7 +211,13 @@ ${
         [t.time, t.caller, t.queue, t.wait, t.record],
         d.abandoned
           .slice(0, ABANDONED_SHOWN)
-          .map((r) => [r.time, r.caller, r.csq || '—', r.queueSeconds, r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top">${esc(r.crmRef)}</a>` } : r.crmRef || '—']),
+          .map((r) => [
+            r.time,
+            r.caller,
+            r.csq || '—',
+            hms(r.queueSeconds),
+            r.crmUrl ? { html: `<a href="${esc(r.crmUrl)}" target="_top" data-crm-path="${esc(new URL(r.crmUrl).pathname)}">${esc(r.crmRef)}</a>` } : r.crmRef || '—',
+          ]),
       )
     : `<p>${t.none}</p>`
 }
@@ -208,6 +228,20 @@ ${d.abandoned.length > ABANDONED_SHOWN ? `<p class="muted" data-note="shownOf">$
     .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
     .join('')}<label>${t.traceCall} <input name="q" size="24"></label> <button>${t.trace}</button></form>
 <script>
+// Inside Bitrix24 (its JS library loaded in the frame): a CRM record opens in Bitrix24's side panel, not in place of
+// the page, and the frame grows to the page (b24restdocs: BX24.openPath, BX24.fitWindow). Outside it, links work as links.
+(function () {
+  if (!window.BX24) return;
+  BX24.init(function () {
+    BX24.fitWindow();
+    document.addEventListener('click', function (e) {
+      var a = e.target && e.target.closest ? e.target.closest('a[data-crm-path]') : null;
+      if (!a) return;
+      e.preventDefault();
+      BX24.openPath(a.getAttribute('data-crm-path'));
+    });
+  });
+})();
 (function () {
   var d = ${JSON.stringify(chartData).replace(/</g, '\\u003c')};
   if (!window.Chart) return;

@@ -49,9 +49,9 @@ describe('reports over a hand-computed day', () => {
   it('agent summary (a re-saved agent is one line)', async () => {
     expect(await reports.agentSummary(day)).toEqual([
       // Ivanov: S1, S4 (RNA), S6 → handled 2, talk 230, hold 3, work 20, AHT 253/2
-      { agent: 'Ivanov', extension: '1021', presented: 3, handled: 2, rna: 1, talkSeconds: 230, holdSeconds: 3, workSeconds: 20, avgHandleSeconds: 126.5, invalidTimes: 0 },
+      { agent: 'Ivanov', login: 'ivanov', extension: '1021', presented: 3, handled: 2, rna: 1, talkSeconds: 230, holdSeconds: 3, workSeconds: 20, avgHandleSeconds: 126.5, invalidTimes: 0 },
       // Petrova: S4, S5 → talk 300, hold 5, work 10, AHT 315/2
-      { agent: 'Petrova', extension: '1022', presented: 2, handled: 2, rna: 0, talkSeconds: 300, holdSeconds: 5, workSeconds: 10, avgHandleSeconds: 157.5, invalidTimes: 0 },
+      { agent: 'Petrova', login: 'petrova', extension: '1022', presented: 2, handled: 2, rna: 0, talkSeconds: 300, holdSeconds: 5, workSeconds: 10, avgHandleSeconds: 157.5, invalidTimes: 0 },
     ]);
     expect((await reports.agentSummary(day, { agent: 'petrova' })).map((r) => r.agent)).toEqual(['Petrova']);
   });

@@ -30,6 +30,8 @@ export interface CsqRow {
 
 export interface AgentRow {
   agent: string;
+  /** The agent's login (resourceLoginID): what the agent filter takes. */
+  login: string;
   extension: string;
   presented: number;
   handled: number;
@@ -143,6 +145,7 @@ export class Reports {
       .sort((a, b) => cmp(a.agent, b.agent) || cmp(a.extension, b.extension))
       .map((r) => ({
         agent: r.agent,
+        login: r.loginid,
         extension: r.extension,
         presented: r.presented,
         handled: r.handled,

@@ -5,15 +5,37 @@ import { CcdrError } from './ccdr-source';
  * (= + - @, tab, carriage return) gets a leading apostrophe (OWASP "CSV injection"), so a CSQ or agent name typed by
  * someone never runs as a formula; numbers stay numbers.
  */
-export function toCsv(rows: object[]): string {
-  if (rows.length === 0) return '';
+/**
+ * How a CSV is written for its reader. Spreadsheets open a CSV with the list and decimal separators of the
+ * reader's locale and read UTF-8 only with a byte order mark: for Russian (Excel, LibreOffice) that is `;` and a
+ * decimal comma; `machine` (the statistics API) stays the RFC 4180 default, no BOM.
+ */
+export interface CsvDialect {
+  separator: ',' | ';';
+  decimal: '.' | ',';
+  bom: boolean;
+}
+
+export const CSV_MACHINE: CsvDialect = { separator: ',', decimal: '.', bom: false };
+
+/** The dialect a spreadsheet in this language opens into the right columns, numbers as numbers. */
+export function csvForSpreadsheet(lang: 'ru' | 'en'): CsvDialect {
+  return lang === 'ru' ? { separator: ';', decimal: ',', bom: true } : { separator: ',', decimal: '.', bom: true };
+}
+
+export function toCsv(rows: object[], dialect: CsvDialect = CSV_MACHINE): string {
+  if (rows.length === 0) return dialect.bom ? '\uFEFF' : '';
   const head = Object.keys(rows[0]!);
+  const needsQuotes = dialect.separator === ';' ? /[";\n\r]/ : /[",\n\r;]/;
   const cell = (v: unknown) => {
+    if (typeof v === 'number') return dialect.decimal === ',' ? String(v).replace('.', ',') : String(v);
     let s = v === null || v === undefined ? '' : String(v);
-    if (typeof v !== 'number' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\n\r;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    // A text a spreadsheet would run as a formula is kept as text.
+    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    return needsQuotes.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [head.join(','), ...rows.map((r) => head.map((h) => cell((r as Record<string, unknown>)[h])).join(','))].join('\r\n') + '\r\n';
+  const body = [head.map(cell).join(dialect.separator), ...rows.map((r) => head.map((h) => cell((r as Record<string, unknown>)[h])).join(dialect.separator))].join('\r\n') + '\r\n';
+  return (dialect.bom ? '\uFEFF' : '') + body;
 }
 
 /** A statistics query with a deadline: a slow database is a CcdrError (503), not a hung page. */
