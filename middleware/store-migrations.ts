@@ -15,6 +15,24 @@ export interface Migration {
   postgres: string;
 }
 
+/** The trace table (trace/call-trace.ts) and its lookups by time and by each id, in either database's types. */
+function traceTable(id: string, ms: string): string {
+  return `
+    CREATE TABLE IF NOT EXISTS trace (
+      id ${id},
+      at ${ms} NOT NULL,
+      kind TEXT NOT NULL,
+      number TEXT,
+      call_id TEXT,
+      dialog_id TEXT,
+      b24_call_id TEXT,
+      agent TEXT,
+      outcome TEXT NOT NULL,
+      data TEXT NOT NULL
+    );
+    ${['at', 'number', 'call_id', 'dialog_id', 'b24_call_id'].map((c) => `CREATE INDEX IF NOT EXISTS trace_${c} ON trace (${c});`).join('\n    ')}`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -72,42 +90,8 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     name: 'call traces (one timeline per call)',
-    sqlite: `
-      CREATE TABLE IF NOT EXISTS trace (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        number TEXT,
-        call_id TEXT,
-        dialog_id TEXT,
-        b24_call_id TEXT,
-        agent TEXT,
-        outcome TEXT NOT NULL,
-        data TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS trace_at ON trace (at);
-      CREATE INDEX IF NOT EXISTS trace_number ON trace (number);
-      CREATE INDEX IF NOT EXISTS trace_call ON trace (call_id);
-      CREATE INDEX IF NOT EXISTS trace_dialog ON trace (dialog_id);
-      CREATE INDEX IF NOT EXISTS trace_b24 ON trace (b24_call_id);`,
-    postgres: `
-      CREATE TABLE IF NOT EXISTS trace (
-        id BIGSERIAL PRIMARY KEY,
-        at BIGINT NOT NULL,
-        kind TEXT NOT NULL,
-        number TEXT,
-        call_id TEXT,
-        dialog_id TEXT,
-        b24_call_id TEXT,
-        agent TEXT,
-        outcome TEXT NOT NULL,
-        data TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS trace_at ON trace (at);
-      CREATE INDEX IF NOT EXISTS trace_number ON trace (number);
-      CREATE INDEX IF NOT EXISTS trace_call ON trace (call_id);
-      CREATE INDEX IF NOT EXISTS trace_dialog ON trace (dialog_id);
-      CREATE INDEX IF NOT EXISTS trace_b24 ON trace (b24_call_id);`,
+    sqlite: traceTable('INTEGER PRIMARY KEY AUTOINCREMENT', 'INTEGER'),
+    postgres: traceTable('BIGSERIAL PRIMARY KEY', 'BIGINT'),
   },
 ];
 

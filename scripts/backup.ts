@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { buildInfo } from '../middleware/build-info';
-import { ConfigError, loadSource, parseConfig } from '../middleware/config';
 import { backupStore } from '../middleware/store-backup';
-import { runCli } from './cli';
+import { configOrExplain, runCli } from './cli';
 
 /**
  * `npm run backup -- <folder>` (`finesse-bitrix24 backup <folder>`): a consistent online copy of the store, taken
@@ -15,14 +14,8 @@ async function main(): Promise<number> {
     process.stderr.write('usage: backup <folder>   (a new, empty folder)\n');
     return 2;
   }
-  let config;
-  try {
-    config = parseConfig(loadSource());
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 2;
-  }
+  const config = configOrExplain();
+  if (!config) return 2;
   if (config.databaseUrl) {
     process.stderr.write(
       "The store is on PostgreSQL (DATABASE_URL): back it up with pg_dump, e.g. `pg_dump --format=custom --file=fb24.dump <database>` — it holds everything that matters (the installation and tokens, the outbox, dedupe marks, schema_migrations); restore with pg_restore into an empty database. DATA_DIR holds only this node's caches, rebuilt at start. Nothing was written.\n",

@@ -1,5 +1,5 @@
 import { Core } from '../middleware/core';
-import { ConfigError, loadSource, parseConfig } from '../middleware/config';
+import { ConfigError, loadSource, parseConfig, type Config } from '../middleware/config';
 
 /**
  * The middleware's core (store, clients, outbox — no HTTP) from its configuration, its store opened, or null once
@@ -21,6 +21,17 @@ export async function coreOrExplain(adjust: (src: Record<string, string | undefi
     throw err;
   }
   return core;
+}
+
+/** The middleware's configuration, or null once what is wrong is said (the caller exits 2): commands without a core. */
+export function configOrExplain(): Config | null {
+  try {
+    return parseConfig(loadSource());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return null;
+  }
 }
 
 /** Runs a command's main and exits with its code; an unexpected error is one line and exit code 1. */

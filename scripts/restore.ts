@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
-import { ConfigError, loadSource, parseConfig } from '../middleware/config';
 import { BackupError, restoreStore } from '../middleware/store-backup';
 import { StoreTooNewError } from '../middleware/store-migrations';
-import { runCli } from './cli';
+import { configOrExplain, runCli } from './cli';
 
 /**
  * `npm run restore -- <folder>` (`finesse-bitrix24 restore <folder>`): puts a backup back as the store of DATA_DIR —
@@ -15,14 +14,8 @@ async function main(): Promise<number> {
     process.stderr.write('usage: restore <folder>   (a folder written by backup)\n');
     return 2;
   }
-  let config;
-  try {
-    config = parseConfig(loadSource());
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 2;
-  }
+  const config = configOrExplain();
+  if (!config) return 2;
   if (config.databaseUrl) {
     process.stderr.write('The store is on PostgreSQL (DATABASE_URL): restore it with pg_restore (docs/operations.md, "Back up and restore").\n');
     return 2;
