@@ -194,6 +194,17 @@ describe('Bitrix24 conformance: the lab emulator against the docs', () => {
     expect(shape((await call('scope', {})).result)).toEqual(shape(doc('scope-response.json').result));
   });
 
+  it('placement.bind and placement.get answer in the documented shapes (TELEPHONY_ANALYTICS_MENU keeps no options)', async () => {
+    const bind = { PLACEMENT: 'TELEPHONY_ANALYTICS_MENU', HANDLER: 'https://cti.example/bitrix/app', TITLE: 't', LANG_ALL: { de: { TITLE: 'T', DESCRIPTION: '', GROUP_NAME: 'G' } } };
+    expect((await call('placement.bind', bind)).result).toEqual(doc('placement-bind-response.json').result);
+    const listed = (await call('placement.get', {})).result as Array<Record<string, unknown>>;
+    const documented = (doc('placement-get-response.json').result as Array<Record<string, unknown>>)[0]!;
+    expect(shape(listed[0])).toEqual(shape(documented));
+    expect(listed[0]).toMatchObject({ placement: 'TELEPHONY_ANALYTICS_MENU', handler: bind.HANDLER, options: [] });
+    expect(await call('placement.bind', { HANDLER: bind.HANDLER })).toEqual({ error: 'ERROR_ARGUMENT', error_description: "Argument 'PLACEMENT' is null or empty" });
+    await call('placement.unbind', { PLACEMENT: 'TELEPHONY_ANALYTICS_MENU' });
+  });
+
   it('app.info and user.admin answer with the documented fields', async () => {
     const info = (await call('app.info', {})).result as Record<string, unknown>;
     expect(Object.keys(info).sort()).toEqual(Object.keys(doc('app-info-response.json').result as object).sort());

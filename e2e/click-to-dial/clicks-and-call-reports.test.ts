@@ -36,6 +36,9 @@ describe('/api/agent and /bitrix/events', () => {
     expect([...stack.emulator.bindings.get('ONEXTERNALCALLSTART')!]).toEqual([`${stack.url}/bitrix/events`]);
     expect([...stack.emulator.lines.keys()]).toEqual(['finesse']);
     expect(stack.emulator.defaultOutgoingLine).toBe('REST_APP:7:finesse');
+    // The statistics where managers look for telephony figures: Telephony → Call statistics.
+    expect(stack.emulator.placements).toEqual([expect.objectContaining({ placement: 'TELEPHONY_ANALYTICS_MENU', handler: `${stack.url}/bitrix/app`, title: 'Contact center (Cisco UCCX)' })]);
+    expect(stack.emulator.placements[0]!.langAll.ru).toEqual({ TITLE: 'Контакт-центр (Cisco UCCX)', DESCRIPTION: 'Очереди, агенты, потерянные звонки; путь звонка', GROUP_NAME: 'Cisco UCCX' });
   });
 
   it('without the right to manage numbers, the install page says to choose the line by hand', async () => {

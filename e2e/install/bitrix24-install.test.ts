@@ -109,9 +109,10 @@ describe('POST /bitrix/install', () => {
     expect(await emulator.finishInstall()).toEqual([200]);
     expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ applicationToken: emulator.applicationToken });
     expect(await emulator.emit('ONEXTERNALCALLBACKSTART', { PHONE_NUMBER: '89123456789' })).toEqual([200]);
-    // A reinstall through the frame keeps the token it has.
+    // A reinstall through the frame keeps the token it has, and binds nothing twice.
     expect((await fetch(`${connector.url}/bitrix/install?${query}`, form(new URLSearchParams(emulator.installFrameForm(1)).toString()))).status).toBe(200);
     expect(await connector.store.getKv('bitrix24.installation')).toMatchObject({ applicationToken: emulator.applicationToken });
+    expect(emulator.placements.map((p) => p.placement)).toEqual(['TELEPHONY_ANALYTICS_MENU']);
   });
 
   it('refuses a second portal once installed (member_id differs)', async () => {

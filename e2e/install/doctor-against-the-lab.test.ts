@@ -34,6 +34,7 @@ describe('doctor', () => {
       "bitrix24: this server's clock against the portal's": 'ok',
       'bitrix24: the application may call what it needs': 'ok',
       'bitrix24: clicks on numbers come here (ONEXTERNALCALLSTART)': 'ok',
+      'bitrix24: the statistics in Telephony → Call statistics (TELEPHONY_ANALYTICS_MENU)': 'ok',
       'bitrix24: our telephony line, and the default for outgoing calls': 'ok',
       'bitrix24: the user for unknown callers (B24_UNPROCESSED_USER_ID)': 'ok',
       "bitrix24: agents' extensions in Bitrix24": 'ok',

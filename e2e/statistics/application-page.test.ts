@@ -54,6 +54,13 @@ describe('/bitrix/app (statistics inside Bitrix24)', () => {
     expect(await res.text()).toContain('the page session expired or is not valid');
   });
 
+  it('opens from Telephony → Call statistics (TELEPHONY_ANALYTICS_MENU) as from the application menu', async () => {
+    const form = { ...stack.emulator.frameForm(2), PLACEMENT: 'TELEPHONY_ANALYTICS_MENU', PLACEMENT_OPTIONS: '{"URI":"/report/telephony/?IFRAME=Y&IFRAME_TYPE=SIDE_SLIDER"}' };
+    const res = await post(form, 'LANG=ru&from=2024-03-01&to=2024-03-31');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Статистика контакт-центра');
+  });
+
   it('filters and CSV links work with the page session', async () => {
     const html = await (await post(stack.emulator.frameForm(1), 'LANG=en&from=2024-03-01&to=2024-03-31')).text();
     const csv = /href="(\/bitrix\/app\/csv\/agents\?[^"]+)"/.exec(html)![1]!.replace(/&#38;/g, '&');

@@ -38,6 +38,8 @@ export function appSetup(client: Bitrix24Client, line: { number: string; name: s
     ]);
     const unset = await makeDefaultOutgoing(client, line.number);
     if (unset) problems.push(unset);
+    const menu = await bindAnalyticsMenu(client, `${publicUrl.replace(/\/+$/, '')}/bitrix/app`);
+    if (menu) problems.push(menu);
     return problems;
   };
 }
@@ -58,5 +60,34 @@ async function makeDefaultOutgoing(client: Bitrix24Client, number: string): Prom
     return now === id ? null : `default outgoing line: the portal kept ${String(now)}; ${manual}`;
   } catch (err) {
     return `default outgoing line not set (${(err as Error).message}); ${manual}`;
+  }
+}
+
+/**
+ * Where managers look for telephony figures: Telephony → Call statistics, where Bitrix24 lists an application's
+ * report as a group of its own below the built-in ones (TELEPHONY_ANALYTICS_MENU, b24restdocs
+ * api-reference/widgets/telephony/analytics-menu.md; placements go with the application, so the install binds it).
+ * Asked first (placement.get), so a reinstall binds nothing twice and a moved PUBLIC_URL replaces the old handler.
+ */
+export const ANALYTICS_PLACEMENT = 'TELEPHONY_ANALYTICS_MENU';
+const MENU = {
+  TITLE: 'Contact center (Cisco UCCX)',
+  GROUP_NAME: 'Cisco UCCX',
+  LANG_ALL: {
+    ru: { TITLE: 'Контакт-центр (Cisco UCCX)', DESCRIPTION: 'Очереди, агенты, потерянные звонки; путь звонка', GROUP_NAME: 'Cisco UCCX' },
+    en: { TITLE: 'Contact center (Cisco UCCX)', DESCRIPTION: "Queues, agents, abandoned calls; a call's way", GROUP_NAME: 'Cisco UCCX' },
+  },
+};
+
+async function bindAnalyticsMenu(client: Bitrix24Client, handler: string): Promise<string | null> {
+  try {
+    const bound = await client.call<Array<{ placement?: string; handler?: string }>>('placement.get');
+    const ours = (Array.isArray(bound) ? bound : []).filter((b) => b.placement === ANALYTICS_PLACEMENT);
+    if (ours.some((b) => b.handler === handler)) return null;
+    for (const old of ours) await client.call('placement.unbind', { PLACEMENT: ANALYTICS_PLACEMENT, HANDLER: old.handler });
+    await client.call('placement.bind', { PLACEMENT: ANALYTICS_PLACEMENT, HANDLER: handler, ...MENU });
+    return null;
+  } catch (err) {
+    return `the statistics in Telephony → Call statistics (placement.bind ${ANALYTICS_PLACEMENT}): ${(err as Error).message}; the application's own page still shows them`;
   }
 }

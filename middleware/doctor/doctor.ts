@@ -1,3 +1,4 @@
+import { ANALYTICS_PLACEMENT } from '../bitrix24/app-setup';
 import tls from 'node:tls';
 import { AppCredentials } from '../bitrix24/credentials';
 import type { Core } from '../core';
@@ -25,7 +26,7 @@ export interface DoctorLine {
 }
 
 /** The scopes the product calls methods of (crm, telephony, user, im; placement for the statistics page). */
-export const NEEDED_SCOPES = ['crm', 'telephony', 'user', 'im'] as const;
+export const NEEDED_SCOPES = ['crm', 'telephony', 'user', 'im', 'placement'] as const;
 /** A clock this far off Bitrix24's makes call times wrong in the CRM and the reports. */
 const CLOCK_SKEW_S = 60;
 /** A certificate that ends sooner than this is worth a warning now. */
@@ -103,6 +104,14 @@ export async function runDoctor(core: Core, lang: DoctorLang = core.config.uiLan
         if (!ours.length) return { check: t.events, status: 'fail', detail: t.notBound, fix: t.reinstallFix };
         if (expected && !ours.includes(expected)) return { check: t.events, status: 'fail', detail: `${ours.join(', ')} ≠ ${expected}`, fix: t.reinstallFix };
         return { check: t.events, status: expected ? 'ok' : 'warn', detail: ours.join(', '), fix: expected ? '' : t.publicUrlFix };
+      });
+      await each(t.placement, async () => {
+        const bound = await ask<Array<{ placement?: string; handler?: string }>>('placement.get');
+        const ours = bound.filter((b) => b.placement === ANALYTICS_PLACEMENT).map((b) => String(b.handler));
+        const expected = config.publicUrl ? `${config.publicUrl}/bitrix/app` : null;
+        if (!ours.length) return { check: t.placement, status: 'warn', detail: t.notBound, fix: t.reinstallFix };
+        if (expected && !ours.includes(expected)) return { check: t.placement, status: 'warn', detail: `${ours.join(', ')} ≠ ${expected}`, fix: t.reinstallFix };
+        return { check: t.placement, status: 'ok', detail: ours.join(', '), fix: '' };
       });
       await each(t.line, async () => {
         const lines = await ask<Array<{ NUMBER?: string }> | Record<string, unknown>>('telephony.externalLine.get');

@@ -133,6 +133,8 @@ export class Bitrix24Emulator implements PortalState {
   scopes = new Set(['crm', 'telephony', 'user', 'im', 'placement']);
   /** Whether the application's token may manage numbers (voximplant.line.outgoing.set needs that right). */
   mayManageNumbers = true;
+  /** The application's placements (placement.bind). */
+  readonly placements: PortalState['placements'] = [];
   /** im.notify.system.add messages, in order. */
   readonly notifications: Array<{ userId: number; message: string; at: number }> = [];
   /** Every event delivery made, with the handler's HTTP status (0: unreachable). */
@@ -245,6 +247,7 @@ export class Bitrix24Emulator implements PortalState {
   async uninstall(): Promise<number[]> {
     this.tokens.clear();
     this.refreshTokens.clear();
+    this.placements.length = 0; // the application's placements go with it
     return this.emit('ONAPPUNINSTALL', { CLEAN: '0' });
   }
 

@@ -3,6 +3,7 @@ import { crmMethods } from './crm';
 import { eventMethods } from './events';
 import { imMethods } from './im';
 import type { Method, MethodTable } from './types';
+import { placementMethods } from './placement';
 import { telephonyMethods } from './telephony';
 import { userMethods } from './users';
 
@@ -18,6 +19,6 @@ function table(...groups: MethodTable[]): ReadonlyMap<string, Method> {
   return all;
 }
 
-export const restMethods = table(appMethods, userMethods, crmMethods, eventMethods, telephonyMethods, imMethods);
+export const restMethods = table(appMethods, userMethods, crmMethods, eventMethods, telephonyMethods, imMethods, placementMethods);
 export { newCallId } from './telephony';
 export type { Auth, EmulatedCall, MethodCall, OfflineEvent, Params, PortalState } from './types';

@@ -42,6 +42,8 @@ export interface PortalState {
   defaultOutgoingLine: string;
   mayManageNumbers: boolean;
   readonly notifications: Array<{ userId: number; message: string; at: number }>;
+  /** placement.bind's registrations, in placement.get's shape. */
+  readonly placements: Array<{ placement: string; userId: number; handler: string; options: unknown; title: string; description: string; langAll: Record<string, Record<string, string>> }>;
   readonly switches: { reuseOpenCallId: boolean; leadCreation: 'on' | 'disabled' };
   /** Tells the handlers bound to a CRM event (after the answer, as the portal does). */
   crmChanged(type: EntityType, id: number, kind: 'ADD' | 'UPDATE' | 'DELETE'): Promise<number[]>;
