@@ -205,6 +205,7 @@ export class Core {
     this.client.close();
     this.writer.close();
     await this.ccdr?.close().catch(() => undefined);
+    await this.trace.flush(); // the last steps of the last calls
     await this.store.close();
   }
 }

@@ -1,3 +1,4 @@
+import { runDoctor } from './doctor/doctor';
 import type { Context } from 'koa';
 import { operatorRoutes } from './routes/operator-routes';
 import { bodyParser } from '@koa/bodyparser';
@@ -128,6 +129,7 @@ export function buildApp(n: ServedParts): Koa {
       queryTimeoutMs: config.stats.queryTimeoutMs,
       log,
       trace: (query) => core.trace.find(query),
+      doctor: (lang) => runDoctor(core, lang),
     }),
     agentRoutes({
       finesse: n.finesse,

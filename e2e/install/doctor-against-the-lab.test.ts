@@ -78,6 +78,29 @@ describe('doctor', () => {
     }
   });
 
+  it('the same checks on a page inside Bitrix24, for portal administrators only (ru/en)', async () => {
+    const open = (user: number, lang: string) =>
+      fetch(`${stack.url}/bitrix/app?LANG=${lang}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(stack.emulator.frameForm(user)).toString(),
+      });
+    // The administrator (user 1; no statistics allow-list here): the checks themselves.
+    const page = await (await open(1, 'ru')).text();
+    expect(page).toContain('<h1>Проверка подключений</h1>');
+    expect(page).toMatch(/<tr data-status="ok"><td>bitrix24<\/td><td>приложение установлено<\/td>/);
+    expect(page).toMatch(/<tr data-status="warn"><td>public url<\/td>/);
+    const session = /href="\/bitrix\/app\/doctor\?s=([^&]+)&amp;lang=ru"/.exec(page)![1]!;
+    expect((await fetch(`${stack.url}/bitrix/app/doctor?s=${session}&lang=en`)).status).toBe(200);
+    // Anybody else: refused, and a session of theirs opens no checks either.
+    const user = await open(5, 'en');
+    expect(user.status).toBe(403);
+    const theirs = stack.connector.pageSessions.issue(5);
+    const refused = await fetch(`${stack.url}/bitrix/app/doctor?s=${encodeURIComponent(theirs)}&lang=en`);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('the connection checks are for portal administrators');
+  });
+
   it('a deleted portal is said as such, and nothing more is asked of it', async () => {
     stack.emulator.switches.portal = 'deleted';
     try {

@@ -10,6 +10,8 @@ export interface FrameUser {
   id: number;
   departments: number[];
   name: string;
+  /** A portal administrator (user.admin with the frame's own token): may open the connection checks. */
+  admin: boolean;
 }
 
 export class FrameAuthError extends NamedError {
@@ -54,7 +56,17 @@ export async function authenticateFrame(form: Record<string, unknown>, portal: P
   if (!res.ok || !u || !u.ID) throw new FrameAuthError('bad_token', 'Bitrix24 did not accept the frame token');
   if (u.ACTIVE === false || u.ACTIVE === 'N') throw new FrameAuthError('inactive', 'the user is not active');
   const departments = Array.isArray(u.UF_DEPARTMENT) ? u.UF_DEPARTMENT.map(Number).filter(Number.isInteger) : [];
-  return { id: Number(u.ID), departments, name: [u.NAME, u.LAST_NAME].filter(Boolean).join(' ') };
+  // Whether the user administers the portal, in the portal's own word; any doubt is "no".
+  const admin = await fetch(`${portal.restBase}user.admin.json`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth: authId }),
+    signal: AbortSignal.timeout(timeoutMs),
+    redirect: 'manual',
+  })
+    .then(async (r) => r.ok && ((await r.json()) as { result?: unknown }).result === true)
+    .catch(() => false);
+  return { id: Number(u.ID), departments, name: [u.NAME, u.LAST_NAME].filter(Boolean).join(' '), admin };
 }
 
 export function mayViewStats(user: FrameUser, allowed: { users: number[]; departments: number[] }): boolean {

@@ -1,3 +1,5 @@
+import type { DoctorLine } from '../doctor/doctor';
+import { renderDoctorPage } from '../doctor/doctor-page';
 import type { TraceStep } from '../trace/call-trace';
 import { renderTracePage } from '../trace/trace-page';
 import Router from '@koa/router';
@@ -30,6 +32,8 @@ export interface AppRouteOptions {
   log: Logger;
   /** A call's steps from any of its ids or its number (trace/call-trace.ts). */
   trace: (query: string) => Promise<TraceStep[]>;
+  /** The connection checks (doctor/doctor.ts), for a portal administrator. */
+  doctor: (lang: PageLang) => Promise<DoctorLine[]>;
 }
 
 let chartJs: Buffer | null = null;
@@ -107,7 +111,11 @@ export function appRoutes(o: AppRouteOptions): Router {
           agentChoices: (everyone ?? agents).map((r) => ({ login: r.login, name: r.agent })),
           notices: await o.notices(langOf(ctx)),
         },
-        { self: `/bitrix/app?${base}`, csv: (report) => `/bitrix/app/csv/${report}?${base}` },
+        {
+          self: `/bitrix/app?${base}`,
+          csv: (report) => `/bitrix/app/csv/${report}?${base}`,
+          ...(o.sessions.verifyAdmin(session) !== null ? { doctor: `/bitrix/app/doctor?${new URLSearchParams({ s: session, lang: langOf(ctx) })}` } : {}),
+        },
       );
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
@@ -119,8 +127,13 @@ export function appRoutes(o: AppRouteOptions): Router {
   router.post('/bitrix/app', async (ctx) => {
     try {
       const user = await authenticateFrame(((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>, o.portal());
-      if (!mayViewStats(user, o.allowed)) return problem(ctx, 403, `user #${user.id} may not view the statistics`);
-      await render(ctx, o.sessions.issue(user.id));
+      const session = o.sessions.issue(user.id, Date.now(), user.admin);
+      if (!mayViewStats(user, o.allowed)) {
+        // A portal administrator outside the statistics' allow-list still gets the connection checks.
+        if (user.admin) return await doctorPage(ctx, session);
+        return problem(ctx, 403, `user #${user.id} may not view the statistics`);
+      }
+      await render(ctx, session);
     } catch (err) {
       if (!(err instanceof FrameAuthError)) throw err;
       o.log.warn({ reason: err.reason }, 'statistics page refused');
@@ -132,6 +145,19 @@ export function appRoutes(o: AppRouteOptions): Router {
     const user = o.sessions.verify(q(ctx, 's'));
     if (user === null) return problem(ctx, 403, 'the page session expired or is not valid: open the application again from Bitrix24');
     await render(ctx, q(ctx, 's'));
+  });
+
+  const doctorPage = async (ctx: Context, session: string) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = renderDoctorPage(langOf(ctx), await o.doctor(langOf(ctx)), session);
+  };
+
+  // The connection checks, for a portal administrator's session only (doctor/doctor-page.ts).
+  router.get('/bitrix/app/doctor', async (ctx) => {
+    const session = q(ctx, 's');
+    if (o.sessions.verifyAdmin(session) === null) return problem(ctx, 403, 'the connection checks are for portal administrators: open the application from Bitrix24 as one');
+    await doctorPage(ctx, session);
   });
 
   // A call's way (trace/trace-page.ts), for whoever may see the statistics: where a call went and where it stopped.

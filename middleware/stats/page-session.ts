@@ -16,13 +16,22 @@ export class PageSessions {
     return this.tokens.load();
   }
 
-  issue(userId: number, now = Date.now()): string {
-    return this.tokens.issue(String(userId), now).token;
+  /** `admin`: a portal administrator (user.admin), who may also open the connection checks. */
+  issue(userId: number, now = Date.now(), admin = false): string {
+    return this.tokens.issue(admin ? `${userId}.admin` : String(userId), now).token;
   }
 
   /** The user id, or null when forged or expired. */
   verify(token: string, now = Date.now()): number | null {
     const s = this.tokens.verify(token, now);
-    return s !== null && /^\d+$/.test(s) ? Number(s) : null;
+    const m = s === null ? null : /^(\d+)(\.admin)?$/.exec(s);
+    return m ? Number(m[1]) : null;
+  }
+
+  /** The user id of an administrator's session, or null (not one, forged or expired). */
+  verifyAdmin(token: string, now = Date.now()): number | null {
+    const s = this.tokens.verify(token, now);
+    const m = s === null ? null : /^(\d+)\.admin$/.exec(s);
+    return m ? Number(m[1]) : null;
   }
 }

@@ -14,6 +14,7 @@ const T = {
     show: 'Показать',
     traceCall: 'Проследить звонок (номер, id звонка UCCX, диалога Finesse или CALL_ID)',
     trace: 'Проследить',
+    doctor: 'Проверка подключений',
     presented: 'Поступило',
     handled: 'Обслужено',
     abandoned: 'Потеряно',
@@ -57,6 +58,7 @@ const T = {
     show: 'Show',
     traceCall: 'Trace a call (number, UCCX call id, Finesse dialog id or CALL_ID)',
     trace: 'Trace',
+    doctor: 'Connection checks',
     presented: 'Presented',
     handled: 'Handled',
     abandoned: 'Abandoned',
@@ -142,7 +144,7 @@ export function hms(seconds: number | null): string {
 /** Rows of the abandoned-call table on the page (a month can hold thousands; the CSV link has every one). */
 const ABANDONED_SHOWN = 500;
 
-export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string }): string {
+export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string; doctor?: string }): string {
   const t = T[lang];
   const p = d.period;
   const sum = (k: 'presented' | 'handled' | 'abandoned') => d.volume.reduce((s, r) => s + r[k], 0);
@@ -162,7 +164,7 @@ export function renderReportPage(lang: PageLang, d: PageData, links: { self: str
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title><style>${PAGE_STYLE}</style>
 <script src="/bitrix/assets/chart.js"></script><script src="https://api.bitrix24.com/api/v1/"></script></head><body>
 <h1>${t.title}</h1>
-${noticeBox(d.notices)}
+${noticeBox(d.notices)}${links.doctor ? `<p><a href="${esc(links.doctor)}" data-link="doctor">${t.doctor}</a></p>` : ''}
 <form method="get" action="${esc(links.self.split('?')[0])}">
 ${[...new URL(links.self, 'http://x').searchParams]
   .filter(([k]) => ['s', 'lang'].includes(k))

@@ -35,9 +35,17 @@ export function maskNumber(n: string): string {
 
 /** At most this many rows waiting for the store: a store that cannot keep up loses trace rows, never a lookup. */
 const MAX_PENDING = 1000;
+/**
+ * Rows go to the store together, this long after the first of them: one statement (one commit, one fsync on SQLite)
+ * for every step of that moment, never a write in a lookup's own path.
+ */
+const FLUSH_MS = 200;
+const COLUMNS = '(at, kind, number, call_id, dialog_id, b24_call_id, agent, outcome, data)';
 
 export class CallTrace {
-  private pending = 0;
+  private queue: TraceStep[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> | null = null;
   /** Rows not kept because the store was behind (or out of reach). */
   dropped = 0;
 
@@ -53,7 +61,7 @@ export class CallTrace {
     return p.ok ? p.phone.e164 : number.replace(/[^\d+]/g, '').slice(0, 32);
   }
 
-  /** One step: a log line now, a row in the store soon. Never waits, never throws. */
+  /** One step: a log line now, a row in the store soon (batched). Never waits, never throws. */
   record(input: StepInput): void {
     const step: TraceStep = {
       at: Date.now(),
@@ -72,33 +80,40 @@ export class CallTrace {
     const ids = Object.fromEntries(Object.entries({ callId: step.callId, dialogId: step.dialogId, b24CallId: step.b24CallId, agent: step.agent }).filter(([, v]) => v));
     this.log.info({ trace: step.kind, outcome: step.outcome, ...(shown ? { number: shown } : {}), ...ids, ...step.data }, `call ${step.kind}: ${step.outcome}`);
     if (this.opts.keepMs === 0) return;
-    if (this.pending >= MAX_PENDING) {
+    if (this.queue.length >= MAX_PENDING) {
       this.dropped += 1;
       return;
     }
-    this.pending += 1;
-    this.store.db
-      .run('INSERT INTO trace (at, kind, number, call_id, dialog_id, b24_call_id, agent, outcome, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-        step.at,
-        step.kind,
-        step.number,
-        step.callId,
-        step.dialogId,
-        step.b24CallId,
-        step.agent,
-        step.outcome.slice(0, 200),
-        JSON.stringify(step.data),
-      ])
+    this.queue.push(step);
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what waits, now (the batch timer, shutdown, tests). */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.writing;
+    const batch = this.queue.splice(0, this.queue.length);
+    if (!batch.length) return;
+    const rows = batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+    const params = batch.flatMap((s) => [s.at, s.kind, s.number, s.callId, s.dialogId, s.b24CallId, s.agent, s.outcome.slice(0, 200), JSON.stringify(s.data)]);
+    this.writing = this.store.db
+      .run(`INSERT INTO trace ${COLUMNS} VALUES ${rows}`, params)
+      .then(() => undefined)
       .catch((err: unknown) => {
-        this.dropped += 1;
-        this.log.debug({ err }, 'trace row not kept');
+        this.dropped += batch.length;
+        this.log.debug({ err, rows: batch.length }, 'trace rows not kept');
       })
-      .finally(() => (this.pending -= 1));
+      .finally(() => (this.writing = null));
+    await this.writing;
   }
 
   /** Whether every recorded row reached the store (tests, shutdown). */
   get idle(): boolean {
-    return this.pending === 0;
+    return this.queue.length === 0 && this.writing === null;
   }
 
   /** Rows older than the kept days go. */
@@ -112,6 +127,7 @@ export class CallTrace {
    * before it. A number alone shows every call of that number in the kept days.
    */
   async find(query: string): Promise<TraceStep[]> {
+    await this.flush(); // what this node saw a moment ago is part of the answer
     const q = query.trim();
     if (!q) return [];
     const byNumber = normalisePhone(q, this.opts.rules);
