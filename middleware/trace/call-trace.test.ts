@@ -72,6 +72,7 @@ describe('where a call stopped', () => {
     [[step('lookup', 'found'), step('pop', 'opened')], 'The call popped, but no gadget reported it'],
     [[step('pop', 'opened'), step('report', 'ended'), step('register', 'retry in 4 s: Bitrix24 unavailable')], 'Stopped at: register — retry in 4 s: Bitrix24 unavailable'],
     [[step('missed', 'ok')], 'A missed call, logged in Bitrix24.'],
+    [[step('lookup', 'found'), step('pop', 'opened'), step('report', 'ringing'), step('register', 'ok'), step('report', 'answered')], 'The call is going on'],
     [[], 'No step of a call matches.'],
   ])('%#', (steps, said) => expect(summarize(steps as never, 'en')).toContain(said));
   it('masks the middle of a number', () => expect([maskNumber('+79123456789'), maskNumber('1021')]).toEqual(['+7912***89', '***']));

@@ -13,6 +13,7 @@ const T = {
     complete: 'The call is in Bitrix24: registered and finished.',
     missed: 'A missed call, logged in Bitrix24.',
     lookupOnly: 'Only the lookup: the call did not reach an agent (queue, IVR, abandoned) or is still going on.',
+    going: 'The call is going on: the agent has it, the gadget will report its end.',
   },
   ru: {
     none: 'Шагов звонка не найдено. Номера хранятся TRACE_KEEP_DAYS дней; попробуйте номер так, как его видел UCCX, id диалога Finesse или CALL_ID Битрикс24.',
@@ -23,6 +24,7 @@ const T = {
     complete: 'Звонок в Битрикс24: зарегистрирован и завершён.',
     missed: 'Пропущенный звонок, записан в Битрикс24.',
     lookupOnly: 'Только поиск: звонок не дошёл до оператора (очередь, IVR, брошен) или ещё идёт.',
+    going: 'Звонок идёт: он у оператора, гаджет сообщит о его конце.',
   },
 };
 
@@ -39,6 +41,8 @@ export function summarize(steps: TraceStep[], lang: TraceLang): string {
   if (finished && !failed) return t.complete;
   if (failed && !finished) return `${t.stopped}: ${failed.kind} — ${failed.outcome}`;
   if (has('report', (s) => s.outcome.startsWith('ended')) && !finished) return t.notFinished;
+  const last = steps[steps.length - 1]!;
+  if (last.kind === 'report' || (has('report') && !failed && !has('report', (s) => s.outcome.startsWith('ended')))) return t.going;
   if (has('pop') && !has('report')) return t.notReported;
   if (has('lookup') && !has('pop') && !has('report')) return has('lookup', (s) => s.data.route === 'agent') ? t.noPop : t.lookupOnly;
   return finished ? t.complete : `${t.stopped}: ${steps[steps.length - 1]!.kind} — ${steps[steps.length - 1]!.outcome}`;
