@@ -160,7 +160,10 @@ describe('the portal limits', () => {
     stack = await startStack({ mode: 'app', env: { LOOKUP_CACHE_TTL_S: '0', LOOKUP_DEADLINE_MS: '3000', B24_RATE_BURST: '250' } });
     await uccxLookup(stack.url, { ani: '89123456789', token }); // the users read: from here a lookup is one search request
     stack.emulator.expireAccessTokens();
-    stack.emulator.switches.latencyMs = 300; // each request stays in flight while the next one leaves
+    // Each request stays at the portal, unanswered, until all five are there: however slow the machine, every one
+    // meets the old token (a time-based hold would let a refresh finish before a late lookup left).
+    let open!: () => void;
+    stack.emulator.switches.gate = new Promise<void>((r) => (open = r));
     const before = { refreshes: stack.emulator.counters.refreshes, expired: stack.emulator.counters.expiredTokens };
     const numbers = ['84951112233', '79160001122', '89001112233', '89152223344', '79037778899'];
     const answers: Array<Promise<Awaited<ReturnType<typeof uccxLookup>>>> = [];
@@ -169,6 +172,8 @@ describe('the portal limits', () => {
       answers.push(uccxLookup(stack.url, { ani, token }));
       await until(() => stack.emulator.counters.httpRequests > sent, `the lookup of ${ani} sent`);
     }
+    stack.emulator.switches.gate = null;
+    open();
     const got = await Promise.all(answers);
     expect(got.map((a) => `${a.fields.status} ${a.fields.reason ?? ''}`.trim())).toEqual(numbers.map(() => 'found'));
     expect(stack.emulator.counters.expiredTokens - before.expired).toBe(5); // every one met the old token

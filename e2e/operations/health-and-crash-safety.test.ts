@@ -65,9 +65,15 @@ describe('/readyz for anyone and for operators', () => {
     const stack = await startStack({ mode: 'app' });
     try {
       const before = stack.emulator.counters.httpRequests;
+      const t0 = performance.now();
       const flood = await Promise.all(Array.from({ length: 500 }, () => fetch(`${stack.url}/readyz`).then(async (r) => [r.status, await r.json()] as const)));
+      const elapsed = performance.now() - t0;
       expect(flood.every(([status, body]) => status === 200 && JSON.stringify(body) === '{"ready":true}')).toBe(true);
-      expect(stack.emulator.counters.httpRequests - before).toBe(1); // one probe of Bitrix24 for all of them
+      // One probe of Bitrix24 for all of them — one per 2-s reuse window the flood spans (a loaded machine takes longer
+      // than one window to serve 500 requests; the bound is what the design promises, not how fast this machine is).
+      const probes = stack.emulator.counters.httpRequests - before;
+      expect(probes).toBeGreaterThanOrEqual(1);
+      expect(probes).toBeLessThanOrEqual(1 + Math.floor(elapsed / 2000));
       const detailed = await (await fetch(`${stack.url}/readyz`, { headers: { authorization: `Bearer ${token}` } })).json();
       expect(detailed).toMatchObject({ ready: true, checks: { bitrix24: { ok: true } } });
       expect(await (await fetch(`${stack.url}/readyz`, { headers: { authorization: 'Bearer wrong-token' } })).json()).toEqual({ ready: true });

@@ -109,6 +109,8 @@ export class Bitrix24Emulator implements PortalState {
     failNext: new Map<string, RestError>(),
     /** The 2026 docs: register/finish/externalLine "only in the context of an application" (b24restdocs, telephony-external-call-register.md). */
     webhookTelephonyDenied: false,
+    /** Set by a test: every REST answer waits for this promise (requests that must all be in flight at once). */
+    gate: null as Promise<void> | null,
   };
   counters: Counters = { httpRequests: 0, rejected503: 0, calls: {}, received: {}, refreshes: 0, refusedRefreshes: 0, expiredTokens: 0 };
   private rate: { perSecond: number; burst: number };
@@ -575,6 +577,7 @@ export class Bitrix24Emulator implements PortalState {
     const slowest = Math.max(0, ...methods.map((m) => this.switches.methodLatencyMs.get(m) ?? 0));
     const latency = this.switches.latencyMs + slowest;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    if (this.switches.gate) await this.switches.gate;
     if (this.switches.outage === 'error') return send(ctx, 500, { error: 'INTERNAL_SERVER_ERROR', error_description: 'Internal server error' });
     if (this.switches.portal === 'deleted') return send(ctx, 403, { error: 'PORTAL_DELETED', error_description: 'Portal was deleted' });
     if (this.switches.portal === 'moved') {
