@@ -142,6 +142,11 @@ export const CONFIG_KEYS = {
     default: '300',
     doc: 'how often settled days of the call records are summed into the statistics rollup (`DATA_DIR/stats-rollup.sqlite`); `0`: off, every report reads the call records',
   },
+  LIVE_INTERVAL_S: {
+    kind: { type: 'enum', values: ['0', '5', '10', '15', '20', '25', '30', '60', '90', '120', '150', '180'] },
+    default: '5',
+    doc: "UCCX's Data Writing Interval (Tools > Real Time Snapshot Config): the live queues are read from db_cra at this interval, once for every viewer; `0`: no live view; needs call records",
+  },
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: {
@@ -243,6 +248,8 @@ export interface Config {
     missedLookbackMs: number;
     /** 0: no rollup, every report reads the call records. */
     rollupRefreshMs: number;
+    /** UCCX's real-time snapshot interval; 0: no live view. */
+    liveIntervalS: number;
   };
   /** Every secret value, so the logger can scrub it from any line. */
   secrets: string[];
@@ -564,6 +571,7 @@ function combine(src: Source, bad: (e: ConfigError) => void): Config {
       missedShortS: get<number>('MISSED_CALLS_SHORT_S'),
       missedLookbackMs: get<number>('MISSED_CALLS_LOOKBACK_S') * 1000,
       rollupRefreshMs: get<number>('STATS_ROLLUP_REFRESH_S') * 1000,
+      liveIntervalS: Number(get<string>('LIVE_INTERVAL_S')),
     },
     secrets,
   };

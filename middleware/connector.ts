@@ -16,6 +16,13 @@ import { buildApp } from './http-app';
 import { INDEX_REFRESH, IndexKeeper } from './lookup/index-keeper';
 import { LookupService } from './lookup/lookup-service';
 import { openRollup, type StatsRollup } from './stats/rollup';
+import moment from 'moment-timezone';
+import type { Logger } from './log';
+import type { Metrics } from './metrics';
+import type { CcdrSource } from './stats/ccdr-source';
+import { LiveReader } from './stats/live-reader';
+import { periodToUtc } from './stats/period';
+import { Reports } from './stats/reports';
 import { TLS_POLICY } from './tls-policy';
 import { Upkeep } from './upkeep';
 
@@ -41,6 +48,8 @@ export class Connector extends Core {
   readonly finesse: FinesseSides | null;
   /** Settled days of the reports' facts, beside the store (stats/rollup.ts). */
   readonly statsRollup: StatsRollup | null;
+  /** UCCX's real-time snapshot, read once per interval for every viewer (null: no call records, or LIVE_INTERVAL_S=0). */
+  readonly live: LiveReader | null;
   private readonly upkeep: Upkeep;
   private server: http.Server | null = null;
   private stopping: Promise<void> | null = null;
@@ -98,6 +107,9 @@ export class Connector extends Core {
     const sides = this.finesse;
     if (sides) metrics.finesseSide = () => sides.usingIndex;
     this.statsRollup = openRollup(config, this.ccdr);
+    this.live = this.ccdr && config.stats.liveIntervalS > 0 ? openLiveReader(this.ccdr, this.statsRollup, config, this.log, metrics) : null;
+    const live = this.live;
+    if (live) metrics.liveSnapshot = () => live.current();
     const serving = () => this.server !== null && this.stopping === null;
     this.upkeep = new Upkeep(this, { clicks: this.clicks, internalNumbers: this.internalNumbers, listening: serving });
     this.app = buildApp({
@@ -109,6 +121,7 @@ export class Connector extends Core {
       keeper: this.keeper,
       finesse: this.finesse,
       statsRollup: this.statsRollup,
+      live: this.live,
       serving,
       url: () => this.url,
       track: (w) => this.track(w),
@@ -145,6 +158,7 @@ export class Connector extends Core {
     this.outbox.start();
     this.missedCalls?.start();
     this.statsRollup?.start(this.config.stats.rollupRefreshMs, this.log);
+    this.live?.start();
     this.keeper?.start();
     const address = this.server.address() as AddressInfo;
     this.log.info({ port: address.port, tls: Boolean(tls), mode: this.credentials.mode, ...buildInfo(), schema: SCHEMA_VERSION }, 'middleware listening');
@@ -196,10 +210,28 @@ export class Connector extends Core {
     }
     this.upkeep.stop();
     this.keeper?.stop();
+    this.live?.stop();
     await this.closeCore(graceMs);
     await this.statsRollup?.close().catch(() => undefined);
     this.keeper?.close();
     this.log.info('middleware stopped');
     await new Promise<void>((r) => this.log.flush(() => r()));
   }
+}
+
+/** Today's service level comes from the same reports as the page's CSQ table (over the rollup when there is one). */
+function openLiveReader(ccdr: CcdrSource, rollup: StatsRollup | null, config: Config, log: Logger, metrics: Metrics): LiveReader {
+  const reports = new Reports(rollup ?? ccdr, null);
+  const zone = config.stats.timeZone;
+  return new LiveReader({
+    source: ccdr,
+    intervalSeconds: config.stats.liveIntervalS,
+    log,
+    serviceLevel: async () => {
+      const today = moment.tz(zone).format('YYYY-MM-DD');
+      const rows = await reports.csqActivity(periodToUtc(today, today, zone));
+      return new Map(rows.map((r) => [r.csq, r.serviceLevelPercent]));
+    },
+    onSnapshot: (s) => metrics.liveReads.inc({ outcome: s.state === 'unreachable' ? 'failed' : 'ok' }),
+  });
 }

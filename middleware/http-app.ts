@@ -22,6 +22,7 @@ import { lookupRoutes } from './routes/lookup-routes';
 import { statsRoutes } from './routes/stats-routes';
 import { bearerToken, sameSecret } from './secrets';
 import { Reports } from './stats/reports';
+import type { LiveReader } from './stats/live-reader';
 import { TtlCache } from './ttl-cache';
 
 /** What the HTTP app serves: the node's parts, and what only the running server knows. */
@@ -34,6 +35,8 @@ export interface ServedParts extends CheckedParts {
   url: () => string;
   /** Work that goes on after a request was answered (event handling), for `settled()`. */
   track: (work: Promise<unknown>) => void;
+  /** The live queues (stats/live-reader.ts); null: none. */
+  live: LiveReader | null;
 }
 
 /** Links to CRM records: the portal's base URL. */
@@ -115,7 +118,7 @@ export function buildApp(n: ServedParts): Koa {
       isAgentSession: (t) => agentTokens.verify(t) !== null,
       trace: (s) => core.trace.record(s),
     }),
-    statsRoutes({ token: config.stats.token, timeZone: config.stats.timeZone, queryTimeoutMs: config.stats.queryTimeoutMs, reports }),
+    statsRoutes({ token: config.stats.token, timeZone: config.stats.timeZone, queryTimeoutMs: config.stats.queryTimeoutMs, reports, live: n.live }),
     appRoutes({
       portal: () => {
         const inst = core.credentials instanceof AppCredentials ? core.credentials.installation() : null;
@@ -130,6 +133,7 @@ export function buildApp(n: ServedParts): Koa {
       log,
       trace: (query) => core.trace.find(query),
       doctor: (lang) => runDoctor(core, lang),
+      live: n.live,
     }),
     agentRoutes({
       finesse: n.finesse,

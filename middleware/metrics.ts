@@ -3,6 +3,7 @@ import type { ClientObserver } from './bitrix24/rest-client';
 import type { LookupAnswer } from './lookup/lookup-answer';
 import { buildInfo } from './build-info';
 import { SCHEMA_VERSION } from './store-migrations';
+import type { LiveSnapshot } from './stats/live-snapshot';
 
 /** Prometheus metrics of one connector instance (own registry, so tests can run several). */
 export class Metrics {
@@ -133,6 +134,50 @@ export class Metrics {
   /** The Finesse side the middleware uses (index in FINESSE_URL: 0 side A, 1 side B; -1: no Finesse configured). */
   finesseSide: () => number = () => -1;
   readonly finesseSideGauge = this.readGauge('finesse_side_in_use', 'The Finesse side the middleware talks to: 0 side A, 1 side B (FINESSE_URL order); -1 none configured', () => this.finesseSide());
+
+  /** The live view's last snapshot (stats/live-reader.ts); null: no live view. Read when /metrics is scraped. */
+  liveSnapshot: () => LiveSnapshot | null = () => null;
+  readonly liveReads = new Counter({
+    name: 'uccx_live_reads_total',
+    help: "Reads of UCCX's real-time snapshot (RtCSQsSummary + RtICDStatistics) by outcome: ok or failed",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly liveAge = this.readGauge('uccx_live_snapshot_age_seconds', 'How old the real-time snapshot UCCX last wrote is, in seconds (-1: none written or no live view)', () => this.liveSnapshot()?.ageSeconds ?? -1);
+  readonly liveUp = this.readGauge('uccx_live_snapshot_up', '1 when the real-time snapshot is current (UCCX writes it and the middleware reads it)', () => (this.liveSnapshot()?.state === 'live' ? 1 : 0));
+  private liveGauge(name: string, help: string, labels: readonly string[], fill: (g: Gauge, s: LiveSnapshot) => void): Gauge {
+    const snapshot = () => this.liveSnapshot();
+    return new Gauge({
+      name,
+      help,
+      labelNames: labels,
+      registers: [this.registry],
+      collect() {
+        this.reset(); // a CSQ deleted in UCCX disappears from the series
+        const s = snapshot();
+        if (s && s.state !== 'starting' && s.state !== 'disabled') fill(this, s);
+      },
+    });
+  }
+  readonly csqWaiting = this.liveGauge('uccx_csq_calls_waiting', 'Calls waiting in the CSQ now (RtCSQsSummary.callswaiting)', ['csq'], (g, s) => s.queues.forEach((q) => g.set({ csq: q.name }, q.waiting)));
+  readonly csqOldest = this.liveGauge('uccx_csq_oldest_wait_seconds', 'How long the oldest waiting call has waited (0: none waits)', ['csq'], (g, s) =>
+    s.queues.forEach((q) => g.set({ csq: q.name }, q.oldestWaitSeconds ?? 0)),
+  );
+  readonly csqAgents = this.liveGauge('uccx_csq_agents', "The CSQ's agents by state: logged_in, ready, not_ready, talking, reserved, working", ['csq', 'state'], (g, s) =>
+    s.queues.forEach((q) => {
+      const a = q.agents;
+      for (const [state, n] of Object.entries({ logged_in: a.loggedIn, ready: a.ready, not_ready: a.notReady, talking: a.talking, reserved: a.reserved, working: a.working })) g.set({ csq: q.name, state }, n);
+    }),
+  );
+  readonly csqCalls = this.liveGauge('uccx_csq_calls', "The CSQ's calls since the snapshot's collection start (UCCX's day): total, handled, abandoned, dequeued", ['csq', 'outcome'], (g, s) =>
+    s.queues.forEach((q) => {
+      const c = q.calls;
+      for (const [outcome, n] of Object.entries({ total: c.total, handled: c.handled, abandoned: c.abandoned, dequeued: c.dequeued ?? 0 })) g.set({ csq: q.name, outcome }, n);
+    }),
+  );
+  readonly csqServiceLevel = this.liveGauge("uccx_csq_service_level_percent", "Today's service level of the CSQ from the call records (the CSQ report's definition)", ['csq'], (g, s) =>
+    s.queues.forEach((q) => q.serviceLevelPercent !== null && g.set({ csq: q.name }, q.serviceLevelPercent)),
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -15,6 +15,9 @@ import { periodToUtc, type Period } from '../stats/period';
 import { renderProblemPage, renderReportPage, type PageLang } from '../stats/report-page';
 import { isReportName, type Reports } from '../stats/reports';
 import { csvForSpreadsheet, toCsv, withQueryDeadline } from '../stats/table-output';
+import { HttpError } from '../http-errors';
+import type { LiveReader } from '../stats/live-reader';
+import { renderLiveSection } from '../stats/live-page';
 
 /**
  * /bitrix/app — the application's page inside Bitrix24: the contact-center statistics. Bitrix24 opens it with a
@@ -34,6 +37,8 @@ export interface AppRouteOptions {
   trace: (query: string) => Promise<TraceStep[]>;
   /** The connection checks (doctor/doctor.ts), for a portal administrator. */
   doctor: (lang: PageLang) => Promise<DoctorLine[]>;
+  /** The live queues (stats/live-reader.ts); null: none. */
+  live: Pick<LiveReader, 'currentJson'> | null;
 }
 
 let chartJs: Buffer | null = null;
@@ -116,6 +121,7 @@ export function appRoutes(o: AppRouteOptions): Router {
           csv: (report) => `/bitrix/app/csv/${report}?${base}`,
           ...(o.sessions.verifyAdmin(session) !== null ? { doctor: `/bitrix/app/doctor?${new URLSearchParams({ s: session, lang: langOf(ctx) })}` } : {}),
         },
+        o.live ? renderLiveSection(langOf(ctx), { url: `/bitrix/app/live.json?${new URLSearchParams({ s: session })}`, timeZone: o.timeZone }) : '',
       );
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
@@ -168,6 +174,15 @@ export function appRoutes(o: AppRouteOptions): Router {
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = renderTracePage(langOf(ctx), query, query ? await o.trace(query) : null, o.timeZone, session);
+  });
+
+  // The live section's data: the reader's last snapshot, from memory, for whoever may see the statistics.
+  router.get('/bitrix/app/live.json', (ctx) => {
+    if (o.sessions.verify(q(ctx, 's')) === null) throw new HttpError(403, 'the page session expired or is not valid: open the application again from Bitrix24');
+    if (!o.live) throw new HttpError(503, 'the live view is off');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = o.live.currentJson();
   });
 
   router.get('/bitrix/app/csv/:report', async (ctx) => {

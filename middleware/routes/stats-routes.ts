@@ -6,6 +6,7 @@ import { periodToUtc, PeriodError } from '../stats/period';
 import { isReportName, REPORT_NAMES, SERVICE_LEVEL_VARIANT, type Reports } from '../stats/reports';
 import { bearerToken, sameSecret } from '../secrets';
 import { toCsv, withQueryDeadline } from '../stats/table-output';
+import type { LiveReader } from '../stats/live-reader';
 
 /**
  * GET /api/stats/csq | agents | abandoned | volume?by=hour|day — the JSON (or CSV) behind the report, for
@@ -17,17 +18,30 @@ export interface StatsRouteOptions {
   queryTimeoutMs: number;
   /** null: statistics are not configured (no CCDR source). */
   reports: Reports | null;
+  /** The live queues' reader (null: no call records, or LIVE_INTERVAL_S=0). */
+  live: Pick<LiveReader, 'currentJson'> | null;
 }
 
 export function statsRoutes(o: StatsRouteOptions): Router {
   const router = new Router();
-  router.get('/api/stats/:report', async (ctx: Context) => {
-    const report = String(ctx.params.report);
-    if (!isReportName(report)) throw new HttpError(404, `no report "${report}" (${REPORT_NAMES.join(', ')})`);
+  const authorize = (ctx: Context) => {
     if (!o.token) throw new HttpError(503, 'the statistics API is off: set STATS_API_TOKEN');
     const given = bearerToken(ctx) ?? (typeof ctx.query.token === 'string' ? ctx.query.token : undefined);
     if (!given) throw new HttpError(401, 'token: missing (Authorization: Bearer <STATS_API_TOKEN>)');
     if (!sameSecret(given, o.token)) throw new HttpError(403, 'token: wrong');
+  };
+  // The live queues for wallboards: the reader's last snapshot, from memory (never a database read per request).
+  router.get('/api/stats/live', (ctx: Context) => {
+    authorize(ctx);
+    if (!o.live) throw new HttpError(503, 'the live view is off: it needs call records (CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION) and LIVE_INTERVAL_S above 0');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = o.live.currentJson();
+  });
+  router.get('/api/stats/:report', async (ctx: Context) => {
+    const report = String(ctx.params.report);
+    if (!isReportName(report)) throw new HttpError(404, `no report "${report}" (live, ${REPORT_NAMES.join(', ')})`);
+    authorize(ctx);
     if (!o.reports) throw new HttpError(503, 'statistics are not configured: set CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION');
     const q = (n: string) => (typeof ctx.query[n] === 'string' ? (ctx.query[n] as string) : undefined);
     let period;

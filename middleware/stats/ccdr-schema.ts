@@ -4,6 +4,8 @@
  * resource, agentstatedetail), UCCX's names in lower case, so a CCDR export loads as it is.
  * DATETIME columns hold UTC text `YYYY-MM-DD HH:MM:SS.fff`, booleans 't'/'f', as an Informix export gives them —
  * so a CCDR export loaded here yields the same reports as the live database.
+ * The real-time snapshot's two tables (rtcsqssummary, rticdstatistics) have every column the guide documents
+ * (conformance/uccx/cisco-docs/); UCCX writes them every Data Writing Interval, the lab's stand-in writer likewise.
  */
 export const CCDR_SCHEMA = `
 CREATE TABLE IF NOT EXISTS contactcalldetail (
@@ -65,4 +67,16 @@ CREATE TABLE IF NOT EXISTS agentstatedetail (
   agentid INT NOT NULL, eventdatetime TEXT NOT NULL, gmtoffset SMALLINT NOT NULL DEFAULT 0, eventtype SMALLINT NOT NULL,
   reasoncode SMALLINT NOT NULL, profileid INT NOT NULL, loginsessionid VARCHAR(18), contactid VARCHAR(40),
   PRIMARY KEY (agentid, eventdatetime, eventtype, reasoncode, profileid));
+CREATE TABLE IF NOT EXISTS rtcsqssummary (
+  csqname VARCHAR(50) NOT NULL PRIMARY KEY, loggedinagents INT, availableagents INT, unavailableagents INT, totalcalls INT,
+  oldestcontact INT, callshandled INT, callsabandoned INT, callsdequeued INT, avgtalkduration INT, avgwaitduration INT,
+  longesttalkduration INT, longestwaitduration INT, callswaiting INT, enddatetime TEXT, workingagents INT, talkingagents INT,
+  reservedagents INT, startdatetime TEXT, convavgtalkduration VARCHAR(25), convavgwaitduration VARCHAR(25),
+  convlongesttalkduration VARCHAR(25), convlongestwaitduration VARCHAR(25), convoldestcontact VARCHAR(25));
+CREATE TABLE IF NOT EXISTS rticdstatistics (
+  type VARCHAR(50) NOT NULL PRIMARY KEY, totalcsqs INT, loggedinagents INT, workingagents INT, reservedagents INT,
+  talkingagents INT, availableagents INT, unavailableagents INT, totalcalls INT, callswaiting INT, callshandled INT,
+  callsabandoned INT, avgtalkduration INT, avgwaitduration INT, longesttalkduration INT, longestwaitduration INT,
+  oldestcontact INT, startdatetime TEXT, enddatetime TEXT, convavgtalkduration VARCHAR(25), convavgwaitduration VARCHAR(25),
+  convlongesttalkduration VARCHAR(25), convlongestwaitduration VARCHAR(25), convoldestcontact VARCHAR(25));
 `;

@@ -144,7 +144,7 @@ export function hms(seconds: number | null): string {
 /** Rows of the abandoned-call table on the page (a month can hold thousands; the CSV link has every one). */
 const ABANDONED_SHOWN = 500;
 
-export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string; doctor?: string }): string {
+export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string; doctor?: string }, live = ''): string {
   const t = T[lang];
   const p = d.period;
   const sum = (k: 'presented' | 'handled' | 'abandoned') => d.volume.reduce((s, r) => s + r[k], 0);
@@ -165,6 +165,7 @@ export function renderReportPage(lang: PageLang, d: PageData, links: { self: str
 <script src="/bitrix/assets/chart.js"></script><script src="https://api.bitrix24.com/api/v1/"></script></head><body>
 <h1>${t.title}</h1>
 ${noticeBox(d.notices)}${links.doctor ? `<p><a href="${esc(links.doctor)}" data-link="doctor">${t.doctor}</a></p>` : ''}
+${live}
 <form method="get" action="${esc(links.self.split('?')[0])}">
 ${[...new URL(links.self, 'http://x').searchParams]
   .filter(([k]) => ['s', 'lang'].includes(k))

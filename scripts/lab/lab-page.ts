@@ -34,6 +34,8 @@ export const LAB_TEXT = {
     reuse: 'hands back the CALL_ID of a call still open',
     ready: 'Agents Ready',
     csq: 'CSQ has agents',
+    snapshot: 'UCCX writes the real-time snapshot (Tools > Real Time Snapshot Config)',
+    waits: 'waits in the queue',
     sides: 'Finesse side A / side B (UCCX HA pair)',
     inService: 'in service',
     outOfService: 'out of service',
@@ -109,6 +111,8 @@ export const LAB_TEXT = {
     reuse: 'возвращает CALL_ID ещё открытого звонка',
     ready: 'Агенты в Ready',
     csq: 'В CSQ есть агенты',
+    snapshot: 'UCCX пишет снимок реального времени (Tools > Real Time Snapshot Config)',
+    waits: 'ждёт в очереди',
     sides: 'Finesse, сторона A / сторона B (пара UCCX HA)',
     inService: 'в работе',
     outOfService: 'не в работе',
@@ -160,6 +164,8 @@ export interface LabState {
   latencyMs: number;
   outage: 'none' | 'hang' | 'error' | 'busy' | 'deleted' | 'moved';
   csqStaffed: boolean;
+  /** Whether the lab's UCCX writes its real-time snapshot (null: no call records in this lab). */
+  snapshot?: boolean | null;
   /** Bitrix24's refusals that are not outages (emulator switches). */
   oddities: { blocked: boolean; noLeads: boolean; reuse: boolean };
   /** Finesse sides in service, when the lab runs both. */
@@ -204,6 +210,7 @@ ${urls.stats ? `<li><a href="${urls.stats}" target="_blank">${t.stats}</a> <butt
 <p>${t.outage}: <select id="outage">${option('none', t.none, state.outage)}${option('hang', t.hang, state.outage)}${option('error', t.error, state.outage)}${option('busy', t.busy, state.outage)}${option('deleted', t.deleted, state.outage)}${option('moved', t.moved, state.outage)}</select></p>
 <p>${t.oddities}:<br>${(['blocked', 'noLeads', 'reuse'] as const).map((k) => `<label><input type="checkbox" id="${k}"${state.oddities[k] ? ' checked' : ''}> ${t[k]}</label>`).join('<br>')}</p>
 <p>${t.ready}: ${boxes}</p><p><label><input type="checkbox" id="csq"${state.csqStaffed ? ' checked' : ''}> ${t.csq}</label></p>
+${typeof state.snapshot === 'boolean' ? `<p><label><input type="checkbox" id="snapshot"${state.snapshot ? ' checked' : ''}> ${t.snapshot}</label></p>` : ''}
 ${state.pair ? `<p>${t.pair}: <a href="${state.pair.balancer}/readyz" target="_blank">${t.balancer} ${state.pair.balancer}</a><br><span id="nodes"></span><br><button type="button" id="startSecond">${t.startSecond}</button> <button type="button" id="killSecond">${t.killSecond}</button><br><small>${t.pairNote}</small></p>` : state.pairMissing ? `<p>${t.pair}: <small>${t.noPair} (${escapeHtml(state.pairMissing)})</small></p>` : ''}
 ${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</span><br><button type="button" id="failover">${t.failover}</button> ${t.after} <select id="failoverDelay">${[0, 5, 30, 120].map((sec) => option(sec * 1000, `${sec} ${t.seconds}`, 5000)).join('')}</select></p>` : ''}</section>
 <section><h2>${t.place}</h2><form id="call"><label>${t.from}: <input type="text" id="ani" value="89123456789"></label> <button id="dial">${t.call}</button></form>
@@ -212,12 +219,12 @@ ${state.sides ? `<p>${t.sides}: <span id="sides">${sideText(t, state.sides)}</sp
 <section id="calls"><h2>${t.calls}</h2><table><thead><tr><th>${t.time}</th><th>${t.from}</th><th>${t.answer}</th><th>${t.went}</th><th>${t.card}</th><th>${t.steps}</th></tr></thead><tbody id="log"></tbody></table></section>
 </main>
 <script>
-const T=${JSON.stringify({ agent: t.agent, queue: t.queue, voicemail: t.voicemail })};
+const T=${JSON.stringify({ agent: t.agent, queue: t.queue, voicemail: t.voicemail, waits: t.waits })};
 const portal=${JSON.stringify(urls.portal)};
 const esc=s=>String(s).replace(/[&<>"']/g,c=>'&#'+c.charCodeAt(0)+';');
 async function switches(){
   const ready=[...document.querySelectorAll('input[name=ready]:checked')].map(i=>i.value);
-  await fetch('/api/switches',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({latencyMs:+document.getElementById('latency').value,outage:document.getElementById('outage').value,ready,csqStaffed:document.getElementById('csq').checked,oddities:{blocked:document.getElementById('blocked').checked,noLeads:document.getElementById('noLeads').checked,reuse:document.getElementById('reuse').checked}})});
+  await fetch('/api/switches',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({latencyMs:+document.getElementById('latency').value,outage:document.getElementById('outage').value,ready,csqStaffed:document.getElementById('csq').checked,snapshot:document.getElementById('snapshot')?document.getElementById('snapshot').checked:undefined,oddities:{blocked:document.getElementById('blocked').checked,noLeads:document.getElementById('noLeads').checked,reuse:document.getElementById('reuse').checked}})});
 }
 document.querySelectorAll('select,input[type=checkbox]').forEach(e=>e.addEventListener('change',switches));
 const SIDE=${JSON.stringify({ in: t.inService, out: t.outOfService })};
@@ -251,7 +258,7 @@ document.getElementById('call').addEventListener('submit',async ev=>{
   const a=c.lookup;
   const cls=!a?'bad':a.status==='degraded'?'warn':'ok';
   const card=a&&a.crmRef?'<a target="_blank" href="'+portal+'/crm/'+a.entityType.toLowerCase()+'/details/'+a.entityId+'/">'+esc(a.crmRef)+'</a>':'—';
-  const went=T[c.outcome.kind==='csq'?'queue':c.outcome.kind]+' '+esc(c.outcome.target)+(c.ringing?' → Finesse '+esc(c.ringing.agent):'');
+  const went=T[c.outcome.kind==='csq'?'queue':c.outcome.kind]+' '+esc(c.outcome.target)+(c.ringing?' → Finesse '+esc(c.ringing.agent):c.queued?' · '+T.waits+' #'+c.queued.position:'');
   const row='<tr data-call="'+c.callId+'"><td>'+new Date().toLocaleTimeString()+'</td><td>'+esc(c.ani)+'</td><td class="'+cls+'">'+(a?esc(a.status+' · '+a.route+(a.extension?' '+a.extension:'')+(a.reason?' · '+a.reason:'')):'exception')+'<br><small>'+Math.round(c.lookupMs)+' ms</small></td><td class="went"><b>'+went+'</b></td><td>'+card+'</td><td><ol>'+c.steps.map(s=>'<li>'+esc(s)+'</li>').join('')+'</ol></td></tr>';
   document.getElementById('log').insertAdjacentHTML('afterbegin',row);
   document.getElementById('last').innerHTML='<p class="'+cls+'"><b>'+went+'</b></p>';

@@ -15,6 +15,7 @@ import { insertCall } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
 import { UTC_TEXT } from '../../middleware/stats/period';
 import { generateCalls } from './ccdr-generator';
+import { emptyDay, UccxRealtimeWriter, type CsqDay, type LabAgentState } from './uccx-realtime-writer';
 
 /** Which agent the lab shows with a standalone gadget per transport (the desktop links cover all agents). */
 export const STANDALONE_AGENTS = [
@@ -28,7 +29,23 @@ const BLOCKABLE = 'crm.duplicate.findbycomm';
 const RESOURCE_BY_EXTENSION: Record<string, number> = { '1021': 14, '1022': 13 };
 
 /** What UCCX would write to db_cra for a call the simulator ran (Cisco UCCX Database Schema Guide 12.5(1)). */
-export function recordCall(db: Database.Database, trace: CallTrace, agentExtension: string | null, session: number): void {
+/** UCCX's CSQs in the lab (contactservicequeue of the stand-in): every lab call queues for Sales. */
+const LAB_CSQS = ['Sales', 'Support'] as const;
+/** A caller waiting this long with no agent Ready hangs up (abandoned in queue). */
+const LAB_PATIENCE_MS = 10 * 60_000;
+
+/** A Finesse agent state as UCCX's real-time counts name it (conformance/uccx/cisco-docs/agent-states-cti-queue-statistics.txt). */
+function uccxState(finesseState: string | undefined, ringing: boolean): LabAgentState {
+  if (ringing) return 'reserved';
+  if (!finesseState || finesseState === 'LOGOUT') return 'loggedOut';
+  if (finesseState === 'READY') return 'ready';
+  if (finesseState === 'TALKING' || finesseState === 'HOLD') return 'talking';
+  if (finesseState.startsWith('RESERVED')) return 'reserved';
+  if (finesseState.startsWith('WORK')) return 'working';
+  return 'notReady';
+}
+
+export function recordCall(db: Database.Database, trace: CallTrace, agentExtension: string | null, session: number, queueSeconds = 6): void {
   const start = moment.utc().subtract(1, 'second').format(UTC_TEXT);
   const crmRef = trace.variables.PeripheralVariable2;
   const resource = agentExtension ? RESOURCE_BY_EXTENSION[agentExtension] : undefined;
@@ -42,7 +59,7 @@ export function recordCall(db: Database.Database, trace: CallTrace, agentExtensi
     caller: trace.ani,
     crmRef,
     disposition: 2,
-    queues: trace.outcome.kind === 'csq' ? [{ csq: 9, disposition: 2, queueTime: 6, met: true }] : [],
+    queues: trace.outcome.kind === 'csq' ? [{ csq: 9, disposition: 2, queueTime: queueSeconds, met: queueSeconds <= 20 }] : [],
     agents: [{ resource, ring: 3, talk: 60, hold: 0, work: 10 }],
   });
 }
@@ -67,21 +84,74 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       if (!ext) return;
       if (state === 'READY') site.readyExtensions.add(ext);
       else site.readyExtensions.delete(ext);
+      if (state === 'READY') setImmediate(() => deliverLater());
     };
   }
+  let deliverLater = () => {};
   const calls: CallTrace[] = [];
   const ccdrPath = stack.connector.config.stats.source?.kind === 'sqlite' ? stack.connector.config.stats.source.path : null;
   const ccdr = ccdrPath ? new SqliteCcdrSource(ccdrPath, { writable: true }) : null;
   /** The call reaches an agent: the agent's phone rings in Finesse with the call variables the script set. */
-  const ringAgent = (trace: CallTrace): { agent: string; dialogId: string } | null => {
+  const ringAgent = (trace: CallTrace, to?: string): { agent: string; dialogId: string } | null => {
     const finesse = stack.finesse;
     if (!finesse) return null;
-    const ext = trace.outcome.kind === 'agent' ? trace.outcome.target : trace.outcome.kind === 'csq' ? [...site.readyExtensions].sort()[0] : undefined;
+    const ext = to ?? (trace.outcome.kind === 'agent' ? trace.outcome.target : trace.outcome.kind === 'csq' ? [...site.readyExtensions].sort()[0] : undefined);
     const agent = ext ? finesse.agentByExtension(ext) : undefined;
     if (!agent) return null;
     const vars = { callVariable1: trace.variables.PeripheralVariable1, callVariable2: trace.variables.PeripheralVariable2 };
     return { agent: agent.id, dialogId: finesse.ring(agent.extension, trace.ani, { vars }) };
   };
+  // UCCX's queue, as the lab plays it: a call for the CSQ with nobody Ready waits, and goes to the first agent who
+  // becomes Ready; the day's counters and the waiting calls are what the real-time snapshot writer reports.
+  const waiting: Array<{ trace: CallTrace; since: number; session: number }> = [];
+  const days = new Map<string, CsqDay>(LAB_CSQS.map((c) => [c, emptyDay()]));
+  const sales = days.get('Sales')!;
+  const counted = (waitedMs: number, outcome: 'handled' | 'abandoned') => {
+    sales.total += 1;
+    sales[outcome] += 1;
+    sales.waitTotalMs += waitedMs;
+    sales.waitMaxMs = Math.max(sales.waitMaxMs, waitedMs);
+    if (outcome === 'handled') {
+      sales.talkTotalMs += 60_000;
+      sales.talkMaxMs = Math.max(sales.talkMaxMs, 60_000);
+    }
+  };
+  const deliver = () => {
+    const now = Date.now();
+    while (waiting.length && now - waiting[0]!.since > LAB_PATIENCE_MS) {
+      const gone = waiting.shift()!;
+      counted(now - gone.since, 'abandoned');
+      if (ccdr) recordCall(ccdr.db, { ...gone.trace, outcome: { kind: 'voicemail', target: '' } }, null, gone.session);
+    }
+    const free = () => [...site.readyExtensions].sort().find((ext) => !stack.finesse?.liveDialogs(stack.finesse.agentByExtension(ext)?.id ?? '').length);
+    for (let ext = free(); waiting.length && ext; ext = free()) {
+      const next = waiting.shift()!;
+      if (!ringAgent(next.trace, ext)) {
+        waiting.unshift(next);
+        return;
+      }
+      const waited = now - next.since;
+      counted(waited, 'handled');
+      if (ccdr) recordCall(ccdr.db, next.trace, ext, next.session, Math.round(waited / 1000));
+    }
+  };
+  const writer =
+    ccdr && stack.connector.config.stats.liveIntervalS > 0
+      ? new UccxRealtimeWriter(
+          ccdr.db,
+          {
+            csqs: () => {
+              deliver();
+              return LAB_CSQS.map((name) => ({ name, waitingSince: name === 'Sales' ? waiting.map((w) => w.since) : [], day: days.get(name)! }));
+            },
+            agents: () =>
+              (stack.finesse?.agents ?? []).map((a) => uccxState(stack.finesse!.states.get(a.id), stack.finesse!.liveDialogs(a.id).some((d) => d.state === 'ALERTING'))),
+          },
+          stack.connector.config.stats.liveIntervalS * 1000,
+        )
+      : null;
+  writer?.start();
+  deliverLater = deliver;
   const router = new Router();
   router.get('/', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
@@ -93,6 +163,7 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
         latencyMs: stack.emulator.switches.latencyMs,
         outage: stack.emulator.switches.portal !== 'ok' ? (stack.emulator.switches.portal === 'deleted' ? 'deleted' : 'moved') : stack.emulator.switches.busy ? 'busy' : stack.emulator.switches.outage,
         csqStaffed: site.csqStaffed,
+        snapshot: writer ? writer.enabled : null,
         oddities: {
           blocked: stack.emulator.switches.operatingLimited.has(BLOCKABLE),
           noLeads: stack.emulator.switches.leadCreation === 'disabled',
@@ -114,8 +185,16 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     const ani = String((ctx.request.body as { ani?: unknown })?.ani ?? '');
     const trace = await runCallScript(ani, { middlewareUrl: stack.url, token: LAB_UCCX_TOKEN, timeoutMs: 3000, csq: 'Sales', voicemailPilot: '5999' }, site);
     calls.unshift(trace);
+    const session = 500_000 + calls.length;
     const ringing = ringAgent(trace);
-    if (ccdr) recordCall(ccdr.db, trace, ringing ? stack.finesse!.agents.find((a) => a.id === ringing.agent)!.extension : null, 500_000 + calls.length);
+    if (!ringing && trace.outcome.kind === 'csq' && stack.finesse) {
+      // Nobody Ready: the call waits in the CSQ (UCCX plays its queue music meanwhile).
+      waiting.push({ trace, since: Date.now(), session });
+      ctx.body = { ...trace, ringing: null, queued: { csq: trace.outcome.target, position: waiting.length } };
+      return;
+    }
+    if (trace.outcome.kind === 'csq') counted(0, ringing ? 'handled' : 'abandoned');
+    if (ccdr) recordCall(ccdr.db, trace, ringing ? stack.finesse!.agents.find((a) => a.id === ringing.agent)!.extension : null, session);
     ctx.body = { ...trace, ringing };
   });
   // Finesse's real flows, played at agent 1001 (extension 1021) with the number typed on the lab page.
@@ -226,7 +305,14 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     ctx.body = await nodeState();
   });
   router.post('/api/switches', (ctx) => {
-    const b = (ctx.request.body ?? {}) as { latencyMs?: number; outage?: string; ready?: string[]; csqStaffed?: boolean; oddities?: { blocked?: unknown; noLeads?: unknown; reuse?: unknown } };
+    const b = (ctx.request.body ?? {}) as {
+      latencyMs?: number;
+      outage?: string;
+      ready?: string[];
+      csqStaffed?: boolean;
+      snapshot?: boolean;
+      oddities?: { blocked?: unknown; noLeads?: unknown; reuse?: unknown };
+    };
     const sw = stack.emulator.switches;
     if (typeof b.latencyMs === 'number') sw.latencyMs = b.latencyMs;
     if (b.outage === 'none' || b.outage === 'hang' || b.outage === 'error' || b.outage === 'busy' || b.outage === 'deleted' || b.outage === 'moved') {
@@ -240,6 +326,8 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
       syncFinesse();
     }
     if (typeof b.csqStaffed === 'boolean') site.csqStaffed = b.csqStaffed;
+    if (typeof b.snapshot === 'boolean' && writer) writer.enabled = b.snapshot;
+    deliver();
     const odd = b.oddities;
     if (odd && typeof odd === 'object') {
       if (odd.blocked === true) sw.operatingLimited.add(BLOCKABLE);
@@ -267,6 +355,9 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
   router.get('/api/calls', (ctx) => {
     ctx.body = calls;
   });
+  router.get('/api/queue', (ctx) => {
+    ctx.body = { waiting: waiting.map((w) => ({ ani: w.trace.ani, waitedSeconds: Math.round((Date.now() - w.since) / 1000) })), snapshot: writer ? writer.enabled : null };
+  });
   const app = new Koa();
   app.use(bodyParser()).use(router.routes()).use(router.allowedMethods());
   const server = http.createServer(app.callback());
@@ -274,6 +365,9 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
-  server.on('close', () => void ccdr?.close());
+  server.on('close', () => {
+    writer?.stop();
+    void ccdr?.close();
+  });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, calls };
 }
