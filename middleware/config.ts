@@ -147,6 +147,16 @@ export const CONFIG_KEYS = {
     default: '5',
     doc: "UCCX's Data Writing Interval (Tools > Real Time Snapshot Config): the live queues are read from db_cra at this interval, once for every viewer; `0`: no live view; needs call records",
   },
+  LIVE_ODBC_CONNECTION: {
+    kind: { type: 'string' },
+    secret: true,
+    doc: "ODBC connection string for the live queues with UCCX's read-only wallboard user `uccxwallboard` (SELECT on RtCSQsSummary and RtICDStatistics only); default: CCDR_ODBC_CONNECTION",
+  },
+  LIVE_ODBC_CONNECTION_2: {
+    kind: { type: 'string' },
+    secret: true,
+    doc: "the other node's `db_cra` for the live queues in a UCCX HA pair (as CCDR_ODBC_CONNECTION_2)",
+  },
   STATS_ALLOWED_USERS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 user ids who may open the statistics page' },
   STATS_ALLOWED_DEPARTMENTS: { kind: { type: 'list' }, default: '', doc: 'Bitrix24 department ids whose members may open the statistics page' },
   STATS_API_TOKEN: {
@@ -250,6 +260,8 @@ export interface Config {
     rollupRefreshMs: number;
     /** UCCX's real-time snapshot interval; 0: no live view. */
     liveIntervalS: number;
+    /** The live queues' own connections (uccxwallboard); null: the call records' source. */
+    liveSource: { kind: 'odbc'; connections: string[] } | null;
   };
   /** Every secret value, so the logger can scrub it from any line. */
   secrets: string[];
@@ -485,6 +497,10 @@ function combine(src: Source, bad: (e: ConfigError) => void): Config {
   const timeZone = get<string>('PORTAL_TIMEZONE');
   if (!isTimeZone(timeZone)) bad(new ConfigError('PORTAL_TIMEZONE', 'an IANA time zone such as Europe/Moscow', timeZone));
   const statsToken = str('STATS_API_TOKEN') ?? null;
+  const liveOdbc = str('LIVE_ODBC_CONNECTION');
+  const liveOdbc2 = str('LIVE_ODBC_CONNECTION_2');
+  if (liveOdbc2 && !liveOdbc) bad(new ConfigError('LIVE_ODBC_CONNECTION_2', 'the second node needs LIVE_ODBC_CONNECTION (the first) as well'));
+  if (liveOdbc && !sqlitePath && !odbc) bad(new ConfigError('LIVE_ODBC_CONNECTION', 'the live queues sit on the statistics page: set CCDR_ODBC_CONNECTION (the call records) as well'));
   const ids = (key: ConfigKey) =>
     (get<string[] | undefined>(key) ?? []).map((v) => {
       if (!/^\d+$/.test(v)) bad(new ConfigError(key, 'comma-separated numeric ids', v));
@@ -500,9 +516,22 @@ function combine(src: Source, bad: (e: ConfigError) => void): Config {
       return undefined;
     }
   })();
-  const secrets = [databaseUrl, dbPassword, uccxToken, clientSecret, webhookUrl ? webhookSecret(webhookUrl) : undefined, statsToken, odbc, odbcPassword(odbc), odbc2, odbcPassword(odbc2)].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  const secrets = [
+    databaseUrl,
+    dbPassword,
+    uccxToken,
+    clientSecret,
+    webhookUrl ? webhookSecret(webhookUrl) : undefined,
+    statsToken,
+    odbc,
+    odbcPassword(odbc),
+    odbc2,
+    odbcPassword(odbc2),
+    liveOdbc,
+    odbcPassword(liveOdbc),
+    liveOdbc2,
+    odbcPassword(liveOdbc2),
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 
   const config: Config = {
     port: get('PORT'),
@@ -572,6 +601,7 @@ function combine(src: Source, bad: (e: ConfigError) => void): Config {
       missedLookbackMs: get<number>('MISSED_CALLS_LOOKBACK_S') * 1000,
       rollupRefreshMs: get<number>('STATS_ROLLUP_REFRESH_S') * 1000,
       liveIntervalS: Number(get<string>('LIVE_INTERVAL_S')),
+      liveSource: liveOdbc ? { kind: 'odbc', connections: liveOdbc2 ? [liveOdbc, liveOdbc2] : [liveOdbc] } : null,
     },
     secrets,
   };

@@ -21,6 +21,7 @@ import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { CcdrSource } from './stats/ccdr-source';
 import { LiveReader } from './stats/live-reader';
+import { openCcdrSource } from './stats/open-source';
 import { periodToUtc } from './stats/period';
 import { Reports } from './stats/reports';
 import { TLS_POLICY } from './tls-policy';
@@ -213,6 +214,7 @@ export class Connector extends Core {
     this.live?.stop();
     await this.closeCore(graceMs);
     await this.statsRollup?.close().catch(() => undefined);
+    await this.live?.close();
     this.keeper?.close();
     this.log.info('middleware stopped');
     await new Promise<void>((r) => this.log.flush(() => r()));
@@ -224,7 +226,9 @@ function openLiveReader(ccdr: CcdrSource, rollup: StatsRollup | null, config: Co
   const reports = new Reports(rollup ?? ccdr, null);
   const zone = config.stats.timeZone;
   return new LiveReader({
-    source: ccdr,
+    // UCCX's wallboard user when configured (it may read only the real-time tables), else the call records' user.
+    source: config.stats.liveSource ? openCcdrSource(config.stats.liveSource, config.stats.queryTimeoutMs) : ccdr,
+    ownsSource: Boolean(config.stats.liveSource),
     intervalSeconds: config.stats.liveIntervalS,
     log,
     serviceLevel: async () => {

@@ -143,8 +143,14 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
-  readonly liveAge = this.readGauge('uccx_live_snapshot_age_seconds', 'How old the real-time snapshot UCCX last wrote is, in seconds (-1: none written or no live view)', () => this.liveSnapshot()?.ageSeconds ?? -1);
-  readonly liveUp = this.readGauge('uccx_live_snapshot_up', '1 when the real-time snapshot is current (UCCX writes it and the middleware reads it)', () => (this.liveSnapshot()?.state === 'live' ? 1 : 0));
+  readonly liveAge = this.readGauge(
+    'uccx_live_snapshot_age_seconds',
+    'How old the real-time snapshot UCCX last wrote is, in seconds (-1: none written or no live view)',
+    () => this.liveSnapshot()?.ageSeconds ?? -1,
+  );
+  readonly liveUp = this.readGauge('uccx_live_snapshot_up', '1 when the real-time snapshot is current (UCCX writes it and the middleware reads it)', () =>
+    this.liveSnapshot()?.state === 'live' ? 1 : 0,
+  );
   private liveGauge(name: string, help: string, labels: readonly string[], fill: (g: Gauge, s: LiveSnapshot) => void): Gauge {
     const snapshot = () => this.liveSnapshot();
     return new Gauge({
@@ -159,14 +165,17 @@ export class Metrics {
       },
     });
   }
-  readonly csqWaiting = this.liveGauge('uccx_csq_calls_waiting', 'Calls waiting in the CSQ now (RtCSQsSummary.callswaiting)', ['csq'], (g, s) => s.queues.forEach((q) => g.set({ csq: q.name }, q.waiting)));
+  readonly csqWaiting = this.liveGauge('uccx_csq_calls_waiting', 'Calls waiting in the CSQ now (RtCSQsSummary.callswaiting)', ['csq'], (g, s) =>
+    s.queues.forEach((q) => g.set({ csq: q.name }, q.waiting)),
+  );
   readonly csqOldest = this.liveGauge('uccx_csq_oldest_wait_seconds', 'How long the oldest waiting call has waited (0: none waits)', ['csq'], (g, s) =>
     s.queues.forEach((q) => g.set({ csq: q.name }, q.oldestWaitSeconds ?? 0)),
   );
   readonly csqAgents = this.liveGauge('uccx_csq_agents', "The CSQ's agents by state: logged_in, ready, not_ready, talking, reserved, working", ['csq', 'state'], (g, s) =>
     s.queues.forEach((q) => {
       const a = q.agents;
-      for (const [state, n] of Object.entries({ logged_in: a.loggedIn, ready: a.ready, not_ready: a.notReady, talking: a.talking, reserved: a.reserved, working: a.working })) g.set({ csq: q.name, state }, n);
+      for (const [state, n] of Object.entries({ logged_in: a.loggedIn, ready: a.ready, not_ready: a.notReady, talking: a.talking, reserved: a.reserved, working: a.working }))
+        g.set({ csq: q.name, state }, n);
     }),
   );
   readonly csqCalls = this.liveGauge('uccx_csq_calls', "The CSQ's calls since the snapshot's collection start (UCCX's day): total, handled, abandoned, dequeued", ['csq', 'outcome'], (g, s) =>
@@ -175,7 +184,7 @@ export class Metrics {
       for (const [outcome, n] of Object.entries({ total: c.total, handled: c.handled, abandoned: c.abandoned, dequeued: c.dequeued ?? 0 })) g.set({ csq: q.name, outcome }, n);
     }),
   );
-  readonly csqServiceLevel = this.liveGauge("uccx_csq_service_level_percent", "Today's service level of the CSQ from the call records (the CSQ report's definition)", ['csq'], (g, s) =>
+  readonly csqServiceLevel = this.liveGauge('uccx_csq_service_level_percent', "Today's service level of the CSQ from the call records (the CSQ report's definition)", ['csq'], (g, s) =>
     s.queues.forEach((q) => q.serviceLevelPercent !== null && g.set({ csq: q.name }, q.serviceLevelPercent)),
   );
 

@@ -52,6 +52,17 @@ describe('/bitrix/app (statistics inside Bitrix24)', () => {
     const res = await fetch(`${stack.url}/bitrix/app?s=2.99999999999999.forged&lang=en`);
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('the page session expired or is not valid');
+    const live = await fetch(`${stack.url}/bitrix/app/live.json?s=2.99999999999999.forged`);
+    expect([live.status, await live.text()]).toEqual([403, 'the page session expired or is not valid: open the application again from Bitrix24\n']);
+  });
+
+  it("gives the page's live section the snapshot with the page's own session", async () => {
+    const html = await (await post(stack.emulator.frameForm(2), 'LANG=ru&from=2024-03-01&to=2024-03-31')).text();
+    expect(html).toContain('<section class="live" data-live data-state="starting">');
+    const url = /"url":"(\/bitrix\/app\/live\.json\?s=[^"]+)"/.exec(html)![1]!;
+    const res = await fetch(`${stack.url}${url}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ source: 'db_cra', intervalSeconds: 5 });
   });
 
   it('opens from Telephony → Call statistics (TELEPHONY_ANALYTICS_MENU) as from the application menu', async () => {

@@ -2,6 +2,8 @@ import { rmSync } from 'node:fs';
 import { LAB_UCCX_TOKEN, startStack, type Stack } from '../../scripts/lab/lab-stack';
 import { fixture } from '../../testing/reports-fixture';
 import { uccxLookup } from '../../testing/lookup-client';
+import { waitFor } from '../../testing/wait';
+import Database from 'better-sqlite3';
 
 const STATS = 'stats-token-1234';
 
@@ -66,11 +68,28 @@ describe('/api/stats', () => {
     ['csq?from=2024-3-1&to=2024-03-01', STATS, 400, 'from: expected a date YYYY-MM-DD'],
     ['csq?from=2024-03-02&to=2024-03-01', STATS, 400, 'to: must not be before from'],
     ['volume?from=2024-03-01&to=2024-03-01&by=week', STATS, 400, 'by: expected hour or day'],
-    ['calls?from=2024-03-01&to=2024-03-01', STATS, 404, 'no report "calls"'],
+    ['calls?from=2024-03-01&to=2024-03-01', STATS, 404, 'no report "calls" (live, csq'],
+    ['live', null, 401, 'token: missing'],
+    ['live', 'wrong-token-x', 403, 'token: wrong'],
   ])('%s → %i', async (q, token, status, reason) => {
     const res = await get(q, token);
     expect(res.status).toBe(status);
     expect(await res.text()).toMatch(new RegExp(`^${reason.replace(/[()"]/g, '.')}`));
+  });
+
+  it("serves wallboards the live queues from the reader's memory: off until UCCX writes the snapshot, then live", async () => {
+    const live = async () => (await get('live')).json();
+    const off = await waitFor(async () => ((await live()).state === 'off' ? live() : null), 20_000, 'the first read');
+    expect(off).toMatchObject({ source: 'db_cra', intervalSeconds: 5, queues: [], problem: expect.stringContaining('Tools > Real Time Snapshot Config') });
+    const w = new Database(path);
+    const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+    w.prepare(`INSERT INTO rtcsqssummary (csqname, loggedinagents, availableagents, callswaiting, oldestcontact, startdatetime, enddatetime) VALUES ('Sales', 2, 1, 1, 31000, ?, ?)`).run(now, now);
+    w.close();
+    const body = await waitFor(async () => ((await live()).state === 'live' ? live() : null), 20_000, 'the snapshot to be read');
+    expect(body).toMatchObject({ queues: [{ name: 'Sales', waiting: 1, oldestWaitSeconds: 31, agents: { loggedIn: 2, ready: 1 } }], gaps: ['system-summary'], totals: null });
+    const res = await get('live');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
   });
 
   it('when the database is gone: 503 with the reason, and lookups go on', async () => {
@@ -98,6 +117,8 @@ describe('/api/stats', () => {
       const res = await fetch(`${noDb.url}/api/stats/csq?from=2024-03-01&to=2024-03-01`, { headers: { authorization: `Bearer ${STATS}` } });
       expect(res.status).toBe(503);
       expect(await res.text()).toBe('statistics are not configured: set CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION\n');
+      const live = await fetch(`${noDb.url}/api/stats/live`, { headers: { authorization: `Bearer ${STATS}` } });
+      expect([live.status, await live.text()]).toEqual([503, 'the live view is off: it needs call records (CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION) and LIVE_INTERVAL_S above 0\n']);
     } finally {
       await noDb.stop();
     }

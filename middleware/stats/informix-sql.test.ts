@@ -6,6 +6,7 @@ import { INFORMIX_DIALECT, SqliteCcdrSource, type CcdrSource, type Row } from '.
 import { periodToUtc } from './period';
 import { Reports } from './reports';
 import { LiveFacts } from './report-facts';
+import { LiveReader } from './live-reader';
 
 /**
  * Every statement as the middleware sends it to UCCX's Informix, checked for constructs Informix 12.10 does not take
@@ -39,9 +40,12 @@ describe('the SQL sent to Informix', () => {
     // Its check before serving days: legs of a run of days, and per day when they differ.
     await live.legs({ start: p.utcStart, end: p.utcEnd });
     await live.legsPerDay({ start: p.utcStart, end: p.utcEnd });
+    // The live queues' one read: both real-time tables.
+    const reader = new LiveReader({ source: recording, intervalSeconds: 5, log: { warn: () => undefined, info: () => undefined } });
+    await reader.read();
   });
 
-  it('covers every statement', () => expect(sent).toHaveLength(10));
+  it('covers every statement', () => expect(sent).toHaveLength(12));
 
   it.each([
     ['a CAST of a parameter marker', /CAST\s*\(\s*\?/i],

@@ -11,6 +11,8 @@ import { buildSnapshot, emptySnapshot, liveStatements, type LiveSnapshot } from 
  */
 export interface LiveReaderOptions {
   source: CcdrSource;
+  /** The source is the reader's own (the wallboard user's connection): `close()` closes it. */
+  ownsSource?: boolean;
   intervalSeconds: number;
   log: Pick<Logger, 'warn' | 'info'>;
   /** Today's service level by CSQ name (the CSQ report's definition); failures keep the last one. */
@@ -47,6 +49,11 @@ export class LiveReader {
 
   stop(): void {
     this.poller.stop();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    if (this.o.ownsSource) await this.o.source.close().catch(() => undefined);
   }
 
   /** The last snapshot (never a read of its own). */

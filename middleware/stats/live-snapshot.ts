@@ -51,9 +51,13 @@ export const SYSTEM_COLUMNS = [
   'enddatetime',
 ] as const;
 
-/** The two statements of one read: the same for every viewer, whatever their number. */
+/**
+ * The two statements of one read: the same for every viewer, whatever their number. The snapshot's times are
+ * `datetime year to second` (no fraction): Informix gives them as text to the second.
+ */
 export function liveStatements(d: Dialect): { csq: string; system: string } {
-  const cols = (names: readonly string[]) => names.map((c) => (c === 'startdatetime' || c === 'enddatetime' ? `${d.datetimeText(c)} AS ${c}` : c)).join(', ');
+  const time = (c: string) => (d.name === 'informix' ? `TO_CHAR(${c}, '%Y-%m-%d %H:%M:%S') AS ${c}` : c);
+  const cols = (names: readonly string[]) => names.map((c) => (c === 'startdatetime' || c === 'enddatetime' ? time(c) : c)).join(', ');
   return {
     csq: `SELECT ${cols(CSQ_COLUMNS)} FROM rtcsqssummary`,
     system: `SELECT ${cols(SYSTEM_COLUMNS)} FROM rticdstatistics`,
@@ -209,7 +213,8 @@ export function buildSnapshot(i: SnapshotInput): LiveSnapshot {
   let problem: string | null = null;
   if (!i.csqRows.length && !i.systemRows.length) {
     state = 'off';
-    problem = 'UCCX writes no real-time snapshot: in Unified CCX Administration, Tools > Real Time Snapshot Config, tick Data Writing Enable, Cisco Unified CCX CSQs Summary and Cisco Unified CCX System Summary';
+    problem =
+      'UCCX writes no real-time snapshot: in Unified CCX Administration, Tools > Real Time Snapshot Config, tick Data Writing Enable, Cisco Unified CCX CSQs Summary and Cisco Unified CCX System Summary';
   } else if (ageSeconds === null || ageSeconds > staleAfterSeconds(i.intervalSeconds)) {
     state = 'stale';
     problem = `UCCX last wrote the real-time snapshot ${ageSeconds === null ? 'at an unknown time' : `${ageSeconds} s ago`} (interval ${i.intervalSeconds} s): Data Writing Enable was turned off in Tools > Real Time Snapshot Config, or the UCCX engine is not running`;

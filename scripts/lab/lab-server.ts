@@ -145,7 +145,12 @@ export async function startLabServer(stack: Stack, port: number): Promise<{ url:
               return LAB_CSQS.map((name) => ({ name, waitingSince: name === 'Sales' ? waiting.map((w) => w.since) : [], day: days.get(name)! }));
             },
             agents: () =>
-              (stack.finesse?.agents ?? []).map((a) => uccxState(stack.finesse!.states.get(a.id), stack.finesse!.liveDialogs(a.id).some((d) => d.state === 'ALERTING'))),
+              (stack.finesse?.agents ?? []).map((a) =>
+                uccxState(
+                  stack.finesse!.states.get(a.id),
+                  stack.finesse!.liveDialogs(a.id).some((d) => d.state === 'ALERTING'),
+                ),
+              ),
           },
           stack.connector.config.stats.liveIntervalS * 1000,
         )

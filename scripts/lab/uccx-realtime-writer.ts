@@ -92,22 +92,69 @@ export class UccxRealtimeWriter {
       const allWaiting: number[] = [];
       for (const c of csqs) {
         const r = row(c.waitingSince, c.day);
-        insert.run(c.name, agents.logged, agents.ready, agents.notReady, r.totalcalls, r.oldestcontact, r.callshandled, r.callsabandoned, r.callsdequeued,
-          r.avgtalkduration, r.avgwaitduration, r.longesttalkduration, r.longestwaitduration, r.callswaiting, end, agents.working, agents.talking,
-          agents.reserved, start, hhmmss(r.avgtalkduration), hhmmss(r.avgwaitduration), hhmmss(r.longesttalkduration), hhmmss(r.longestwaitduration), hhmmss(r.oldestcontact));
+        insert.run(
+          c.name,
+          agents.logged,
+          agents.ready,
+          agents.notReady,
+          r.totalcalls,
+          r.oldestcontact,
+          r.callshandled,
+          r.callsabandoned,
+          r.callsdequeued,
+          r.avgtalkduration,
+          r.avgwaitduration,
+          r.longesttalkduration,
+          r.longestwaitduration,
+          r.callswaiting,
+          end,
+          agents.working,
+          agents.talking,
+          agents.reserved,
+          start,
+          hhmmss(r.avgtalkduration),
+          hhmmss(r.avgwaitduration),
+          hhmmss(r.longesttalkduration),
+          hhmmss(r.longestwaitduration),
+          hhmmss(r.oldestcontact),
+        );
         for (const k of Object.keys(all) as Array<keyof CsqDay>) all[k] = k.endsWith('MaxMs') ? Math.max(all[k], c.day[k]) : all[k] + c.day[k];
         allWaiting.push(...c.waitingSince);
       }
       this.db.prepare('DELETE FROM rticdstatistics').run();
       const r = row(allWaiting, all);
       this.db
-        .prepare(`INSERT INTO rticdstatistics (type, totalcsqs, loggedinagents, workingagents, reservedagents, talkingagents, availableagents,
+        .prepare(
+          `INSERT INTO rticdstatistics (type, totalcsqs, loggedinagents, workingagents, reservedagents, talkingagents, availableagents,
           unavailableagents, totalcalls, callswaiting, callshandled, callsabandoned, avgtalkduration, avgwaitduration, longesttalkduration,
           longestwaitduration, oldestcontact, startdatetime, enddatetime, convavgtalkduration, convavgwaitduration, convlongesttalkduration,
-          convlongestwaitduration, convoldestcontact) VALUES ('Voice', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(csqs.length, agents.logged, agents.working, agents.reserved, agents.talking, agents.ready, agents.notReady, r.totalcalls, r.callswaiting,
-          r.callshandled, r.callsabandoned, r.avgtalkduration, r.avgwaitduration, r.longesttalkduration, r.longestwaitduration, r.oldestcontact, start, end,
-          hhmmss(r.avgtalkduration), hhmmss(r.avgwaitduration), hhmmss(r.longesttalkduration), hhmmss(r.longestwaitduration), hhmmss(r.oldestcontact));
+          convlongestwaitduration, convoldestcontact) VALUES ('Voice', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          csqs.length,
+          agents.logged,
+          agents.working,
+          agents.reserved,
+          agents.talking,
+          agents.ready,
+          agents.notReady,
+          r.totalcalls,
+          r.callswaiting,
+          r.callshandled,
+          r.callsabandoned,
+          r.avgtalkduration,
+          r.avgwaitduration,
+          r.longesttalkduration,
+          r.longestwaitduration,
+          r.oldestcontact,
+          start,
+          end,
+          hhmmss(r.avgtalkduration),
+          hhmmss(r.avgwaitduration),
+          hhmmss(r.longesttalkduration),
+          hhmmss(r.longestwaitduration),
+          hhmmss(r.oldestcontact),
+        );
     });
     write();
   }
