@@ -237,5 +237,6 @@ function openLiveReader(ccdr: CcdrSource, rollup: StatsRollup | null, config: Co
       return new Map(rows.map((r) => [r.csq, r.serviceLevelPercent]));
     },
     onSnapshot: (s) => metrics.liveReads.inc({ outcome: s.state === 'unreachable' ? 'failed' : 'ok' }),
+    onStatement: () => metrics.liveStatements.inc(),
   });
 }

@@ -143,6 +143,11 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly liveStatements = new Counter({
+    name: 'uccx_live_statements_total',
+    help: 'Statements the live queues sent to db_cra (two a read, whatever the number of viewers)',
+    registers: [this.registry],
+  });
   readonly liveAge = this.readGauge(
     'uccx_live_snapshot_age_seconds',
     'How old the real-time snapshot UCCX last wrote is, in seconds (-1: none written or no live view)',

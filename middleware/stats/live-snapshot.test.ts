@@ -23,7 +23,7 @@ const csq = (over: Row = {}): Row => ({
   enddatetime: '2026-12-08 10:00:05',
   ...over,
 });
-const system = (over: Row = {}): Row => ({ ...csq(), csqname: undefined, type: 'Voice', totalcsqs: 2, ...over });
+const system = (over: Row = {}): Row => ({ ...csq(), csqname: null, type: 'Voice', totalcsqs: 2, ...over });
 
 describe('the live snapshot from RtCSQsSummary and RtICDStatistics', () => {
   it('reads every state count, the waits in seconds (the columns hold ms) and the day since startdatetime', () => {

@@ -8,6 +8,7 @@ import { pairBench } from './pair-bench';
 import { clickBench } from './click-bench';
 import { busyClickBench } from './busy-click-bench';
 import { portalGoneBench } from './portal-gone-bench';
+import { liveBench } from './live-bench';
 import { busyHourBench, slowWritesBench, storm503Bench } from './portal-bench';
 import { f, pct, verdict } from './stats';
 
@@ -200,6 +201,7 @@ async function main(): Promise<void> {
   await pairBench();
   await busyClickBench();
   await portalGoneBench();
+  await liveBench();
 }
 
 if (require.main === module) {
