@@ -6,14 +6,28 @@ import { seedConfig } from '../../testing/ccdr-stand-in';
 import { SqliteCcdrSource } from '../../middleware/stats/ccdr-source';
 import { runDoctor, type DoctorLine } from '../../middleware/doctor/doctor';
 import { AppCredentials } from '../../middleware/bitrix24/credentials';
+import Database from 'better-sqlite3';
 
 /** `npm run doctor` against the lab's systems: all ok, then each system switched into a failure is named with what to do. */
 describe('doctor', () => {
   let stack: Stack;
+  let ccdrPath = '';
+  /** What UCCX's real-time snapshot writer leaves in db_cra: its two tables, written now (or emptied). */
+  const snapshot = (written: boolean) => {
+    const db = new Database(ccdrPath);
+    db.exec('DELETE FROM rtcsqssummary; DELETE FROM rticdstatistics');
+    const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+    if (written) {
+      db.prepare(`INSERT INTO rtcsqssummary (csqname, callswaiting, startdatetime, enddatetime) VALUES ('Sales', 0, ?, ?)`).run(now, now);
+      db.prepare(`INSERT INTO rticdstatistics (type, callswaiting, startdatetime, enddatetime) VALUES ('Voice', 0, ?, ?)`).run(now, now);
+    }
+    db.close();
+  };
   beforeAll(async () => {
     const gadgetDir = mkdtempSync(join(tmpdir(), 'doc-gadget-'));
     writeFileSync(join(gadgetDir, 'FinesseBitrix24.xml'), '<Module/>');
     const ccdr = join(mkdtempSync(join(tmpdir(), 'doc-ccdr-')), 'db_cra.sqlite');
+    ccdrPath = ccdr;
     const s = new SqliteCcdrSource(ccdr, { writable: true });
     seedConfig(s.db);
     await s.close();
@@ -25,6 +39,7 @@ describe('doctor', () => {
   const by = (lines: DoctorLine[]) => Object.fromEntries(lines.map((l) => [`${l.area}: ${l.check}`, `${l.status}${l.status === 'ok' || l.status === 'off' ? '' : ` ${l.detail} → ${l.fix}`}`]));
 
   it('the lab: every check ok (the lab serves plain http: that one warns)', async () => {
+    snapshot(true);
     const lines = await runDoctor(stack.connector, 'en');
     expect(by(lines)).toEqual({
       'store: the store opens': 'ok',
@@ -41,6 +56,7 @@ describe('doctor', () => {
       [`finesse: side A (${stack.finesse!.url})`]: 'ok',
       [`finesse: the gadget's files (side A (${stack.finesse!.url}))`]: 'ok',
       'uccx: the UCCX call records': 'ok',
+      "uccx: the live queues (UCCX's real-time snapshot)": 'ok',
       "public url: the public address's certificate": expect.stringMatching(/^warn http:\/\/127\.0\.0\.1:\d+ → serve the middleware over https/),
     });
   });
@@ -62,6 +78,13 @@ describe('doctor', () => {
       e.portal.users.get(9)!.ACTIVE = true;
       stack.finesse!.inService.A = true;
     }
+  });
+
+  it('names a UCCX that writes no real-time snapshot, with the page and the boxes to tick', async () => {
+    snapshot(false);
+    expect(by(await runDoctor(stack.connector, 'ru'))['uccx: живые очереди (снимок реального времени UCCX)']).toMatch(
+      /^warn UCCX не пишет снимок реального времени \(RtCSQsSummary и RtICDStatistics пусты\) → в Unified CCX Administration, Tools > Real Time Snapshot Config: Data Writing Enable, обе сводки/,
+    );
   });
 
   it("an install whose ONAPPINSTALL never reached us (PUBLIC_URL out of the portal's reach) is named, with what to do", async () => {

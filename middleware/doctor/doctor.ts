@@ -5,6 +5,8 @@ import type { Core } from '../core';
 import { systemInfoStatus } from '../finesse/finesse-sides';
 import { FailoverCcdrSource } from '../stats/failover-source';
 import { checkStatements } from '../stats/statement-check';
+import { LiveReader } from '../stats/live-reader';
+import { openCcdrSource } from '../stats/open-source';
 import { DOCTOR_TEXT, type DoctorLang } from './doctor-text';
 
 /**
@@ -178,6 +180,30 @@ export async function runDoctor(core: Core, lang: DoctorLang = core.config.uiLan
         ? { check: t.ccdr, status: 'fail', detail: failed.map((f) => `${f.statement}: ${f.detail}`).join('; '), fix: t.ccdrFix }
         : { check: t.ccdr, status: 'ok', detail: `${results.length} ${t.statements}${nodes}`, fix: '' },
     );
+  }
+
+  // The live queues: one read of UCCX's real-time snapshot, with the wallboard user when one is configured.
+  if (core.ccdr && config.stats.liveIntervalS > 0) {
+    const own = config.stats.liveSource ? openCcdrSource(config.stats.liveSource, config.stats.queryTimeoutMs) : null;
+    const reader = new LiveReader({ source: own ?? core.ccdr, ownsSource: own !== null, intervalSeconds: config.stats.liveIntervalS, log: { warn: () => undefined, info: () => undefined } });
+    try {
+      await reader.read();
+      const s = reader.current();
+      add(
+        'uccx',
+        s.state === 'live' && !s.gaps.length
+          ? { check: t.live, status: 'ok', detail: `${s.queues.length} CSQ, ${t.liveAge(s.ageSeconds ?? 0, s.intervalSeconds)}`, fix: '' }
+          : {
+              check: t.live,
+              status: s.state === 'unreachable' ? 'fail' : 'warn',
+              // The database's own words when it failed; else what UCCX does, in the reader's language.
+              detail: s.state === 'off' ? t.liveOff : s.state === 'stale' ? t.liveStale(s.ageSeconds) : s.state === 'live' ? t.liveGaps(s.gaps) : (s.problem ?? s.state),
+              fix: t.liveFix,
+            },
+      );
+    } finally {
+      await reader.close();
+    }
   }
 
   // The public address Bitrix24 and the gadgets use.
