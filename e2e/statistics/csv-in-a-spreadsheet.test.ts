@@ -57,7 +57,7 @@ describe('the statistics CSV in a spreadsheet (ru)', () => {
     const s = new SqliteCcdrSource(join(dir, 'db_cra.sqlite'), { writable: true });
     fillStandIn(s.db, { from: '2024-03-01', days: 7, timeZone: 'Europe/Moscow', callsPerDay: 80 });
     await s.close();
-    stack = await startStack({ mode: 'app', env: { CCDR_SQLITE_PATH: join(dir, 'db_cra.sqlite'), STATS_ALLOWED_USERS: '2' } });
+    stack = await startStack({ mode: 'app', env: { CCDR_SQLITE_PATH: join(dir, 'db_cra.sqlite'), STATS_ALLOWED_USERS: '2', STATS_API_TOKEN: 'xlsx-test-token' } });
   });
   afterAll(async () => {
     await stack.stop();
@@ -108,5 +108,47 @@ describe('the statistics CSV in a spreadsheet (ru)', () => {
     }
     // Decimal commas really occur (averages and shares).
     expect(csv.csq).toMatch(/;\d+,\d+/);
+  });
+
+  it('every report downloads as XLSX with typed cells: numbers as numbers, callers as text', async () => {
+    const session = stack.connector.pageSessions.issue(2);
+    const files: string[] = [];
+    const json: Record<string, Array<Record<string, string | number | null>>> = {};
+    const query = { from: '2024-03-01', to: '2024-03-07' };
+    for (const report of REPORT_NAMES) {
+      const res = await fetch(`${stack.url}/bitrix/app/xlsx/${report}?${new URLSearchParams({ s: session, lang: 'ru', ...query })}`);
+      expect([res.status, res.headers.get('content-type')]).toEqual([200, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']);
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${report}-2024-03-01-2024-03-07.xlsx"`);
+      files.push(join(dir, `${report}.xlsx`));
+      writeFileSync(files[files.length - 1]!, Buffer.from(await res.arrayBuffer()));
+      json[report] = (await (await fetch(`${stack.url}/api/stats/${report}?${new URLSearchParams(query)}`, { headers: { authorization: 'Bearer xlsx-test-token' } })).json()).rows;
+    }
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        'soffice',
+        [`-env:UserInstallation=file://${join(dir, 'lo-profile')}`, '--headless', '--convert-to', 'fods', '--outdir', join(dir, 'xlsx-out'), ...files],
+        { env: { ...process.env, ...runMarker(), LANG: 'ru_RU.UTF-8', HOME: dir } },
+        (err, _out, stderr) => (err ? reject(new Error(`LibreOffice: ${err.message} ${stderr}`)) : resolve()),
+      ),
+    );
+    let callers = 0;
+    for (const report of REPORT_NAMES) {
+      const rows = json[report]!;
+      expect(rows.length).toBeGreaterThan(0);
+      const head = Object.keys(rows[0]!);
+      const sheet = sheetRows(readFileSync(join(dir, 'xlsx-out', `${report}.fods`), 'utf8')).filter((r) => r.some((c) => c.value !== ''));
+      expect({ report, rows: sheet.length, head: sheet[0]!.slice(0, head.length).map((c) => c.value) }).toEqual({ report, rows: rows.length + 1, head });
+      rows.forEach((row, i) =>
+        head.forEach((h, col) => {
+          const v = row[h];
+          const got = sheet[i + 1]![col];
+          if (typeof v === 'number') expect({ report, h, type: got?.type, value: Number(got?.value) }).toEqual({ report, h, type: 'float', value: v });
+          else if (v) expect({ report, h, type: got?.type, value: got?.value }).toEqual({ report, h, type: 'string', value: v });
+        }),
+      );
+      // Callers all digits (as UCCX writes them): a CSV's reader makes numbers of them, the workbook keeps text.
+      if (report === 'abandoned') callers = rows.filter((r) => typeof r.caller === 'string' && /^\+?\d{6,}$/.test(r.caller)).length;
+    }
+    expect(callers).toBeGreaterThan(0);
   });
 });

@@ -18,6 +18,7 @@ import { csvForSpreadsheet, toCsv, withQueryDeadline } from '../stats/table-outp
 import { HttpError } from '../http-errors';
 import type { LiveReader } from '../stats/live-reader';
 import { renderLiveSection } from '../stats/live-page';
+import { toXlsx } from '../stats/xlsx-output';
 
 /**
  * /bitrix/app — the application's page inside Bitrix24: the contact-center statistics. Bitrix24 opens it with a
@@ -119,6 +120,7 @@ export function appRoutes(o: AppRouteOptions): Router {
         {
           self: `/bitrix/app?${base}`,
           csv: (report) => `/bitrix/app/csv/${report}?${base}`,
+          xlsx: (report) => `/bitrix/app/xlsx/${report}?${base}`,
           ...(o.sessions.verifyAdmin(session) !== null ? { doctor: `/bitrix/app/doctor?${new URLSearchParams({ s: session, lang: langOf(ctx) })}` } : {}),
         },
         o.live ? renderLiveSection(langOf(ctx), { url: `/bitrix/app/live.json?${new URLSearchParams({ s: session })}`, timeZone: o.timeZone }) : '',
@@ -185,7 +187,8 @@ export function appRoutes(o: AppRouteOptions): Router {
     ctx.body = o.live.currentJson();
   });
 
-  router.get('/bitrix/app/csv/:report', async (ctx) => {
+  // A report's table as a file: CSV in the reader's spreadsheet dialect, or an Excel workbook with typed cells.
+  const download = (format: 'csv' | 'xlsx') => async (ctx: Context) => {
     if (o.sessions.verify(q(ctx, 's')) === null) return problem(ctx, 403, 'the page session expired or is not valid');
     if (!o.reports) return problem(ctx, 503, 'statistics are not configured');
     const period = periodOf(ctx, o.timeZone);
@@ -194,14 +197,23 @@ export function appRoutes(o: AppRouteOptions): Router {
     if (!isReportName(report)) return;
     try {
       const rows = await withQueryDeadline(o.reports.table(report, period, f, volumeBucket(period)), o.queryTimeoutMs);
+      const name = `${report}-${period.from}-${period.to}`;
+      if (format === 'xlsx') {
+        ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+        ctx.set('Content-Disposition', `attachment; filename="${name}.xlsx"`);
+        ctx.body = await toXlsx(rows, report);
+        return;
+      }
       ctx.type = 'text/csv; charset=utf-8';
-      ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);
+      ctx.set('Content-Disposition', `attachment; filename="${name}.csv"`);
       ctx.body = toCsv(rows, csvForSpreadsheet(langOf(ctx)));
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
       await problem(ctx, 503, `CCDR database: ${err.message}`);
     }
-  });
+  };
+  router.get('/bitrix/app/csv/:report', download('csv'));
+  router.get('/bitrix/app/xlsx/:report', download('xlsx'));
 
   router.get('/bitrix/assets/chart.js', (ctx) => {
     ctx.type = 'application/javascript';

@@ -7,6 +7,7 @@ import { isReportName, REPORT_NAMES, SERVICE_LEVEL_VARIANT, type Reports } from 
 import { bearerToken, sameSecret } from '../secrets';
 import { toCsv, withQueryDeadline } from '../stats/table-output';
 import type { LiveReader } from '../stats/live-reader';
+import { toXlsx } from '../stats/xlsx-output';
 
 /**
  * GET /api/stats/csq | agents | abandoned | volume?by=hour|day — the JSON (or CSV) behind the report, for
@@ -63,6 +64,12 @@ export function statsRoutes(o: StatsRouteOptions): Router {
       throw err;
     }
     ctx.set('Cache-Control', 'no-store');
+    if (q('format') === 'xlsx') {
+      ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+      ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.xlsx"`);
+      ctx.body = await toXlsx(rows, report);
+      return;
+    }
     if (q('format') === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);

@@ -144,7 +144,7 @@ export function hms(seconds: number | null): string {
 /** Rows of the abandoned-call table on the page (a month can hold thousands; the CSV link has every one). */
 const ABANDONED_SHOWN = 500;
 
-export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string; doctor?: string }, live = ''): string {
+export function renderReportPage(lang: PageLang, d: PageData, links: { self: string; csv: (report: string) => string; xlsx?: (report: string) => string; doctor?: string }, live = ''): string {
   const t = T[lang];
   const p = d.period;
   const sum = (k: 'presented' | 'handled' | 'abandoned') => d.volume.reduce((s, r) => s + r[k], 0);
@@ -160,7 +160,7 @@ export function renderReportPage(lang: PageLang, d: PageData, links: { self: str
     text: { handled: t.handled, abandoned: t.abandoned, dequeued: t.dequeued },
   };
   const option = (v: string, label: string, current: string) => `<option value="${esc(v)}"${v === current ? ' selected' : ''}>${esc(label)}</option>`;
-  const csvLink = (r: string) => `<a class="csv" href="${esc(links.csv(r))}">${t.csv}</a>`;
+  const csvLink = (r: string) => `<a class="csv" href="${esc(links.csv(r))}">${t.csv}</a>${links.xlsx ? ` <a class="xlsx" href="${esc(links.xlsx(r))}" data-link="xlsx">XLSX</a>` : ''}`;
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${t.title}</title><style>${PAGE_STYLE}</style>
 <script src="/bitrix/assets/chart.js"></script><script src="https://api.bitrix24.com/api/v1/"></script></head><body>
 <h1>${t.title}</h1>
