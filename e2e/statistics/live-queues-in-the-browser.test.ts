@@ -89,6 +89,12 @@ describe('live queues in the Bitrix24 frame', () => {
     const f = await open('en');
     await waitFor(async () => (await cell(f, 'Sales', 'talking')) !== null, 30_000, 'the live table');
     await page.screenshot({ path: join(shots, 'live-en.png'), fullPage: true });
+    // Dark, as the UI Kit's pages follow the reader's color scheme: the kit's dark background and light text.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await f.evaluate(() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color])).toEqual(['rgb(15, 15, 15)', 'rgb(245, 247, 248)']);
+    await page.screenshot({ path: join(shots, 'live-dark-en.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await f.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(245, 247, 248)');
     await post('/api/switches', { snapshot: false });
     await waitFor(async () => (await f.getAttribute('[data-live]', 'data-state')) === 'stale', 60_000, 'the page to call the data old');
     expect(await f.locator('[data-live-problem]').textContent()).toMatch(/^The data is old: UCCX last wrote it \d+ s ago \(interval 5 s\)\. Check that Data Writing Enable is on/);

@@ -26,7 +26,8 @@ const T = {
     again: 'Check again',
   },
 };
-const STATUS = { ok: '#1e8e3e', warn: '#b06000', fail: '#c5221f', off: '#777' } as const;
+// The UI Kit's success, warning and alert colors (conformance/bitrix24/ui/b24style-palette.txt), readable light and dark.
+const STATUS = { ok: '#9dcf00', warn: '#ffa900', fail: '#ff5752', off: '#a8adb4' } as const;
 
 /** The doctor's lines for a portal administrator, inside Bitrix24 (ru/en). */
 export function renderDoctorPage(lang: DoctorLang, lines: DoctorLine[], session: string): string {
@@ -34,7 +35,7 @@ export function renderDoctorPage(lang: DoctorLang, lines: DoctorLine[], session:
   const rows = lines
     .map(
       (l) =>
-        `<tr data-status="${l.status}"><td>${esc(l.area)}</td><td>${esc(l.check)}</td><td><b style="color:${STATUS[l.status] ?? '#333'}">${esc(l.status.toUpperCase())}</b> ${esc(l.detail)}</td><td>${esc(l.fix)}</td></tr>`,
+        `<tr data-status="${l.status}"><td>${esc(l.area)}</td><td>${esc(l.check)}</td><td><b style="color:${STATUS[l.status] ?? 'inherit'}">${esc(l.status.toUpperCase())}</b> ${esc(l.detail)}</td><td>${esc(l.fix)}</td></tr>`,
     )
     .join('');
   const self = `/bitrix/app/doctor?s=${encodeURIComponent(session)}&amp;lang=${lang}`;

@@ -123,14 +123,28 @@ function table(head: string[], rows: unknown[][]): string {
     .join('')}</tbody></table>`;
 }
 
-export const PAGE_STYLE = `body{font:14px/1.4 "Helvetica Neue",Arial,sans-serif;color:#333;margin:0;padding:16px;background:#f5f7f8}
-h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}form{background:#fff;padding:10px;border-radius:8px;display:flex;gap:12px;flex-wrap:wrap;align-items:center}
-.tiles{display:flex;gap:12px;margin:12px 0;flex-wrap:wrap}.tile{background:#fff;border-radius:8px;padding:10px 16px;min-width:140px}.tile b{display:block;font-size:24px;color:#2fc6f6}
-.charts{display:grid;grid-template-columns:2fr 1fr;gap:12px}.chart{background:#fff;border-radius:8px;padding:10px;height:260px}
-table{border-collapse:collapse;background:#fff;width:100%;border-radius:8px}th,td{padding:6px 8px;border-bottom:1px solid #eef2f4;text-align:left}th{background:#eef2f4;font-weight:600}
-.muted{color:#777;font-size:12px}button{background:#2fc6f6;color:#fff;border:0;border-radius:4px;padding:6px 14px}a{color:#2067b0}
-.error{background:#fff;border-left:4px solid #c5221f;padding:12px 16px;border-radius:4px}
-.notice{background:#fff8e1;border-left:4px solid #f5a623;padding:4px 16px;border-radius:4px;margin:0 0 12px}`;
+/**
+ * The pages' look: the Bitrix24 UI Kit's design tokens (github.com/bitrix24/b24style, its palette and system font
+ * stack; conformance/bitrix24/ui/b24style-palette.txt) as CSS variables — light, and dark when the reader's system
+ * asks for it (the kit's pages follow the color scheme). Every color here is one of the kit's (a test checks).
+ */
+export const PAGE_STYLE = `:root{--bg:#f5f7f8;--card:#ffffff;--text:#333333;--text2:#525c69;--subtle:#828b95;--line:#eef2f4;--head:#eef2f4;
+--primary:#2fc6f6;--on-primary:#ffffff;--link:#2066b0;--alert:#ff5752;--alert-bg:#ffe8e8;--warn:#ffa900;--warn-bg:#fff1d6;--warn-text:#7a5100;color-scheme:light dark}
+@media (prefers-color-scheme: dark){:root{--bg:#0f0f0f;--card:#333333;--text:#f5f7f8;--text2:#dfe0e3;--subtle:#a8adb4;--line:#525c69;--head:#5b6573;
+--link:#7fdefc;--alert-bg:#800602;--warn-bg:#614000;--warn-text:#fff1d6}}
+body{font:14px/1.4 system-ui,-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Ubuntu,"Helvetica Neue",Arial,sans-serif;color:var(--text);margin:0;padding:16px;background:var(--bg)}
+h1{font-size:22px;font-weight:300;margin:0 0 12px}h2{font-size:16px;font-weight:400;margin:20px 0 8px}
+form{background:var(--card);padding:10px;border-radius:12px;display:flex;gap:12px;flex-wrap:wrap;align-items:center}
+input,select{background:var(--card);color:var(--text);border:1px solid var(--line);border-radius:8px;padding:4px 6px}
+.tiles{display:flex;gap:12px;margin:12px 0;flex-wrap:wrap}.tile{background:var(--card);border-radius:12px;padding:10px 16px;min-width:140px;color:var(--text2)}
+.tile b{display:block;font-size:24px;font-weight:300;color:var(--primary)}
+.charts{display:grid;grid-template-columns:2fr 1fr;gap:12px}.chart{background:var(--card);border-radius:12px;padding:10px;height:260px}
+table{border-collapse:collapse;background:var(--card);width:100%;border-radius:12px;overflow:hidden}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left}
+th{background:var(--head);font-weight:600;color:var(--text2)}tr.total td{font-weight:600}
+.muted{color:var(--subtle);font-size:12px}button{background:var(--primary);color:var(--on-primary);border:0;border-radius:8px;padding:6px 14px;cursor:pointer}a{color:var(--link)}
+.error{background:var(--card);border-left:4px solid var(--alert);padding:12px 16px;border-radius:8px}
+.notice{background:var(--warn-bg);color:var(--warn-text);border-left:4px solid var(--warn);padding:4px 16px;border-radius:8px;margin:0 0 12px}
+[data-live-problem]{padding:8px 16px}`;
 
 /** Seconds as a manager reads a duration: h:mm:ss (the CSV keeps seconds, numbers a spreadsheet sums). */
 export function hms(seconds: number | null): string {
@@ -248,6 +262,9 @@ ${d.abandoned.length > ABANDONED_SHOWN ? `<p class="muted" data-note="shownOf">$
 (function () {
   var d = ${JSON.stringify(chartData).replace(/</g, '\\u003c')};
   if (!window.Chart) return;
+  var css = getComputedStyle(document.documentElement);
+  Chart.defaults.color = css.getPropertyValue('--subtle').trim();
+  Chart.defaults.borderColor = css.getPropertyValue('--line').trim();
   var opts = { responsive: true, maintainAspectRatio: false, animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } };
   window.fb24Charts = [
     new Chart(document.getElementById('volumeChart'), { type: 'bar', data: { labels: d.volume.labels, datasets: [
