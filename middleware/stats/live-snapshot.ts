@@ -7,9 +7,8 @@ import type { Dialect, Row } from './ccdr-source';
  * a snapshot out; the reading lives in live-reader.ts.
  */
 
-/** The columns read, by the names Cisco documents (conformance/uccx/cisco-docs/rtcsqssummary-12.5.txt). */
-export const CSQ_COLUMNS = [
-  'csqname',
+/** What both real-time tables hold, by the names Cisco documents (conformance/uccx/cisco-docs/). */
+const SHARED_COLUMNS = [
   'loggedinagents',
   'availableagents',
   'unavailableagents',
@@ -21,7 +20,6 @@ export const CSQ_COLUMNS = [
   'totalcalls',
   'callshandled',
   'callsabandoned',
-  'callsdequeued',
   'avgwaitduration',
   'longestwaitduration',
   'avgtalkduration',
@@ -29,27 +27,11 @@ export const CSQ_COLUMNS = [
   'enddatetime',
 ] as const;
 
-/** conformance/uccx/cisco-docs/rticdstatistics-12.5.txt (no dequeued count: the table has none). */
-export const SYSTEM_COLUMNS = [
-  'type',
-  'totalcsqs',
-  'loggedinagents',
-  'availableagents',
-  'unavailableagents',
-  'talkingagents',
-  'reservedagents',
-  'workingagents',
-  'callswaiting',
-  'oldestcontact',
-  'totalcalls',
-  'callshandled',
-  'callsabandoned',
-  'avgwaitduration',
-  'longestwaitduration',
-  'avgtalkduration',
-  'startdatetime',
-  'enddatetime',
-] as const;
+/** RtCSQsSummary: one row per CSQ (rtcsqssummary-12.5.txt). */
+export const CSQ_COLUMNS = ['csqname', ...SHARED_COLUMNS, 'callsdequeued'] as const;
+
+/** RtICDStatistics: a row per contact type (rticdstatistics-12.5.txt; no dequeued count: the table has none). */
+export const SYSTEM_COLUMNS = ['type', 'totalcsqs', ...SHARED_COLUMNS] as const;
 
 /**
  * The two statements of one read: the same for every viewer, whatever their number. The snapshot's times are
