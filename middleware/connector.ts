@@ -21,7 +21,7 @@ import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { CcdrSource } from './stats/ccdr-source';
 import { LiveReader } from './stats/live-reader';
-import { openCcdrSource } from './stats/open-source';
+import { openLiveNodes } from './stats/open-source';
 import { periodToUtc } from './stats/period';
 import { Reports } from './stats/reports';
 import { TLS_POLICY } from './tls-policy';
@@ -227,8 +227,7 @@ function openLiveReader(ccdr: CcdrSource, rollup: StatsRollup | null, config: Co
   const zone = config.stats.timeZone;
   return new LiveReader({
     // UCCX's wallboard user when configured (it may read only the real-time tables), else the call records' user.
-    source: config.stats.liveSource ? openCcdrSource(config.stats.liveSource, config.stats.queryTimeoutMs) : ccdr,
-    ownsSource: Boolean(config.stats.liveSource),
+    ...liveNodes(config, ccdr),
     intervalSeconds: config.stats.liveIntervalS,
     log,
     serviceLevel: async () => {
@@ -239,4 +238,9 @@ function openLiveReader(ccdr: CcdrSource, rollup: StatsRollup | null, config: Co
     onSnapshot: (s) => metrics.liveReads.inc({ outcome: s.state === 'unreachable' ? 'failed' : 'ok' }),
     onStatement: () => metrics.liveStatements.inc(),
   });
+}
+
+function liveNodes(config: Config, ccdr: CcdrSource): { nodes: Array<{ name: string; source: CcdrSource }>; ownsSources: boolean } {
+  const { nodes, owned } = openLiveNodes(config.stats, ccdr);
+  return { nodes, ownsSources: owned };
 }

@@ -6,7 +6,7 @@ import { systemInfoStatus } from '../finesse/finesse-sides';
 import { FailoverCcdrSource } from '../stats/failover-source';
 import { checkStatements } from '../stats/statement-check';
 import { LiveReader } from '../stats/live-reader';
-import { openCcdrSource } from '../stats/open-source';
+import { openLiveNodes } from '../stats/open-source';
 import { DOCTOR_TEXT, type DoctorLang } from './doctor-text';
 
 /**
@@ -184,15 +184,15 @@ export async function runDoctor(core: Core, lang: DoctorLang = core.config.uiLan
 
   // The live queues: one read of UCCX's real-time snapshot, with the wallboard user when one is configured.
   if (core.ccdr && config.stats.liveIntervalS > 0) {
-    const own = config.stats.liveSource ? openCcdrSource(config.stats.liveSource, config.stats.queryTimeoutMs) : null;
-    const reader = new LiveReader({ source: own ?? core.ccdr, ownsSource: own !== null, intervalSeconds: config.stats.liveIntervalS, log: { warn: () => undefined, info: () => undefined } });
+    const { nodes, owned } = openLiveNodes(config.stats, core.ccdr);
+    const reader = new LiveReader({ nodes, ownsSources: owned, intervalSeconds: config.stats.liveIntervalS, log: { warn: () => undefined, info: () => undefined } });
     try {
       await reader.read();
       const s = reader.current();
       add(
         'uccx',
         s.state === 'live' && !s.gaps.length
-          ? { check: t.live, status: 'ok', detail: `${s.queues.length} CSQ, ${t.liveAge(s.ageSeconds ?? 0, s.intervalSeconds)}`, fix: '' }
+          ? { check: t.live, status: 'ok', detail: `${s.queues.length} CSQ, ${t.liveAge(s.ageSeconds ?? 0, s.intervalSeconds)}${nodes.length > 1 ? ` (${s.node})` : ''}`, fix: '' }
           : {
               check: t.live,
               status: s.state === 'unreachable' ? 'fail' : 'warn',

@@ -41,7 +41,7 @@ describe('the SQL sent to Informix', () => {
     await live.legs({ start: p.utcStart, end: p.utcEnd });
     await live.legsPerDay({ start: p.utcStart, end: p.utcEnd });
     // The live queues' one read: both real-time tables.
-    const reader = new LiveReader({ source: recording, intervalSeconds: 5, log: { warn: () => undefined, info: () => undefined } });
+    const reader = new LiveReader({ nodes: [{ name: 'db_cra', source: recording }], intervalSeconds: 5, log: { warn: () => undefined, info: () => undefined } });
     await reader.read();
   });
 

@@ -132,7 +132,7 @@ export function renderLiveSection(lang: PageLang, o: { url: string; timeZone: st
     var rows = s.queues.map(function (q) { return row(q.name, q, s, q.serviceLevelPercent); }).join('');
     if (t && s.queues.length) rows += row(w.total, { waiting: t.waiting, oldestWaitSeconds: t.oldestWaitSeconds, agents: t.agents, calls: t.calls }, s, null).replace('<tr ', '<tr class="total" ');
     sec.querySelector('[data-live-table] tbody').innerHTML = rows || (s.state === 'live' ? '<tr><td colspan="12">' + w.none + '</td></tr>' : '');
-    sec.querySelector('[data-live-source]').textContent = s.state === 'disabled' ? '' : fill(w.source, String(s.intervalSeconds), when(s.since));
+    sec.querySelector('[data-live-source]').textContent = s.state === 'disabled' ? '' : fill(w.source, String(s.intervalSeconds), when(s.since)) + (s.node && s.node !== 'db_cra' ? ' · ' + s.node : '');
   }
   function poll() {
     fetch(c.url, { cache: 'no-store' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {

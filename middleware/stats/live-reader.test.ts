@@ -31,7 +31,7 @@ describe('LiveReader', () => {
   it('costs two statements a read, however many viewers ask for the snapshot', async () => {
     let statements = 0;
     let now = Date.parse('2026-12-08T10:00:02Z');
-    const r = new LiveReader({ source: db, intervalSeconds: 5, log: log(), onStatement: () => statements++, now: () => now });
+    const r = new LiveReader({ nodes: [{ name: 'db_cra', source: db }], intervalSeconds: 5, log: log(), onStatement: () => statements++, now: () => now });
     write(1, '2026-12-08 10:00:00');
     await r.read();
     for (let i = 0; i < 60; i++) expect(JSON.parse(r.currentJson())).toMatchObject({ state: 'live', queues: [{ name: 'Sales', waiting: 1, oldestWaitSeconds: 42 }] });
@@ -52,7 +52,7 @@ describe('LiveReader', () => {
       close: async () => undefined,
     };
     const l = log();
-    const r = new LiveReader({ source: flaky, intervalSeconds: 5, log: l, now: () => Date.parse('2026-12-08T10:00:07Z') });
+    const r = new LiveReader({ nodes: [{ name: 'db_cra', source: flaky }], intervalSeconds: 5, log: l, now: () => Date.parse('2026-12-08T10:00:07Z') });
     write(2, '2026-12-08 10:00:05');
     await r.read();
     down = true;
@@ -70,7 +70,7 @@ describe('LiveReader', () => {
     let asked = 0;
     let fail = false;
     const r = new LiveReader({
-      source: db,
+      nodes: [{ name: 'db_cra', source: db }],
       intervalSeconds: 5,
       log: log(),
       now: () => now,
@@ -91,5 +91,48 @@ describe('LiveReader', () => {
     await r.read();
     expect(asked).toBe(2);
     expect(r.current().queues[0]!.serviceLevelPercent).toBe(91.2);
+  });
+
+  it('in a UCCX HA pair reads the node UCCX writes the snapshot on, and follows a fail-over', async () => {
+    const other = new SqliteCcdrSource(join(dir, 'db_cra-b.sqlite'), { writable: true });
+    const at = (db2: SqliteCcdrSource, end: string) => {
+      db2.db.exec('DELETE FROM rtcsqssummary; DELETE FROM rticdstatistics');
+      db2.db.prepare(`INSERT INTO rtcsqssummary (csqname, callswaiting, startdatetime, enddatetime) VALUES ('Sales', 4, '2026-12-08 00:00:00', ?)`).run(end);
+      db2.db.prepare(`INSERT INTO rticdstatistics (type, callswaiting, startdatetime, enddatetime) VALUES ('Voice', 4, '2026-12-08 00:00:00', ?)`).run(end);
+    };
+    let bDown = false;
+    const b: CcdrSource = {
+      dialect: other.dialect,
+      query: (q, p) => (bDown ? Promise.reject(new CcdrError('cannot connect', true)) : other.query(q, p)),
+      ping: () => other.ping(),
+      close: async () => undefined,
+    };
+    let statements = 0;
+    const now = Date.parse('2026-12-08T10:10:00Z');
+    const r = new LiveReader({
+      nodes: [
+        { name: 'uccx-a', source: db },
+        { name: 'uccx-b', source: b },
+      ],
+      intervalSeconds: 5,
+      log: log(),
+      onStatement: () => statements++,
+      now: () => now,
+    });
+    try {
+      at(db, '2026-12-08 09:00:00'); // the standby's copy: an hour old
+      at(other, '2026-12-08 10:09:58'); // the master's: current
+      await r.read();
+      expect(r.current()).toMatchObject({ state: 'live', node: 'uccx-b', queues: [{ waiting: 4 }] });
+      expect(statements).toBe(4);
+      await r.read(); // the master first now: one read
+      expect(statements).toBe(6);
+      bDown = true; // UCCX fails over: the other node is master and writes
+      at(db, '2026-12-08 10:09:59');
+      await r.read();
+      expect(r.current()).toMatchObject({ state: 'live', node: 'uccx-a' });
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -9,10 +9,21 @@ import { buildSnapshot, emptySnapshot, liveStatements, type LiveSnapshot } from 
  * there, so fifty viewers cost db_cra what one does. Today's service level per CSQ comes from the call-record reports
  * less often (`serviceLevelEveryMs`): it is not in the real-time tables.
  */
-export interface LiveReaderOptions {
+export interface LiveNode {
+  /** What an operator sees: the HOST of the connection (never its password). */
+  name: string;
   source: CcdrSource;
-  /** The source is the reader's own (the wallboard user's connection): `close()` closes it. */
-  ownsSource?: boolean;
+}
+
+export interface LiveReaderOptions {
+  /**
+   * db_cra on each UCCX node (one, or both of an HA pair). The node that last gave a current snapshot is read first;
+   * while its snapshot is not current the other is read too (UCCX writes the snapshot where its engine is master, and
+   * a standby's copy may lag or be empty), so a fail-over in UCCX does not leave the view stale.
+   */
+  nodes: LiveNode[];
+  /** The sources are the reader's own (the wallboard user's connections): `close()` closes them. */
+  ownsSources?: boolean;
   intervalSeconds: number;
   log: Pick<Logger, 'warn' | 'info'>;
   /** Today's service level by CSQ name (the CSQ report's definition); failures keep the last one. */
@@ -32,6 +43,8 @@ export class LiveReader {
   private serviceLevel = new Map<string, number | null>();
   private serviceLevelAt = -Infinity;
   private lastProblem: string | null = null;
+  /** The node read first: the one that last gave a current snapshot. */
+  private preferred = 0;
 
   constructor(private readonly o: LiveReaderOptions) {
     this.snapshot = emptySnapshot('starting', o.intervalSeconds);
@@ -53,7 +66,7 @@ export class LiveReader {
 
   async close(): Promise<void> {
     this.stop();
-    if (this.o.ownsSource) await this.o.source.close().catch(() => undefined);
+    if (this.o.ownsSources) await Promise.all(this.o.nodes.map((n) => n.source.close().catch(() => undefined)));
   }
 
   /** The last snapshot (never a read of its own). */
@@ -66,33 +79,52 @@ export class LiveReader {
     return this.json;
   }
 
-  /** One read: both tables, then (when due) today's service level. */
+  /** One read: both tables of the preferred node (and of the other while that one is not current), then the service level. */
   async read(): Promise<void> {
-    const sql = liveStatements(this.o.source.dialect);
-    const query = (s: string) => {
-      this.o.onStatement?.();
-      return this.o.source.query(s, []);
-    };
-    let next: LiveSnapshot;
-    try {
-      const [csqRows, systemRows] = await Promise.all([query(sql.csq), query(sql.system)]);
-      await this.refreshServiceLevel();
-      next = buildSnapshot({ csqRows, systemRows, now: this.now(), intervalSeconds: this.o.intervalSeconds, serviceLevel: this.serviceLevel });
-    } catch (err) {
-      if (!(err instanceof CcdrError)) throw err;
+    let next: LiveSnapshot | null = null;
+    let fallback: LiveSnapshot | null = null;
+    let failure: CcdrError | null = null;
+    const order = this.o.nodes.map((_, i) => (this.preferred + i) % this.o.nodes.length);
+    for (const i of order) {
+      try {
+        const s = await this.readNode(this.o.nodes[i]!);
+        if (s.state === 'live') {
+          this.preferred = i;
+          next = s;
+          break;
+        }
+        fallback ??= s;
+      } catch (err) {
+        if (!(err instanceof CcdrError)) throw err;
+        failure ??= err;
+      }
+    }
+    if (!next && fallback) next = fallback;
+    if (!next) {
       // The last numbers stay on screen, marked: a supervisor sees they are old rather than a blank page.
       const last = this.snapshot;
       const age = last.writtenAt ? Math.max(0, Math.round((this.now() - Date.parse(last.writtenAt)) / 1000)) : null;
-      next = { ...last, state: 'unreachable', readAt: new Date(this.now()).toISOString(), ageSeconds: age, problem: `the UCCX database does not answer: ${err.message}` };
+      next = { ...last, state: 'unreachable', readAt: new Date(this.now()).toISOString(), ageSeconds: age, problem: `the UCCX database does not answer: ${failure!.message}` };
     }
     if (next.problem !== this.lastProblem) {
-      if (next.problem) this.o.log.warn({ state: next.state, problem: next.problem }, 'live queues: not live');
-      else if (this.lastProblem) this.o.log.info({ state: next.state }, 'live queues: live again');
+      if (next.problem) this.o.log.warn({ state: next.state, node: next.node, problem: next.problem }, 'live queues: not live');
+      else if (this.lastProblem) this.o.log.info({ state: next.state, node: next.node }, 'live queues: live again');
       this.lastProblem = next.problem;
     }
     this.snapshot = next;
     this.json = JSON.stringify(next);
     this.o.onSnapshot?.(next);
+  }
+
+  private async readNode(node: LiveNode): Promise<LiveSnapshot> {
+    const sql = liveStatements(node.source.dialect);
+    const query = (s: string) => {
+      this.o.onStatement?.();
+      return node.source.query(s, []);
+    };
+    const [csqRows, systemRows] = await Promise.all([query(sql.csq), query(sql.system)]);
+    await this.refreshServiceLevel();
+    return { ...buildSnapshot({ csqRows, systemRows, now: this.now(), intervalSeconds: this.o.intervalSeconds, serviceLevel: this.serviceLevel }), node: node.name };
   }
 
   private async refreshServiceLevel(): Promise<void> {

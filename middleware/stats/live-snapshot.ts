@@ -89,6 +89,8 @@ export type LiveGap = 'csq-summary' | 'system-summary';
 export interface LiveSnapshot {
   /** Where it came from: UCCX's database (db_cra) through the configured call-record connection. */
   source: 'db_cra';
+  /** Which node's db_cra (its host), once read. */
+  node?: string;
   state: LiveState;
   /** The interval it is read at (UCCX's Data Writing Interval, LIVE_INTERVAL_SECONDS). */
   intervalSeconds: number;
