@@ -76,7 +76,7 @@ describe('following a call from UCCX to the CRM card', () => {
     // The gadget's reports (ringing, ended) come as the call goes; the rest in this order.
     expect(kinds(byNumber.out).filter((k) => k !== 'report')).toEqual(['lookup', 'pop', 'register', 'finish']);
     expect(kinds(byNumber.out).filter((k) => k === 'report').length).toBeGreaterThanOrEqual(2); // ringing, answered, ended
-    expect(byNumber.out).toMatch(new RegExp(`lookup +found +number=\\+79123456789 +callId=${first.callId} +from=uccx +route=agent +extension=1021 +record=CONTACT:42`));
+    expect(byNumber.out).toMatch(new RegExp(`lookup +found +number=\\+79123456789 +callId=${first.callId} +from=uccx +route=agent +extension=1021 +record=CONTACT:42 .*restCalls=\\d+`));
     expect(byNumber.out).toMatch(new RegExp(`pop +opened +number=\\+79123456789 +agent=1001 +dialogId=${dialogId} +target=CONTACT:42`));
     expect(byNumber.out).toMatch(new RegExp(`register +ok .*dialogId=${dialogId} +CALL_ID=${registered.CALL_ID.replace(/\./g, '\\.')}`));
     expect(byNumber.out).toMatch(new RegExp(`finish +ok .*CALL_ID=${registered.CALL_ID.replace(/\./g, '\\.')} .*statusCode=200`));

@@ -1,3 +1,4 @@
+import { noteRestCall } from './rest-usage';
 import qs from 'qs';
 import type { Logger } from '../log';
 import type { Credentials, Endpoint } from './credentials';
@@ -125,6 +126,7 @@ export class Bitrix24Client {
         };
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
+      noteRestCall();
       this.queue.push(p);
       this.schedule();
     });

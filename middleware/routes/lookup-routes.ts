@@ -1,3 +1,4 @@
+import { countRestCalls } from '../bitrix24/rest-usage';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { HttpError } from '../http-errors';
@@ -60,7 +61,7 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
     const callId = param(ctx, 'callId') ?? null;
     if (callId !== null && !CALL_ID.test(callId)) throw new HttpError(400, 'callId: expected 1-64 letters, digits or ._:-');
     ctx.set('Cache-Control', 'no-store');
-    const answer = await service.lookup(parsed.phone, callId);
+    const { result: answer, calls } = await countRestCalls(() => service.lookup(parsed.phone, callId));
     const ms = performance.now() - started;
     // Server time of the lookup, for monitoring from the client side (and the benchmarks).
     ctx.set('Server-Timing', `lookup;dur=${ms.toFixed(3)}`);
@@ -76,6 +77,7 @@ export function lookupRoutes(service: LookupService, opts: LookupRouteOptions): 
         record: crmReference(answer) || undefined,
         reason: answer.reason || undefined,
         ms: Math.round(ms),
+        restCalls: calls(),
       },
     });
     return answer;
