@@ -48,6 +48,21 @@ describe('Bitrix24Client against the emulator', () => {
     c.close();
   });
 
+  it("never batches a call with a deadline with one without: a slow lead does not hold a caller's search", async () => {
+    emulator.switches.methodLatencyMs.set('crm.lead.add', 4000);
+    const c = new Bitrix24Client(new WebhookCredentials(emulator.webhookUrl), new LeakyBucket(2, 50), { requestTimeoutMs: 10_000, log: pino({ level: 'silent' }) });
+    try {
+      const lead = c.call('crm.lead.add', { fields: { TITLE: 'slow' } }); // no deadline: a write
+      // Batched with the lead, the searches would end with their deadline (DeadlineError) before the lead's 4 s.
+      const deadline = () => ({ signal: AbortSignal.timeout(3000) });
+      await Promise.all([c.call('crm.duplicate.findbycomm', { type: 'PHONE', values: ['79123456789'] }, deadline()), c.call('user.get', { FILTER: { ID: 5 } }, deadline())]);
+      await lead;
+      expect(emulator.counters.httpRequests).toBe(2); // the two searches together, the lead on its own
+    } finally {
+      c.close();
+    }
+  });
+
   it('sends concurrent calls as one batch and hands each caller its own result or error', async () => {
     const [user, contact, missing, none] = await Promise.allSettled([
       client.call('user.get', { FILTER: { ID: 5 } }),

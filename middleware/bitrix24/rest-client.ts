@@ -57,6 +57,8 @@ const outcomeOf = (err: unknown) => (err instanceof Bitrix24Error ? err.code || 
 export class Bitrix24Client {
   private queue: Pending[] = [];
   private scheduled = false;
+  /** The kind of the last request sent: the other kind goes next when both wait. */
+  private lastLane: 'urgent' | 'background' = 'background';
   private timer: NodeJS.Timeout | null = null;
   private readonly maxBatch: number;
   /** Counters for benchmarks and tests: HTTP requests sent, commands carried. */
@@ -165,10 +167,22 @@ export class Bitrix24Client {
     else this.timer = setTimeout(run, delay);
   }
 
+  /**
+   * One request's commands. Bitrix24 runs a batch's commands one after another and answers when the last is done, so
+   * a call with a deadline (a lookup's search, a click's check) never shares a batch with one without (a lead, a call
+   * record, a background read): a portal that takes seconds to add a lead must not hold a caller's routing. Both kinds
+   * take turns when both wait, so neither waits more than one request for the other.
+   */
   private flush(): void {
     if (this.queue.length === 0) return;
     if (this.bucket.delay() > 0) return this.schedule();
-    const group = this.queue.splice(0, this.maxBatch);
+    const urgent = this.queue.filter((p) => p.signal);
+    const background = this.queue.filter((p) => !p.signal);
+    const lane = urgent.length && (this.lastLane === 'background' || !background.length) ? urgent : background.length ? background : urgent;
+    const group = lane.slice(0, this.maxBatch);
+    this.lastLane = group[0]!.signal ? 'urgent' : 'background';
+    const taken = new Set(group);
+    this.queue = this.queue.filter((p) => !taken.has(p));
     void this.send(group);
     this.schedule();
   }
