@@ -7,6 +7,7 @@ import { fillStandIn } from './ccdr-generator';
 import { runMiddleware } from '../../middleware/main';
 import { STANDALONE_AGENTS, startLabServer } from './lab-server';
 import { LAB_STATS_TOKEN, startStack } from './lab-stack';
+import { emptyDay, UccxRealtimeWriter } from './uccx-realtime-writer';
 
 /**
  * `npm start`. With a Bitrix24 connection configured it runs the middleware against the real systems; with none,
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   const ccdr = new SqliteCcdrSource(ccdrPath, { writable: true });
   const zone = process.env.PORTAL_TIMEZONE ?? 'Europe/Moscow';
   fillStandIn(ccdr.db, { from: moment.tz(zone).subtract(30, 'days').format('YYYY-MM-DD'), days: 30, timeZone: zone, callsPerDay: 250 });
+  // UCCX has written its real-time snapshot before the middleware's first read (the lab page's writer takes over).
+  new UccxRealtimeWriter(ccdr.db, { csqs: () => ['Sales', 'Support'].map((name) => ({ name, waitingSince: [], day: emptyDay() })), agents: () => [] }, 0).write();
   await ccdr.close();
   const stack = await startStack({
     mode: 'app',
