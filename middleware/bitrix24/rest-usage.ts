@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * How many Bitrix24 REST calls a piece of work issued itself (a lookup, for its trace): calls are counted where they
- * are queued, in the async context of whoever asked, so a call shared with another lookup in flight or answered from
- * a cache counts for none. Batched calls count one each (the portal's operating limits count methods).
+ * How many Bitrix24 REST calls a piece of work issued (a lookup, for its trace), background work it started included
+ * (an index answer's confirming search): calls are counted where they are queued, in the async context of whoever
+ * asked, so a call shared with another lookup in flight or answered from a cache counts for none. Batched calls count
+ * one each (the portal's operating limits count methods).
  */
 const usage = new AsyncLocalStorage<{ calls: number }>();
 
