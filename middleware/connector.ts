@@ -227,7 +227,7 @@ function openLiveReader(ccdr: CcdrSource, rollup: StatsRollup | null, config: Co
   const zone = config.stats.timeZone;
   return new LiveReader({
     // UCCX's wallboard user when configured (it may read only the real-time tables), else the call records' user.
-    ...liveNodes(config, ccdr),
+    ...openLiveNodes(config.stats, ccdr),
     intervalSeconds: config.stats.liveIntervalS,
     log,
     serviceLevel: async () => {
@@ -238,9 +238,4 @@ function openLiveReader(ccdr: CcdrSource, rollup: StatsRollup | null, config: Co
     onSnapshot: (s) => metrics.liveReads.inc({ outcome: s.state === 'unreachable' ? 'failed' : 'ok' }),
     onStatement: () => metrics.liveStatements.inc(),
   });
-}
-
-function liveNodes(config: Config, ccdr: CcdrSource): { nodes: Array<{ name: string; source: CcdrSource }>; ownsSources: boolean } {
-  const { nodes, owned } = openLiveNodes(config.stats, ccdr);
-  return { nodes, ownsSources: owned };
 }

@@ -184,8 +184,8 @@ export async function runDoctor(core: Core, lang: DoctorLang = core.config.uiLan
 
   // The live queues: one read of UCCX's real-time snapshot, with the wallboard user when one is configured.
   if (core.ccdr && config.stats.liveIntervalS > 0) {
-    const { nodes, owned } = openLiveNodes(config.stats, core.ccdr);
-    const reader = new LiveReader({ nodes, ownsSources: owned, intervalSeconds: config.stats.liveIntervalS, log: { warn: () => undefined, info: () => undefined } });
+    const { nodes, ownsSources } = openLiveNodes(config.stats, core.ccdr);
+    const reader = new LiveReader({ nodes, ownsSources, intervalSeconds: config.stats.liveIntervalS, log: { warn: () => undefined, info: () => undefined } });
     try {
       await reader.read();
       const s = reader.current();

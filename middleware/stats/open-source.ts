@@ -20,15 +20,15 @@ export function openCcdrSource(source: CcdrConfig, queryTimeoutMs: number): Ccdr
 /**
  * db_cra per UCCX node for the live queues: the wallboard user's connections (LIVE_ODBC_CONNECTION[_2]) when set,
  * else the call records' own; each node its own source, so the reader can tell which one UCCX writes the snapshot on.
- * `owned`: opened here (the reader closes them); a single call-record source is shared and stays open.
+ * `ownsSources`: opened here (the reader closes them); a single call-record source is shared and stays open.
  */
 export function openLiveNodes(
   stats: { source: CcdrConfig | null; liveSource: { kind: 'odbc'; connections: string[] } | null; queryTimeoutMs: number },
   ccdr: CcdrSource,
-): { nodes: Array<{ name: string; source: CcdrSource }>; owned: boolean } {
+): { nodes: Array<{ name: string; source: CcdrSource }>; ownsSources: boolean } {
   const connections = stats.liveSource?.connections ?? (stats.source?.kind === 'odbc' && stats.source.connections.length > 1 ? stats.source.connections : null);
-  if (!connections) return { nodes: [{ name: 'db_cra', source: ccdr }], owned: false };
-  return { nodes: connections.map((c, i) => ({ name: nodeName(c, i), source: new OdbcCcdrSource(c, stats.queryTimeoutMs) })), owned: true };
+  if (!connections) return { nodes: [{ name: 'db_cra', source: ccdr }], ownsSources: false };
+  return { nodes: connections.map((c, i) => ({ name: nodeName(c, i), source: new OdbcCcdrSource(c, stats.queryTimeoutMs) })), ownsSources: true };
 }
 
 /** Opens the SQLite file on first use, so a missing file is a 503 on the report, not a failed start. */
