@@ -14,11 +14,11 @@ import type { PageSessions } from '../stats/page-session';
 import { periodToUtc, type Period } from '../stats/period';
 import { renderProblemPage, renderReportPage, type PageLang } from '../stats/report-page';
 import { isReportName, type Reports } from '../stats/reports';
-import { csvForSpreadsheet, toCsv, withQueryDeadline } from '../stats/table-output';
+import { csvForSpreadsheet, withQueryDeadline } from '../stats/table-output';
 import { HttpError } from '../http-errors';
 import type { LiveReader } from '../stats/live-reader';
 import { renderLiveSection } from '../stats/live-page';
-import { toXlsx } from '../stats/xlsx-output';
+import { sendLiveJson, sendTable } from './table-download';
 
 /**
  * /bitrix/app — the application's page inside Bitrix24: the contact-center statistics. Bitrix24 opens it with a
@@ -182,9 +182,7 @@ export function appRoutes(o: AppRouteOptions): Router {
   router.get('/bitrix/app/live.json', (ctx) => {
     if (o.sessions.verify(q(ctx, 's')) === null) throw new HttpError(403, 'the page session expired or is not valid: open the application again from Bitrix24');
     if (!o.live) throw new HttpError(503, 'the live view is off');
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = 'application/json; charset=utf-8';
-    ctx.body = o.live.currentJson();
+    sendLiveJson(ctx, o.live);
   });
 
   // A report's table as a file: CSV in the reader's spreadsheet dialect, or an Excel workbook with typed cells.
@@ -197,16 +195,7 @@ export function appRoutes(o: AppRouteOptions): Router {
     if (!isReportName(report)) return;
     try {
       const rows = await withQueryDeadline(o.reports.table(report, period, f, volumeBucket(period)), o.queryTimeoutMs);
-      const name = `${report}-${period.from}-${period.to}`;
-      if (format === 'xlsx') {
-        ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-        ctx.set('Content-Disposition', `attachment; filename="${name}.xlsx"`);
-        ctx.body = await toXlsx(rows, report);
-        return;
-      }
-      ctx.type = 'text/csv; charset=utf-8';
-      ctx.set('Content-Disposition', `attachment; filename="${name}.csv"`);
-      ctx.body = toCsv(rows, csvForSpreadsheet(langOf(ctx)));
+      await sendTable(ctx, rows, report, period, format, csvForSpreadsheet(langOf(ctx)));
     } catch (err) {
       if (!(err instanceof CcdrError)) throw err;
       await problem(ctx, 503, `CCDR database: ${err.message}`);

@@ -5,9 +5,9 @@ import { CcdrError } from '../stats/ccdr-source';
 import { periodToUtc, PeriodError } from '../stats/period';
 import { isReportName, REPORT_NAMES, SERVICE_LEVEL_VARIANT, type Reports } from '../stats/reports';
 import { bearerToken, sameSecret } from '../secrets';
-import { toCsv, withQueryDeadline } from '../stats/table-output';
+import { CSV_MACHINE, withQueryDeadline } from '../stats/table-output';
 import type { LiveReader } from '../stats/live-reader';
-import { toXlsx } from '../stats/xlsx-output';
+import { sendLiveJson, sendTable } from './table-download';
 
 /**
  * GET /api/stats/csq | agents | abandoned | volume?by=hour|day — the JSON (or CSV) behind the report, for
@@ -35,9 +35,7 @@ export function statsRoutes(o: StatsRouteOptions): Router {
   router.get('/api/stats/live', (ctx: Context) => {
     authorize(ctx);
     if (!o.live) throw new HttpError(503, 'the live view is off: it needs call records (CCDR_SQLITE_PATH or CCDR_ODBC_CONNECTION) and LIVE_INTERVAL_S above 0');
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = 'application/json; charset=utf-8';
-    ctx.body = o.live.currentJson();
+    sendLiveJson(ctx, o.live);
   });
   router.get('/api/stats/:report', async (ctx: Context) => {
     const report = String(ctx.params.report);
@@ -64,18 +62,8 @@ export function statsRoutes(o: StatsRouteOptions): Router {
       throw err;
     }
     ctx.set('Cache-Control', 'no-store');
-    if (q('format') === 'xlsx') {
-      ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-      ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.xlsx"`);
-      ctx.body = await toXlsx(rows, report);
-      return;
-    }
-    if (q('format') === 'csv') {
-      ctx.type = 'text/csv; charset=utf-8';
-      ctx.set('Content-Disposition', `attachment; filename="${report}-${period.from}-${period.to}.csv"`);
-      ctx.body = toCsv(rows);
-      return;
-    }
+    const format = q('format');
+    if (format === 'csv' || format === 'xlsx') return sendTable(ctx, rows, report, period, format, CSV_MACHINE);
     ctx.body = {
       report,
       timeZone: period.timeZone,
